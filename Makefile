@@ -1,0 +1,64 @@
+# terraform-provider-alembic: set-up, checks and tests.
+#   make demo   create the virtualenv, install the provider, apply examples/demo
+#   make test   unit, property and acceptance tests (PostgreSQL/MariaDB URLs from the environment)
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+TERRAFORM ?= $(shell command -v terraform 2>/dev/null || echo $(abspath $(VENV))/bin/terraform)
+PYTEST_WORKERS ?= 2
+
+.PHONY: venv demo test unit testacc fmt lint typecheck check proto diagrams docs bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m alembic_provider install
+	cd examples/demo && rm -f .terraform.lock.hcl && \
+	  TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(TERRAFORM) init -input=false -no-color >/dev/null && \
+	  TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(TERRAFORM) apply -input=false -no-color -auto-approve && \
+	  echo "Database revision reached: $$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(TERRAFORM) output -raw revision)"
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests acceptance
+
+unit: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests
+
+testacc: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider acceptance
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+check: lint typecheck
+
+proto: $(STAMP)
+	$(PY) scripts/gen_proto.py
+
+diagrams: $(STAMP)
+	$(PY) scripts/diagrams.py
+
+docs: $(STAMP)
+	$(PY) scripts/gen_docs.py
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

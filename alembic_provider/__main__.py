@@ -1,0 +1,112 @@
+"""Command line: serve Terraform (default), ``--debug``, ``install`` and ``--version``.
+
+Terraform runs the provider with no arguments; a person runs ``install`` once and may use
+``--debug`` to attach Terraform to a provider started by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from alembic_provider import __version__
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="terraform-provider-alembic",
+        description="Terraform provider that runs Alembic migrations. Terraform starts it "
+        "itself; run 'install' once to make it available.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="serve without Terraform and print the TF_REATTACH_PROVIDERS value to export",
+    )
+    parser.add_argument(
+        "--source",
+        default=None,
+        help="provider source address for --debug (default: terraform.local/alembic/alembic)",
+    )
+    commands = parser.add_subparsers(dest="command")
+    install = commands.add_parser(
+        "install", help="make this provider available to 'terraform init' (works offline)"
+    )
+    install.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="plugin directory to install into (default: ~/.terraform.d/plugins)",
+    )
+    install.add_argument(
+        "--source",
+        dest="install_source",
+        default=None,
+        help="provider source address HOST/NAMESPACE/alembic "
+        "(default: terraform.local/alembic/alembic)",
+    )
+    return parser
+
+
+def _install(directory: Path | None, source: str | None) -> int:
+    from alembic_provider.errors import ConfigError
+    from alembic_provider.install import DEFAULT_SOURCE, install, required_providers_block
+
+    try:
+        result = install(directory, source or DEFAULT_SOURCE)
+    except ConfigError as exc:
+        sys.stderr.write(f"Error: {exc}\n")
+        return 2
+    verb = "Installed" if result.changed else "Already installed"
+    sys.stdout.write(
+        f"{verb} {result.source} {result.version} at {result.path}\n\n"
+        "Use it in your Terraform configuration with:\n\n"
+        f"{required_providers_block(result.source, result.version)}"
+    )
+    if result.replaced:
+        sys.stdout.write(
+            "\nThis replaced a different launcher of the same version: in working directories that"
+            " locked it, delete "
+            "its .terraform.lock.hcl entry for this provider and run 'terraform init' again.\n"
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "install":
+        return _install(args.dir, args.install_source)
+
+    from alembic_provider.plugin import server
+    from alembic_provider.plugin.servicer import register
+    from alembic_provider.provider import new_provider
+
+    if args.debug:
+        from alembic_provider.install import DEFAULT_SOURCE
+
+        provider = new_provider()
+        return server.serve_debug(
+            register(provider),
+            source=args.source or DEFAULT_SOURCE,
+            stdout=sys.stdout,
+            on_exit=provider.close,
+        )
+    try:
+        server.check_handshake_environment(os.environ)
+    except server.HandshakeError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    provider = new_provider()
+    return server.serve(
+        register(provider), environ=os.environ, stdout=sys.stdout, on_exit=provider.close
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

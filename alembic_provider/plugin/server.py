@@ -1,0 +1,213 @@
+"""Serve the provider the way go-plugin expects, or stand-alone for debugging.
+
+Managed mode (Terraform started us): check the magic cookie and protocol version, listen on a
+unix socket in a private temporary directory, print the handshake line, then point stdout at
+stderr so nothing can corrupt Terraform's pipe. SIGINT is ignored because Ctrl-C reaches the whole
+process group and Terraform asks for a graceful stop itself. The process exits as soon as
+Terraform calls ``GRPCController.Shutdown`` or its parent goes away.
+
+Debug mode serves plaintext and prints the ``TF_REATTACH_PROVIDERS`` value to export.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+__all__ = [
+    "MAGIC_COOKIE_KEY",
+    "MAGIC_COOKIE_VALUE",
+    "HandshakeError",
+    "Listener",
+    "check_handshake_environment",
+    "handshake_line",
+    "reattach_value",
+    "serve",
+]
+
+MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE"
+MAGIC_COOKIE_VALUE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
+CORE_PROTOCOL_VERSION = 1
+APP_PROTOCOL_VERSION = 6
+MAX_MESSAGE_BYTES = 256 << 20
+_WORKERS = 16
+_PARENT_POLL_SECONDS = 1.0
+
+NOT_A_COMMAND = (
+    "This binary is a plugin for Terraform, not a command to run by hand. Terraform starts it "
+    "when a configuration uses the 'alembic' provider.\n\n"
+    "To make it available to Terraform, run:\n\n"
+    "    terraform-provider-alembic install\n\n"
+    "and add the printed required_providers block to your configuration. To debug it, run:\n\n"
+    "    terraform-provider-alembic --debug\n"
+)
+
+
+class HandshakeError(Exception):
+    """The environment Terraform gave us does not allow a session."""
+
+
+@dataclass(frozen=True)
+class Listener:
+    directory: str
+    socket_path: str
+
+    @classmethod
+    def create(cls) -> Listener:
+        directory = tempfile.mkdtemp(prefix="tf-alembic-")
+        os.chmod(directory, 0o700)
+        return cls(directory, os.path.join(directory, "plugin.sock"))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def check_handshake_environment(environ: Mapping[str, str]) -> None:
+    """Raise :class:`HandshakeError` unless Terraform started us and speaks protocol 6.
+
+    :raises HandshakeError: without the magic cookie, or when 6 is not offered.
+    """
+    if environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
+        raise HandshakeError(NOT_A_COMMAND)
+    offered = {v.strip() for v in environ.get("PLUGIN_PROTOCOL_VERSIONS", "").split(",")}
+    if str(APP_PROTOCOL_VERSION) not in offered:
+        raise HandshakeError(
+            "This provider speaks Terraform plugin protocol 6, but Terraform offered "
+            f"'{environ.get('PLUGIN_PROTOCOL_VERSIONS', '')}'. Use Terraform 1.0 or newer."
+        )
+
+
+def handshake_line(socket_path: str, certificate_field: str = "") -> str:
+    versions = f"{CORE_PROTOCOL_VERSION}|{APP_PROTOCOL_VERSION}"
+    return f"{versions}|unix|{socket_path}|grpc|{certificate_field}"
+
+
+def reattach_value(source: str, socket_path: str, pid: int) -> str:
+    return json.dumps(
+        {
+            source: {
+                "Protocol": "grpc",
+                "ProtocolVersion": APP_PROTOCOL_VERSION,
+                "Pid": pid,
+                "Test": True,
+                "Addr": {"Network": "unix", "String": socket_path},
+            }
+        },
+        separators=(",", ":"),
+    )
+
+
+def _build_server(register: Callable[[Any, threading.Event], None]) -> tuple[Any, threading.Event]:
+    import grpc
+
+    from alembic_provider.plugin.services import add_side_services
+
+    shutdown = threading.Event()
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="rpc"),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    register(server, shutdown)
+    add_side_services(server, shutdown)
+    return server, shutdown
+
+
+def _watch_parent(shutdown: threading.Event) -> None:
+    """Stop serving when Terraform disappears without calling Shutdown."""
+    parent = os.getppid()
+    while not shutdown.wait(_PARENT_POLL_SECONDS):
+        if os.getppid() != parent:
+            shutdown.set()
+
+
+def serve(
+    register: Callable[[Any, threading.Event], None],
+    *,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    on_exit: Callable[[], None] = lambda: None,
+) -> int:
+    """Serve in managed mode until Terraform shuts us down; return the exit status."""
+    import grpc
+
+    check_handshake_environment(environ)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    listener = Listener.create()
+    try:
+        server, shutdown = _build_server(register)
+        signal.signal(signal.SIGTERM, lambda *_: shutdown.set())
+        address = f"unix:{listener.socket_path}"
+        certificate_field = ""
+        if environ.get("PLUGIN_CLIENT_CERT"):
+            from alembic_provider.plugin.tls import make_server_certificate
+
+            certificate = make_server_certificate()
+            credentials = grpc.ssl_server_credentials(
+                [(certificate.key_pem, certificate.cert_pem)], require_client_auth=False
+            )
+            server.add_secure_port(address, credentials)
+            certificate_field = certificate.handshake_field
+        else:
+            server.add_insecure_port(address)
+        server.start()
+        stdout.write(handshake_line(listener.socket_path, certificate_field) + "\n")
+        stdout.flush()
+        _silence_stdout()
+        threading.Thread(target=_watch_parent, args=(shutdown,), daemon=True).start()
+        shutdown.wait()
+        server.stop(grace=0.2)
+        return 0
+    finally:
+        on_exit()
+        listener.remove()
+
+
+def serve_debug(
+    register: Callable[[Any, threading.Event], None],
+    *,
+    source: str,
+    stdout: TextIO,
+    on_exit: Callable[[], None] = lambda: None,
+) -> int:
+    """Serve plaintext for a Terraform started by hand with ``TF_REATTACH_PROVIDERS``."""
+    listener = Listener.create()
+    try:
+        server, shutdown = _build_server(register)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: shutdown.set())
+        server.add_insecure_port(f"unix:{listener.socket_path}")
+        server.start()
+        value = reattach_value(source, listener.socket_path, os.getpid())
+        stdout.write(
+            "Provider started. To attach Terraform CLI, set the TF_REATTACH_PROVIDERS "
+            "environment variable with the following:\n\n"
+            f"\tTF_REATTACH_PROVIDERS='{value}'\n\n"
+            "Press Ctrl-C to stop the provider.\n"
+        )
+        stdout.flush()
+        while not shutdown.wait(0.5):
+            pass
+        server.stop(grace=0.5)
+        return 0
+    finally:
+        on_exit()
+        listener.remove()
+
+
+def _silence_stdout() -> None:
+    """Send anything written to stdout after the handshake to stderr instead."""
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr

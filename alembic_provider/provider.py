@@ -1,0 +1,352 @@
+"""The provider core: type registry and RPC dispatch, independent of gRPC.
+
+The plugin layer decodes a request and calls one method here per protocol RPC; this module finds
+the resource or data source, builds its :class:`Context`, runs the hook and checks the result
+against Terraform's consistency contract before it leaves. It is the one place where exceptions
+become diagnostics: a :class:`~alembic_provider.errors.ProviderError` becomes the diagnostic it
+describes, anything else an internal error with the traceback. Never imports alembic.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+
+from alembic_provider import errors
+from alembic_provider.cty import Unknown, contains_unknown
+from alembic_provider.diagnostics import Diagnostics
+from alembic_provider.executor import Executor
+from alembic_provider.log import Logger
+from alembic_provider.redaction import Redactor
+from alembic_provider.resources.base import Applied, Context, DataSource, Planned, Resource, Values
+from alembic_provider.schema import Block, Schema, empty_object
+
+__all__ = ["Imported", "Provider", "Schemas", "new_provider"]
+
+_BUG = "This is a bug in the provider; please report it."
+
+
+@dataclass(frozen=True)
+class Schemas:
+    provider: Schema
+    resources: dict[str, Schema]
+    data_sources: dict[str, Schema]
+
+
+@dataclass(frozen=True)
+class Imported:
+    type_name: str
+    state: Values
+    private: bytes = b""
+
+
+class Provider:
+    """Dispatch Terraform's RPCs to the registered resource and data source types."""
+
+    def __init__(
+        self,
+        provider_schema: Schema,
+        resources: Sequence[Resource],
+        data_sources: Sequence[DataSource],
+        *,
+        log: Logger,
+        redactor: Redactor,
+        executor: Executor,
+    ) -> None:
+        self.provider_schema = provider_schema
+        self.resources = {r.TYPE_NAME: r for r in resources}
+        self.data_sources = {d.TYPE_NAME: d for d in data_sources}
+        self.redactor = redactor
+        self.log = log.with_redactor(redactor.redact)
+        self.executor = executor
+        self.cancel = threading.Event()
+        self._config: Values = empty_object(provider_schema.block)
+        self._schemas = Schemas(
+            provider=provider_schema,
+            resources={name: r.schema() for name, r in self.resources.items()},
+            data_sources={name: d.schema() for name, d in self.data_sources.items()},
+        )
+
+    # -- schemas ---------------------------------------------------------------------------
+
+    def schemas(self) -> Schemas:
+        return self._schemas
+
+    def resource_schema(self, type_name: str) -> Schema:
+        return self._schemas.resources[self._resource(type_name).TYPE_NAME]
+
+    def data_source_schema(self, type_name: str) -> Schema:
+        return self._schemas.data_sources[self._data_source(type_name).TYPE_NAME]
+
+    def remember_secrets(self, block: Block, value: Values | None) -> None:
+        """Register every sensitive value of ``value`` with the redactor before it is used."""
+        if not isinstance(value, dict):
+            return
+        for name in block.sensitive_names:
+            self.redactor.add_value(value.get(name))
+        for attribute in block.attributes:
+            item = value.get(attribute.name)
+            if isinstance(item, str) and "://" in item:
+                self.redactor.add_url(item)
+
+    # -- provider --------------------------------------------------------------------------
+
+    def validate_provider_config(self, config: Values) -> Diagnostics:
+        diagnostics = self._diagnostics()
+        with self._guard(diagnostics, "ValidateProviderConfig"):
+            _check_validators(self.provider_schema.block, config, diagnostics)
+        return diagnostics
+
+    def configure(self, terraform_version: str, config: Values) -> Diagnostics:
+        diagnostics = self._diagnostics()
+        with self._guard(diagnostics, "ConfigureProvider"):
+            self.log.info("configuring provider", terraform_version=terraform_version)
+            self._config = config
+        return diagnostics
+
+    def close(self) -> None:
+        """Release what the provider holds (warm workers, proxies) before the process exits."""
+        self.cancel.set()
+        self.executor.close()
+
+    def stop(self) -> None:
+        """Ask in-flight work to stop; the server keeps serving."""
+        self.log.info("stop requested: cancelling in-flight operations")
+        self.cancel.set()
+
+    # -- managed resources -----------------------------------------------------------------
+
+    def validate_resource_config(self, type_name: str, config: Values) -> Diagnostics:
+        diagnostics = self._diagnostics()
+        with self._guard(diagnostics, "ValidateResourceConfig", type_name):
+            resource = self._resource(type_name)
+            _check_validators(self.resource_schema(type_name).block, config, diagnostics)
+            if not diagnostics.has_errors:
+                resource.validate(self._context(diagnostics, type_name), config)
+        return diagnostics
+
+    def upgrade_resource_state(
+        self, type_name: str, version: int, raw_json: bytes
+    ) -> tuple[Values | None, Diagnostics]:
+        diagnostics = self._diagnostics()
+        result: Values | None = None
+        with self._guard(diagnostics, "UpgradeResourceState", type_name):
+            resource = self._resource(type_name)
+            raw = json.loads(raw_json or b"{}", parse_float=Decimal)
+            if not isinstance(raw, dict):
+                raise errors.StateError(
+                    f"The stored state of '{type_name}' is not a JSON object.",
+                )
+            ctx = self._context(diagnostics, type_name)
+            result = resource.upgrade_state(ctx, version, raw)
+            _check_complete(self.resource_schema(type_name).block, result, "upgraded state")
+        return result, diagnostics
+
+    def read_resource(
+        self, type_name: str, state: Values | None, private: bytes
+    ) -> tuple[Applied | None, Diagnostics]:
+        diagnostics = self._diagnostics()
+        result: Applied | None = None
+        with self._guard(diagnostics, "ReadResource", type_name):
+            resource = self._resource(type_name)
+            self.remember_secrets(self.resource_schema(type_name).block, state)
+            if state is None:
+                return None, diagnostics
+            result = resource.read(self._context(diagnostics, type_name), state, private)
+        return result, diagnostics
+
+    def plan_resource_change(
+        self,
+        type_name: str,
+        prior: Values | None,
+        proposed: Values | None,
+        config: Values | None,
+        prior_private: bytes,
+    ) -> tuple[Planned | None, Diagnostics]:
+        diagnostics = self._diagnostics()
+        result: Planned | None = None
+        with self._guard(diagnostics, "PlanResourceChange", type_name):
+            resource = self._resource(type_name)
+            block = self.resource_schema(type_name).block
+            self.remember_secrets(block, config)
+            ctx = self._context(diagnostics, type_name)
+            result = resource.plan(ctx, prior, proposed, config, prior_private)
+            if result.state is not None and config is not None:
+                _check_plan(block, config, result.state, prior)
+        return result, diagnostics
+
+    def apply_resource_change(
+        self,
+        type_name: str,
+        prior: Values | None,
+        planned: Values | None,
+        config: Values | None,
+        planned_private: bytes,
+    ) -> tuple[Applied | None, Diagnostics]:
+        diagnostics = self._diagnostics()
+        result: Applied | None = None
+        with self._guard(diagnostics, "ApplyResourceChange", type_name):
+            resource = self._resource(type_name)
+            self.remember_secrets(self.resource_schema(type_name).block, config)
+            ctx = self._context(diagnostics, type_name)
+            result = resource.apply(ctx, prior, planned, config, planned_private)
+            if result.state is not None and contains_unknown(result.state):
+                raise errors.InternalError(
+                    f"The provider returned an unknown value in the new state of '{type_name}'."
+                )
+        return result, diagnostics
+
+    def import_resource_state(
+        self, type_name: str, import_id: str
+    ) -> tuple[list[Imported], Diagnostics]:
+        diagnostics = self._diagnostics()
+        imported: list[Imported] = []
+        with self._guard(diagnostics, "ImportResourceState", type_name):
+            resource = self._resource(type_name)
+            state = resource.import_state(self._context(diagnostics, type_name), import_id)
+            imported.append(Imported(resource.TYPE_NAME, state))
+        return imported, diagnostics
+
+    # -- data sources ----------------------------------------------------------------------
+
+    def validate_data_source_config(self, type_name: str, config: Values) -> Diagnostics:
+        diagnostics = self._diagnostics()
+        with self._guard(diagnostics, "ValidateDataResourceConfig", type_name):
+            data_source = self._data_source(type_name)
+            _check_validators(self.data_source_schema(type_name).block, config, diagnostics)
+            if not diagnostics.has_errors:
+                data_source.validate(self._context(diagnostics, type_name), config)
+        return diagnostics
+
+    def read_data_source(self, type_name: str, config: Values) -> tuple[Values | None, Diagnostics]:
+        diagnostics = self._diagnostics()
+        result: Values | None = None
+        with self._guard(diagnostics, "ReadDataSource", type_name):
+            data_source = self._data_source(type_name)
+            self.remember_secrets(self.data_source_schema(type_name).block, config)
+            result = data_source.read(self._context(diagnostics, type_name), config)
+            if contains_unknown(result):
+                raise errors.InternalError(
+                    f"The data source '{type_name}' returned an unknown value."
+                )
+        return result, diagnostics
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _diagnostics(self) -> Diagnostics:
+        return Diagnostics(self.redactor.redact)
+
+    def _context(self, diagnostics: Diagnostics, type_name: str) -> Context:
+        return Context(
+            provider_config=self._config,
+            diagnostics=diagnostics,
+            log=self.log.child(tf_resource_type=type_name),
+            executor=self.executor,
+            cancel=self.cancel,
+        )
+
+    def _resource(self, type_name: str) -> Resource:
+        try:
+            return self.resources[type_name]
+        except KeyError:
+            raise errors.InternalError(
+                f"Terraform asked for the unknown resource type '{type_name}'; this provider has "
+                f"{', '.join(sorted(self.resources)) or 'none'}."
+            ) from None
+
+    def _data_source(self, type_name: str) -> DataSource:
+        try:
+            return self.data_sources[type_name]
+        except KeyError:
+            raise errors.InternalError(
+                f"Terraform asked for the unknown data source '{type_name}'; this provider has "
+                f"{', '.join(sorted(self.data_sources)) or 'none'}."
+            ) from None
+
+    @contextmanager
+    def _guard(self, diagnostics: Diagnostics, rpc: str, type_name: str = "") -> Iterator[None]:
+        """Turn any exception raised by a hook into a diagnostic; the server never dies of one."""
+        log = self.log.child(tf_rpc=rpc, tf_resource_type=type_name) if type_name else self.log
+        log.trace("rpc started", tf_rpc=rpc)
+        try:
+            yield
+        except errors.ProviderError as exc:
+            log.debug("rpc failed", error=str(exc))
+            diagnostics.add(exc.diagnostic())
+        except Exception as exc:  # the one place every other failure becomes a diagnostic
+            log.error("rpc crashed", error=repr(exc))
+            diagnostics.error(
+                "Unexpected Provider Error",
+                f"{rpc} failed unexpectedly: {exc}\n\n{_BUG}\n\n{traceback.format_exc()}",
+            )
+        else:
+            log.trace("rpc finished", tf_rpc=rpc)
+
+
+def _check_validators(block: Block, config: Values, diagnostics: Diagnostics) -> None:
+    for attribute in block.attributes:
+        value = config.get(attribute.name)
+        if value is None or isinstance(value, Unknown) or contains_unknown(value):
+            continue
+        for validator in attribute.validators:
+            message = validator(value)
+            if message:
+                diagnostics.error(f"Invalid {_title(attribute.name)}", message, (attribute.name,))
+
+
+def _title(name: str) -> str:
+    return " ".join(part.capitalize() for part in name.split("_"))
+
+
+def _check_complete(block: Block, value: Values | None, what: str) -> None:
+    if value is None:
+        return
+    expected = set(empty_object(block))
+    missing = sorted(expected - set(value))
+    extra = sorted(set(value) - expected)
+    if missing or extra:
+        raise errors.InternalError(
+            f"The {what} does not match the schema: missing {missing or 'nothing'}, "
+            f"unexpected {extra or 'nothing'}."
+        )
+
+
+def _check_plan(block: Block, config: Values, planned: Values, prior: Values | None) -> None:
+    """Refuse a plan Terraform would reject, with a message that names the attribute."""
+    _check_complete(block, planned, "planned state")
+    for attribute in block.attributes:
+        name = attribute.name
+        if attribute.computed and config.get(name) is None:
+            continue
+        want, got = config.get(name), planned.get(name)
+        if got == want and type(got) is type(want):
+            continue
+        if prior is not None and got == prior.get(name) and got is not None:
+            continue
+        raise errors.InternalError(
+            f"The planned value of '{name}' does not match its configuration value."
+        )
+
+
+def new_provider(log: Logger | None = None) -> Provider:
+    """Build the provider with every resource and data source this package offers."""
+    from alembic_provider.executor import WorkerExecutor
+    from alembic_provider.log import level_from_environment
+    from alembic_provider.provider_config import PROVIDER_SCHEMA
+    from alembic_provider.resources.upgrade import UpgradeResource
+
+    redactor = Redactor()
+    log = log or Logger("provider", level=level_from_environment())
+    return Provider(
+        PROVIDER_SCHEMA,
+        resources=(UpgradeResource(),),
+        data_sources=(),
+        log=log,
+        redactor=redactor,
+        executor=WorkerExecutor(log=log.child("provider.executor"), redactor=redactor),
+    )

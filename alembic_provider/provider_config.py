@@ -1,0 +1,76 @@
+"""The ``provider "alembic"`` block: its schema and the settings resources inherit from it.
+
+Keeps the Go provider's attributes (``project_root``, ``alembic``, ``config``, ``section``,
+``extra``) so existing configurations work unchanged, and adds ``python`` and ``url`` as defaults
+for every resource. Never does I/O.
+"""
+
+from __future__ import annotations
+
+from alembic_provider.schema import Attribute, Block, Schema
+
+__all__ = ["PROVIDER_SCHEMA"]
+
+PROVIDER_SCHEMA = Schema(
+    Block(
+        description=(
+            "Runs Alembic database migrations as part of `terraform plan` and `apply`. The "
+            "provider block names the Alembic project; resources inherit its settings."
+        ),
+        attributes=(
+            Attribute(
+                "project_root",
+                "string",
+                "Directory of the Alembic project: the directory that holds the Alembic "
+                "configuration file. Relative paths are relative to Terraform's working directory.",
+                required=True,
+            ),
+            Attribute(
+                "config",
+                "string",
+                "Alembic configuration file, relative to `project_root`. Defaults to "
+                "`alembic.ini`.",
+                optional=True,
+            ),
+            Attribute(
+                "section",
+                "string",
+                "Section of the configuration file to read. Defaults to `alembic`.",
+                optional=True,
+            ),
+            Attribute(
+                "alembic",
+                ["list", "string"],
+                "Command that runs Alembic in the project's environment, for example "
+                '`["poetry", "run", "alembic"]` or `["/srv/app/.venv/bin/alembic"]`. Kept for '
+                "configurations written for the Go provider: migrations run under the Python "
+                "interpreter that command uses. Prefer `python`.",
+                optional=True,
+            ),
+            Attribute(
+                "python",
+                ["list", "string"],
+                "Command that starts the Python interpreter of the project's environment, for "
+                'example `["/srv/app/.venv/bin/python"]` or `["poetry", "run", "python"]`. That '
+                "environment needs Alembic and SQLAlchemy. Defaults to the provider's own "
+                "interpreter.",
+                optional=True,
+            ),
+            Attribute(
+                "url",
+                "string",
+                "Database URL given to Alembic as `sqlalchemy.url`, for every resource that sets "
+                "none. When unset, `env.py` decides, as it does for the `alembic` command.",
+                optional=True,
+                sensitive=True,
+            ),
+            Attribute(
+                "extra",
+                ["map", "string"],
+                "Values passed to `env.py` as `-x key=value` arguments, for every resource. A "
+                "resource's own `extra` entries win.",
+                optional=True,
+            ),
+        ),
+    )
+)

@@ -1,0 +1,100 @@
+"""The contract every managed resource type and data source implements.
+
+Modelled on the plugin framework's small core interface: a type name, a schema and one method per
+Terraform verb, in the order every resource module follows (``validate``, ``plan``, ``apply``,
+``read``, ``import_state``, ``upgrade_state``). Values are plain dicts of decoded cty values
+(``None`` for null, :class:`~alembic_provider.cty.Unknown` for unknown). Hooks raise
+:mod:`alembic_provider.errors` exceptions for failures; dispatch turns them into diagnostics.
+Never imports alembic.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from alembic_provider.diagnostics import AttributePath, Diagnostics
+from alembic_provider.log import Logger
+
+if TYPE_CHECKING:
+    from alembic_provider.executor import Executor
+    from alembic_provider.schema import Schema
+
+__all__ = [
+    "Applied",
+    "Context",
+    "DataSource",
+    "Planned",
+    "Resource",
+    "Values",
+]
+
+Values = dict[str, Any]
+
+
+@dataclass
+class Context:
+    """What a hook may use besides its arguments: provider settings, diagnostics, effects."""
+
+    provider_config: Values
+    diagnostics: Diagnostics
+    log: Logger
+    executor: Executor
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class Planned:
+    state: Values | None
+    private: bytes = b""
+    requires_replace: tuple[AttributePath, ...] = ()
+
+
+@dataclass(frozen=True)
+class Applied:
+    state: Values | None
+    private: bytes = b""
+
+
+class Resource(Protocol):
+    TYPE_NAME: str
+    SCHEMA_VERSION: int
+
+    def schema(self) -> Schema: ...
+
+    def validate(self, ctx: Context, config: Values) -> None: ...
+
+    def plan(
+        self,
+        ctx: Context,
+        prior: Values | None,
+        proposed: Values | None,
+        config: Values | None,
+        prior_private: bytes,
+    ) -> Planned: ...
+
+    def apply(
+        self,
+        ctx: Context,
+        prior: Values | None,
+        planned: Values | None,
+        config: Values | None,
+        planned_private: bytes,
+    ) -> Applied: ...
+
+    def read(self, ctx: Context, state: Values, private: bytes) -> Applied: ...
+
+    def import_state(self, ctx: Context, import_id: str) -> Values: ...
+
+    def upgrade_state(self, ctx: Context, version: int, raw: dict[str, Any]) -> Values: ...
+
+
+class DataSource(Protocol):
+    TYPE_NAME: str
+
+    def schema(self) -> Schema: ...
+
+    def validate(self, ctx: Context, config: Values) -> None: ...
+
+    def read(self, ctx: Context, config: Values) -> Values: ...

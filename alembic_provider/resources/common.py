@@ -1,0 +1,67 @@
+"""Pieces every resource and data source shares: the project they act on and value helpers.
+
+A resource's effective settings are the provider block's, overridden by its own attributes.
+When any of them is still unknown at plan time there is no project to look at yet, and the
+caller plans unknown computed values instead of touching the database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from alembic_provider.cty import Unknown, contains_unknown
+from alembic_provider.executor import Project
+from alembic_provider.resources.base import Values
+from alembic_provider.schema import Block
+
+__all__ = ["fill_defaults", "heads_text", "project_for"]
+
+_DEFAULT_CONFIG = "alembic.ini"
+_DEFAULT_SECTION = "alembic"
+
+
+def heads_text(heads: Iterable[str]) -> str:
+    """Join heads into the single ``revision`` string the Go provider stored."""
+    return ",".join(sorted(heads))
+
+
+def fill_defaults(block: Block, config: Values, planned: Values) -> Values:
+    """Plan each optional+computed attribute's default where the configuration leaves it null."""
+    result = dict(planned)
+    for attribute in block.attributes:
+        if attribute.default is not None and config.get(attribute.name) is None:
+            result[attribute.name] = attribute.default
+    return result
+
+
+def _first(*values: Any) -> Any:
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+def project_for(provider: Values, resource: Values) -> Project | None:
+    """Return the project a resource acts on, or None while an input is still unknown."""
+    names = ("project_root", "config", "section", "alembic", "python", "url", "extra")
+    relevant = [provider.get(n) for n in names] + [
+        resource.get(n) for n in ("alembic", "python", "url", "extra", "environment", "tag")
+    ]
+    if any(isinstance(v, Unknown) or contains_unknown(v) for v in relevant):
+        return None
+    extra: dict[str, str] = {**(provider.get("extra") or {}), **(resource.get("extra") or {})}
+    environment: Mapping[str, str] = resource.get("environment") or {}
+    root = provider.get("project_root") or "."
+    return Project(
+        project_root=os.path.abspath(root),
+        config=provider.get("config") or _DEFAULT_CONFIG,
+        section=provider.get("section") or _DEFAULT_SECTION,
+        python=tuple(_first(resource.get("python"), provider.get("python")) or ()),
+        alembic=tuple(_first(resource.get("alembic"), provider.get("alembic")) or ()),
+        extra=extra,
+        tag=resource.get("tag"),
+        url=_first(resource.get("url"), provider.get("url")),
+        environment=dict(environment),
+    )

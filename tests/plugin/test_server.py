@@ -1,0 +1,206 @@
+"""The go-plugin contract, checked against a real provider process."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from alembic_provider.plugin.proto import (
+    grpc_controller_pb2,
+    grpc_controller_pb2_grpc,
+    health_pb2,
+    health_pb2_grpc,
+    tfplugin6_pb2,
+    tfplugin6_pb2_grpc,
+)
+from alembic_provider.plugin.server import (
+    MAGIC_COOKIE_KEY,
+    MAGIC_COOKIE_VALUE,
+    HandshakeError,
+    check_handshake_environment,
+    handshake_line,
+    reattach_value,
+)
+from alembic_provider.plugin.tls import make_server_certificate
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PLUGIN_"))}
+    env.update({MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"})
+    env.update(extra)
+    return env
+
+
+def _pem_der(cert_field: str) -> bytes:
+    return base64.b64decode(cert_field + "=" * (-len(cert_field) % 4))
+
+
+class Plugin:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-B", "-m", "alembic_provider"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        self.line = self.process.stdout.readline().strip()
+        parts = self.line.split("|")
+        assert parts[:3] == ["1", "6", "unix"], self.line
+        self.socket_path = parts[3]
+        self.cert_field = parts[5]
+
+    def channel(self) -> grpc.Channel:
+        target = f"unix:{self.socket_path}"
+        if not self.cert_field:
+            return grpc.insecure_channel(target)
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        pem = x509.load_der_x509_certificate(_pem_der(self.cert_field)).public_bytes(Encoding.PEM)
+        credentials = grpc.ssl_channel_credentials(root_certificates=pem)
+        return grpc.secure_channel(
+            target, credentials, options=[("grpc.ssl_target_name_override", "localhost")]
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate(timeout=10)
+
+
+@pytest.fixture
+def tls_plugin() -> Iterator[Plugin]:
+    plugin = Plugin(_env(PLUGIN_CLIENT_CERT="-----BEGIN CERTIFICATE-----\n"))
+    yield plugin
+    plugin.stop()
+
+
+def test_without_magic_cookie_it_explains_itself_and_exits_1() -> None:
+    env = {k: v for k, v in os.environ.items() if k != MAGIC_COOKIE_KEY}
+    proc = subprocess.run(
+        [sys.executable, "-m", "alembic_provider"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "This binary is a plugin for Terraform" in proc.stderr
+    assert "terraform-provider-alembic install" in proc.stderr
+
+
+def test_protocol_6_is_required() -> None:
+    with pytest.raises(HandshakeError, match="offered '4,5'"):
+        check_handshake_environment(
+            {MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "4,5"}
+        )
+    check_handshake_environment(
+        {MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "6,5"}
+    )
+
+
+def test_handshake_and_reattach_formats() -> None:
+    assert handshake_line("/tmp/x/plugin.sock", "QUJD") == "1|6|unix|/tmp/x/plugin.sock|grpc|QUJD"
+    assert reattach_value("terraform.local/alembic/alembic", "/s", 7) == (
+        '{"terraform.local/alembic/alembic":{"Protocol":"grpc","ProtocolVersion":6,'
+        '"Pid":7,"Test":true,"Addr":{"Network":"unix","String":"/s"}}}'
+    )
+
+
+def test_certificate_is_unpadded_der_for_localhost() -> None:
+    from cryptography import x509
+
+    certificate = make_server_certificate()
+    assert "=" not in certificate.handshake_field
+    parsed = x509.load_der_x509_certificate(_pem_der(certificate.handshake_field))
+    names = parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["localhost"]
+
+
+def test_tls_session_serves_schema_health_and_shuts_down_promptly(tls_plugin: Plugin) -> None:
+    socket_dir = Path(tls_plugin.socket_path).parent
+    assert socket_dir.stat().st_mode & 0o777 == 0o700
+    assert len(tls_plugin.cert_field) > 50
+    with tls_plugin.channel() as channel:
+        schema = tfplugin6_pb2_grpc.ProviderStub(channel).GetProviderSchema(
+            tfplugin6_pb2.GetProviderSchema.Request(), timeout=10
+        )
+        assert "alembic_upgrade" in schema.resource_schemas
+        assert next(a.name for a in schema.provider.block.attributes) == "project_root"
+        health = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="plugin"), timeout=10
+        )
+        assert health.status == health_pb2.HealthCheckResponse.SERVING
+        start = time.monotonic()
+        grpc_controller_pb2_grpc.GRPCControllerStub(channel).Shutdown(
+            grpc_controller_pb2.Empty(), timeout=10
+        )
+    assert tls_plugin.process.wait(timeout=5) == 0
+    assert time.monotonic() - start < 2.0, "Terraform kills providers that take 2 s to exit"
+    assert not socket_dir.exists()
+
+
+def test_plaintext_when_terraform_disables_tls() -> None:
+    plugin = Plugin(_env())
+    try:
+        assert plugin.cert_field == ""
+        with plugin.channel() as channel:
+            stub = tfplugin6_pb2_grpc.ProviderStub(channel)
+            stub.GetProviderSchema(tfplugin6_pb2.GetProviderSchema.Request(), timeout=10)
+    finally:
+        plugin.stop()
+
+
+def test_sigint_is_ignored_and_stop_provider_keeps_serving(tls_plugin: Plugin) -> None:
+    os.killpg(tls_plugin.process.pid, signal.SIGINT)
+    with tls_plugin.channel() as channel:
+        stub = tfplugin6_pb2_grpc.ProviderStub(channel)
+        stub.StopProvider(tfplugin6_pb2.StopProvider.Request(), timeout=10)
+        again = stub.GetProviderSchema(tfplugin6_pb2.GetProviderSchema.Request(), timeout=10)
+    assert "alembic_upgrade" in again.resource_schemas
+    assert tls_plugin.process.poll() is None
+
+
+def test_unknown_resource_type_is_a_diagnostic_not_a_crash(tls_plugin: Plugin) -> None:
+    with tls_plugin.channel() as channel:
+        stub = tfplugin6_pb2_grpc.ProviderStub(channel)
+        response = stub.ReadResource(
+            tfplugin6_pb2.ReadResource.Request(type_name="alembic_nope"), timeout=10
+        )
+        assert response.diagnostics[0].severity == tfplugin6_pb2.Diagnostic.ERROR
+        assert "alembic_nope" in response.diagnostics[0].detail
+        stub.GetProviderSchema(tfplugin6_pb2.GetProviderSchema.Request(), timeout=10)
+
+
+def test_debug_mode_prints_reattach_value_and_stops_on_sigterm() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-B", "-m", "alembic_provider", "--debug"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=_env(),
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert lines[0].startswith("Provider started.")
+        assert lines[2].startswith('\tTF_REATTACH_PROVIDERS=\'{"terraform.local/alembic/alembic"')
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=5) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
