@@ -1,0 +1,260 @@
+"""Provider dispatch through the protocol servicer, with an in-memory executor."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from alembic_provider.cty import UNKNOWN, Unknown, decode_msgpack, encode_msgpack
+from alembic_provider.log import Logger
+from alembic_provider.plugin.proto import tfplugin6_pb2 as pb
+from alembic_provider.plugin.servicer import ProviderService
+from alembic_provider.provider import Provider
+from alembic_provider.provider_config import PROVIDER_SCHEMA
+from alembic_provider.redaction import Redactor
+from alembic_provider.resources.upgrade import UpgradeResource
+from tests.fakes import FakeExecutor
+
+UPGRADE = UpgradeResource().schema().cty_type()
+PROVIDER = PROVIDER_SCHEMA.cty_type()
+SECRET = "postgresql://app:hunter2@db/app"
+
+
+class Harness:
+    def __init__(self, executor: FakeExecutor | None = None) -> None:
+        self.executor = executor or FakeExecutor()
+        self.logs = io.StringIO()
+        self.provider = Provider(
+            PROVIDER_SCHEMA,
+            resources=(UpgradeResource(),),
+            data_sources=(),
+            log=Logger(level="trace", stream=self.logs),
+            redactor=Redactor(),
+            executor=self.executor,  # type: ignore[arg-type]
+        )
+        self.service = ProviderService(self.provider)
+
+    def configure(self, **config: Any) -> Any:
+        value = {a.name: None for a in PROVIDER_SCHEMA.block.attributes} | {"project_root": "."}
+        value.update(config)
+        return self.service.ConfigureProvider(
+            pb.ConfigureProvider.Request(
+                terraform_version="1.0.3",
+                config=pb.DynamicValue(msgpack=encode_msgpack(value, PROVIDER)),
+            ),
+            None,
+        )
+
+    def plan(self, prior: dict[str, Any] | None, config: dict[str, Any] | None) -> Any:
+        proposed = None if config is None else _proposed(prior, config)
+        return self.service.PlanResourceChange(
+            pb.PlanResourceChange.Request(
+                type_name="alembic_upgrade",
+                prior_state=_dv(prior),
+                proposed_new_state=_dv(proposed),
+                config=_dv(config),
+            ),
+            None,
+        )
+
+    def apply(
+        self, prior: dict[str, Any] | None, planned: Any, config: dict[str, Any] | None
+    ) -> Any:
+        return self.service.ApplyResourceChange(
+            pb.ApplyResourceChange.Request(
+                type_name="alembic_upgrade",
+                prior_state=_dv(prior),
+                planned_state=planned,
+                config=_dv(config),
+            ),
+            None,
+        )
+
+    def read(self, state: dict[str, Any]) -> Any:
+        return self.service.ReadResource(
+            pb.ReadResource.Request(type_name="alembic_upgrade", current_state=_dv(state)), None
+        )
+
+
+def _config(**values: Any) -> dict[str, Any]:
+    config: dict[str, Any] = dict.fromkeys(UpgradeResource().schema().cty_type()[1])
+    config["environment"] = {"DATABASE_URL": SECRET}
+    config.update(values)
+    return config
+
+
+def _proposed(prior: dict[str, Any] | None, config: dict[str, Any]) -> dict[str, Any]:
+    proposed = dict(config)
+    for name in ("revision", "id", "target"):
+        if config.get(name) is None:
+            proposed[name] = prior.get(name) if prior else None
+    return proposed
+
+
+def _dv(value: dict[str, Any] | None) -> Any:
+    return pb.DynamicValue(msgpack=encode_msgpack(value, UPGRADE))
+
+
+def _value(message: Any) -> Any:
+    return decode_msgpack(message.msgpack, UPGRADE)
+
+
+def _errors(response: Any) -> list[str]:
+    return [f"{d.summary}: {d.detail}" for d in response.diagnostics]
+
+
+def test_create_plans_target_heads_and_apply_reaches_them() -> None:
+    h = Harness()
+    assert _errors(h.configure()) == []
+    plan = h.plan(None, _config())
+    assert _errors(plan) == []
+    planned = _value(plan.planned_state)
+    assert planned["revision"] == "c3"
+    assert planned["target"] == "heads"
+    assert planned["id"] is UNKNOWN or isinstance(planned["id"], Unknown)
+    assert h.executor.writes == 0, "plan never writes"
+    applied = h.apply(None, plan.planned_state, _config())
+    assert _errors(applied) == []
+    state = _value(applied.new_state)
+    assert state["revision"] == "c3"
+    assert len(state["id"]) == 36
+    assert h.executor.position == 3
+
+
+def test_no_op_plan_after_apply_equals_prior_state() -> None:
+    h = Harness(FakeExecutor(position=3))
+    h.configure()
+    state = _config(revision="c3", id="x", target="heads")
+    plan = h.plan(state, _config())
+    assert _value(plan.planned_state) == state
+
+
+def test_a_new_revision_file_plans_an_update() -> None:
+    executor = FakeExecutor(position=3)
+    h = Harness(executor)
+    h.configure()
+    state = _config(revision="c3", id="x", target="heads")
+    executor.history.append("d4")
+    planned = _value(h.plan(state, _config()).planned_state)
+    assert planned["revision"] == "d4"
+    assert planned["id"] == "x"
+
+
+def test_read_reports_a_database_moved_by_hand() -> None:
+    executor = FakeExecutor(position=3)
+    h = Harness(executor)
+    h.configure()
+    executor.position = 1
+    refreshed = _value(h.read(_config(revision="c3", id="x", target="heads")).new_state)
+    assert refreshed["revision"] == "a1"
+    assert executor.writes == 0
+
+
+def test_unknown_provider_input_plans_unknown_without_touching_the_database() -> None:
+    h = Harness()
+    value = {a.name: None for a in PROVIDER_SCHEMA.block.attributes} | {"project_root": UNKNOWN}
+    h.service.ConfigureProvider(
+        pb.ConfigureProvider.Request(
+            config=pb.DynamicValue(msgpack=encode_msgpack(value, PROVIDER))
+        ),
+        None,
+    )
+    planned = _value(h.plan(None, _config()).planned_state)
+    assert isinstance(planned["revision"], Unknown)
+    assert h.executor.calls == []
+
+
+def test_failed_migration_keeps_the_revision_reached_and_redacts_secrets() -> None:
+    executor = FakeExecutor(fail_at="b2")
+    h = Harness(executor)
+    h.configure()
+    plan = h.plan(None, _config())
+
+    def boom(*_: object, **__: object) -> Any:
+        from alembic_provider.errors import MigrationError
+
+        raise MigrationError(f"could not connect to {SECRET}", heads_reached=("a1",), revision="b2")
+
+    executor.upgrade = boom  # type: ignore[method-assign]
+    applied = h.apply(None, plan.planned_state, _config())
+    state = _value(applied.new_state)
+    assert state["revision"] == "a1"
+    text = "\n".join(_errors(applied))
+    assert "Migration Failed" in text
+    assert "hunter2" not in text
+    assert "hunter2" not in h.logs.getvalue()
+
+
+def test_an_exception_in_a_hook_becomes_a_diagnostic_with_traceback() -> None:
+    executor = FakeExecutor()
+    h = Harness(executor)
+    h.configure()
+
+    def broken(*_: object, **__: object) -> Any:
+        raise RuntimeError("kaboom")
+
+    executor.inspect = broken  # type: ignore[method-assign]
+    plan = h.plan(None, _config())
+    (diagnostic,) = plan.diagnostics
+    assert diagnostic.severity == pb.Diagnostic.ERROR
+    assert diagnostic.summary == "Unexpected Provider Error"
+    assert "kaboom" in diagnostic.detail
+    assert "Traceback" in diagnostic.detail
+    assert "please report it" in diagnostic.detail
+
+
+def test_destroy_leaves_the_database_alone() -> None:
+    executor = FakeExecutor(position=3)
+    h = Harness(executor)
+    h.configure()
+    state = _config(revision="c3", id="x", target="heads")
+    plan = h.plan(state, None)
+    applied = h.apply(state, plan.planned_state, None)
+    assert _errors(applied) == []
+    assert _value(applied.new_state) is None
+    assert executor.writes == 0
+
+
+def test_malformed_state_json_is_a_clear_error() -> None:
+    h = Harness()
+    response = h.service.UpgradeResourceState(
+        pb.UpgradeResourceState.Request(
+            type_name="alembic_upgrade", version=2, raw_state=pb.RawState(json=b"[1]")
+        ),
+        None,
+    )
+    assert _errors(response) == [
+        "Invalid Resource State: The stored state of 'alembic_upgrade' is not a JSON object."
+    ]
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_state_of_the_go_provider_upgrades(version: int) -> None:
+    h = Harness()
+    raw = {
+        "id": "6f1c",
+        "target": "head",
+        "revision": "c3",
+        "environment": {"DATABASE_URL": SECRET},
+        "extra": None,
+        "tag": None,
+        "alembic": ["alembic"],
+        "proxy_command": None,
+        "proxy_sleep": "5s",
+    }
+    response = h.service.UpgradeResourceState(
+        pb.UpgradeResourceState.Request(
+            type_name="alembic_upgrade",
+            version=version,
+            raw_state=pb.RawState(json=json.dumps(raw).encode()),
+        ),
+        None,
+    )
+    assert _errors(response) == []
+    state = _value(response.upgraded_state)
+    assert state["target"] == "head"
+    assert state["revision"] == "c3"
+    assert state["id"] == "6f1c"
