@@ -8,6 +8,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TERRAFORM ?= $(shell command -v terraform 2>/dev/null || echo $(abspath $(VENV))/bin/terraform)
 PYTEST_WORKERS ?= 2
+# The oldest Alembic and SQLAlchemy the worker supports, for the compatibility tests.
+LEGACY_VENV ?= .venv-legacy
+LEGACY_STAMP := $(LEGACY_VENV)/.installed
+export ALEMBIC_TEST_LEGACY_PYTHON ?= $(abspath $(LEGACY_VENV))/bin/python
 
 .PHONY: venv demo test unit testacc fmt lint typecheck check proto diagrams docs bench clean
 
@@ -19,6 +23,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(LEGACY_STAMP):
+	$(PYTHON) -m venv $(LEGACY_VENV)
+	$(LEGACY_VENV)/bin/python -m pip install --quiet 'alembic==1.7.7' 'sqlalchemy==1.4.54' psycopg2-binary pymysql
+	touch $(LEGACY_STAMP)
+
 demo: $(STAMP)
 	$(PY) -m alembic_provider install
 	cd examples/demo && rm -f .terraform.lock.hcl && \
@@ -26,10 +35,10 @@ demo: $(STAMP)
 	  TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(TERRAFORM) apply -input=false -no-color -auto-approve && \
 	  echo "Database revision reached: $$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(TERRAFORM) output -raw revision)"
 
-test: $(STAMP)
+test: $(STAMP) $(LEGACY_STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests acceptance
 
-unit: $(STAMP)
+unit: $(STAMP) $(LEGACY_STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests
 
 testacc: $(STAMP)
@@ -61,4 +70,4 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LEGACY_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

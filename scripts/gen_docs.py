@@ -62,7 +62,7 @@ def _example(path: Path) -> str:
 
 
 def _front_matter(title: str, description: str) -> str:
-    first = description.split(". ")[0].rstrip(".") + "."
+    first = description.split(". ", 1)[0].rstrip(".") + "."
     return f'---\npage_title: "{title}"\nsubcategory: ""\ndescription: |-\n  {first}\n---'
 
 
@@ -102,7 +102,11 @@ def render() -> dict[Path, str]:
         base = ROOT / "examples/resources" / name
         extra = ""
         if (base / "import.sh").exists():
-            extra = f"## Import\n\nImport is supported using the following syntax:\n\n```shell\n{(base / 'import.sh').read_text().rstrip()}\n```"
+            command = (base / "import.sh").read_text().rstrip()
+            extra = (
+                "## Import\n\nImport is supported using the following syntax:\n\n"
+                f"```shell\n{command}\n```"
+            )
         short = name.removeprefix("alembic_")
         pages[Path(f"docs/resources/{short}.md")] = _page(
             f"{name} Resource - alembic", f"{name} (Resource)", schema, base / "resource.tf", extra

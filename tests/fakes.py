@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from alembic_provider.errors import ConfigError, MigrationError
 from alembic_provider.executor import (
+    Direction,
     Inspection,
     PendingStep,
     Project,
@@ -21,6 +22,8 @@ from alembic_provider.executor import (
     ScriptInfo,
     Step,
 )
+
+_RUN = RunOptions()
 
 
 @dataclass
@@ -62,7 +65,7 @@ class FakeExecutor:
         self.calls.append("inspect")
         end = self._resolve(target)
         steps = tuple(Step(r, f"message {r}") for r in self.history[self.position : end])
-        direction = (
+        direction: Direction = (
             "none" if end == self.position else ("upgrade" if end > self.position else "downgrade")
         )
         return Inspection(
@@ -76,9 +79,7 @@ class FakeExecutor:
     def pending(self, project: Project, target: str, **_: object) -> PendingStep:
         return self.inspect(project, target).pending
 
-    def upgrade(
-        self, project: Project, target: str, *, options: RunOptions = RunOptions()
-    ) -> RunResult:
+    def upgrade(self, project: Project, target: str, *, options: RunOptions = _RUN) -> RunResult:
         self.calls.append("upgrade")
         self.writes += 1
         end = self._resolve(target)
@@ -93,17 +94,13 @@ class FakeExecutor:
             ran.append(Step(revision, f"message {revision}"))
         return RunResult(heads=self._heads(), steps=tuple(ran))
 
-    def downgrade(
-        self, project: Project, target: str, *, options: RunOptions = RunOptions()
-    ) -> RunResult:
+    def downgrade(self, project: Project, target: str, *, options: RunOptions = _RUN) -> RunResult:
         self.calls.append("downgrade")
         self.writes += 1
         self.position = self._resolve(target)
         return RunResult(heads=self._heads())
 
-    def stamp(
-        self, project: Project, target: str, *, options: RunOptions = RunOptions()
-    ) -> RunResult:
+    def stamp(self, project: Project, target: str, *, options: RunOptions = _RUN) -> RunResult:
         self.calls.append("stamp")
         self.writes += 1
         self.position = self._resolve(target)

@@ -38,7 +38,9 @@ def test_the_provider_process_never_imports_alembic_or_sqlalchemy(tmp_path: Path
         config = empty_object(PROVIDER_SCHEMA.block) | {{"project_root": {str(project)!r}}}
         provider.configure("1.0.3", config)
         resource = empty_object(provider.resource_schema("alembic_upgrade").block)
-        planned, diags = provider.plan_resource_change("alembic_upgrade", None, resource, resource, b"")
+        planned, diags = provider.plan_resource_change(
+            "alembic_upgrade", None, resource, resource, b""
+        )
         assert not diags.has_errors, list(diags)
         applied, diags = provider.apply_resource_change(
             "alembic_upgrade", None, planned.state, resource, b""

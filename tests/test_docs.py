@@ -13,5 +13,7 @@ def test_committed_docs_match_the_schema() -> None:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    stale = [str(path) for path, text in module.render().items() if (ROOT / path).read_text() != text]
+    stale = [
+        str(path) for path, text in module.render().items() if (ROOT / path).read_text() != text
+    ]
     assert not stale, f"Docs are out of date: {', '.join(stale)}. Run `make docs`."

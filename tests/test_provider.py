@@ -33,7 +33,7 @@ class Harness:
             data_sources=(),
             log=Logger(level="trace", stream=self.logs),
             redactor=Redactor(),
-            executor=self.executor,  # type: ignore[arg-type]
+            executor=self.executor,
         )
         self.service = ProviderService(self.provider)
 

@@ -56,7 +56,7 @@ def _nested(nested: NestedBlock) -> Any:
     return pb.Schema.NestedBlock(
         type_name=nested.type_name,
         block=_block(nested.block),
-        nesting=pb.Schema.NestedBlock.NestingMode.Value(nested.nesting.name),
+        nesting=nested.nesting.name,
         min_items=nested.min_items,
         max_items=nested.max_items,
     )

@@ -1,0 +1,37 @@
+"""Every Alembic operation, run in a worker process under the user's interpreter.
+
+``client.py`` is the provider's side (typed methods, error mapping), ``process.py`` starts and
+talks to workers, ``interpreter.py`` finds the user's Python, ``messages.py`` holds the data
+both sides exchange, and ``worker.py`` is the program the user's interpreter runs: the only
+file in the provider that imports alembic. Importing this package never imports alembic.
+"""
+
+from __future__ import annotations
+
+from alembic_provider.executor.client import Executor, LogSink, WorkerExecutor
+from alembic_provider.executor.messages import (
+    Direction,
+    Inspection,
+    PendingStep,
+    Project,
+    RevisionInfo,
+    RunOptions,
+    RunResult,
+    ScriptInfo,
+    Step,
+)
+
+__all__ = [
+    "Direction",
+    "Executor",
+    "Inspection",
+    "LogSink",
+    "PendingStep",
+    "Project",
+    "RevisionInfo",
+    "RunOptions",
+    "RunResult",
+    "ScriptInfo",
+    "Step",
+    "WorkerExecutor",
+]

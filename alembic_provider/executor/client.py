@@ -1,0 +1,499 @@
+"""The provider's side of the executor: typed methods, one worker request each.
+
+:class:`WorkerExecutor` mirrors the worker's operations (``describe``, ``current``,
+``resolve``, ``inspect``, ``upgrade``, ``downgrade``, ``stamp``, ``sql``) as methods that build
+a request, run it in a fresh worker under the project's interpreter (see ``process.py``), and
+turn the answer into the dataclasses of ``messages.py``. :func:`_raise_for` is the one place
+where a worker's failure becomes an :mod:`alembic_provider.errors` exception; every message,
+output line and log field passes through the project's redactor first. Never imports alembic.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, Protocol, TypeVar
+
+from alembic_provider.errors import (
+    CancelledError,
+    ConfigError,
+    InternalError,
+    LockTimeoutError,
+    MigrationError,
+    OperationTimeoutError,
+    ProviderError,
+    TargetError,
+    WorkerEnvironmentError,
+)
+from alembic_provider.executor.interpreter import python_command
+from alembic_provider.executor.messages import (
+    PROTOCOL_VERSION,
+    Direction,
+    Inspection,
+    PendingStep,
+    Project,
+    Request,
+    RevisionInfo,
+    RunOptions,
+    RunResult,
+    ScriptInfo,
+    Step,
+)
+from alembic_provider.executor.process import Exchange, Launch, WorkerProcesses
+from alembic_provider.redaction import Redactor
+
+__all__ = ["Executor", "LogSink", "WorkerExecutor"]
+
+_MUTATING = frozenset({"upgrade", "downgrade", "stamp"})
+_REREAD_TIMEOUT = 60.0
+_TAIL_LINES = 40
+_DIRECTIONS: tuple[Direction, ...] = ("upgrade", "downgrade", "none")
+_T = TypeVar("_T")
+_DEFAULT_RUN = RunOptions()
+
+# kind reported by the worker -> (exception class, diagnostic summary or None for the default)
+_KINDS: dict[str, tuple[type[ProviderError], str | None]] = {
+    "config": (ConfigError, None),
+    "target": (TargetError, None),
+    "relative_target": (TargetError, None),
+    "ambiguous_target": (TargetError, None),
+    "unknown_target": (TargetError, None),
+    "multiple_heads": (TargetError, "Multiple Head Revisions"),
+    "script": (MigrationError, "Invalid Migration Scripts"),
+    "unknown_database_revision": (MigrationError, "Unknown Database Revision"),
+    "env": (MigrationError, "Alembic Environment Failed"),
+    "database": (MigrationError, "Database Error"),
+    "migration": (MigrationError, None),
+    "verify": (MigrationError, "Migration Not Recorded"),
+    "offline": (MigrationError, "SQL Preview Failed"),
+    "lock": (MigrationError, "Migration Lock Failed"),
+    "lock_timeout": (LockTimeoutError, None),
+    "environment": (WorkerEnvironmentError, None),
+}
+
+
+class LogSink(Protocol):
+    """The two levels the executor logs at; :class:`alembic_provider.log.Logger` fits."""
+
+    def debug(self, message: str, **fields: Any) -> None: ...
+
+    def trace(self, message: str, **fields: Any) -> None: ...
+
+
+class Executor(Protocol):
+    """Every Alembic operation the resources need; implemented by :class:`WorkerExecutor`.
+
+    Read operations never write to the database. ``inspect`` answers plan and refresh in one
+    worker round trip.
+    """
+
+    def describe(
+        self,
+        project: Project,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ScriptInfo: ...
+
+    def current(
+        self,
+        project: Project,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[str, ...]: ...
+
+    def resolve(
+        self,
+        project: Project,
+        target: str,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[str, ...]: ...
+
+    def inspect(
+        self,
+        project: Project,
+        target: str,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Inspection: ...
+
+    def pending(
+        self,
+        project: Project,
+        target: str,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> PendingStep: ...
+
+    def upgrade(self, project: Project, target: str, *, options: RunOptions = ...) -> RunResult: ...
+
+    def downgrade(
+        self, project: Project, target: str, *, options: RunOptions = ...
+    ) -> RunResult: ...
+
+    def stamp(self, project: Project, target: str, *, options: RunOptions = ...) -> RunResult: ...
+
+    def sql(
+        self,
+        project: Project,
+        target: str,
+        *,
+        current: Sequence[str] | None = None,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class WorkerExecutor:
+    """Run each operation in a fresh worker process under the project's interpreter.
+
+    :param log: receives requests, outcomes and every line the worker prints (debug level).
+    :param redactor: secrets known provider-wide; each project's own are added per call.
+    :param warm: keep a forking server per interpreter so a request skips Alembic's imports.
+    """
+
+    def __init__(
+        self,
+        *,
+        log: LogSink | None = None,
+        redactor: Redactor | None = None,
+        warm: bool = True,
+        processes: WorkerProcesses | None = None,
+    ) -> None:
+        self._log = log
+        self._redactor = redactor or Redactor()
+        self._processes = processes or WorkerProcesses(warm=warm)
+
+    def __enter__(self) -> WorkerExecutor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the warm servers; workers already running finish their operation."""
+        self._processes.close()
+
+    def warm_up(self, project: Project) -> None:
+        """Start the warm server for ``project``'s interpreter ahead of the first request."""
+        try:
+            self._processes.prestart(self._launch(project))
+        except ProviderError as exc:
+            self._debug("alembic worker warm-up failed", error=exc.message)
+
+    # -- read operations: never write ------------------------------------------------------
+
+    def describe(
+        self,
+        project: Project,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ScriptInfo:
+        result = self._call(project, "describe", {}, timeout=timeout, cancel=cancel)
+        return _parse(result, "describe", _script_info)
+
+    def current(
+        self,
+        project: Project,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[str, ...]:
+        result = self._call(project, "current", {}, timeout=timeout, cancel=cancel)
+        return _parse(result, "current", lambda r: _strings(r["current"]))
+
+    def resolve(
+        self,
+        project: Project,
+        target: str,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[str, ...]:
+        result = self._call(project, "resolve", {"target": target}, timeout=timeout, cancel=cancel)
+        return _parse(result, "resolve", lambda r: _strings(r["target"]))
+
+    def inspect(
+        self,
+        project: Project,
+        target: str,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Inspection:
+        """Read the database's heads, resolve ``target`` and list what an apply would run."""
+        result = self._call(project, "inspect", {"target": target}, timeout=timeout, cancel=cancel)
+        return _parse(result, "inspect", _inspection)
+
+    def pending(
+        self,
+        project: Project,
+        target: str,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> PendingStep:
+        return self.inspect(project, target, timeout=timeout, cancel=cancel).pending
+
+    def sql(
+        self,
+        project: Project,
+        target: str,
+        *,
+        current: Sequence[str] | None = None,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> str:
+        """Render the pending step as offline SQL; from ``current`` without touching the database.
+
+        :param current: the database's heads, as ``inspect`` returned them; read when omitted.
+        """
+        extra = {"target": target, "current": None if current is None else list(current)}
+        result = self._call(project, "sql", extra, timeout=timeout, cancel=cancel)
+        return _parse(result, "sql", lambda r: str(r["sql"]))
+
+    # -- apply operations ------------------------------------------------------------------
+
+    def upgrade(
+        self, project: Project, target: str, *, options: RunOptions = _DEFAULT_RUN
+    ) -> RunResult:
+        return self._run(project, "upgrade", target, options)
+
+    def downgrade(
+        self, project: Project, target: str, *, options: RunOptions = _DEFAULT_RUN
+    ) -> RunResult:
+        return self._run(project, "downgrade", target, options)
+
+    def stamp(
+        self, project: Project, target: str, *, options: RunOptions = _DEFAULT_RUN
+    ) -> RunResult:
+        return self._run(project, "stamp", target, options)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _run(self, project: Project, verb: str, target: str, options: RunOptions) -> RunResult:
+        lock = {"enabled": options.lock, "timeout": options.lock_timeout}
+        extra = {"target": target, "lock": lock}
+        result, output = self._exchange(
+            project, verb, extra, timeout=options.timeout, cancel=options.cancel
+        )
+        return _parse(
+            result,
+            verb,
+            lambda r: RunResult(
+                heads=_strings(r["heads"]),
+                steps=tuple(Step(str(s[0]), str(s[1])) for s in r["steps"]),
+                output=output,
+            ),
+        )
+
+    def _launch(self, project: Project) -> Launch:
+        root = project.project_root
+        if not os.path.isdir(root):
+            raise ConfigError(
+                f"The project root '{root}' is not a directory; set 'project_root' to the "
+                "directory holding the Alembic configuration.",
+                attribute=("project_root",),
+                kind="config",
+            )
+        config = _config_path(project)
+        if not os.path.isfile(config):
+            raise ConfigError(
+                f"The Alembic configuration file '{config}' does not exist; set 'config' to an "
+                f"ini file relative to 'project_root' ('{root}').",
+                attribute=("config",),
+                kind="config",
+            )
+        environ = {**os.environ, **project.environment}
+        command = python_command(project, environ)
+        return Launch(command, os.path.dirname(config), dict(project.environment))
+
+    def _call(
+        self,
+        project: Project,
+        op: str,
+        extra: dict[str, Any],
+        *,
+        timeout: float | None,
+        cancel: threading.Event | None,
+    ) -> dict[str, Any]:
+        return self._exchange(project, op, extra, timeout=timeout, cancel=cancel)[0]
+
+    def _exchange(
+        self,
+        project: Project,
+        op: str,
+        extra: dict[str, Any],
+        *,
+        timeout: float | None,
+        cancel: threading.Event | None,
+    ) -> tuple[dict[str, Any], str]:
+        """Run one request; return its result and the worker's redacted output."""
+        if cancel is not None and cancel.is_set():
+            raise CancelledError(
+                f"The Alembic '{op}' operation was cancelled before it started.", kind="cancelled"
+            )
+        redactor = project.redactor(self._redactor)
+        launch = self._launch(project)
+        request: Request = {
+            "protocol": PROTOCOL_VERSION,
+            "op": op,
+            "config": _config_path(project),
+            "section": project.section,
+            "x": [f"{key}={value}" for key, value in sorted(project.extra.items())],
+            "tag": project.tag,
+            "url": project.url,
+            "environment": dict(project.environment),
+            **extra,  # type: ignore[typeddict-item]
+        }
+        self._debug("alembic worker request", op=op, project=redactor.redact(repr(project)))
+
+        def on_line(line: str) -> None:
+            self._debug("alembic worker output", op=op, line=redactor.redact(line))
+
+        exchange = self._processes.exchange(
+            launch, request, timeout=timeout, cancel=cancel, on_line=on_line
+        )
+        response = exchange.response
+        if response is None or not response.get("ok"):
+            _raise_for(op, exchange, redactor, self._heads_after(project, op, exchange))
+        result = response.get("result")
+        if not isinstance(result, dict):
+            raise InternalError(f"The Alembic worker answered '{op}' without a result.")
+        self._debug("alembic worker finished", op=op)
+        return result, redactor.redact(exchange.output)
+
+    def _heads_after(self, project: Project, op: str, exchange: Exchange) -> tuple[str, ...] | None:
+        """Re-read the heads after a mutating worker was killed or died; None if that fails."""
+        if op not in _MUTATING or exchange.response is not None:
+            return None
+        try:
+            return self.current(project, timeout=_REREAD_TIMEOUT)
+        except ProviderError as exc:
+            self._debug("re-reading the heads failed", error=exc.message)
+            return None
+
+    def _debug(self, message: str, **fields: Any) -> None:
+        if self._log is not None:
+            self._log.debug(message, **fields)
+
+
+def _config_path(project: Project) -> str:
+    return os.path.abspath(os.path.join(project.project_root, project.config))
+
+
+def _tail(output: str) -> str:
+    return "\n".join(output.splitlines()[-_TAIL_LINES:])
+
+
+def _raise_for(
+    op: str, exchange: Exchange, redactor: Redactor, heads_after: tuple[str, ...] | None
+) -> NoReturn:
+    """Raise the exception for a failed exchange: the one place worker failures are mapped."""
+    tail = redactor.redact(_tail(exchange.output))
+    if exchange.stopped is not None:
+        cls: type[CancelledError] = (
+            OperationTimeoutError if exchange.stopped == "timeout" else CancelledError
+        )
+        what = "ran past its timeout" if exchange.stopped == "timeout" else "was cancelled"
+        raise cls(
+            f"The Alembic '{op}' operation {what}, so its worker was stopped."
+            + (
+                " On databases with transactional DDL the running migration rolled back."
+                if op in _MUTATING
+                else ""
+            ),
+            kind=exchange.stopped,
+            heads_reached=heads_after,
+            stderr_tail=tail,
+        )
+    response = exchange.response
+    if response is None:
+        message = (
+            f"The Alembic worker ended without answering '{op}' ({exchange.ended}); it was "
+            "killed or crashed."
+        )
+        if op in _MUTATING:
+            raise MigrationError(
+                message,
+                kind="worker_died",
+                heads_reached=heads_after,
+                stderr_tail=tail,
+                summary="Alembic Worker Died",
+            )
+        raise WorkerEnvironmentError(message, kind="worker_died", stderr_tail=tail)
+    error = response.get("error")
+    if not isinstance(error, dict):
+        raise InternalError(f"The Alembic worker answered '{op}' with neither result nor error.")
+    kind = str(error.get("kind", "internal"))
+    cls_, summary = _KINDS.get(kind, (InternalError, None))
+    heads = error.get("heads_reached")
+    raise cls_(
+        redactor.redact(str(error.get("message", ""))),
+        kind=kind,
+        summary=summary,
+        attribute=("target",) if cls_ is TargetError else (),
+        revision=error.get("revision") if isinstance(error.get("revision"), str) else None,
+        heads_reached=_strings(heads) if isinstance(heads, list) else None,
+        stderr_tail=tail,
+    )
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _parse(result: dict[str, Any], op: str, build: Callable[[dict[str, Any]], _T]) -> _T:
+    try:
+        return build(result)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise InternalError(
+            f"The Alembic worker answered '{op}' with a result the provider cannot read: {exc}."
+        ) from exc
+
+
+def _inspection(result: dict[str, Any]) -> Inspection:
+    direction = result["direction"]
+    if direction not in _DIRECTIONS:
+        raise ValueError(f"unknown direction {direction!r}")
+    return Inspection(
+        current=_strings(result["current"]),
+        target=_strings(result["target"]),
+        direction=direction,
+        steps=tuple(Step(str(s[0]), str(s[1])) for s in result["steps"]),
+        script_heads=_strings(result["script_heads"]),
+        dialect=result.get("dialect"),
+    )
+
+
+def _script_info(result: dict[str, Any]) -> ScriptInfo:
+    return ScriptInfo(
+        heads=_strings(result["heads"]),
+        bases=_strings(result["bases"]),
+        branch_labels={str(k): str(v) for k, v in result["branch_labels"].items()},
+        revisions=tuple(
+            RevisionInfo(
+                revision=str(r["revision"]),
+                down_revisions=_strings(r["down_revisions"]),
+                branch_labels=_strings(r["branch_labels"]),
+                depends_on=_strings(r["depends_on"]),
+                message=str(r["message"]),
+                is_head=bool(r["is_head"]),
+                is_base=bool(r["is_base"]),
+                is_branch_point=bool(r["is_branch_point"]),
+                is_merge_point=bool(r["is_merge_point"]),
+            )
+            for r in result["revisions"]
+        ),
+    )

@@ -1,0 +1,241 @@
+"""Data that crosses the executor boundary: what callers ask for and what the worker answers.
+
+The frozen dataclasses are the executor's public vocabulary (:class:`Project` in,
+:class:`Inspection`, :class:`RunResult` … out). The ``TypedDict`` types spell the JSON lines
+exchanged with ``worker.py``, which cannot import this module and writes the same shapes by
+hand; :data:`PROTOCOL_VERSION` changes whenever either side changes them. Types holding
+secrets mask them in ``repr``. Never imports alembic.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple, NotRequired, TypedDict
+
+from alembic_provider.redaction import MASK, Redactor, mask_url
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "Direction",
+    "ErrorPayload",
+    "Inspection",
+    "PendingStep",
+    "Project",
+    "Request",
+    "Response",
+    "RevisionInfo",
+    "RunOptions",
+    "RunResult",
+    "ScriptInfo",
+    "Step",
+]
+
+PROTOCOL_VERSION = 1
+
+Direction = Literal["upgrade", "downgrade", "none"]
+
+
+def _empty() -> Mapping[str, str]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Project:
+    """One Alembic project as a resource sees it: where it lives and how to run it.
+
+    :param project_root: directory holding the Alembic configuration.
+    :param config: ini file, relative to ``project_root`` or absolute.
+    :param section: ini section with the Alembic options.
+    :param python: the user's interpreter command; empty means the provider's own interpreter.
+    :param alembic: a Go-provider-style ``alembic`` command, used to find the interpreter when
+        ``python`` is empty.
+    :param extra: ``-x key=value`` arguments for env.py.
+    :param tag: the ``--tag`` argument for env.py.
+    :param url: sets ``sqlalchemy.url``; secret.
+    :param environment: added to the inherited environment; every value is secret.
+    """
+
+    project_root: str
+    config: str = "alembic.ini"
+    section: str = "alembic"
+    python: tuple[str, ...] = ()
+    alembic: tuple[str, ...] = ()
+    extra: Mapping[str, str] = field(default_factory=_empty)
+    tag: str | None = None
+    url: str | None = None
+    environment: Mapping[str, str] = field(default_factory=_empty)
+
+    def __repr__(self) -> str:
+        url = None if self.url is None else mask_url(self.url)
+        environment = {key: MASK for key in self.environment}
+        return (
+            f"Project(project_root={self.project_root!r}, config={self.config!r}, "
+            f"section={self.section!r}, python={self.python!r}, alembic={self.alembic!r}, "
+            f"extra={dict(self.extra)!r}, tag={self.tag!r}, url={url!r}, "
+            f"environment={environment!r})"
+        )
+
+    __str__ = __repr__
+
+    def secrets(self) -> tuple[str, ...]:
+        """Return the secret values this project carries (environment values)."""
+        return tuple(self.environment.values())
+
+    def redactor(self, base: Redactor | None = None) -> Redactor:
+        """Return a redactor that hides this project's secrets on top of ``base``'s."""
+        urls = [self.url] if self.url else []
+        urls += list(self.environment.values())
+        return (base or Redactor()).extended(self.secrets(), urls)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a mutating operation runs.
+
+    :param lock: serialise runs on one database with an advisory lock (PostgreSQL, MySQL and
+        MariaDB; other databases run unlocked).
+    :param lock_timeout: seconds to wait for the lock; ``None`` waits as long as the operation.
+    :param timeout: seconds before the worker is killed; ``None`` means no limit.
+    :param cancel: set by the provider on StopProvider; the worker is then killed.
+    """
+
+    lock: bool = True
+    lock_timeout: float | None = 300.0
+    timeout: float | None = None
+    cancel: threading.Event | None = None
+
+
+class Step(NamedTuple):
+    """One migration an upgrade or downgrade runs, in the order it runs."""
+
+    revision: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PendingStep:
+    """What moving the database from ``current`` to ``target`` would run."""
+
+    current: tuple[str, ...]
+    target: tuple[str, ...]
+    direction: Direction
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """Everything plan and refresh need, read in one worker round trip without writing.
+
+    :param current: the database's heads, sorted.
+    :param target: the target resolved to revision ids, sorted.
+    :param direction: ``"none"`` when the database is at the target.
+    :param steps: the migrations the apply would run, in order.
+    :param script_heads: the script directory's heads, sorted.
+    :param dialect: the database dialect env.py connected with, e.g. ``"postgresql"``.
+    """
+
+    current: tuple[str, ...]
+    target: tuple[str, ...]
+    direction: Direction
+    steps: tuple[Step, ...]
+    script_heads: tuple[str, ...]
+    dialect: str | None = None
+
+    @property
+    def pending(self) -> PendingStep:
+        return PendingStep(self.current, self.target, self.direction, self.steps)
+
+    @property
+    def at_target(self) -> bool:
+        return self.direction == "none"
+
+    @property
+    def target_heads(self) -> tuple[str, ...]:
+        return self.target
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What an upgrade, downgrade or stamp left behind.
+
+    :param heads: the database's heads re-read after the run, sorted.
+    :param steps: the migrations that ran, in order.
+    :param output: what env.py and the migrations printed, redacted.
+    """
+
+    heads: tuple[str, ...]
+    steps: tuple[Step, ...] = ()
+    output: str = ""
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    """One revision file of the script directory."""
+
+    revision: str
+    down_revisions: tuple[str, ...]
+    branch_labels: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    message: str
+    is_head: bool
+    is_base: bool
+    is_branch_point: bool
+    is_merge_point: bool
+
+
+@dataclass(frozen=True)
+class ScriptInfo:
+    """The script directory alone: heads, bases, branch labels and every revision.
+
+    ``revisions`` runs from the bases to the heads; ``branch_labels`` maps each label to the
+    revision declaring it.
+    """
+
+    heads: tuple[str, ...]
+    bases: tuple[str, ...]
+    branch_labels: Mapping[str, str]
+    revisions: tuple[RevisionInfo, ...]
+
+
+# -- wire format ------------------------------------------------------------------------------
+
+
+class LockPayload(TypedDict):
+    enabled: bool
+    timeout: float | None
+
+
+class Request(TypedDict):
+    """One operation for a worker; the first line it reads on its socket."""
+
+    protocol: int
+    op: str
+    config: str
+    section: str
+    x: list[str]
+    tag: str | None
+    url: str | None
+    environment: dict[str, str]
+    target: NotRequired[str]
+    current: NotRequired[list[str] | None]
+    lock: NotRequired[LockPayload]
+
+
+class ErrorPayload(TypedDict):
+    """A failure as the worker reports it; ``kind`` selects the exception class."""
+
+    kind: str
+    message: str
+    revision: str | None
+    heads_reached: list[str] | None
+    traceback: str
+
+
+class Response(TypedDict):
+    """The worker's answer: ``result`` when ``ok``, else ``error``."""
+
+    ok: bool
+    result: NotRequired[dict[str, object]]
+    error: NotRequired[ErrorPayload]

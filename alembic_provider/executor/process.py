@@ -1,0 +1,407 @@
+"""Start worker processes and exchange one request with each.
+
+A request goes to a fresh process every time: either a child forked by a warm server (a
+``worker.py serve`` process per interpreter that has already imported Alembic) or, when no
+server can be used, a cold ``worker.py run`` process. Either way the worker leads its own
+process group, talks JSON on a private socket, and writes its stdout and stderr into one pipe
+that is read line by line. Cancellation and timeouts kill the whole group. Never imports
+alembic and never interprets a response: that is ``client.py``'s job.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic_provider.errors import WorkerEnvironmentError
+
+__all__ = ["WORKER_PATH", "Exchange", "Launch", "WorkerProcesses"]
+
+WORKER_PATH = Path(__file__).with_name("worker.py")
+_OUTPUT_LIMIT = 256 * 1024
+_START_TIMEOUT = 120.0
+_POLL = 0.05
+_DRAIN = 5.0
+# Variables read while an interpreter (or the wrapper that starts it) boots: they must be in
+# the environment of a warm server, not just applied in the forked child.
+_STARTUP_PREFIXES = (
+    "PATH",
+    "PYTHON",
+    "LD_",
+    "DYLD_",
+    "VIRTUAL_ENV",
+    "CONDA",
+    "POETRY",
+    "PIPENV",
+    "PDM",
+    "UV_",
+    "HATCH",
+    "PYENV",
+    "HOME",
+)
+
+LineSink = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start a worker for one request: interpreter, directory and added environment."""
+
+    command: tuple[str, ...]
+    cwd: str
+    environment: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """How one request went: the response if any, the captured output, and why it stopped.
+
+    :param stopped: ``"cancelled"`` or ``"timeout"`` when the provider killed the worker.
+    :param ended: how the process ended, for messages, e.g. ``"exit status 1"``.
+    """
+
+    response: dict[str, Any] | None
+    output: str
+    stopped: str | None
+    ended: str
+
+
+class _Output(threading.Thread):
+    """Read a pipe to its end, passing each line on and keeping a bounded tail."""
+
+    def __init__(self, fd: int, on_line: LineSink | None) -> None:
+        super().__init__(daemon=True, name="alembic-worker-output")
+        self._fd = fd
+        self._on_line = on_line
+        self._chunks: collections.deque[str] = collections.deque()
+        self._size = 0
+        self._partial = b""
+
+    def run(self) -> None:
+        try:
+            while True:
+                data = os.read(self._fd, 65536)
+                if not data:
+                    break
+                self._take(data)
+        finally:
+            if self._partial:
+                self._line(self._partial)
+            os.close(self._fd)
+
+    def _take(self, data: bytes) -> None:
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        for line in lines:
+            self._line(line)
+
+    def _line(self, raw: bytes) -> None:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r")
+        self._chunks.append(line)
+        self._size += len(line) + 1
+        while self._size > _OUTPUT_LIMIT and len(self._chunks) > 1:
+            self._size -= len(self._chunks.popleft()) + 1
+        if self._on_line is not None:
+            self._on_line(line)
+
+    def text(self) -> str:
+        return "\n".join(self._chunks)
+
+
+def _kill_group(pid: int) -> None:
+    """Kill the worker's process group, and the worker itself in case it has no group yet."""
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
+
+
+def _start_error(command: tuple[str, ...], exc: OSError) -> WorkerEnvironmentError:
+    return WorkerEnvironmentError(
+        f"The interpreter command {list(command)!r} could not be started: {exc}. Set 'python' "
+        "to an interpreter that has alembic and SQLAlchemy installed.",
+        kind="environment",
+    )
+
+
+class _Server:
+    """A ``worker.py serve`` process: it has imported Alembic and forks a child per request."""
+
+    def __init__(self, command: tuple[str, ...], cwd: str, env: Mapping[str, str]) -> None:
+        self.command = command
+        self._control, theirs = socket.socketpair()
+        read_fd, write_fd = os.pipe()
+        argv = [*command, "-B", str(WORKER_PATH), "serve", str(theirs.fileno())]
+        try:
+            self._popen = subprocess.Popen(
+                argv,
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=write_fd,
+                cwd=cwd,
+                env=dict(env),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._control.close()
+            os.close(read_fd)
+            raise _start_error(command, exc) from exc
+        finally:
+            theirs.close()
+            os.close(write_fd)
+        self._errors = _Output(read_fd, None)
+        self._errors.start()
+        self._pending = bytearray()
+        self._eof = False
+        self._lock = threading.Lock()
+        self.used = time.monotonic()
+
+    def wait_ready(self, timeout: float) -> dict[str, Any]:
+        """Wait for the ready line; raise with the interpreter's own output when it fails."""
+        message = self._read(timeout)
+        if message is not None and message.get("ready"):
+            return message
+        running = not self._eof
+        self.close()
+        self._errors.join(_DRAIN)
+        if message is not None and isinstance(message.get("error"), dict):
+            error = message["error"]
+            raise WorkerEnvironmentError(str(error.get("message")), kind="environment")
+        if running:
+            what = f"did not start the Alembic worker within {timeout:g} seconds"
+        else:
+            what = f"ended before the Alembic worker was ready ({_ended(self._popen.returncode)})"
+        raise WorkerEnvironmentError(
+            f"The interpreter command {list(self.command)!r} {what}. Set 'python' to an "
+            "interpreter that has alembic and SQLAlchemy installed.",
+            kind="environment",
+            stderr_tail=_tail(self._errors.text()),
+        )
+
+    def fork(self, theirs: socket.socket, output_fd: int) -> int | None:
+        """Ask for a child serving ``theirs``; ``None`` when this server no longer works."""
+        with self._lock:
+            self.used = time.monotonic()
+            try:
+                socket.send_fds(self._control, [b'{"op": "fork"}\n'], [theirs.fileno(), output_fd])
+                message = self._read(_START_TIMEOUT)
+            except OSError:
+                return None
+        pid = None if message is None else message.get("pid")
+        return pid if isinstance(pid, int) else None
+
+    def alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def _read(self, timeout: float) -> dict[str, Any] | None:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([self._control], [], [], remaining)
+            if not ready:
+                continue
+            chunk = self._control.recv(65536)
+            if not chunk:
+                self._eof = True
+                return None
+            self._pending.extend(chunk)
+        line, _, rest = bytes(self._pending).partition(b"\n")
+        self._pending[:] = rest
+        message = json.loads(line)
+        return message if isinstance(message, dict) else None
+
+    def close(self) -> None:
+        """Hang up; the server exits on end of file. Children already forked run to the end."""
+        self._control.close()
+        try:
+            self._popen.wait(timeout=_DRAIN)
+        except subprocess.TimeoutExpired:
+            self._popen.kill()
+            self._popen.wait()
+
+
+def _ended(returncode: int | None) -> str:
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        return f"killed by signal {-returncode}"
+    return f"exit status {returncode}"
+
+
+def _tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class WorkerProcesses:
+    """Warm servers per interpreter, and the exchange of one request with a fresh worker.
+
+    :param warm: use forking servers where the platform allows it; cold processes otherwise.
+    :param max_servers: warm servers kept at once; the least recently used one is closed.
+    """
+
+    def __init__(self, *, warm: bool = True, max_servers: int = 4) -> None:
+        self._warm = warm and hasattr(os, "fork") and hasattr(socket, "send_fds")
+        self._max_servers = max_servers
+        self._servers: dict[tuple[Any, ...], _Server] = {}
+        self._lock = threading.Lock()
+
+    def exchange(
+        self,
+        launch: Launch,
+        request: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+        on_line: LineSink | None = None,
+    ) -> Exchange:
+        """Run ``request`` in a fresh worker and return what came back.
+
+        :raises WorkerEnvironmentError: when no worker could be started at all.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        ours, theirs = socket.socketpair()
+        read_fd, write_fd = os.pipe()
+        output = _Output(read_fd, on_line)
+        output.start()
+        try:
+            pid, popen = self._start(launch, theirs, write_fd)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+            os.close(write_fd)
+        with ours:
+            with contextlib.suppress(OSError):
+                ours.sendall(json.dumps(dict(request)).encode("utf-8") + b"\n")
+            response, stopped = _await(ours, pid, deadline, cancel)
+        if popen is not None:
+            try:
+                popen.wait(timeout=_DRAIN)
+            except subprocess.TimeoutExpired:
+                _kill_group(pid)
+                popen.wait()
+        output.join(_DRAIN)
+        if output.is_alive():
+            _kill_group(pid)
+            output.join(_DRAIN)
+        ended = _ended(popen.returncode) if popen is not None else "forked worker ended"
+        return Exchange(response, output.text(), stopped, ended)
+
+    def prestart(self, launch: Launch) -> None:
+        """Start the warm server for ``launch`` now, so the first request does not wait."""
+        if self._warm:
+            self._server(launch)
+
+    def close(self) -> None:
+        with self._lock:
+            servers = list(self._servers.values())
+            self._servers.clear()
+        for server in servers:
+            server.close()
+
+    def _start(
+        self, launch: Launch, theirs: socket.socket, write_fd: int
+    ) -> tuple[int, subprocess.Popen[bytes] | None]:
+        if self._warm:
+            server = self._server(launch)
+            pid = server.fork(theirs, write_fd)
+            if pid is not None:
+                return pid, None
+            self._discard(server)
+        popen = self._spawn(launch, theirs, write_fd)
+        return popen.pid, popen
+
+    def _spawn(
+        self, launch: Launch, theirs: socket.socket, write_fd: int
+    ) -> subprocess.Popen[bytes]:
+        env = {**os.environ, **launch.environment, "PYTHONDONTWRITEBYTECODE": "1"}
+        argv = [*launch.command, "-B", str(WORKER_PATH), "run", str(theirs.fileno())]
+        try:
+            return subprocess.Popen(
+                argv,
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=write_fd,
+                cwd=launch.cwd,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise _start_error(launch.command, exc) from exc
+
+    def _server(self, launch: Launch) -> _Server:
+        startup = {
+            key: value
+            for key, value in launch.environment.items()
+            if key.startswith(_STARTUP_PREFIXES)
+        }
+        key = (launch.command, launch.cwd, tuple(sorted(startup.items())))
+        with self._lock:
+            server = self._servers.get(key)
+            if server is not None and server.alive():
+                return server
+            env = {**os.environ, **startup, "PYTHONDONTWRITEBYTECODE": "1"}
+            server = _Server(launch.command, launch.cwd, env)
+            server.wait_ready(_START_TIMEOUT)
+            self._servers[key] = server
+            evicted = self._evict()
+        for old in evicted:
+            old.close()
+        return server
+
+    def _evict(self) -> list[_Server]:
+        evicted = []
+        while len(self._servers) > self._max_servers:
+            key = min(self._servers, key=lambda k: self._servers[k].used)
+            evicted.append(self._servers.pop(key))
+        return evicted
+
+    def _discard(self, server: _Server) -> None:
+        with self._lock:
+            for key, value in list(self._servers.items()):
+                if value is server:
+                    del self._servers[key]
+        server.close()
+
+
+def _await(
+    sock: socket.socket, pid: int, deadline: float | None, cancel: threading.Event | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Wait for the response line, killing the worker's group on cancel or timeout."""
+    pending = bytearray()
+    while b"\n" not in pending:
+        if cancel is not None and cancel.is_set():
+            _kill_group(pid)
+            return None, "cancelled"
+        wait = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
+        if wait <= 0:
+            _kill_group(pid)
+            return None, "timeout"
+        ready, _, _ = select.select([sock], [], [], wait)
+        if not ready:
+            continue
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None, None
+        pending.extend(chunk)
+    line = bytes(pending).partition(b"\n")[0]
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None, None
+    return (message if isinstance(message, dict) else None), None

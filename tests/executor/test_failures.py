@@ -1,0 +1,321 @@
+"""Failures come back structured, worded for the user, with what the database reached."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from alembic_provider.errors import (
+    ConfigError,
+    MigrationError,
+    TargetError,
+    WorkerEnvironmentError,
+)
+from alembic_provider.executor import Project, WorkerExecutor
+from tests.alembic_projects import Revision as Rev
+from tests.alembic_projects import sqlite_url, tables, version_rows
+from tests.executor.conftest import ProjectFactory
+
+FAILING = [
+    Rev("aaaa0001", None, "create t1"),
+    Rev("aaaa0002", "aaaa0001", "create t2"),
+    Rev("aaaa0003", "aaaa0002", "create t3 then fail", fail=True),
+]
+TARGETS = [
+    Rev("aaaa0001", None),
+    Rev("aaaa0002", "aaaa0001"),
+    Rev("bbbb0001", "aaaa0001", branch_labels=["feature"]),
+]
+_ABSOLUTE = "use a revision id, 'head', 'heads', 'base' or '<branch>@head'."
+
+
+@pytest.mark.parametrize("server_backend", ["postgresql"], indirect=True)
+def test_failing_migration_on_postgresql_rolls_back(
+    executor: WorkerExecutor, project_factory: ProjectFactory, server_url_db: str
+) -> None:
+    project = project_factory(FAILING, database=server_url_db)
+
+    with pytest.raises(MigrationError) as raised:
+        executor.upgrade(project, "heads")
+    error = raised.value
+    assert error.kind == "migration"
+    assert error.revision == "aaaa0003"
+    assert error.heads_reached == ()
+    assert error.message.startswith(
+        "Revision 'aaaa0003' (create t3 then fail) failed during upgrade: ProgrammingError: "
+    )
+    assert "missing_table_t_aaaa0003" in error.message
+    assert "Traceback" in error.stderr_tail
+    assert tables(server_url_db) == set(), "transactional DDL rolls the whole run back"
+    assert "The database is now at base (no revision applied)." in error.diagnostic().detail
+
+
+@pytest.mark.parametrize("server_backend", ["postgresql"], indirect=True)
+def test_failing_migration_per_transaction_on_postgresql(
+    executor: WorkerExecutor, project_factory: ProjectFactory, server_url_db: str
+) -> None:
+    project = project_factory(FAILING, database=server_url_db, transaction_per_migration=True)
+
+    with pytest.raises(MigrationError) as raised:
+        executor.upgrade(project, "heads")
+    assert raised.value.heads_reached == ("aaaa0002",)
+    assert "t_aaaa0003" not in tables(server_url_db)
+
+
+@pytest.mark.parametrize("server_backend", ["mariadb"], indirect=True)
+def test_failing_migration_on_mariadb_reports_partial_progress(
+    executor: WorkerExecutor, project_factory: ProjectFactory, server_url_db: str
+) -> None:
+    project = project_factory(FAILING, database=server_url_db)
+
+    with pytest.raises(MigrationError) as raised:
+        executor.upgrade(project, "heads")
+    error = raised.value
+    assert (error.revision, error.heads_reached) == ("aaaa0003", ("aaaa0002",))
+    assert "t_aaaa0003" in tables(server_url_db), "MariaDB commits DDL as it goes"
+    assert version_rows(server_url_db) == {"aaaa0002"}
+    assert "The database is now at revision 'aaaa0002'." in error.diagnostic().detail
+    assert executor.current(project) == ("aaaa0002",)
+
+
+def test_failing_migration_on_sqlite(executor: WorkerExecutor, tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "db.sqlite")
+    project = Project(str(_project(tmp_path, url, FAILING)))
+
+    with pytest.raises(MigrationError) as raised:
+        executor.upgrade(project, "heads")
+    assert raised.value.heads_reached == ("aaaa0002",)
+    assert raised.value.summary == "Migration Failed"
+
+
+def _project(tmp_path: Path, url: str, revisions: list[Rev], **options: object) -> Path:
+    from tests.alembic_projects import make_project
+
+    return make_project(tmp_path, url, revisions, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("target", "kind", "message"),
+    [
+        (
+            "nonexist",
+            "unknown_target",
+            "The target 'nonexist' is not a revision id, branch label or symbol of the script "
+            "directory '{scripts}'; " + _ABSOLUTE,
+        ),
+        (
+            "aaaa",
+            "ambiguous_target",
+            "The target 'aaaa' is ambiguous: it starts the revision ids 'aaaa0001', 'aaaa0002'; "
+            "use a full revision id.",
+        ),
+        (
+            "+1",
+            "relative_target",
+            "The target '+1' is relative to the database's current revision, so every apply "
+            "would move the database again; " + _ABSOLUTE,
+        ),
+        (
+            "feature@-1",
+            "relative_target",
+            "The target 'feature@-1' is relative to the database's current revision, so every "
+            "apply would move the database again; " + _ABSOLUTE,
+        ),
+        (
+            "current",
+            "relative_target",
+            "The target 'current' is relative to the database's current revision, so every "
+            "apply would move the database again; " + _ABSOLUTE,
+        ),
+        (
+            "aaaa0001:aaaa0002",
+            "relative_target",
+            "The target 'aaaa0001:aaaa0002' is a range, so every apply would move the database "
+            "again; " + _ABSOLUTE,
+        ),
+        ("", "target", "The target is empty; " + _ABSOLUTE),
+    ],
+)
+def test_target_errors(
+    executor: WorkerExecutor, tmp_path: Path, target: str, kind: str, message: str
+) -> None:
+    root = _project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), TARGETS)
+    project = Project(str(root))
+
+    with pytest.raises(TargetError) as raised:
+        executor.resolve(project, target)
+    assert raised.value.kind == kind
+    assert raised.value.message == message.format(scripts=root / "migrations")
+    assert raised.value.diagnostic().summary == "Invalid Target Revision"
+    assert raised.value.attribute == ("target",)
+
+
+def test_partial_ids_and_labels_resolve(executor: WorkerExecutor, tmp_path: Path) -> None:
+    project = Project(str(_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), TARGETS)))
+
+    assert executor.resolve(project, "bbbb") == ("bbbb0001",)
+    assert executor.resolve(project, "feature") == ("bbbb0001",)
+    assert executor.resolve(project, "base") == ()
+
+
+def test_database_at_an_unknown_revision(executor: WorkerExecutor, tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "db.sqlite")
+    root = _project(tmp_path, url, TARGETS)
+    project = Project(str(root))
+    executor.upgrade(project, "aaaa0002")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff9999'"))
+    engine.dispose()
+
+    assert executor.current(project) == ("ffff9999",)
+    with pytest.raises(MigrationError) as raised:
+        executor.inspect(project, "heads")
+    assert raised.value.kind == "unknown_database_revision"
+    assert raised.value.summary == "Unknown Database Revision"
+    assert raised.value.heads_reached == ("ffff9999",)
+    assert raised.value.message == (
+        f"The database is at 'ffff9999', which the script directory '{root / 'migrations'}' "
+        "does not contain: the database is ahead of or diverged from these migration files. "
+        "Deploy the matching migration files, or stamp the database to a revision they "
+        "contain."
+    )
+    assert executor.stamp(project, "aaaa0002").heads == ("aaaa0002",)
+
+
+def test_missing_config_and_section(executor: WorkerExecutor, tmp_path: Path) -> None:
+    root = _project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), TARGETS)
+
+    with pytest.raises(ConfigError) as raised:
+        executor.current(Project(str(root), config="missing.ini"))
+    assert raised.value.message == (
+        f"The Alembic configuration file '{root / 'missing.ini'}' does not exist; set 'config' "
+        f"to an ini file relative to 'project_root' ('{root}')."
+    )
+    assert raised.value.attribute == ("config",)
+
+    with pytest.raises(ConfigError) as raised:
+        executor.current(Project(str(root), section="other"))
+    assert raised.value.message == (
+        f"The section 'other' is not in '{root / 'alembic.ini'}'; set 'section' to one of: "
+        "'alembic', 'loggers', 'handlers', 'formatters', 'logger_root', 'logger_sqlalchemy', "
+        "'logger_alembic', 'handler_console', 'formatter_generic'."
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        executor.current(Project(str(tmp_path / "nowhere")))
+    assert raised.value.attribute == ("project_root",)
+
+
+def test_config_and_section_are_honoured(executor: WorkerExecutor, tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "db.sqlite")
+    root = _project(tmp_path, url, TARGETS, config_name="conf/db.ini", section="migrations")
+    project = Project(str(root), config="conf/db.ini", section="migrations")
+
+    assert executor.upgrade(project, "aaaa0002").heads == ("aaaa0002",)
+    assert version_rows(url) == {"aaaa0002"}
+
+
+def test_broken_env_py(executor: WorkerExecutor, tmp_path: Path) -> None:
+    root = _project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), TARGETS)
+    (root / "migrations" / "env.py").write_text("raise RuntimeError('env.py is broken')\n")
+
+    with pytest.raises(MigrationError) as raised:
+        executor.current(Project(str(root)))
+    assert raised.value.kind == "env"
+    assert raised.value.message == "env.py failed: RuntimeError: env.py is broken"
+    assert raised.value.summary == "Alembic Environment Failed"
+
+
+def test_env_py_that_never_runs_migrations(executor: WorkerExecutor, tmp_path: Path) -> None:
+    root = _project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), TARGETS)
+    (root / "migrations" / "env.py").write_text("pass\n")
+
+    with pytest.raises(MigrationError) as raised:
+        executor.current(Project(str(root)))
+    assert raised.value.message == (
+        f"env.py in '{root / 'migrations'}' never called context.run_migrations(), so the "
+        "database could not be read."
+    )
+
+
+def test_unreachable_database(executor: WorkerExecutor, tmp_path: Path) -> None:
+    root = _project(tmp_path, "sqlite:////nonexistent-dir/x/db.sqlite", TARGETS)
+
+    with pytest.raises(MigrationError) as raised:
+        executor.current(Project(str(root)))
+    assert raised.value.kind == "database"
+    assert raised.value.message.startswith("env.py could not use the database: OperationalError")
+
+
+def test_interpreter_without_alembic(any_executor: WorkerExecutor, tmp_path: Path) -> None:
+    root = _project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), TARGETS)
+    project = Project(str(root), python=(sys.executable, "-S"))
+
+    with pytest.raises(WorkerEnvironmentError) as raised:
+        any_executor.current(project)
+    assert raised.value.message == (
+        f"The interpreter '{sys.executable}' cannot import 'alembic' (No module named "
+        "'alembic'). Install it in that environment, or set 'python' to an interpreter that "
+        "has it."
+    )
+
+
+def test_missing_interpreter(any_executor: WorkerExecutor, tmp_path: Path) -> None:
+    root = _project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), TARGETS)
+    project = Project(str(root), python=("/nonexistent/bin/python",))
+
+    with pytest.raises(WorkerEnvironmentError) as raised:
+        any_executor.current(project)
+    assert raised.value.message == (
+        "The interpreter command ['/nonexistent/bin/python'] could not be started: [Errno 2] "
+        "No such file or directory: '/nonexistent/bin/python'. Set 'python' to an interpreter "
+        "that has alembic and SQLAlchemy installed."
+    )
+
+
+def test_offline_sql_of_a_migration_that_needs_the_database(
+    executor: WorkerExecutor, tmp_path: Path
+) -> None:
+    code = "import sqlalchemy as sa\nsa.inspect(op.get_bind()).get_table_names()"
+    revisions = [Rev("aaaa0001", None), Rev("aaaa0002", "aaaa0001", upgrade_code=code)]
+    project = Project(str(_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), revisions)))
+
+    with pytest.raises(MigrationError) as raised:
+        executor.sql(project, "heads", current=())
+    assert raised.value.kind == "offline"
+    assert raised.value.revision == "aaaa0002"
+    assert raised.value.message.startswith(
+        "Revision 'aaaa0002' cannot be rendered as offline SQL: NoInspectionAvailable"
+    )
+    assert raised.value.summary == "SQL Preview Failed"
+
+
+@pytest.mark.parametrize("server_backend", ["postgresql"], indirect=True)
+def test_a_run_that_commits_nothing_is_caught(
+    executor: WorkerExecutor, project_factory: ProjectFactory, server_url_db: str
+) -> None:
+    """env.py that queries before configure() makes Alembic skip its commit, yet exit cleanly."""
+    project = project_factory(FAILING[:2], database=server_url_db)
+    env_py = Path(project.project_root) / "migrations" / "env.py"
+    env_py.write_text(
+        env_py.read_text().replace(
+            "        context.configure(\n            connection=connection,",
+            "        connection.exec_driver_sql('SELECT 1')\n"
+            "        context.configure(\n            connection=connection,",
+        )
+    )
+
+    with pytest.raises(MigrationError) as raised:
+        executor.upgrade(project, "heads")
+    assert raised.value.kind == "verify"
+    assert raised.value.summary == "Migration Not Recorded"
+    assert raised.value.heads_reached == ()
+    assert raised.value.message == (
+        "The upgrade to 'heads' finished without an error, but the database still needs "
+        "'aaaa0001', 'aaaa0002'. env.py may run the migrations in a transaction it never "
+        "commits."
+    )

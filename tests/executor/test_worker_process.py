@@ -1,0 +1,202 @@
+"""How the worker runs: its file, its process, what env.py sees, and warm servers."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from alembic_provider.errors import CancelledError, WorkerEnvironmentError
+from alembic_provider.executor import Project, WorkerExecutor
+from alembic_provider.executor.process import WORKER_PATH, Launch, WorkerProcesses
+from tests.alembic_projects import Revision as Rev
+from tests.alembic_projects import make_project, sqlite_url
+
+REVISIONS = [Rev("aaaa0001", None, "first"), Rev("aaaa0002", "aaaa0001", "second")]
+_ALLOWED_TOP_LEVEL = set(sys.stdlib_module_names) | {"__future__"}
+
+
+def test_worker_syntax_stays_within_python_3_8() -> None:
+    ast.parse(WORKER_PATH.read_text(), feature_version=(3, 8))
+
+
+def test_worker_imports_only_the_standard_library_at_top_level() -> None:
+    tree = ast.parse(WORKER_PATH.read_text())
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    assert names <= _ALLOWED_TOP_LEVEL, names - _ALLOWED_TOP_LEVEL
+    every = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not any(name.startswith("alembic_provider") for name in every)
+
+
+def test_importing_the_executor_leaves_alembic_unloaded() -> None:
+    code = (
+        "import sys, alembic_provider.executor\n"
+        "print(sorted(m for m in ('alembic', 'sqlalchemy') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def _recorded(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_env_py_sees_extras_tag_environment_and_config_directory(
+    any_executor: WorkerExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = tmp_path / "record.jsonl"
+    monkeypatch.setenv("ALEMBIC_TEST_INHERITED", "from the provider")
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
+    project = Project(
+        str(root),
+        extra={"tenant": "acme", "mode": "a=b"},
+        tag="release-7",
+        environment={"ALEMBIC_TEST_RECORD": str(record), "ALEMBIC_TEST_ADDED": "by resource"},
+    )
+
+    any_executor.upgrade(project, "heads")
+
+    seen = _recorded(record)
+    assert {entry["tag"] for entry in seen} == {"release-7"}
+    assert all(entry["x"] == {"tenant": "acme", "mode": "a=b"} for entry in seen)
+    assert all(entry["cwd"] == str(root) for entry in seen)
+    assert all(entry["offline"] is False for entry in seen)
+    environment = seen[0]["environment"]
+    assert isinstance(environment, dict)
+    assert environment["ALEMBIC_TEST_INHERITED"] == "from the provider"
+    assert environment["ALEMBIC_TEST_ADDED"] == "by resource"
+    sys_path = seen[0]["sys_path"]
+    assert isinstance(sys_path, list)
+    assert str(WORKER_PATH.parent) not in sys_path
+
+
+def test_no_bytecode_is_written(any_executor: WorkerExecutor, tmp_path: Path) -> None:
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
+    (root / "models.py").write_text("VALUE = 1\n")
+    env_py = root / "migrations" / "env.py"
+    env_py.write_text("import models\n" + env_py.read_text())
+    before = set(WORKER_PATH.parent.rglob("__pycache__"))
+
+    any_executor.upgrade(Project(str(root)), "heads")
+
+    assert not list(root.rglob("__pycache__"))
+    assert not list(root.rglob("*.pyc"))
+    assert set(WORKER_PATH.parent.rglob("__pycache__")) == before
+
+
+def test_url_overrides_the_ini_and_keeps_percent_signs(
+    executor: WorkerExecutor, tmp_path: Path
+) -> None:
+    root = make_project(tmp_path, "sqlite:////nonexistent-dir/db.sqlite", REVISIONS)
+    project = Project(str(root), url=sqlite_url(tmp_path / "we%20ird.sqlite"))
+
+    assert executor.upgrade(project, "heads").heads == ("aaaa0002",)
+    assert (tmp_path / "we ird.sqlite").exists(), "SQLAlchemy decodes the URL as the CLI would"
+
+
+def test_output_lines_reach_the_log(tmp_path: Path) -> None:
+    lines: list[dict[str, object]] = []
+
+    class Sink:
+        def debug(self, message: str, **fields: object) -> None:
+            lines.append({"message": message, **fields})
+
+        def trace(self, message: str, **fields: object) -> None:
+            lines.append({"message": message, **fields})
+
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
+    with WorkerExecutor(log=Sink(), warm=False) as executor:
+        executor.upgrade(Project(str(root)), "heads")
+    output = [entry["line"] for entry in lines if entry["message"] == "alembic worker output"]
+    assert any("Running upgrade aaaa0001 -> aaaa0002" in str(line) for line in output)
+
+
+def test_warm_servers_are_shared_and_bounded(tmp_path: Path) -> None:
+    processes = WorkerProcesses(warm=True, max_servers=1)
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
+    request = {
+        "protocol": 1,
+        "op": "resolve",
+        "config": str(root / "alembic.ini"),
+        "section": "alembic",
+        "x": [],
+        "tag": None,
+        "url": None,
+        "environment": {},
+        "target": "heads",
+    }
+    try:
+        first = Launch((sys.executable,), str(root), {})
+        assert processes.exchange(first, request).response == {
+            "ok": True,
+            "result": {"target": ["aaaa0002"]},
+        }
+        processes.exchange(first, request)
+        assert len(processes._servers) == 1
+        second = Launch((sys.executable,), str(root), {"PYTHONHASHSEED": "7"})
+        assert processes.exchange(second, request).response is not None
+        assert len(processes._servers) == 1, "the least recently used server is closed"
+        assert next(iter(processes._servers))[2] == (("PYTHONHASHSEED", "7"),)
+        servers = list(processes._servers.values())
+    finally:
+        processes.close()
+    assert processes._servers == {}
+    assert [server.alive() for server in servers] == [False], "closing ends the server process"
+
+
+def test_a_wrapper_that_exits_is_reported(tmp_path: Path) -> None:
+    processes = WorkerProcesses(warm=True)
+    launch = Launch(("/bin/sh", "-c", "echo no python here >&2; exit 3"), str(tmp_path), {})
+    with pytest.raises(WorkerEnvironmentError) as raised:
+        processes.prestart(launch)
+    assert raised.value.message == (
+        "The interpreter command ['/bin/sh', '-c', 'echo no python here >&2; exit 3'] ended "
+        "before the Alembic worker was ready (exit status 3). Set 'python' to an interpreter "
+        "that has alembic and SQLAlchemy installed."
+    )
+    assert raised.value.stderr_tail == "no python here"
+
+
+def test_a_cancelled_call_starts_no_worker(tmp_path: Path) -> None:
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
+    cancel = threading.Event()
+    cancel.set()
+    with WorkerExecutor(warm=False) as executor, pytest.raises(CancelledError) as raised:
+        executor.current(Project(str(root)), cancel=cancel)
+    assert (
+        raised.value.message == "The Alembic 'current' operation was cancelled before it started."
+    )
+
+
+def test_protocol_mismatch_is_reported(tmp_path: Path) -> None:
+    processes = WorkerProcesses(warm=False)
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
+    exchange = processes.exchange(
+        Launch((sys.executable,), str(root), {}), {"protocol": 99, "op": "current"}
+    )
+    assert exchange.response is not None
+    assert exchange.response["error"]["kind"] == "protocol"
+
+
+def test_worker_usage(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-B", str(WORKER_PATH)], capture_output=True, text=True, check=False
+    )
+    assert (run.returncode, run.stderr) == (2, "usage: worker.py run|serve FD\n")

@@ -1,0 +1,240 @@
+"""Edges and guards of the proxy lifecycle, one rule per test, with exact outcomes."""
+
+from __future__ import annotations
+
+import pytest
+from transitions import MachineError
+
+from statemachine.proxy import MACHINE, Failure, ProxyLifecycle, State
+
+
+def new() -> ProxyLifecycle:
+    return ProxyLifecycle(ready_timeout=30.0, grace_period=5.0)
+
+
+def waiting(users: int = 1) -> ProxyLifecycle:
+    proxy = new()
+    proxy.acquired()
+    proxy.spawned(pid=4242, now=100.0)
+    for _ in range(users - 1):
+        proxy.acquired()
+    return proxy
+
+
+def ready(users: int = 1) -> ProxyLifecycle:
+    proxy = waiting(users)
+    proxy.probe_succeeded()
+    return proxy
+
+
+def test_the_first_user_decides_a_spawn() -> None:
+    proxy = new()
+    assert proxy.acquired()
+    assert (proxy.state, proxy.users, proxy.spawn, proxy.pid) == (State.STARTING, 1, True, None)
+
+
+def test_spawned_waits_for_readiness_until_the_deadline() -> None:
+    proxy = new()
+    proxy.acquired()
+    proxy.spawned(pid=4242, now=100.0)
+    assert (proxy.state, proxy.pid, proxy.ready_deadline, proxy.spawn) == (
+        State.WAITING_READY,
+        4242,
+        130.0,
+        False,
+    )
+
+
+def test_a_spawn_failure_is_failed_with_the_reason() -> None:
+    proxy = new()
+    proxy.acquired()
+    proxy.spawn_failed(message="No such file or directory: 'cloud_sql_proxy'")
+    assert (proxy.state, proxy.failure, proxy.output, proxy.pid) == (
+        State.FAILED,
+        Failure.SPAWN_FAILED,
+        "No such file or directory: 'cloud_sql_proxy'",
+        None,
+    )
+
+
+def test_users_arriving_while_waiting_share_the_process() -> None:
+    proxy = waiting(users=3)
+    assert (proxy.state, proxy.users, proxy.spawn) == (State.WAITING_READY, 3, False)
+    proxy.probe_succeeded()
+    assert (proxy.state, proxy.users, proxy.pid) == (State.READY, 3, 4242)
+
+
+def test_a_failed_probe_before_the_deadline_keeps_waiting() -> None:
+    proxy = waiting()
+    proxy.probe_failed(now=129.9)
+    assert (proxy.state, proxy.send_signal, proxy.failure) == (State.WAITING_READY, None, None)
+
+
+def test_the_readiness_timeout_stops_the_process_and_ends_failed() -> None:
+    proxy = waiting()
+    proxy.probe_failed(now=130.0)
+    assert (proxy.state, proxy.send_signal, proxy.kill_deadline, proxy.failure) == (
+        State.STOPPING,
+        "TERM",
+        135.0,
+        Failure.READY_TIMEOUT,
+    )
+    proxy.exited(status=-15, output="listening soon")
+    assert (proxy.state, proxy.failure, proxy.pid, proxy.output) == (
+        State.FAILED,
+        Failure.READY_TIMEOUT,
+        None,
+        "listening soon",
+    )
+
+
+def test_an_exit_before_ready_is_failed_and_keeps_the_output() -> None:
+    proxy = waiting(users=2)
+    proxy.exited(status=1, output="bind: address already in use")
+    assert (proxy.state, proxy.failure, proxy.exit_status, proxy.output, proxy.pid) == (
+        State.FAILED,
+        Failure.EXITED_BEFORE_READY,
+        1,
+        "bind: address already in use",
+        None,
+    )
+    assert proxy.users == 2
+
+
+def test_an_exit_while_in_use_is_failed() -> None:
+    proxy = ready()
+    proxy.exited(status=2, output="connection reset")
+    assert (proxy.state, proxy.failure, proxy.pid) == (
+        State.FAILED,
+        Failure.EXITED_WHILE_READY,
+        None,
+    )
+
+
+def test_release_keeps_running_while_others_hold_it() -> None:
+    proxy = ready(users=2)
+    proxy.released(now=150.0)
+    assert (proxy.state, proxy.users, proxy.send_signal) == (State.READY, 1, None)
+
+
+@pytest.mark.parametrize("make", [waiting, ready])
+def test_the_last_release_stops_the_process(make: object) -> None:
+    proxy = make()  # type: ignore[operator]
+    proxy.released(now=150.0)
+    assert (proxy.state, proxy.users, proxy.send_signal, proxy.kill_deadline) == (
+        State.STOPPING,
+        0,
+        "TERM",
+        155.0,
+    )
+    proxy.exited(status=0, output="")
+    assert (proxy.state, proxy.pid, proxy.failure) == (State.STOPPED, None, None)
+
+
+def test_stopping_escalates_to_kill_after_the_grace_period_once() -> None:
+    proxy = ready()
+    proxy.released(now=150.0)
+    proxy.grace_expired(now=154.0)
+    assert (proxy.state, proxy.send_signal) == (State.STOPPING, None)
+    proxy.grace_expired(now=155.0)
+    assert (proxy.state, proxy.send_signal, proxy.signalled) == (State.STOPPING, "KILL", "KILL")
+    proxy.grace_expired(now=170.0)
+    assert (proxy.state, proxy.send_signal, proxy.signalled) == (State.STOPPING, None, "KILL")
+
+
+def test_shutdown_stops_a_proxy_in_use() -> None:
+    proxy = ready(users=2)
+    proxy.stop_requested(now=150.0)
+    assert (proxy.state, proxy.users, proxy.send_signal) == (State.STOPPING, 2, "TERM")
+    proxy.stop_requested(now=151.0)
+    assert proxy.send_signal is None
+    proxy.exited(status=-15, output="")
+    proxy.released(now=152.0)
+    proxy.released(now=152.0)
+    assert (proxy.state, proxy.users) == (State.STOPPED, 0)
+
+
+@pytest.mark.parametrize("state", [State.IDLE, State.STOPPED, State.FAILED])
+def test_shutdown_of_a_proxy_without_process_does_nothing(state: State) -> None:
+    proxy = new()
+    if state is State.STOPPED:
+        proxy = ready()
+        proxy.released(now=1.0)
+        proxy.exited(status=0, output="")
+    elif state is State.FAILED:
+        proxy.acquired()
+        proxy.spawn_failed(message="boom")
+    proxy.stop_requested(now=200.0)
+    assert (proxy.state, proxy.send_signal) == (state, None)
+
+
+def test_a_stopped_proxy_starts_again_with_a_clean_record() -> None:
+    proxy = ready()
+    proxy.released(now=150.0)
+    proxy.grace_expired(now=160.0)
+    proxy.exited(status=-9, output="bye")
+    proxy.acquired()
+    assert (proxy.state, proxy.users, proxy.spawn, proxy.signalled, proxy.output) == (
+        State.STARTING,
+        1,
+        True,
+        None,
+        "",
+    )
+
+
+def test_failed_is_sticky_and_still_counts_users() -> None:
+    proxy = waiting()
+    proxy.exited(status=1, output="bad flag")
+    proxy.acquired()
+    assert (proxy.state, proxy.users, proxy.spawn) == (State.FAILED, 2, False)
+    proxy.released(now=1.0)
+    proxy.released(now=1.0)
+    assert proxy.users == 0
+
+
+@pytest.mark.parametrize("state", [State.STOPPED, State.FAILED])
+def test_releasing_a_proxy_nobody_holds_raises(state: State) -> None:
+    proxy = ready()
+    proxy.released(now=1.0)
+    proxy.exited(status=0, output="")
+    if state is State.FAILED:
+        proxy = new()
+        proxy.acquired()
+        proxy.spawn_failed(message="boom")
+        proxy.released(now=1.0)
+    assert proxy.state is state
+    assert not proxy.may_released(now=2.0)
+    with pytest.raises(MachineError, match="no guard allows it"):
+        proxy.released(now=2.0)
+    assert proxy.users == 0
+
+
+def test_acquire_while_starting_or_stopping_is_refused() -> None:
+    proxy = new()
+    proxy.acquired()
+    with pytest.raises(MachineError, match="Can't trigger event acquired from state STARTING!"):
+        proxy.acquired()
+    proxy.spawned(pid=1, now=0.0)
+    proxy.released(now=1.0)
+    assert not proxy.may_acquired()
+    assert proxy.users == 0
+
+
+def test_time_is_required_where_a_deadline_is_set() -> None:
+    proxy = ready()
+    with pytest.raises(TypeError, match="missing a required argument: 'now'"):
+        proxy.trigger("released")
+    assert proxy.users == 1
+
+
+def test_models_are_not_retained() -> None:
+    proxies = [new() for _ in range(10)]
+    assert MACHINE.models == []
+    proxies[0].acquired()
+    assert (proxies[0].state, proxies[1].state) == (State.STARTING, State.IDLE)
+
+
+def test_negative_timeouts_are_rejected() -> None:
+    with pytest.raises(ValueError, match="Proxy timeouts must not be negative"):
+        ProxyLifecycle(ready_timeout=-1.0, grace_period=5.0)

@@ -1,0 +1,182 @@
+"""Properties of both transition tables as data: reachability, no dead ends, naming, layering."""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import inspect
+import sys
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import MISSING, fields
+from enum import Enum
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from statemachine import _resource_data, proxy, resource
+
+MODULES = [resource, proxy]
+MODELS = {resource: resource.ResourceLifecycle, proxy: proxy.ProxyLifecycle}
+FACTS = {resource: _resource_data.Facts, proxy: proxy._Facts}
+PACKAGE_DIR = Path(resource.__file__).parent
+
+
+def edges(module: ModuleType) -> list[tuple[str, Enum, Enum, dict[str, object]]]:
+    """Expand the table into (trigger, source, dest, row) with one source each."""
+    expanded = []
+    for row in module.TRANSITIONS:
+        sources = row["source"] if isinstance(row["source"], tuple) else (row["source"],)
+        for source in sources:
+            dest = source if row["dest"] == "=" else row["dest"]
+            expanded.append((row["trigger"], source, dest, row))
+    return expanded
+
+
+def initial(module: ModuleType) -> Enum:
+    state: Enum = module.State[module.MACHINE.initial]
+    return state
+
+
+def named(row: Mapping[str, object], key: str) -> list[str]:
+    """Return the callback names a table row lists under key (always a list of names)."""
+    value = row.get(key, [])
+    assert isinstance(value, list) and all(isinstance(name, str) for name in value), row
+    return value
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_every_state_is_reachable_from_the_initial_state(module: ModuleType) -> None:
+    graph: dict[Enum, set[Enum]] = {}
+    for _, source, dest, _ in edges(module):
+        graph.setdefault(source, set()).add(dest)
+    seen = {initial(module)}
+    queue = deque(seen)
+    while queue:
+        for nxt in graph.get(queue.popleft(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    assert seen == set(module.State)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_only_terminal_states_are_dead_ends(module: ModuleType) -> None:
+    leaving = {source for _, source, dest, _ in edges(module) if dest != source}
+    assert set(module.State) - leaving == module.TERMINAL
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_every_state_can_reach_a_terminal_or_resting_state(module: ModuleType) -> None:
+    resting = set(module.TERMINAL) | {initial(module)}
+    reverse: dict[Enum, set[Enum]] = {}
+    for _, source, dest, _ in edges(module):
+        reverse.setdefault(dest, set()).add(source)
+    seen = set(resting)
+    queue = deque(seen)
+    while queue:
+        for prev in reverse.get(queue.popleft(), ()):
+            if prev not in seen:
+                seen.add(prev)
+                queue.append(prev)
+    assert seen == set(module.State)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_guarded_edge_groups_end_with_an_otherwise_edge(module: ModuleType) -> None:
+    last: dict[tuple[str, Enum], dict[str, object]] = {}
+    for trigger, source, _, row in edges(module):
+        last[trigger, source] = row
+    open_ended = {key for key, row in last.items() if "conditions" in row or "unless" in row}
+    expected = (
+        {("released", s) for s in (proxy.State.STOPPING, proxy.State.STOPPED, proxy.State.FAILED)}
+        if module is proxy
+        else set()
+    )
+    assert open_ended == expected
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_guards_and_callbacks_are_named_model_methods(module: ModuleType) -> None:
+    model = MODELS[module]
+    for row in module.TRANSITIONS:
+        for guard in [*named(row, "conditions"), *named(row, "unless")]:
+            assert guard.startswith(("is_", "has_", "can_")), guard
+            assert inspect.isfunction(getattr(model, guard)), guard
+        for callback in named(row, "before"):
+            assert inspect.isfunction(getattr(model, callback)), callback
+        assert set(row) <= {"trigger", "source", "dest", "conditions", "unless", "before"}
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_every_trigger_is_declared_with_its_may_twin(module: ModuleType) -> None:
+    model = MODELS[module]
+    for trigger in {row["trigger"] for row in module.TRANSITIONS}:
+        declared = getattr(model, trigger)
+        assert inspect.isfunction(declared) and declared.__doc__, trigger
+        assert hasattr(model, f"may_{trigger}"), trigger
+    for state in module.State:
+        assert hasattr(model, f"is_{state.name}")
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_trigger_defaults_match_the_facts_defaults(module: ModuleType) -> None:
+    facts = {f.name: f.default for f in fields(FACTS[module])}
+    model = MODELS[module]
+    for trigger in {row["trigger"] for row in module.TRANSITIONS}:
+        for name, param in inspect.signature(getattr(model, trigger)).parameters.items():
+            if name == "self":
+                continue
+            assert param.kind is inspect.Parameter.KEYWORD_ONLY, (trigger, name)
+            assert name in facts, (trigger, name)
+            if param.default is not inspect.Parameter.empty:
+                assert param.default == facts[name], (trigger, name)
+    assert MISSING not in facts.values()
+
+
+def test_writes_are_decided_only_when_apply_starts() -> None:
+    writers = {
+        row["trigger"] for row in resource.TRANSITIONS if "record_pending" in named(row, "before")
+    }
+    assert writers == {"apply_started", "destroy_started"}
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_one_edge_per_line(module: ModuleType) -> None:
+    assert module.__file__ is not None
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    table = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "TRANSITIONS"
+    )
+    assert isinstance(table, ast.List)
+    assert len(table.elts) == len(module.TRANSITIONS)
+    assert all(row.lineno == row.end_lineno for row in table.elts)
+
+
+def test_the_package_imports_only_the_standard_library_and_transitions() -> None:
+    allowed = set(sys.stdlib_module_names) | {"transitions", "statemachine", "__future__"}
+    for path in sorted(PACKAGE_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] if node.level == 0 else []
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
+
+
+def test_the_package_claims_no_file_python_statemachine_ships() -> None:
+    ours = {path.name for path in PACKAGE_DIR.iterdir() if path.name != "__pycache__"}
+    assert ours == {"_resource_data.py", "_strict.py", "proxy.py", "resource.py"}
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_the_usage_examples_in_the_docstrings_run(module: ModuleType) -> None:
+    result = doctest.testmod(module, raise_on_error=False, report=False)
+    assert result.attempted >= 5
+    assert result.failed == 0
