@@ -23,7 +23,16 @@ from alembic_provider.diagnostics import Diagnostics
 from alembic_provider.executor import Executor
 from alembic_provider.log import Logger
 from alembic_provider.redaction import Redactor
-from alembic_provider.resources.base import Applied, Context, DataSource, Planned, Resource, Values
+from alembic_provider.resources.base import (
+    Applied,
+    Context,
+    DataSource,
+    NoProxies,
+    Planned,
+    ProxySessions,
+    Resource,
+    Values,
+)
 from alembic_provider.schema import Block, Schema, empty_object
 
 __all__ = ["Imported", "Provider", "Schemas", "new_provider"]
@@ -57,6 +66,7 @@ class Provider:
         log: Logger,
         redactor: Redactor,
         executor: Executor,
+        proxies: ProxySessions | None = None,
     ) -> None:
         self.provider_schema = provider_schema
         self.resources = {r.TYPE_NAME: r for r in resources}
@@ -64,6 +74,7 @@ class Provider:
         self.redactor = redactor
         self.log = log.with_redactor(redactor.redact)
         self.executor = executor
+        self.proxies = proxies or NoProxies()
         self.cancel = threading.Event()
         self._config: Values = empty_object(provider_schema.block)
         self._schemas = Schemas(
@@ -208,8 +219,9 @@ class Provider:
         imported: list[Imported] = []
         with self._guard(diagnostics, "ImportResourceState", type_name):
             resource = self._resource(type_name)
-            state = resource.import_state(self._context(diagnostics, type_name), import_id)
-            imported.append(Imported(resource.TYPE_NAME, state))
+            result = resource.import_state(self._context(diagnostics, type_name), import_id)
+            if result.state is not None:
+                imported.append(Imported(resource.TYPE_NAME, result.state, result.private))
         return imported, diagnostics
 
     # -- data sources ----------------------------------------------------------------------
@@ -248,6 +260,7 @@ class Provider:
             log=self.log.child(tf_resource_type=type_name),
             executor=self.executor,
             cancel=self.cancel,
+            proxies=self.proxies,
         )
 
     def _resource(self, type_name: str) -> Resource:
@@ -335,17 +348,20 @@ def _check_plan(block: Block, config: Values, planned: Values, prior: Values | N
 
 def new_provider(log: Logger | None = None) -> Provider:
     """Build the provider with every resource and data source this package offers."""
+    from alembic_provider.data_sources.current import CurrentDataSource
+    from alembic_provider.data_sources.revisions import RevisionsDataSource
     from alembic_provider.executor import WorkerExecutor
     from alembic_provider.log import level_from_environment
     from alembic_provider.provider_config import PROVIDER_SCHEMA
+    from alembic_provider.resources.stamp import StampResource
     from alembic_provider.resources.upgrade import UpgradeResource
 
     redactor = Redactor()
     log = log or Logger("provider", level=level_from_environment())
     return Provider(
         PROVIDER_SCHEMA,
-        resources=(UpgradeResource(),),
-        data_sources=(),
+        resources=(UpgradeResource(), StampResource()),
+        data_sources=(RevisionsDataSource(), CurrentDataSource()),
         log=log,
         redactor=redactor,
         executor=WorkerExecutor(log=log.child("provider.executor"), redactor=redactor),

@@ -153,6 +153,7 @@ TRANSITIONS: list[TransitionConfigDict] = [
     # Destroy: PlanResourceChange with a null proposal, then ApplyResourceChange.
     edge("destroy_planned", _IN_STATE, "=", when="has_error", do="plan_error"),
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when="is_stamp", do="plan_forget"),
+    edge("destroy_planned", S.PARTIAL, S.PLANNED_DELETE, when="has_destroy_target", do="keep_partial"),
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when=("has_destroy_target", "has_downgrades"), do="plan_downgrade"),
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_forget"),
     edge("destroy_started", S.PLANNED_DELETE, S.DELETING, when="is_forget_plan", do="record_pending"),
@@ -473,6 +474,18 @@ class ResourceLifecycle:
 
     def plan_forget(self, event: EventData) -> None:
         self._plan(event, Decision.FORGET)
+
+    def keep_partial(self, event: EventData) -> None:
+        """A failed apply left the database part-way: destroying never downgrades it further.
+
+        Terraform replaces a resource whose create failed, and a replace begins with a destroy;
+        an ``on_destroy`` downgrade there would undo migrations the next create is about to run.
+        """
+        self._plan(event, Decision.FORGET)
+        self.warnings.append(
+            f"The database is at {quote(self.heads)} after a failed apply, so on_destroy does not "
+            "downgrade it; the resource is only removed from Terraform's state."
+        )
 
     def refuse_downgrade(self, event: EventData) -> None:
         self._plan(event, Decision.ERROR)

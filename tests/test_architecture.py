@@ -43,7 +43,7 @@ def test_the_provider_process_never_imports_alembic_or_sqlalchemy(tmp_path: Path
         )
         assert not diags.has_errors, list(diags)
         applied, diags = provider.apply_resource_change(
-            "alembic_upgrade", None, planned.state, resource, b""
+            "alembic_upgrade", None, planned.state, resource, planned.private
         )
         assert not diags.has_errors, list(diags)
         assert applied.state["revision"] == "a1", applied.state

@@ -60,18 +60,23 @@ class Harness:
             None,
         )
 
-    def apply(
-        self, prior: dict[str, Any] | None, planned: Any, config: dict[str, Any] | None
-    ) -> Any:
+    def apply(self, prior: dict[str, Any] | None, plan: Any, config: dict[str, Any] | None) -> Any:
         return self.service.ApplyResourceChange(
             pb.ApplyResourceChange.Request(
                 type_name="alembic_upgrade",
                 prior_state=_dv(prior),
-                planned_state=planned,
+                planned_state=plan.planned_state,
                 config=_dv(config),
+                planned_private=plan.planned_private,
             ),
             None,
         )
+
+    def create(self) -> tuple[dict[str, Any], bytes]:
+        """Plan and apply a new resource; return its state and private state."""
+        applied = self.apply(None, self.plan(None, _config()), _config())
+        assert _errors(applied) == []
+        return _value(applied.new_state), applied.private
 
     def read(self, state: dict[str, Any]) -> Any:
         return self.service.ReadResource(
@@ -114,43 +119,53 @@ def test_create_plans_target_heads_and_apply_reaches_them() -> None:
     planned = _value(plan.planned_state)
     assert planned["revision"] == "c3"
     assert planned["target"] == "heads"
-    assert planned["id"] is UNKNOWN or isinstance(planned["id"], Unknown)
+    assert planned["id"] == "heads", "the id is the target a resource was created with"
+    assert planned["pending"] == [
+        {"revision": r, "message": f"message {r}"} for r in ("a1", "b2", "c3")
+    ]
     assert h.executor.writes == 0, "plan never writes"
-    applied = h.apply(None, plan.planned_state, _config())
+    applied = h.apply(None, plan, _config())
     assert _errors(applied) == []
     state = _value(applied.new_state)
     assert state["revision"] == "c3"
-    assert len(state["id"]) == 36
+    assert state["revisions"] == ["c3"]
+    assert state["id"] == "heads"
+    assert state["pending"] == planned["pending"], "a known planned value must not change"
     assert h.executor.position == 3
 
 
 def test_no_op_plan_after_apply_equals_prior_state() -> None:
-    h = Harness(FakeExecutor(position=3))
+    h = Harness()
     h.configure()
-    state = _config(revision="c3", id="x", target="heads")
+    state, _ = h.create()
     plan = h.plan(state, _config())
+    assert _errors(plan) == []
     assert _value(plan.planned_state) == state
 
 
 def test_a_new_revision_file_plans_an_update() -> None:
-    executor = FakeExecutor(position=3)
+    executor = FakeExecutor()
     h = Harness(executor)
     h.configure()
-    state = _config(revision="c3", id="x", target="heads")
+    state, _ = h.create()
     executor.history.append("d4")
     planned = _value(h.plan(state, _config()).planned_state)
     assert planned["revision"] == "d4"
-    assert planned["id"] == "x"
+    assert planned["pending"] == [{"revision": "d4", "message": "message d4"}]
+    assert planned["id"] == "heads"
 
 
 def test_read_reports_a_database_moved_by_hand() -> None:
-    executor = FakeExecutor(position=3)
+    executor = FakeExecutor()
     h = Harness(executor)
     h.configure()
+    state, _ = h.create()
+    writes = executor.writes
     executor.position = 1
-    refreshed = _value(h.read(_config(revision="c3", id="x", target="heads")).new_state)
+    refreshed = _value(h.read(state).new_state)
     assert refreshed["revision"] == "a1"
-    assert executor.writes == 0
+    assert [p["revision"] for p in refreshed["pending"]] == ["b2", "c3"]
+    assert executor.writes == writes, "a refresh never writes"
 
 
 def test_unknown_provider_input_plans_unknown_without_touching_the_database() -> None:
@@ -179,7 +194,7 @@ def test_failed_migration_keeps_the_revision_reached_and_redacts_secrets() -> No
         raise MigrationError(f"could not connect to {SECRET}", heads_reached=("a1",), revision="b2")
 
     executor.upgrade = boom  # type: ignore[method-assign]
-    applied = h.apply(None, plan.planned_state, _config())
+    applied = h.apply(None, plan, _config())
     state = _value(applied.new_state)
     assert state["revision"] == "a1"
     text = "\n".join(_errors(applied))
@@ -207,15 +222,16 @@ def test_an_exception_in_a_hook_becomes_a_diagnostic_with_traceback() -> None:
 
 
 def test_destroy_leaves_the_database_alone() -> None:
-    executor = FakeExecutor(position=3)
+    executor = FakeExecutor()
     h = Harness(executor)
     h.configure()
-    state = _config(revision="c3", id="x", target="heads")
+    state, _ = h.create()
+    writes = executor.writes
     plan = h.plan(state, None)
-    applied = h.apply(state, plan.planned_state, None)
+    applied = h.apply(state, plan, None)
     assert _errors(applied) == []
     assert _value(applied.new_state) is None
-    assert executor.writes == 0
+    assert executor.writes == writes
 
 
 def test_malformed_state_json_is_a_clear_error() -> None:

@@ -474,6 +474,7 @@ def _inspection(result: dict[str, Any]) -> Inspection:
         steps=tuple(Step(str(s[0]), str(s[1])) for s in result["steps"]),
         script_heads=_strings(result["script_heads"]),
         dialect=result.get("dialect"),
+        expected=_strings(result["expected"]) if "expected" in result else None,
     )
 
 

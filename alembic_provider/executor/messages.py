@@ -134,6 +134,9 @@ class Inspection:
     :param steps: the migrations the apply would run, in order.
     :param script_heads: the script directory's heads, sorted.
     :param dialect: the database dialect env.py connected with, e.g. ``"postgresql"``.
+    :param expected: the heads the version table will hold after the steps ran, sorted, as
+        Alembic's bookkeeping decides (other branches kept, ``depends_on`` heads folded in);
+        the current heads when nothing is pending.
     """
 
     current: tuple[str, ...]
@@ -142,6 +145,7 @@ class Inspection:
     steps: tuple[Step, ...]
     script_heads: tuple[str, ...]
     dialect: str | None = None
+    expected: tuple[str, ...] | None = None
 
     @property
     def pending(self) -> PendingStep:
@@ -154,6 +158,13 @@ class Inspection:
     @property
     def target_heads(self) -> tuple[str, ...]:
         return self.target
+
+    @property
+    def heads_after(self) -> tuple[str, ...]:
+        """The heads the database will be at once the pending steps ran."""
+        if self.expected is not None:
+            return self.expected
+        return self.current if self.at_target else self.target
 
 
 @dataclass(frozen=True)

@@ -413,6 +413,31 @@ def plan(script: Any, target: str, current: Sequence[str]) -> tuple[str, list[An
     return ("downgrade", steps) if steps else ("none", [])
 
 
+def heads_after(current: Sequence[str], steps: Sequence[Any]) -> list[str]:
+    """Return the heads the version table will hold once ``steps`` ran from ``current``.
+
+    Alembic's own head bookkeeping decides, with its SQL left out, so branches, merges and
+    ``depends_on`` end exactly where a real run ends.
+    """
+    from alembic.runtime.migration import HeadMaintainer
+
+    class _Bookkeeping(HeadMaintainer):
+        def _insert_version(self, version: str) -> None:
+            self.heads.add(version)
+
+        def _delete_version(self, version: str) -> None:
+            self.heads.discard(version)
+
+        def _update_version(self, from_: str, to_: str) -> None:
+            self.heads.discard(from_)
+            self.heads.add(to_)
+
+    maintainer = _Bookkeeping(None, current)  # type: ignore[arg-type]  # no SQL is run
+    for step in steps:
+        maintainer.update_to_step(step)
+    return sorted(maintainer.heads)
+
+
 def describe(script: Any) -> Result:
     revisions = list(script.walk_revisions())
     revisions.reverse()
@@ -690,6 +715,7 @@ def op_inspect(request: Result) -> Result:
         "target": target,
         "direction": direction,
         "steps": [_step(step) for step in steps],
+        "expected": heads_after(facts.heads, steps),
         "script_heads": sorted(script.get_heads()),
         "dialect": facts.dialect,
     }

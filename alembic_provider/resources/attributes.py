@@ -6,19 +6,36 @@ appears. Never does I/O.
 
 from __future__ import annotations
 
-from alembic_provider.schema import Attribute
+from alembic_provider.durations import duration_validator
+from alembic_provider.schema import Attribute, Block, NestedBlock
 
 __all__ = [
     "PENDING_TYPE",
     "connection_attributes",
     "id_attribute",
     "pending_attribute",
+    "proxy_attributes",
     "revision_attribute",
     "revisions_attribute",
+    "run_attributes",
     "target_revisions_attribute",
+    "timeouts_block",
 ]
 
 PENDING_TYPE = ["list", ["object", {"revision": "string", "message": "string"}]]
+
+
+def ready_validator(value: str) -> str | None:
+    """Accept ``host:port`` or an absolute unix socket path."""
+    if value.startswith("/"):
+        return None
+    host, _, port = value.rpartition(":")
+    if host and port.isdigit() and 0 < int(port) < 65536:
+        return None
+    return (
+        f"The proxy readiness address '{value}' is neither host:port (for example "
+        "'127.0.0.1:5432') nor an absolute unix socket path (for example '/tmp/proxy.sock')."
+    )
 
 
 def connection_attributes() -> tuple[Attribute, ...]:
@@ -102,3 +119,94 @@ def target_revisions_attribute() -> Attribute:
 
 def pending_attribute(description: str) -> Attribute:
     return Attribute("pending", PENDING_TYPE, description, computed=True)
+
+
+def run_attributes() -> tuple[Attribute, ...]:
+    """How migrations run: the migration lock."""
+    return (
+        Attribute(
+            "lock",
+            "bool",
+            "Serialise migration runs on the database with an advisory lock (PostgreSQL "
+            "`pg_advisory_lock`, MySQL and MariaDB `GET_LOCK`), so two applies against one "
+            "database run each migration once. Defaults to `true`; other databases run unlocked.",
+            optional=True,
+            computed=True,
+            default=True,
+        ),
+        Attribute(
+            "lock_timeout",
+            "string",
+            "How long to wait for the migration lock, as a duration such as `30s` or `5m`. "
+            "Defaults to `5m`; when it expires the apply fails and changes nothing.",
+            optional=True,
+            computed=True,
+            default="5m",
+            validators=(duration_validator,),
+        ),
+    )
+
+
+def proxy_attributes() -> tuple[Attribute, ...]:
+    """The proxy or tunnel started around database work (names kept from the Go provider)."""
+    return (
+        Attribute(
+            "proxy_command",
+            ["list", "string"],
+            "Command (an argument list) that opens the way to the database, such as "
+            "`cloud-sql-proxy` or an `ssh -L` tunnel. It runs while this resource reads or "
+            "migrates the database and is stopped afterwards; resources with identical proxy "
+            "settings share one running proxy.",
+            optional=True,
+        ),
+        Attribute(
+            "proxy_ready",
+            "string",
+            "Where the proxy accepts connections once it is ready: `host:port` (polled with TCP "
+            "connects) or the path of a unix socket. With it, work starts as soon as the proxy "
+            "is ready instead of after `proxy_sleep`.",
+            optional=True,
+            validators=(ready_validator,),
+        ),
+        Attribute(
+            "proxy_sleep",
+            "string",
+            "Without `proxy_ready`: how long to wait after starting the proxy, as a duration "
+            "(`5s`, `1m30s`, or ISO-8601 `PT5S`). Defaults to `5s`.",
+            optional=True,
+            validators=(duration_validator,),
+        ),
+        Attribute(
+            "proxy_timeout",
+            "string",
+            "How long the proxy may take to become ready at `proxy_ready`, as a duration. "
+            "Defaults to `30s`.",
+            optional=True,
+            validators=(duration_validator,),
+        ),
+    )
+
+
+def timeouts_block() -> NestedBlock:
+    operations = {
+        "create": "the first apply",
+        "update": "later applies",
+        "read": "reading the database during plan and refresh",
+        "delete": "destroy (only with `on_destroy`)",
+    }
+    return NestedBlock(
+        "timeouts",
+        Block(
+            description="Time limits; when one expires the running Alembic process is stopped.",
+            attributes=tuple(
+                Attribute(
+                    name,
+                    "string",
+                    f"Limit for {what}, as a duration such as `10m`. No limit by default.",
+                    optional=True,
+                    validators=(duration_validator,),
+                )
+                for name, what in operations.items()
+            ),
+        ),
+    )

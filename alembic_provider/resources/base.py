@@ -10,7 +10,9 @@ Never imports alembic.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,12 +27,32 @@ __all__ = [
     "Applied",
     "Context",
     "DataSource",
+    "NoProxies",
     "Planned",
+    "ProxySessions",
     "Resource",
     "Values",
 ]
 
 Values = dict[str, Any]
+
+
+class ProxySessions(Protocol):
+    """Runs database work behind the proxy a resource configures, if it configures one."""
+
+    def use_for(
+        self, values: Values, cancel: threading.Event
+    ) -> contextlib.AbstractContextManager[threading.Event]:
+        """Hold the proxy for ``values`` while the block runs; yield the event that cancels it."""
+        ...
+
+
+class NoProxies:
+    """For providers and tests without proxy support: work runs directly."""
+
+    @contextlib.contextmanager
+    def use_for(self, values: Values, cancel: threading.Event) -> Iterator[threading.Event]:
+        yield cancel
 
 
 @dataclass
@@ -42,6 +64,7 @@ class Context:
     log: Logger
     executor: Executor
     cancel: threading.Event = field(default_factory=threading.Event)
+    proxies: ProxySessions = field(default_factory=NoProxies)
 
 
 @dataclass(frozen=True)
@@ -85,7 +108,7 @@ class Resource(Protocol):
 
     def read(self, ctx: Context, state: Values, private: bytes) -> Applied: ...
 
-    def import_state(self, ctx: Context, import_id: str) -> Values: ...
+    def import_state(self, ctx: Context, import_id: str) -> Applied: ...
 
     def upgrade_state(self, ctx: Context, version: int, raw: dict[str, Any]) -> Values: ...
 

@@ -14,9 +14,9 @@ from typing import Any
 from alembic_provider.cty import Unknown, contains_unknown
 from alembic_provider.executor import Project
 from alembic_provider.resources.base import Values
-from alembic_provider.schema import Block
+from alembic_provider.schema import Block, empty_object
 
-__all__ = ["fill_defaults", "heads_text", "project_for"]
+__all__ = ["fill_defaults", "heads_text", "project_for", "upgrade_state_values"]
 
 _DEFAULT_CONFIG = "alembic.ini"
 _DEFAULT_SECTION = "alembic"
@@ -65,3 +65,35 @@ def project_for(provider: Values, resource: Values) -> Project | None:
         url=_first(resource.get("url"), provider.get("url")),
         environment=dict(environment),
     )
+
+
+def upgrade_state_values(block: Block, raw: Mapping[str, Any]) -> Values:
+    """Turn stored JSON of any earlier schema into a complete object of ``block``.
+
+    Attributes that no longer exist are dropped, new ones start null or at their default, map
+    values become strings, and the Go provider's default proxy sleep (which it stored even
+    without a proxy) is dropped, since an unset ``proxy_sleep`` means the same.
+    """
+    state = empty_object(block)
+    for name in state:
+        if name in raw:
+            state[name] = raw[name]
+    for attribute in block.attributes:
+        if attribute.default is not None and state.get(attribute.name) is None:
+            state[attribute.name] = attribute.default
+        value = state.get(attribute.name)
+        if attribute.type == ["map", "string"] and isinstance(value, dict):
+            state[attribute.name] = {str(k): str(v) for k, v in value.items()}
+    if "proxy_sleep" in state and (not state.get("proxy_command") or _is_five_seconds(state)):
+        state["proxy_sleep"] = None
+    return state
+
+
+def _is_five_seconds(state: Values) -> bool:
+    from alembic_provider.durations import parse_duration
+    from alembic_provider.errors import ConfigError
+
+    try:
+        return parse_duration(str(state.get("proxy_sleep") or "")) == 5.0
+    except ConfigError:
+        return False

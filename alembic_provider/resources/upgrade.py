@@ -1,26 +1,37 @@
-"""``alembic_upgrade``: keep a database upgraded to a target revision.
+"""``alembic_upgrade``: keep a database at a target revision by running its migrations.
 
-Plan resolves the target from the script directory and shows the revision the database will
-reach; apply runs ``alembic upgrade`` through the executor and records the heads the database
-really reached; read reports the database's current heads, so a database moved by hand shows up
-as a diff. Destroy leaves the database as it is. Plan and read never write to the database.
+The plan shows the revision the database will reach and every migration that runs; apply runs
+exactly that step; a refresh reads the database's heads, so a database moved by hand shows up as
+a change. Destroy leaves the database as it is unless ``on_destroy`` names a revision. The rules
+(downgrade guard, plan-versus-apply checks, partial failure) live in
+:mod:`statemachine.resource`; :mod:`alembic_provider.resources.migration` moves the facts.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from alembic_provider import errors
-from alembic_provider.cty import UNKNOWN
-from alembic_provider.executor import RunOptions
+from alembic_provider.resources.attributes import (
+    connection_attributes,
+    id_attribute,
+    pending_attribute,
+    proxy_attributes,
+    revision_attribute,
+    revisions_attribute,
+    run_attributes,
+    target_revisions_attribute,
+    timeouts_block,
+)
 from alembic_provider.resources.base import Applied, Context, Planned, Values
-from alembic_provider.resources.common import fill_defaults, heads_text, project_for
-from alembic_provider.schema import Attribute, Block, Schema
+from alembic_provider.resources.common import upgrade_state_values
+from alembic_provider.resources.migration import Flow
+from alembic_provider.schema import Attribute, Block, Schema, empty_object
 
 __all__ = ["UpgradeResource"]
 
 TYPE_NAME = "alembic_upgrade"
+#: The Go provider wrote version 2; every earlier version is upgraded straight to this one.
 SCHEMA_VERSION = 3
 
 
@@ -30,73 +41,81 @@ def schema() -> Schema:
         block=Block(
             description=(
                 "Upgrades a database to a target Alembic revision and keeps it there. The plan "
-                "shows the revision the database will reach; a database moved by hand shows up "
-                "as a change. Destroying the resource leaves the database as it is."
+                "shows the revision the database will reach and every migration that will run; "
+                "a database moved by hand shows up as a change. Destroying the resource leaves "
+                "the database as it is unless `on_destroy` names a revision."
             ),
             attributes=(
                 Attribute(
                     "target",
                     "string",
-                    "Revision to upgrade to: `heads` (every head, the default), `head`, a "
-                    "revision id, or `branch@head`.",
+                    "Revision to keep the database at: `heads` (the default: the newest revision "
+                    "of every branch), `head` (when there is one branch), a revision id, a branch "
+                    "label or `branch@head`. Relative targets such as `+1` are refused because "
+                    "every apply would move the database again.",
                     optional=True,
                     computed=True,
                     default="heads",
                 ),
                 Attribute(
-                    "tag",
+                    "allow_downgrade",
+                    "bool",
+                    "Allow a plan that moves the database back to an earlier revision, for "
+                    "example after `target` was lowered. Defaults to `false`: such a plan is an "
+                    "error.",
+                    optional=True,
+                    computed=True,
+                    default=False,
+                ),
+                Attribute(
+                    "on_destroy",
                     "string",
-                    "Arbitrary tag passed to `env.py` as Alembic's `--tag`.",
+                    "What destroying this resource does to the database. Unset (the default): "
+                    "nothing, the database keeps its schema and data. A revision id or `base`: "
+                    "downgrade the database to it. A database left part-way by a failed apply is "
+                    "never downgraded.",
                     optional=True,
                 ),
                 Attribute(
-                    "environment",
-                    ["map", "string"],
-                    "Environment variables added to the migration run, such as `DATABASE_URL` "
-                    "read by `env.py`. Values are secret: they never appear in output or logs.",
+                    "preview_sql",
+                    "bool",
+                    "Fill `sql` with the offline (`alembic upgrade --sql`) script of the planned "
+                    "step, so the plan shows the SQL that will run. Defaults to `false`. "
+                    "Migrations that need a live connection cannot be previewed (a warning says "
+                    "so).",
                     optional=True,
-                    sensitive=True,
+                    computed=True,
+                    default=False,
+                ),
+                *run_attributes(),
+                *connection_attributes(),
+                *proxy_attributes(),
+                revision_attribute(),
+                revisions_attribute(),
+                target_revisions_attribute(),
+                pending_attribute(
+                    "The migrations the planned step runs, in order, each with its `revision` and "
+                    "`message`; the plan shows them. After an apply it lists the migrations that "
+                    "ran until the next refresh, which shows what is still pending (empty at the "
+                    "target)."
                 ),
                 Attribute(
-                    "extra",
-                    ["map", "string"],
-                    "Values passed to `env.py` as `-x key=value`; they win over the provider's.",
-                    optional=True,
-                ),
-                Attribute(
-                    "alembic",
-                    ["list", "string"],
-                    "Per-resource override of the provider's `alembic` command.",
-                    optional=True,
-                ),
-                Attribute(
-                    "python",
-                    ["list", "string"],
-                    "Per-resource override of the provider's `python` command.",
-                    optional=True,
-                ),
-                Attribute(
-                    "url",
+                    "sql",
                     "string",
-                    "Database URL for this resource, overriding the provider's `url`.",
-                    optional=True,
-                    sensitive=True,
-                ),
-                Attribute(
-                    "revision",
-                    "string",
-                    "The database's current head revisions, comma-separated; empty at base.",
+                    "Offline SQL of the planned step when `preview_sql` is true; otherwise empty.",
                     computed=True,
                 ),
-                Attribute(
-                    "id",
-                    "string",
-                    "Identifier of this resource, chosen at creation and stable afterwards.",
-                    computed=True,
+                id_attribute(
+                    "The target the resource was created with (or imported by); it never changes "
+                    "afterwards and holds no secret."
                 ),
             ),
+            block_types=(timeouts_block(),),
         ),
     )
+
+
+_FLOW = Flow("upgrade", schema().block)
 
 
 class UpgradeResource:
@@ -107,12 +126,13 @@ class UpgradeResource:
         return schema()
 
     def validate(self, ctx: Context, config: Values) -> None:
-        target = config.get("target")
-        if isinstance(target, str) and not target.strip():
+        on_destroy = config.get("on_destroy")
+        if isinstance(on_destroy, str) and not on_destroy.strip():
             raise errors.ConfigError(
-                "The target is empty; use 'heads', 'head', a revision id or 'branch@head'.",
-                attribute=("target",),
-                summary="Invalid Target Revision",
+                "on_destroy is empty; remove it to keep the database on destroy, or name a "
+                "revision id or 'base' to downgrade to.",
+                attribute=("on_destroy",),
+                summary="Invalid On Destroy Revision",
             )
 
     def plan(
@@ -123,17 +143,7 @@ class UpgradeResource:
         config: Values | None,
         prior_private: bytes,
     ) -> Planned:
-        if proposed is None or config is None:
-            return Planned(None)
-        planned = fill_defaults(schema().block, config, proposed)
-        planned["id"] = prior["id"] if prior is not None and prior.get("id") else UNKNOWN
-        project = project_for(ctx.provider_config, planned)
-        if project is None or not isinstance(planned["target"], str):
-            planned["revision"] = UNKNOWN
-            return Planned(planned)
-        inspection = ctx.executor.inspect(project, planned["target"])
-        planned["revision"] = heads_text(inspection.target_heads)
-        return Planned(planned)
+        return _FLOW.plan(ctx, prior, proposed, config, prior_private)
 
     def apply(
         self,
@@ -143,59 +153,21 @@ class UpgradeResource:
         config: Values | None,
         planned_private: bytes,
     ) -> Applied:
-        if planned is None:
-            ctx.log.info("destroy leaves the database as it is")
-            return Applied(None)
-        state = dict(planned)
-        state["id"] = prior["id"] if prior is not None and prior.get("id") else _new_id()
-        project = project_for(ctx.provider_config, state)
-        if project is None:
-            raise errors.InternalError("A configuration value was still unknown during apply.")
-        try:
-            result = ctx.executor.upgrade(
-                project, state["target"], options=RunOptions(cancel=ctx.cancel)
-            )
-        except errors.MigrationError as exc:
-            if exc.heads_reached is None:
-                raise
-            ctx.diagnostics.add(exc.diagnostic())
-            state["revision"] = heads_text(exc.heads_reached)
-            return Applied(state)
-        state["revision"] = heads_text(result.heads)
-        expected = planned.get("revision")
-        if isinstance(expected, str) and expected != state["revision"]:
-            ctx.diagnostics.error(
-                "Unexpected Revision After Upgrade",
-                f"The plan expected the database to reach '{expected}', but it is at "
-                f"'{state['revision']}'. The migration files or the database changed between "
-                "plan and apply; run 'terraform plan' again to see what is pending.",
-            )
-        return Applied(state)
+        return _FLOW.apply(ctx, prior, planned, config, planned_private)
 
     def read(self, ctx: Context, state: Values, private: bytes) -> Applied:
-        project = project_for(ctx.provider_config, state)
-        if project is None:
-            return Applied(state, private)
-        refreshed = dict(state)
-        refreshed["revision"] = heads_text(ctx.executor.current(project))
-        return Applied(refreshed, private)
+        return _FLOW.read(ctx, state, private)
 
-    def import_state(self, ctx: Context, import_id: str) -> Values:
-        raise errors.ConfigError(
-            "Importing alembic_upgrade is not supported yet.", summary="Import Not Supported"
-        )
+    def import_state(self, ctx: Context, import_id: str) -> Applied:
+        return _FLOW.import_state(ctx, import_id, _defaults())
 
     def upgrade_state(self, ctx: Context, version: int, raw: dict[str, Any]) -> Values:
         """Map any earlier schema (the Go provider wrote version 2) straight to this one."""
-        block = schema().block
-        state: Values = {a.name: raw.get(a.name) for a in block.attributes}
-        if state.get("target") is None:
-            state["target"] = "heads"
-        for name in ("environment", "extra"):
-            if isinstance(state[name], dict):
-                state[name] = {str(k): str(v) for k, v in state[name].items()}
-        return state
+        return upgrade_state_values(schema().block, raw)
 
 
-def _new_id() -> str:
-    return str(uuid.uuid4())
+def _defaults() -> Values:
+    block = schema().block
+    values = empty_object(block)
+    values.update({a.name: a.default for a in block.attributes if a.default is not None})
+    return values

@@ -51,6 +51,7 @@ def test_linear_lifecycle(
         ),
         script_heads=("aaaa0003",),
         dialect=first.dialect,
+        expected=("aaaa0003",),
     )
     assert version_rows(database_url) is None, "a read must not create the version table"
     assert "CREATE TABLE t_aaaa0001" in executor.sql(project, "heads", current=())
@@ -100,7 +101,9 @@ def test_branches_and_labels(
     assert executor.resolve(project, "heads") == ("aaaa0003", "bbbb0002", "cccc0001")
     assert executor.resolve(project, "feature@head") == ("bbbb0002",)
 
+    assert executor.inspect(project, "feature@head").heads_after == ("bbbb0002",)
     assert executor.upgrade(project, "feature@head").heads == ("bbbb0002",)
+    assert executor.inspect(project, "aaaa0003").heads_after == ("aaaa0003", "bbbb0002")
     pending = executor.inspect(project, "heads")
     assert [step.revision for step in pending.steps] == ["cccc0001", "aaaa0002", "aaaa0003"]
     assert executor.upgrade(project, "heads").heads == ("aaaa0003", "bbbb0002", "cccc0001")
@@ -108,7 +111,10 @@ def test_branches_and_labels(
     assert executor.inspect(project, "heads").at_target
     assert executor.inspect(project, "aaaa0003").at_target, "other branches may stay applied"
 
-    assert executor.downgrade(project, "bbbb0001").heads == ("aaaa0003", "bbbb0001", "cccc0001")
+    downgrade = executor.inspect(project, "bbbb0001")
+    assert downgrade.direction == "downgrade"
+    assert downgrade.heads_after == ("aaaa0003", "bbbb0001", "cccc0001")
+    assert executor.downgrade(project, "bbbb0001").heads == downgrade.heads_after
 
 
 def test_merge_point(
@@ -123,6 +129,7 @@ def test_merge_point(
     assert merge.down_revisions == ("bbbb0001", "cccc0001")
     assert next(r for r in script.revisions if r.revision == "aaaa0001").is_branch_point
 
+    assert executor.inspect(project, "head").heads_after == ("dddd0001",)
     result = executor.upgrade(project, "head")
     assert result.heads == ("dddd0001",)
     assert [step.revision for step in result.steps][-1] == "dddd0001"
@@ -136,6 +143,7 @@ def test_depends_on_reaches_a_stable_state(
 
     assert executor.describe(project).heads == ("dddd0001", "ffff0002")
     assert executor.resolve(project, "heads") == ("ffff0002",), "heads a dependency covers drop out"
+    assert executor.inspect(project, "heads").heads_after == ("ffff0002",)
     result = executor.upgrade(project, "heads")
     assert result.heads == ("ffff0002",)
     assert version_rows(database_url) == {"ffff0002"}

@@ -1,0 +1,456 @@
+"""The flow ``alembic_upgrade`` and ``alembic_stamp`` share: gather facts, ask the machine, act.
+
+Each Terraform verb restores the resource's :class:`~statemachine.resource.ResourceLifecycle`
+from private state, reads what it must through the executor (read-only), fires the observed
+fact, and only then executes the writes the machine put in ``pending``. The outcome goes back
+to the machine, and the state Terraform stores is built from what the machine recorded. No
+rule about what may happen lives here: this module only moves facts and effects.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from alembic_provider import errors
+from alembic_provider.cty import UNKNOWN, contains_unknown
+from alembic_provider.durations import parse_duration
+from alembic_provider.executor import Inspection, Project, RunOptions, RunResult
+from alembic_provider.resources.base import Applied, Context, Planned, Values
+from alembic_provider.resources.common import fill_defaults, heads_text, project_for
+from alembic_provider.schema import Block
+from statemachine.resource import Decision, Kind, ResourceLifecycle, ResourceSnapshot, State
+
+__all__ = ["COMPUTED", "Flow"]
+
+#: Computed attributes the flow fills; ``id`` is apart because it never changes.
+COMPUTED = ("revision", "revisions", "target_revisions", "pending", "sql")
+_DEFAULT_LOCK_TIMEOUT = "5m"
+_SYMBOLS = ("head", "heads")
+_REREAD_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class _Private:
+    """What the provider keeps in Terraform's private state for one resource.
+
+    ``configured_target`` is set only while the stored ``target`` is a revision id the Go
+    provider wrote in place of the configured ``head``: plans then echo the stored value (no
+    diff, no re-stamp) while the configured one is what gets resolved.
+    """
+
+    snapshot: ResourceSnapshot | None = None
+    configured_target: str | None = None
+    written_by_us: bool = True
+
+    @classmethod
+    def decode(cls, raw: bytes) -> _Private:
+        if not raw:
+            return cls(written_by_us=False)
+        try:
+            data = json.loads(raw)
+            snapshot = ResourceSnapshot.from_json(json.dumps(data["lifecycle"]))
+            target = data.get("configured_target")
+            return cls(snapshot, target if isinstance(target, str) else None)
+        except (ValueError, KeyError, TypeError):
+            return cls()
+
+    def encode(self, life: ResourceLifecycle) -> bytes:
+        data = {
+            "lifecycle": json.loads(life.snapshot().to_json()),
+            "configured_target": self.configured_target,
+        }
+        return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+
+
+@dataclass(frozen=True)
+class _Work:
+    """One operation's inputs: where to act, what the user configured, how to stop it."""
+
+    ctx: Context
+    project: Project
+    target: str
+    values: Values
+    cancel: threading.Event
+
+    def timeout(self, operation: str) -> float | None:
+        timeouts = self.values.get("timeouts")
+        if isinstance(timeouts, dict) and isinstance(timeouts.get(operation), str):
+            return parse_duration(timeouts[operation])
+        return None
+
+    def run_options(self, operation: str) -> RunOptions:
+        return RunOptions(
+            lock=self.values.get("lock") is not False,
+            lock_timeout=parse_duration(self.values.get("lock_timeout") or _DEFAULT_LOCK_TIMEOUT),
+            timeout=self.timeout(operation),
+            cancel=self.cancel,
+        )
+
+    def inspect(self, target: str | None = None, operation: str = "read") -> Inspection:
+        return self.ctx.executor.inspect(
+            self.project,
+            target or self.target,
+            timeout=self.timeout(operation),
+            cancel=self.cancel,
+        )
+
+    def reread(self, fallback: tuple[str, ...]) -> tuple[str, ...]:
+        """Find where the database stopped when a failure could not say."""
+        try:
+            return self.ctx.executor.current(self.project, timeout=_REREAD_TIMEOUT)
+        except errors.ProviderError:
+            return fallback
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Plan, apply, read and import for one migration resource type."""
+
+    kind: Kind
+    block: Block
+
+    # -- plan ------------------------------------------------------------------------------
+
+    def plan(
+        self,
+        ctx: Context,
+        prior: Values | None,
+        proposed: Values | None,
+        config: Values | None,
+        prior_private: bytes,
+    ) -> Planned:
+        if proposed is None or config is None:
+            # Terraform asks nothing of a destroy plan; the destroy decides during apply.
+            return Planned(None)
+        planned = fill_defaults(self.block, config, proposed)
+        kept = _Private.decode(prior_private)
+        life = self._restore(prior, kept)
+        target = planned["target"]
+        echoed = _echoed_target(prior, target, kept)
+        private = _Private(configured_target=target if echoed else None)
+        if echoed is not None:
+            planned["target"] = echoed
+        if prior is not None and isinstance(prior.get("id"), str):
+            planned["id"] = prior["id"]
+        else:
+            planned["id"] = target if isinstance(target, str) else UNKNOWN
+        project = project_for(ctx.provider_config, planned)
+        if project is None or not isinstance(target, str) or _has_unknown_input(planned):
+            life.planned(known=False)
+            planned.update(dict.fromkeys(self._computed(), UNKNOWN))
+            return Planned(planned, private.encode(life))
+        with self._session(ctx, planned) as cancel:
+            work = _Work(ctx, project, target, planned, cancel)
+            try:
+                inspection = work.inspect()
+            except errors.TargetError as exc:
+                life.planned(error=exc.message)
+                raise
+            life.planned(
+                db_heads=inspection.current,
+                target_heads=self._target_heads(inspection),
+                downgrades=_downgrades(inspection),
+                allow_downgrade=bool(planned.get("allow_downgrade")),
+                config_changed=prior is not None and _config_changed(self.block, prior, planned),
+                target_changed=prior is not None and prior.get("target") != planned["target"],
+            )
+            if life.decision is Decision.ERROR:
+                raise errors.ConfigError(
+                    life.error or "The plan could not be made.",
+                    attribute=("target",),
+                    summary="Invalid Target Revision",
+                )
+            self._fill_plan(work, life, prior, inspection)
+        _warn(ctx, life)
+        return Planned(planned, private.encode(life))
+
+    def _target_heads(self, inspection: Inspection) -> tuple[str, ...]:
+        """The heads a write leaves: a stamp writes the target, a run Alembic's bookkeeping."""
+        return inspection.target if self.kind == "stamp" else inspection.heads_after
+
+    def _fill_plan(
+        self, work: _Work, life: ResourceLifecycle, prior: Values | None, inspection: Inspection
+    ) -> None:
+        planned = work.values
+        heads = life.planned_heads or ()
+        planned["revision"] = heads_text(heads)
+        planned["revisions"] = list(heads)
+        planned["target_revisions"] = sorted(inspection.target)
+        if "pending" not in planned:
+            return
+        runs = life.decision in (Decision.UPGRADE, Decision.DOWNGRADE)
+        # Without a run, pending and sql keep what the state has, so a no-op plan stays empty.
+        planned["pending"] = _steps(inspection) if runs else (prior or {}).get("pending") or []
+        planned["sql"] = (prior or {}).get("sql") or ""
+        if runs and planned.get("preview_sql"):
+            planned["sql"] = self._preview(work, inspection)
+
+    def _preview(self, work: _Work, inspection: Inspection) -> str:
+        try:
+            return work.ctx.executor.sql(
+                work.project,
+                work.target,
+                current=inspection.current,
+                timeout=work.timeout("read"),
+                cancel=work.cancel,
+            )
+        except errors.ProviderError as exc:
+            work.ctx.diagnostics.warning(
+                "SQL Preview Unavailable",
+                f"The offline SQL preview could not be generated: {exc.message} The plan is "
+                "still valid; set preview_sql = false to skip the preview.",
+                ("preview_sql",),
+            )
+            return ""
+
+    # -- apply -----------------------------------------------------------------------------
+
+    def apply(
+        self,
+        ctx: Context,
+        prior: Values | None,
+        planned: Values | None,
+        config: Values | None,
+        planned_private: bytes,
+    ) -> Applied:
+        if planned is None:
+            assert prior is not None, "Terraform never applies a null object to a null one"
+            return self._destroy(ctx, prior, planned_private)
+        private = _Private.decode(planned_private)
+        life = self._restore(prior, private)
+        project = project_for(ctx.provider_config, planned)
+        if project is None:
+            raise errors.InternalError("A configuration value was still unknown during apply.")
+        target = str((config or {}).get("target") or planned["target"])
+        operation = "create" if prior is None else "update"
+        with self._session(ctx, planned) as cancel:
+            work = _Work(ctx, project, target, planned, cancel)
+            try:
+                current = ctx.executor.current(
+                    project, timeout=work.timeout(operation), cancel=cancel
+                )
+            except errors.ProviderError as exc:
+                life.apply_started(db_heads=None, error=exc.message)
+                raise
+            life.apply_started(db_heads=current)
+            if life.error is None:
+                self._run(work, life, operation)
+        if life.error is not None and not ctx.diagnostics.has_errors:
+            ctx.diagnostics.error("Migration Not Applied As Planned", life.error)
+        if life.state is State.ABSENT:
+            return Applied(None)
+        state = dict(planned)
+        state["revision"] = heads_text(life.heads or ())
+        state["revisions"] = list(life.heads or ())
+        return Applied(state, private.encode(life))
+
+    def _run(self, work: _Work, life: ResourceLifecycle, operation: str) -> None:
+        options = work.run_options(operation)
+        result: RunResult | None = None
+        try:
+            for action in life.pending:
+                exact = _run_target(work)
+                work.ctx.log.info(f"running alembic {action.verb}", target=exact)
+                result = getattr(work.ctx.executor, action.verb)(
+                    work.project, exact, options=options
+                )
+        except errors.MigrationError as exc:
+            reached = exc.heads_reached
+            if reached is None:
+                reached = work.reread(life.planned_from or ())
+            life.apply_failed(heads_reached=reached, message=exc.message)
+            work.ctx.diagnostics.add(exc.diagnostic())
+            return
+        reached = result.heads if result is not None else (life.planned_from or ())
+        life.apply_succeeded(heads_reached=reached)
+
+    def _destroy(self, ctx: Context, prior: Values, raw_private: bytes) -> Applied:
+        private = _Private.decode(raw_private)
+        life = self._restore(prior, private)
+        target = prior.get("on_destroy")
+        project = project_for(ctx.provider_config, prior)
+        if not isinstance(target, str) or not target or project is None:
+            life.destroy_planned()
+            life.destroy_started()
+            life.destroyed()
+            ctx.log.info("destroy leaves the database as it is")
+            return Applied(None)
+        with self._session(ctx, prior) as cancel:
+            work = _Work(ctx, project, target, prior, cancel)
+            inspection = work.inspect(operation="delete")
+            life.destroy_planned(
+                target_heads=inspection.heads_after,
+                db_heads=inspection.current,
+                downgrades=_downgrades(inspection),
+            )
+            life.destroy_started(db_heads=inspection.current)
+            _warn(ctx, life, "Database Kept")
+            try:
+                for _action in life.pending:
+                    ctx.executor.downgrade(project, target, options=work.run_options("delete"))
+            except errors.MigrationError as exc:
+                reached = exc.heads_reached
+                if reached is None:
+                    reached = work.reread(inspection.current)
+                life.destroy_failed(heads_reached=reached, message=exc.message)
+                ctx.diagnostics.add(exc.diagnostic())
+                state = dict(prior)
+                state["revision"] = heads_text(reached)
+                state["revisions"] = list(reached)
+                return Applied(state, private.encode(life))
+        life.destroyed()
+        return Applied(None)
+
+    # -- read ------------------------------------------------------------------------------
+
+    def read(self, ctx: Context, state: Values, private: bytes) -> Applied:
+        kept = _Private.decode(private)
+        target = kept.configured_target or state.get("target")
+        project = project_for(ctx.provider_config, state)
+        if project is None or not isinstance(target, str):
+            return Applied(state, private)
+        life = self._restore(state, kept)
+        refreshed = dict(state)
+        with self._session(ctx, state) as cancel:
+            work = _Work(ctx, project, target, state, cancel)
+            try:
+                inspection = work.inspect()
+            except errors.TargetError:
+                # The plan reports the target problem on its attribute; a refresh only reads.
+                heads = ctx.executor.current(project, timeout=work.timeout("read"), cancel=cancel)
+                refreshed.update(revision=heads_text(heads), revisions=list(heads))
+                return Applied(refreshed, private)
+        life.refreshed(db_heads=inspection.current, target_heads=self._target_heads(inspection))
+        self._fill_observed(refreshed, inspection)
+        _warn(ctx, life)
+        # State the Go provider wrote keeps no private state until a plan has seen its config.
+        return Applied(refreshed, kept.encode(life) if kept.written_by_us else b"")
+
+    def _fill_observed(self, values: Values, inspection: Inspection) -> None:
+        """Record what the database and the script directory say right now."""
+        values["revision"] = heads_text(inspection.current)
+        values["revisions"] = list(inspection.current)
+        values["target_revisions"] = sorted(inspection.target)
+        if "pending" in values:
+            values["pending"] = _steps(inspection) if inspection.direction == "upgrade" else []
+            values["sql"] = values.get("sql") or ""
+
+    # -- import ----------------------------------------------------------------------------
+
+    def import_state(self, ctx: Context, import_id: str, defaults: Values) -> Applied:
+        target = import_id.strip()
+        if not target:
+            raise errors.ConfigError(
+                "The import ID is empty; use the resource's target, for example "
+                "'terraform import alembic_upgrade.NAME heads'.",
+                summary="Invalid Import ID",
+            )
+        state = dict(defaults)
+        state.update(target=target, id=target)
+        project = project_for(ctx.provider_config, state)
+        if project is None:
+            raise errors.ConfigError(
+                "The provider configuration is not known yet, so the database cannot be read "
+                "for the import. Import after the values it depends on exist.",
+                summary="Cannot Import",
+            )
+        life = ResourceLifecycle(self.kind)
+        life.import_started()
+        try:
+            inspection = _Work(ctx, project, target, state, ctx.cancel).inspect()
+        except errors.ProviderError as exc:
+            life.import_failed(message=exc.message)
+            raise
+        life.imported(db_heads=inspection.current)
+        self._fill_observed(state, inspection)
+        return Applied(state, _Private().encode(life))
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _computed(self) -> list[str]:
+        names = {a.name for a in self.block.attributes}
+        return [n for n in COMPUTED if n in names]
+
+    def _restore(self, prior: Values | None, private: _Private) -> ResourceLifecycle:
+        """Rebuild the lifecycle from private state, or from the stored values alone.
+
+        State written by the Go provider has no snapshot: the resource is then taken as present
+        at the revision it recorded.
+        """
+        snapshot = private.snapshot
+        if snapshot is not None and snapshot.kind == self.kind:
+            return ResourceLifecycle.restore(snapshot)
+        if prior is None:
+            return ResourceLifecycle(self.kind)
+        return ResourceLifecycle(self.kind, State.PRESENT, heads=_heads_of(prior))
+
+    @contextmanager
+    def _session(self, ctx: Context, values: Values) -> Iterator[threading.Event]:
+        """Hold the resource's proxy (if any) around database work; yield the cancel event."""
+        with ctx.proxies.use_for(values, ctx.cancel) as cancel:
+            yield cancel
+
+
+def _echoed_target(prior: Values | None, config_target: Any, private: _Private) -> str | None:
+    """Return the stored target to keep when it only stands in for the configured one."""
+    if prior is None or not isinstance(config_target, str) or config_target not in _SYMBOLS:
+        return None
+    stored = prior.get("target")
+    if not isinstance(stored, str) or stored in _SYMBOLS or stored == config_target:
+        return None
+    if not private.written_by_us or private.configured_target == config_target:
+        return stored
+    return None
+
+
+def _warn(ctx: Context, life: ResourceLifecycle, summary: str = "Database Not At Target") -> None:
+    for warning in life.warnings:
+        ctx.diagnostics.warning(summary, warning)
+
+
+def _steps(inspection: Inspection) -> list[dict[str, str]]:
+    return [{"revision": s.revision, "message": s.message} for s in inspection.steps]
+
+
+def _downgrades(inspection: Inspection) -> list[str]:
+    return [s.revision for s in inspection.steps] if inspection.direction == "downgrade" else []
+
+
+def _heads_of(values: Values) -> tuple[str, ...]:
+    revisions = values.get("revisions")
+    if isinstance(revisions, list) and all(isinstance(r, str) for r in revisions):
+        return tuple(revisions)
+    revision = values.get("revision")
+    if isinstance(revision, str) and revision:
+        return tuple(r for r in revision.replace(" ", ",").split(",") if r)
+    return ()
+
+
+def _has_unknown_input(values: Values) -> bool:
+    return any(contains_unknown(v) for k, v in values.items() if k not in (*COMPUTED, "id"))
+
+
+def _config_changed(block: Block, prior: Values, planned: Values) -> bool:
+    """Whether anything the user sets differs from the stored value, so apply will run."""
+    attributes = any(
+        prior.get(a.name) != planned.get(a.name) for a in block.attributes if not a.computed_only
+    )
+    blocks = any(prior.get(b.type_name) != planned.get(b.type_name) for b in block.block_types)
+    return attributes or blocks
+
+
+def _run_target(work: _Work) -> str:
+    """The target to hand Alembic: the exact planned revision when it is a single one.
+
+    Naming the id rather than ``heads`` keeps apply to the planned step even when a migration
+    file appeared after the plan.
+    """
+    resolved = work.values.get("target_revisions")
+    if isinstance(resolved, list) and len(resolved) == 1:
+        return str(resolved[0])
+    return work.target
