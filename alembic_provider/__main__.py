@@ -103,9 +103,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{exc}\n")
         return 1
     provider = new_provider()
-    return server.serve(
+    status = server.serve(
         register(provider), environ=os.environ, stdout=sys.stdout, on_exit=provider.close
     )
+    # Everything is released by now; skipping interpreter teardown (gRPC's threads) makes the
+    # exit immediate, and Terraform waits for it after every command phase.
+    sys.stderr.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":
