@@ -124,6 +124,7 @@ class Provider:
         """Release what the provider holds (warm workers, proxies) before the process exits."""
         self.cancel.set()
         self.executor.close()
+        self.proxies.close()
 
     def stop(self) -> None:
         """Ask in-flight work to stop; the server keeps serving."""
@@ -353,6 +354,8 @@ def new_provider(log: Logger | None = None) -> Provider:
     from alembic_provider.executor import WorkerExecutor
     from alembic_provider.log import level_from_environment
     from alembic_provider.provider_config import PROVIDER_SCHEMA
+    from alembic_provider.proxy import ProxyManager
+    from alembic_provider.resources.common import ManagedProxies
     from alembic_provider.resources.stamp import StampResource
     from alembic_provider.resources.upgrade import UpgradeResource
 
@@ -365,4 +368,5 @@ def new_provider(log: Logger | None = None) -> Provider:
         log=log,
         redactor=redactor,
         executor=WorkerExecutor(log=log.child("provider.executor"), redactor=redactor),
+        proxies=ManagedProxies(ProxyManager(redactor=redactor, logger=log.child("provider.proxy"))),
     )

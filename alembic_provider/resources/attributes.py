@@ -7,6 +7,7 @@ appears. Never does I/O.
 from __future__ import annotations
 
 from alembic_provider.durations import duration_validator
+from alembic_provider.proxy import command_validator, ready_validator
 from alembic_provider.schema import Attribute, Block, NestedBlock
 
 __all__ = [
@@ -23,19 +24,6 @@ __all__ = [
 ]
 
 PENDING_TYPE = ["list", ["object", {"revision": "string", "message": "string"}]]
-
-
-def ready_validator(value: str) -> str | None:
-    """Accept ``host:port`` or an absolute unix socket path."""
-    if value.startswith("/"):
-        return None
-    host, _, port = value.rpartition(":")
-    if host and port.isdigit() and 0 < int(port) < 65536:
-        return None
-    return (
-        f"The proxy readiness address '{value}' is neither host:port (for example "
-        "'127.0.0.1:5432') nor an absolute unix socket path (for example '/tmp/proxy.sock')."
-    )
 
 
 def connection_attributes() -> tuple[Attribute, ...]:
@@ -158,6 +146,7 @@ def proxy_attributes() -> tuple[Attribute, ...]:
             "migrates the database and is stopped afterwards; resources with identical proxy "
             "settings share one running proxy.",
             optional=True,
+            validators=(command_validator,),
         ),
         Attribute(
             "proxy_ready",

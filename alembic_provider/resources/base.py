@@ -46,6 +46,10 @@ class ProxySessions(Protocol):
         """Hold the proxy for ``values`` while the block runs; yield the event that cancels it."""
         ...
 
+    def close(self) -> None:
+        """Stop every proxy; the provider is exiting."""
+        ...
+
 
 class NoProxies:
     """For providers and tests without proxy support: work runs directly."""
@@ -53,6 +57,9 @@ class NoProxies:
     @contextlib.contextmanager
     def use_for(self, values: Values, cancel: threading.Event) -> Iterator[threading.Event]:
         yield cancel
+
+    def close(self) -> None:
+        return None
 
 
 @dataclass

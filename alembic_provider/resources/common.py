@@ -8,15 +8,24 @@ caller plans unknown computed values instead of touching the database.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from alembic_provider.cty import Unknown, contains_unknown
 from alembic_provider.executor import Project
+from alembic_provider.proxy import ProxyManager, spec_from_config
 from alembic_provider.resources.base import Values
 from alembic_provider.schema import Block, empty_object
 
-__all__ = ["fill_defaults", "heads_text", "project_for", "upgrade_state_values"]
+__all__ = [
+    "ManagedProxies",
+    "fill_defaults",
+    "heads_text",
+    "project_for",
+    "upgrade_state_values",
+]
 
 _DEFAULT_CONFIG = "alembic.ini"
 _DEFAULT_SECTION = "alembic"
@@ -97,3 +106,22 @@ def _is_five_seconds(state: Values) -> bool:
         return parse_duration(str(state.get("proxy_sleep") or "")) == 5.0
     except ConfigError:
         return False
+
+
+class ManagedProxies:
+    """Run a resource's database work behind the proxy its ``proxy_*`` attributes describe.
+
+    The proxy gets the provider's environment only: the resource's ``environment`` holds
+    database secrets the proxy has no use for.
+    """
+
+    def __init__(self, manager: ProxyManager) -> None:
+        self.manager = manager
+
+    @contextmanager
+    def use_for(self, values: Values, cancel: threading.Event) -> Iterator[threading.Event]:
+        with self.manager.use(spec_from_config(values), cancel) as handle:
+            yield handle.cancel
+
+    def close(self) -> None:
+        self.manager.close(timeout=0)
