@@ -124,14 +124,17 @@ def _demo_ignore(directory: str, names: list[str]) -> set[str]:
 
 
 def _extra_rows() -> Iterable[Row]:
-    """Rows from the other benchmark modules in this folder, when present."""
-    try:
-        from bench_executor import rows  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    for name, ours, other in rows():
-        yield (f"{name} (ours)", ours, "ms")
-        yield (f"{name} (Go-provider style CLI calls)", other, "ms")
+    """Rows from the other benchmark modules in this folder."""
+    import bench_executor  # type: ignore[import-not-found]
+    import bench_proxy  # type: ignore[import-not-found]
+
+    for module, other in (
+        (bench_executor, "Go-provider style CLI calls"),
+        (bench_proxy, "fixed 5 s sleep"),
+    ):
+        for name, ours, theirs in module.rows():
+            yield (f"{name} (ours)", ours, "ms")
+            yield (f"{name} ({other})", theirs, "ms")
 
 
 def main() -> int:
