@@ -21,11 +21,16 @@ from alembic_provider.cty import UNKNOWN, contains_unknown
 from alembic_provider.durations import parse_duration
 from alembic_provider.executor import Inspection, Project, RunOptions, RunResult
 from alembic_provider.resources.base import Applied, Context, Planned, Values
-from alembic_provider.resources.common import fill_defaults, heads_text, project_for
-from alembic_provider.schema import Block
+from alembic_provider.resources.common import (
+    fill_defaults,
+    heads_text,
+    project_for,
+    upgrade_state_values,
+)
+from alembic_provider.schema import Block, Schema, empty_object
 from statemachine.resource import Decision, Kind, ResourceLifecycle, ResourceSnapshot, State
 
-__all__ = ["COMPUTED", "Flow"]
+__all__ = ["COMPUTED", "Flow", "MigrationResource"]
 
 #: Computed attributes the flow fills; ``id`` is apart because it never changes.
 COMPUTED = ("revision", "revisions", "target_revisions", "pending", "sql")
@@ -394,6 +399,60 @@ class Flow:
         """Hold the resource's proxy (if any) around database work; yield the cancel event."""
         with ctx.proxies.use_for(values, ctx.cancel) as cancel:
             yield cancel
+
+
+class MigrationResource:
+    """The hooks ``alembic_upgrade`` and ``alembic_stamp`` share, in Terraform's verb order.
+
+    A subclass names its type, kind and schema, and may add configuration checks in
+    ``validate``; everything else runs through one :class:`Flow`.
+    """
+
+    TYPE_NAME: str
+    SCHEMA_VERSION: int
+    KIND: Kind
+
+    def __init__(self) -> None:
+        self._flow = Flow(self.KIND, self.schema().block)
+
+    def schema(self) -> Schema:
+        raise NotImplementedError
+
+    def validate(self, ctx: Context, config: Values) -> None:
+        return None
+
+    def plan(
+        self,
+        ctx: Context,
+        prior: Values | None,
+        proposed: Values | None,
+        config: Values | None,
+        prior_private: bytes,
+    ) -> Planned:
+        return self._flow.plan(ctx, prior, proposed, config, prior_private)
+
+    def apply(
+        self,
+        ctx: Context,
+        prior: Values | None,
+        planned: Values | None,
+        config: Values | None,
+        planned_private: bytes,
+    ) -> Applied:
+        return self._flow.apply(ctx, prior, planned, config, planned_private)
+
+    def read(self, ctx: Context, state: Values, private: bytes) -> Applied:
+        return self._flow.read(ctx, state, private)
+
+    def import_state(self, ctx: Context, import_id: str) -> Applied:
+        block = self._flow.block
+        defaults = empty_object(block)
+        defaults.update({a.name: a.default for a in block.attributes if a.default is not None})
+        return self._flow.import_state(ctx, import_id, defaults)
+
+    def upgrade_state(self, ctx: Context, version: int, raw: dict[str, Any]) -> Values:
+        """Map any earlier schema (the Go provider wrote version 2) straight to this one."""
+        return upgrade_state_values(self._flow.block, raw)
 
 
 def _echoed_target(prior: Values | None, config_target: Any, private: _Private) -> str | None:

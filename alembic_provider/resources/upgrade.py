@@ -9,8 +9,6 @@ a change. Destroy leaves the database as it is unless ``on_destroy`` names a rev
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic_provider import errors
 from alembic_provider.resources.attributes import (
     connection_attributes,
@@ -23,10 +21,9 @@ from alembic_provider.resources.attributes import (
     target_revisions_attribute,
     timeouts_block,
 )
-from alembic_provider.resources.base import Applied, Context, Planned, Values
-from alembic_provider.resources.common import upgrade_state_values
-from alembic_provider.resources.migration import Flow
-from alembic_provider.schema import Attribute, Block, Schema, empty_object
+from alembic_provider.resources.base import Context, Values
+from alembic_provider.resources.migration import MigrationResource
+from alembic_provider.schema import Attribute, Block, Schema
 
 __all__ = ["UpgradeResource"]
 
@@ -115,12 +112,10 @@ def schema() -> Schema:
     )
 
 
-_FLOW = Flow("upgrade", schema().block)
-
-
-class UpgradeResource:
+class UpgradeResource(MigrationResource):
     TYPE_NAME = TYPE_NAME
     SCHEMA_VERSION = SCHEMA_VERSION
+    KIND = "upgrade"
 
     def schema(self) -> Schema:
         return schema()
@@ -134,40 +129,3 @@ class UpgradeResource:
                 attribute=("on_destroy",),
                 summary="Invalid On Destroy Revision",
             )
-
-    def plan(
-        self,
-        ctx: Context,
-        prior: Values | None,
-        proposed: Values | None,
-        config: Values | None,
-        prior_private: bytes,
-    ) -> Planned:
-        return _FLOW.plan(ctx, prior, proposed, config, prior_private)
-
-    def apply(
-        self,
-        ctx: Context,
-        prior: Values | None,
-        planned: Values | None,
-        config: Values | None,
-        planned_private: bytes,
-    ) -> Applied:
-        return _FLOW.apply(ctx, prior, planned, config, planned_private)
-
-    def read(self, ctx: Context, state: Values, private: bytes) -> Applied:
-        return _FLOW.read(ctx, state, private)
-
-    def import_state(self, ctx: Context, import_id: str) -> Applied:
-        return _FLOW.import_state(ctx, import_id, _defaults())
-
-    def upgrade_state(self, ctx: Context, version: int, raw: dict[str, Any]) -> Values:
-        """Map any earlier schema (the Go provider wrote version 2) straight to this one."""
-        return upgrade_state_values(schema().block, raw)
-
-
-def _defaults() -> Values:
-    block = schema().block
-    values = empty_object(block)
-    values.update({a.name: a.default for a in block.attributes if a.default is not None})
-    return values
