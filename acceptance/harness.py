@@ -2,10 +2,12 @@
 
 Follows terraform-plugin-testing's ``resource.Test``: every case gets its own working directory,
 ``HOME`` and CLI configuration; a config step runs init, plan, apply and the checks, then
-requires an empty plan without and with refresh; import steps import into a fresh working
-directory and compare states; expected-error steps pass when the error matches; the case ends
-with a destroy and ``check_destroy``. Never reads the developer's Terraform configuration or
-``HOME``, and never leaves a working directory behind unless ``TF_ACC_PERSIST_WORKING_DIR`` is set.
+requires an empty plan without and with refresh; plan checks see each plan a step makes before
+it is applied; import steps import into a fresh working directory and compare states;
+expected-error steps pass when the error matches (and may check the state the error left); the
+case ends with a destroy and ``check_destroy``. Never reads the developer's Terraform
+configuration or ``HOME``, and never leaves a working directory behind unless
+``TF_ACC_PERSIST_WORKING_DIR`` is set.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from acceptance.providers import ProviderContext, ProviderSession, ProviderSetup
-from acceptance.state import State, verify_import
+from acceptance.state import Plan, State, verify_import
 from acceptance.terraform_bin import TerraformBinary
 
 __all__ = [
     "AcceptanceError",
     "CommandResult",
     "Harness",
+    "PlanCheck",
     "Step",
     "StepError",
     "normalise_output",
@@ -50,6 +53,7 @@ _TERRAFORM_BLOCK = re.compile(r"^\s*terraform\s*\{", re.MULTILINE)
 _BOX_PREFIX = re.compile(r"^[ \t]*[╷│╵]", re.MULTILINE)
 
 Check = Callable[[State], None]
+PlanCheck = Callable[[Plan], None]
 
 
 class AcceptanceError(AssertionError):
@@ -71,9 +75,17 @@ class Step:
     :param config: HCL written to the working directory; a ``terraform`` block declaring the
         provider is prepended when the case has a provider and the config has none.
     :param check: called with the state after apply (before it, for a ``destroy`` step) or with
-        the imported state for an import step; raise ``AssertionError`` to fail.
+        the imported state for an import step; raise ``AssertionError`` to fail. With
+        ``expect_error``, called with the state the failed step left (what a failed apply saved).
+    :param plan_check: called with each plan the step makes before applying: the saved plan a
+        config step applies, or both plans (without, then with refresh) of a ``plan_only`` step.
+        It runs between plan and apply, so it may also change the world the apply meets.
     :param plan_only: skip apply and only require the two plans to be empty.
+    :param refresh: refresh before the plan a config step applies; false plans and applies
+        with ``-refresh=false``, as after a database moved while the state was not refreshed.
     :param expect_non_empty_plan: allow the plans to show changes, and require the refresh plan to.
+    :param allow_non_empty_plan: allow the plans to show changes without requiring any; a
+        ``plan_check`` then says what they must contain.
     :param expect_error: the step must fail with output matching this pattern (searched in
         whitespace-normalised output, and in the raw output).
     :param destroy: plan and apply with ``-destroy``.
@@ -82,14 +94,19 @@ class Step:
     :param import_state_verify: compare the imported attributes with the original ones.
     :param import_state_verify_ignore: attribute key prefixes left out of that comparison.
     :param pre_config: called before anything else in the step (add a migration file, …).
+    :param prepare_workdir: called with the case's working directory after ``pre_config``, before
+        any command (write a state file, …).
     :param env: extra environment for this step's Terraform commands (the final destroy gets
         only the case's environment).
     """
 
     config: str | None = None
     check: Check | None = None
+    plan_check: PlanCheck | None = None
     plan_only: bool = False
+    refresh: bool = True
     expect_non_empty_plan: bool = False
+    allow_non_empty_plan: bool = False
     expect_error: str | re.Pattern[str] | None = None
     destroy: bool = False
     import_state: bool = False
@@ -97,7 +114,8 @@ class Step:
     import_state_id: str | None = None
     import_state_verify: bool = False
     import_state_verify_ignore: tuple[str, ...] = ()
-    pre_config: Callable[[], None] | None = None
+    pre_config: Callable[[], object] | None = None
+    prepare_workdir: Callable[[Path], object] | None = None
     env: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -112,6 +130,10 @@ class Step:
             raise ValueError("'import_state_verify' and 'import_state_id' need 'import_state'.")
         if self.plan_only and self.destroy:
             raise ValueError("A step cannot be both 'plan_only' and 'destroy'.")
+        if self.import_state and self.plan_check is not None:
+            raise ValueError("An import step makes no plan for 'plan_check'.")
+        if self.expect_non_empty_plan and self.allow_non_empty_plan:
+            raise ValueError("Use one of 'expect_non_empty_plan' and 'allow_non_empty_plan'.")
 
     def matches_error(self, error: StepError) -> bool:
         """Return whether ``error`` is the one this step expects."""
@@ -193,6 +215,7 @@ class Harness:
         provider: ProviderSetup | None = None,
         disable_plugin_tls: bool = False,
         env: Mapping[str, str] | None = None,
+        on_command: Callable[[CommandResult], None] | None = None,
     ) -> None:
         """Run ``steps`` in order, then destroy what they created.
 
@@ -200,6 +223,7 @@ class Harness:
         :param provider: how Terraform reaches the provider; ``None`` for configs without one.
         :param disable_plugin_tls: set ``TF_DISABLE_PLUGIN_TLS=1`` for every command.
         :param env: extra environment for every command of the case.
+        :param on_command: called with every Terraform command's result, failed ones included.
         :raises AcceptanceError: when a step, the destroy or ``check_destroy`` fails.
         """
         if not steps:
@@ -211,6 +235,7 @@ class Harness:
             provider=provider,
             disable_plugin_tls=disable_plugin_tls,
             env=env or {},
+            on_command=on_command,
         ).run()
 
 
@@ -226,8 +251,10 @@ class _Case:
         provider: ProviderSetup | None,
         disable_plugin_tls: bool,
         env: Mapping[str, str],
+        on_command: Callable[[CommandResult], None] | None = None,
     ) -> None:
         self.terraform = harness.terraform
+        self.on_command = on_command
         self.steps = steps
         self.check_destroy = check_destroy
         self.provider = provider
@@ -287,6 +314,8 @@ class _Case:
             try:
                 if step.pre_config is not None:
                     step.pre_config()
+                if step.prepare_workdir is not None:
+                    step.prepare_workdir(self.workdir)
                 if step.import_state:
                     self._import_step(step)
                 else:
@@ -299,6 +328,11 @@ class _Case:
                         f"{label}: expected an error matching {_pattern_text(step)}, "
                         f"got a different one: {err}"
                     )
+                if step.check is not None and not step.import_state:
+                    try:
+                        _run_check(step.check, self._show(self.workdir, step), "Check")
+                    except StepError as check_err:
+                        return f"{label} failed after the expected error: {check_err}"
             else:
                 if step.expect_error is not None:
                     return f"{label}: expected an error matching {_pattern_text(step)} but got none"
@@ -313,8 +347,10 @@ class _Case:
         self._init(self.workdir, step)
         destroy = ("-destroy",) if step.destroy else ()
         if not step.plan_only:
-            self._tf(self.workdir, step, "plan", "-refresh=true", "-out=tfplan", *destroy)
+            refresh = f"-refresh={'true' if step.refresh else 'false'}"
+            planned = self._tf(self.workdir, step, "plan", refresh, "-out=tfplan", *destroy)
             self.planned_config = step.config
+            self._check_plan(step, planned, "tfplan", refresh=step.refresh)
             before = self._show(self.workdir, step) if step.destroy else None
             self._tf(self.workdir, step, "apply", "-auto-approve", "-refresh=false", "tfplan")
             self.applied_config = step.config
@@ -322,11 +358,13 @@ class _Case:
                 state = before if before is not None else self._show(self.workdir, step)
                 _run_check(step.check, state, "Check")
         prefix = "The" if step.plan_only else "After applying this test step, the"
-        changed = self._plan(self.workdir, step, "-refresh=false", *destroy)
-        if changed is not None and not step.expect_non_empty_plan:
+        allowed = step.expect_non_empty_plan or step.allow_non_empty_plan
+        checked = step if step.plan_only else None
+        changed = self._plan(self.workdir, step, "-refresh=false", *destroy, check=checked)
+        if changed is not None and not allowed:
             raise StepError(f"{prefix} non-refresh plan was not empty.\nstdout:\n\n{changed}")
-        changed = self._plan(self.workdir, step, "-refresh=true", *destroy)
-        if changed is not None and not step.expect_non_empty_plan:
+        changed = self._plan(self.workdir, step, "-refresh=true", *destroy, check=checked)
+        if changed is not None and not allowed:
             raise StepError(f"{prefix} refresh plan was not empty.\nstdout:\n\n{changed}")
         if changed is None and step.expect_non_empty_plan:
             raise StepError("Expected a non-empty plan, but got an empty refresh plan")
@@ -402,10 +440,37 @@ class _Case:
                 f"Could not parse 'terraform show -json': {err}\n{result.stdout}"
             ) from err
 
-    def _plan(self, directory: Path, step: Step, *args: str) -> str | None:
-        """Run a plan with ``-detailed-exitcode``; return its text when it has changes."""
-        result = self._tf(directory, step, "plan", "-detailed-exitcode", *args, ok=(0, 2))
+    def _plan(
+        self, directory: Path, step: Step, *args: str, check: Step | None = None
+    ) -> str | None:
+        """Run a plan with ``-detailed-exitcode``; return its text when it has changes.
+
+        With ``check`` the plan is saved and handed to that step's ``plan_check``.
+        """
+        out = ("-out=tfplan-check",) if check is not None and check.plan_check else ()
+        result = self._tf(directory, step, "plan", "-detailed-exitcode", *args, *out, ok=(0, 2))
+        if check is not None:
+            self._check_plan(check, result, "tfplan-check", refresh="-refresh=true" in args)
         return result.stdout if result.returncode == 2 else None
+
+    def _check_plan(
+        self, step: Step, planned: CommandResult, plan_file: str, *, refresh: bool
+    ) -> None:
+        """Hand the saved plan ``plan_file`` to the step's ``plan_check``, if it has one."""
+        if step.plan_check is None:
+            return
+        shown = self._tf(self.workdir, step, "show", "-json", plan_file)
+        try:
+            plan = Plan.parse(
+                shown.stdout, output=f"{planned.stdout}\n{planned.stderr}", refresh=refresh
+            )
+        except ValueError as err:
+            raise StepError(f"Could not parse 'terraform show -json {plan_file}': {err}") from err
+        try:
+            step.plan_check(plan)
+        except AssertionError as err:
+            kind = "refresh" if refresh else "non-refresh"
+            raise StepError(f"PlanCheck of the {kind} plan failed: {err}") from err
 
     def _logs(self) -> dict[str, Path | None]:
         """Return the logs worth quoting when a command fails."""
@@ -440,6 +505,8 @@ class _Case:
             )
         except subprocess.TimeoutExpired as err:
             result = CommandResult(argv, directory, None, _text(err.stdout), _text(err.stderr))
+        if self.on_command is not None:
+            self.on_command(result)
         if result.returncode not in ok:
             hint = "" if "TF_LOG" in self.env else f"\n{_LOG_HINT}"
             raise StepError(

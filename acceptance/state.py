@@ -1,8 +1,9 @@
 """Read ``terraform show -json`` output the way acceptance checks need it.
 
-Turns the JSON state into a small typed view (resources by address, outputs by name) and
-compares imported resources with the originals like terraform-plugin-testing's
-``ImportStateVerify`` does, on a flattened ``key.sub`` view. Never runs Terraform itself.
+Turns the JSON state into a small typed view (resources by address, outputs by name), does the
+same for a saved plan (the planned change of each resource), and compares imported resources
+with the originals like terraform-plugin-testing's ``ImportStateVerify`` does, on a flattened
+``key.sub`` view. Never runs Terraform itself.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Resource", "State", "flatmap", "verify_import"]
+__all__ = ["Plan", "Resource", "ResourceChange", "State", "flatmap", "verify_import"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,89 @@ class State:
         if key not in values:
             raise AssertionError(f"Resource '{address}' has no attribute '{key}'.")
         return values[key]
+
+
+_NO_CHANGE = (("no-op",), ("read",))
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """The planned change of one resource instance: ``before`` and ``after`` values.
+
+    ``after_unknown`` mirrors ``after`` with ``true`` where a value is known only after apply.
+    """
+
+    address: str
+    mode: str
+    actions: tuple[str, ...]
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    after_unknown: Mapping[str, Any]
+
+    @property
+    def changed(self) -> bool:
+        """Return whether applying the plan would do anything to this instance."""
+        return self.actions not in _NO_CHANGE
+
+    def unknown(self, key: str) -> bool:
+        """Return whether the attribute ``key`` is planned as known only after apply."""
+        return self.after_unknown.get(key) is True
+
+    def changed_keys(self) -> set[str]:
+        """Return the attributes whose planned value differs from the prior one."""
+        before = self.before or {}
+        after = self.after or {}
+        return {
+            key
+            for key in before.keys() | after.keys() | self.after_unknown.keys()
+            if self.unknown(key) or before.get(key) != after.get(key)
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A parsed ``terraform show -json`` document of a saved plan.
+
+    :param output: what the ``plan`` command printed (stdout, then stderr), for warnings.
+    :param refresh: whether the plan was made with a refresh.
+    """
+
+    raw: Mapping[str, Any]
+    changes: Mapping[str, ResourceChange] = field(default_factory=dict)
+    output: str = ""
+    refresh: bool = True
+
+    @classmethod
+    def parse(cls, text: str, *, output: str = "", refresh: bool = True) -> Plan:
+        """Build the view from the output of ``terraform show -json PLANFILE``."""
+        raw = json.loads(text)
+        changes = {
+            item["address"]: ResourceChange(
+                address=item["address"],
+                mode=item.get("mode", "managed"),
+                actions=tuple(item["change"].get("actions") or ()),
+                before=item["change"].get("before"),
+                after=item["change"].get("after"),
+                after_unknown=item["change"].get("after_unknown") or {},
+            )
+            for item in raw.get("resource_changes") or []
+        }
+        return cls(raw=raw, changes=changes, output=output, refresh=refresh)
+
+    @property
+    def changed(self) -> list[ResourceChange]:
+        """Return the changes of managed resources that applying the plan would make."""
+        return [c for c in self.changes.values() if c.mode == "managed" and c.changed]
+
+    def change(self, address: str) -> ResourceChange:
+        """Return the planned change of the resource at ``address``."""
+        try:
+            return self.changes[address]
+        except KeyError:
+            known = ", ".join(sorted(self.changes)) or "none"
+            raise AssertionError(
+                f"The plan has no change for '{address}'; resources planned: {known}."
+            ) from None
 
 
 def _walk(module: Mapping[str, Any]) -> Iterator[Resource]:

@@ -98,6 +98,8 @@ class Facts:
     allow_downgrade: bool = False
     config_changed: bool = False
     target_changed: bool = False
+    recorded_by_refresh: bool = False
+    replacing: bool = False
     heads_reached: Heads | None = None
     message: str = ""
 

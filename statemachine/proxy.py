@@ -11,12 +11,21 @@ The machine decides; ``alembic_provider.proxy`` acts, holding its per-proxy lock
   ``probe_succeeded()`` or ``probe_failed(now=...)``; past the readiness deadline the proxy is
   stopped and ends FAILED. Every user waits for READY or FAILED, then reads ``failure``,
   ``exit_status`` and ``output``.
-- ``released(now=...)`` uncounts a user; the last one out decides ``send_signal="TERM"``.
-  ``stop_requested(now=...)`` (provider shutdown) does the same regardless of users.
+- ``released(now=...)`` uncounts a user. When the last one leaves a READY proxy it LINGERS
+  until ``now + linger``: Terraform reads every resource, then plans every resource, so the next
+  user usually arrives within moments, and ``acquired()`` takes it back to READY without a new
+  start. The caller fires ``linger_expired(now=...)`` when its wait ends; past the deadline that
+  decides ``send_signal="TERM"``. With ``linger`` 0, or when the last user leaves before the
+  proxy was ready (a cancelled wait), the release decides TERM at once.
+  ``stop_requested(now=...)`` (provider shutdown) decides TERM regardless of users, lingering
+  included.
 - While STOPPING the caller waits for the exit and fires ``exited(status=..., output=...)``, or
   ``grace_expired(now=...)`` when its wait ends first: past the grace period that decides
   ``send_signal="KILL"``.
 - A process that exits before it is ready, or while in use, is FAILED and keeps its output.
+  One that exits while LINGERING harmed no operation: it ends STOPPED (keeping its exit status
+  and output), and the next user starts it afresh, so a proxy that dies when idle costs one
+  start instead of failing every later operation; if it keeps dying, that start shows it.
 
 Time is a fact: every ``now`` is the caller's monotonic clock in seconds; the machine never
 reads a clock. STOPPED can be acquired again (the proxy restarts); FAILED is terminal for the
@@ -37,6 +46,20 @@ True
 (True, 'KILL')
 >>> proxy.exited(status=-9, output=""), proxy.state, proxy.pid
 (True, <State.STOPPED: 'stopped'>, None)
+
+With a keep-alive the last release lingers, and only a wait that ends past the deadline stops:
+
+>>> shared = ProxyLifecycle(ready_timeout=30.0, grace_period=5.0, linger=2.0)
+>>> shared.acquired(), shared.spawned(pid=4343, now=0.0), shared.probe_succeeded()
+(True, True, True)
+>>> shared.released(now=10.0), shared.state, shared.linger_deadline, shared.send_signal
+(True, <State.LINGERING: 'lingering'>, 12.0, None)
+>>> shared.acquired(), shared.state, shared.spawn, shared.linger_deadline
+(True, <State.READY: 'ready'>, False, None)
+>>> shared.released(now=11.0), shared.linger_expired(now=12.5), shared.state
+(True, True, <State.LINGERING: 'lingering'>)
+>>> shared.linger_expired(now=13.0), shared.state, shared.send_signal
+(True, <State.STOPPING: 'stopping'>, 'TERM')
 
 See ``statemachine.resource`` for why this folder has no ``__init__.py``. Never does I/O, never
 reads a clock, never imports ``alembic_provider``; standard library and ``transitions`` only.
@@ -63,6 +86,7 @@ class State(enum.Enum):
     STARTING = "starting"
     WAITING_READY = "waiting-ready"
     READY = "ready"
+    LINGERING = "lingering"
     STOPPING = "stopping"
     STOPPED = "stopped"
     FAILED = "failed"
@@ -75,6 +99,7 @@ _DOWN = (S.STOPPING, S.STOPPED, S.FAILED)
 # fmt: off
 TRANSITIONS: list[TransitionConfigDict] = [
     edge("acquired", (S.IDLE, S.STOPPED), S.STARTING, do=("add_user", "decide_spawn")),
+    edge("acquired", S.LINGERING, S.READY, do=("add_user", "end_linger")),
     edge("acquired", (S.WAITING_READY, S.READY, S.FAILED), "=", do="add_user"),
     edge("spawned", S.STARTING, S.WAITING_READY, do="record_process"),
     edge("spawn_failed", S.STARTING, S.FAILED, do="record_spawn_failure"),
@@ -85,10 +110,15 @@ TRANSITIONS: list[TransitionConfigDict] = [
     edge("exited", S.READY, S.FAILED, do=("record_exit", "record_crash")),
     edge("exited", S.STOPPING, S.FAILED, when="has_failure", do="record_exit"),
     edge("exited", S.STOPPING, S.STOPPED, do="record_exit"),
+    edge("exited", S.LINGERING, S.STOPPED, do=("record_exit", "end_linger")),
     edge("released", _RUNNING, "=", when="has_other_users", do="remove_user"),
+    edge("released", S.READY, S.LINGERING, when="can_linger", do=("remove_user", "start_linger")),
     edge("released", _RUNNING, S.STOPPING, do=("remove_user", "send_term")),
     edge("released", _DOWN, "=", when="has_users", do="remove_user"),
+    edge("linger_expired", S.LINGERING, S.STOPPING, when="is_past_linger_deadline", do=("end_linger", "send_term")),
+    edge("linger_expired", S.LINGERING, "="),
     edge("stop_requested", _RUNNING, S.STOPPING, do="send_term"),
+    edge("stop_requested", S.LINGERING, S.STOPPING, do=("end_linger", "send_term")),
     edge("stop_requested", (S.IDLE, *_DOWN), "="),
     edge("grace_expired", S.STOPPING, "=", when="is_past_kill_deadline", unless="has_sent_kill", do="send_kill"),
     edge("grace_expired", S.STOPPING, "="),
@@ -137,15 +167,18 @@ class ProxyLifecycle:
 
     :param ready_timeout: seconds from spawn until a proxy that is not ready has failed.
     :param grace_period: seconds between TERM and KILL while stopping.
+    :param linger: seconds a READY proxy stays up after its last user left; 0 stops it at once.
     """
 
     ready_timeout: float
     grace_period: float
+    linger: float = 0.0
     state: State = field(default=State.IDLE, init=False)
     users: int = field(default=0, init=False)
     pid: int | None = field(default=None, init=False)
     ready_deadline: float | None = field(default=None, init=False)
     kill_deadline: float | None = field(default=None, init=False)
+    linger_deadline: float | None = field(default=None, init=False)
     signalled: Signal | None = field(default=None, init=False)
     failure: Failure | None = field(default=None, init=False)
     exit_status: int | None = field(default=None, init=False)
@@ -154,10 +187,10 @@ class ProxyLifecycle:
     send_signal: Signal | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        if self.ready_timeout < 0 or self.grace_period < 0:
+        if min(self.ready_timeout, self.grace_period, self.linger) < 0:
             raise ValueError(
-                f"Proxy timeouts must not be negative; got ready_timeout={self.ready_timeout} "
-                f"and grace_period={self.grace_period}."
+                f"Proxy timeouts must not be negative; got ready_timeout={self.ready_timeout}, "
+                f"grace_period={self.grace_period} and linger={self.linger}."
             )
         MACHINE.bind(self, State.IDLE)
 
@@ -191,6 +224,10 @@ class ProxyLifecycle:
         """A resource operation is done with the proxy, whatever its outcome."""
         return unbound()
 
+    def linger_expired(self, *, now: float) -> bool:
+        """The caller's wait for a new user of a lingering proxy ended."""
+        return unbound()
+
     def stop_requested(self, *, now: float) -> bool:
         """The provider is shutting down."""
         return unbound()
@@ -202,9 +239,9 @@ class ProxyLifecycle:
     trigger = may_trigger = unbound
     may_acquired = may_spawned = may_spawn_failed = may_probe_succeeded = unbound
     may_probe_failed = may_exited = may_released = may_stop_requested = unbound
-    may_grace_expired = unbound
+    may_grace_expired = may_linger_expired = unbound
     is_IDLE = is_STARTING = is_WAITING_READY = is_READY = is_STOPPING = unbound  # noqa: N815
-    is_STOPPED = is_FAILED = unbound  # noqa: N815
+    is_LINGERING = is_STOPPED = is_FAILED = unbound  # noqa: N815
 
     # Guards: read only the event's facts and the model's fields.
 
@@ -219,6 +256,14 @@ class ProxyLifecycle:
     def is_past_ready_deadline(self, event: EventData) -> bool:
         """The readiness timeout has run out."""
         return self.ready_deadline is not None and _Facts.of(event).time >= self.ready_deadline
+
+    def can_linger(self, event: EventData) -> bool:
+        """A keep-alive period is configured, so the last release need not stop the proxy."""
+        return self.linger > 0
+
+    def is_past_linger_deadline(self, event: EventData) -> bool:
+        """Nobody took the lingering proxy back before its keep-alive period ran out."""
+        return self.linger_deadline is not None and _Facts.of(event).time >= self.linger_deadline
 
     def is_past_kill_deadline(self, event: EventData) -> bool:
         """The grace period after TERM has run out."""
@@ -278,6 +323,12 @@ class ProxyLifecycle:
 
     def record_crash(self, event: EventData) -> None:
         self.failure = Failure.EXITED_WHILE_READY
+
+    def start_linger(self, event: EventData) -> None:
+        self.linger_deadline = _Facts.of(event).time + self.linger
+
+    def end_linger(self, event: EventData) -> None:
+        self.linger_deadline = None
 
     def send_term(self, event: EventData) -> None:
         self.send_signal = self.signalled = "TERM"

@@ -129,6 +129,7 @@ TRANSITIONS: list[TransitionConfigDict] = [
     # PlanResourceChange for a resource already in Terraform's state.
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, when="is_unknown", do="plan_unknown"),
     edge("planned", _IN_STATE, "=", when="has_error", do="plan_error"),
+    edge("planned", _IN_STATE, "=", when="has_db_moved_since_refresh", do="refuse_moved_since_refresh"),
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("is_at_target", "has_config_changed"), do="plan_noop"),
     edge("planned", _IN_STATE, S.PRESENT, when="is_at_target", do="plan_noop"),
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("is_stamp", "has_target_changed"), do="plan_stamp"),
@@ -153,6 +154,7 @@ TRANSITIONS: list[TransitionConfigDict] = [
     # Destroy: PlanResourceChange with a null proposal, then ApplyResourceChange.
     edge("destroy_planned", _IN_STATE, "=", when="has_error", do="plan_error"),
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when="is_stamp", do="plan_forget"),
+    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when="is_replacing", do="plan_forget"),
     edge("destroy_planned", S.PARTIAL, S.PLANNED_DELETE, when="has_destroy_target", do="keep_partial"),
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when=("has_destroy_target", "has_downgrades"), do="plan_downgrade"),
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_forget"),
@@ -236,6 +238,8 @@ class ResourceLifecycle:
     decision: Decision | None = None
     pending: tuple[Action, ...] = field(default=(), init=False)
     error: str | None = field(default=None, init=False)
+    #: Short Title-Case heading for ``error``: what kind of problem stopped the step.
+    error_summary: str | None = field(default=None, init=False)
     warnings: list[str] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -304,6 +308,7 @@ class ResourceLifecycle:
         allow_downgrade: bool = False,
         config_changed: bool = False,
         target_changed: bool = False,
+        recorded_by_refresh: bool = False,
     ) -> bool:
         """PlanResourceChange gathered its facts.
 
@@ -311,9 +316,13 @@ class ResourceLifecycle:
             then nothing else is needed and the database is not read.
         :param error: why the target could not be resolved (for example multiple heads).
         :param downgrades: the revisions moving to the target would undo, in order.
-        :param config_changed: the configuration differs from the prior state, so Terraform will
-            call apply even when the database is already at the target.
+        :param config_changed: the planned object differs from the prior state (configuration or
+            a recorded value), so Terraform will call apply even when the database is already
+            at the target.
         :param target_changed: ``target`` itself differs from the prior state.
+        :param recorded_by_refresh: the heads in the prior state were read by a refresh, not
+            left by an apply; Terraform plans again right before applying a saved plan, and
+            that plan must find the database where the refresh did.
         """
         return unbound()
 
@@ -336,11 +345,13 @@ class ResourceLifecycle:
         target_heads: Iterable[str] | None = None,
         db_heads: Iterable[str] | None = None,
         downgrades: Iterable[str] = (),
+        replacing: bool = False,
     ) -> bool:
-        """PlanResourceChange got a null proposal.
+        """A destroy began (Terraform plans no destroy with the provider).
 
         :param target_heads: the ``on_destroy`` target resolved, or None to keep the database.
         :param db_heads: needed only with ``target_heads``.
+        :param replacing: this destroy is the first half of a replace; a create follows.
         """
         return unbound()
 
@@ -418,6 +429,15 @@ class ResourceLifecycle:
         """The database's heads differ from the ones last recorded."""
         return self.heads is not None and Facts.of(event).db_heads != self.heads
 
+    def has_db_moved_since_refresh(self, event: EventData) -> bool:
+        """A refresh recorded the heads, and the database is no longer there."""
+        facts = Facts.of(event)
+        return facts.recorded_by_refresh and self.has_db_moved(event)
+
+    def is_replacing(self, event: EventData) -> bool:
+        """The destroy makes way for a new create, which continues from the database as it is."""
+        return Facts.of(event).replacing
+
     def is_plan_incomplete(self, event: EventData) -> bool:
         """Apply was given a plan that decided nothing it could run."""
         return self.decision in (None, Decision.UNKNOWN, Decision.ERROR)
@@ -445,6 +465,7 @@ class ResourceLifecycle:
         """Clear the previous step's outputs; runs before every transition."""
         self.pending = ()
         self.error = None
+        self.error_summary = None
 
     def _plan(self, event: EventData, decision: Decision) -> None:
         facts = Facts.of(event)
@@ -459,6 +480,7 @@ class ResourceLifecycle:
     def plan_error(self, event: EventData) -> None:
         self._plan(event, Decision.ERROR)
         self.error = Facts.of(event).error
+        self.error_summary = "Invalid Target Revision"
 
     def plan_noop(self, event: EventData) -> None:
         self._plan(event, Decision.NOOP)
@@ -489,6 +511,7 @@ class ResourceLifecycle:
 
     def refuse_downgrade(self, event: EventData) -> None:
         self._plan(event, Decision.ERROR)
+        self.error_summary = "Downgrade Not Allowed"
         facts = Facts.of(event)
         self.error = (
             f"The target {quote(facts.target_heads)} is behind the database at "
@@ -528,6 +551,16 @@ class ResourceLifecycle:
         self.error = (
             f"Apply started from a plan whose decision is '{decision}', so nothing was applied. "
             "This is a bug in the provider; please report it."
+        )
+
+    def refuse_moved_since_refresh(self, event: EventData) -> None:
+        self._plan(event, Decision.ERROR)
+        self.error_summary = "Database Moved"
+        self.error = (
+            f"The database moved from {quote(self.heads)} to {quote(Facts.of(event).db_heads)} "
+            "after Terraform last read it (after the plan was made, or by hand since the last "
+            "refresh), so nothing was planned or applied. Run terraform plan (or apply) again to "
+            "plan from the database's current revision."
         )
 
     def refuse_moved(self, event: EventData) -> None:

@@ -2,13 +2,19 @@
 
 ``spec.py`` says what identifies a proxy, ``readiness.py`` how its readiness is checked,
 ``process.py`` starts and watches processes (through ``_supervisor.py``, which kills the
-proxy's group when the provider disappears), and ``manager.py`` shares them by refcount, driven
-by ``statemachine.proxy``. Never imports alembic.
+proxy's group when the provider disappears), and ``manager.py`` shares them by refcount and
+keeps each one briefly after its last user left, driven by ``statemachine.proxy``;
+``_messages.py`` words its failures. Never imports alembic.
 """
 
 from __future__ import annotations
 
-from alembic_provider.proxy.manager import DEFAULT_GRACE_PERIOD, ProxyHandle, ProxyManager
+from alembic_provider.proxy.manager import (
+    DEFAULT_GRACE_PERIOD,
+    DEFAULT_LINGER,
+    ProxyHandle,
+    ProxyManager,
+)
 from alembic_provider.proxy.process import (
     ProxyLauncher,
     ProxyProcess,
@@ -32,6 +38,7 @@ from alembic_provider.proxy.spec import (
 
 __all__ = [
     "DEFAULT_GRACE_PERIOD",
+    "DEFAULT_LINGER",
     "DEFAULT_SLEEP",
     "DEFAULT_TIMEOUT",
     "ProxyHandle",

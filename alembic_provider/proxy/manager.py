@@ -2,43 +2,49 @@
 
 One :class:`ProxyManager` lives in each provider process. Operations whose :class:`ProxySpec`
 is equal share one process: the first user starts it, later users wait for the same readiness,
-the last one out stops it, and :meth:`ProxyManager.close` stops every proxy at shutdown. Each
-spec has a ``ProxyLifecycle`` model (``statemachine.proxy``) and a lock: every step fires the
-fact it observed, reads the decision (``spawn``, ``send_signal``) and executes it while holding
-that lock. A watcher thread per running process probes readiness (or waits out
-``proxy_sleep``), notices the exit, and escalates a stop to SIGKILL when the machine says so.
-Time reaches the machine as ``now`` from the manager's clock. Never decides a lifecycle rule
-itself, and never lets the proxy write to the provider's stdout.
+and when the last one leaves the proxy lingers for ``linger`` seconds, so that the next phase
+of the same Terraform command (every read, then every plan; dependent applies one after
+another) reuses it instead of starting it again. When nobody comes in time it stops, and
+:meth:`ProxyManager.close` stops every proxy at shutdown, lingering ones at once. Each spec has
+a ``ProxyLifecycle`` model (``statemachine.proxy``) and a lock: every step fires the fact it
+observed, reads the decision (``spawn``, ``send_signal``) and executes it while holding that
+lock. A watcher thread per running process probes readiness (or waits out ``proxy_sleep``),
+times the keep-alive, notices the exit, and escalates a stop to SIGKILL when the machine says
+so. Time reaches the machine as ``now`` from the manager's clock. A lingering proxy that exits
+fails nobody and the next user starts it again; one that exits in the instant a user takes it
+back fails that user, as any exit while in use does. Never decides a lifecycle rule itself, and
+never lets the proxy write to the provider's stdout.
 """
 
 from __future__ import annotations
 
 import contextlib
-import signal
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from alembic_provider.errors import CancelledError, ProviderError, ProxyError
+from alembic_provider.proxy._messages import command_text, ended, proxy_error, tail
 from alembic_provider.proxy.process import ProxyLauncher, ProxyProcess, SpawnError
 from alembic_provider.proxy.spec import ProxySpec
 from alembic_provider.redaction import Redactor
-from statemachine.proxy import Failure, ProxyLifecycle
+from statemachine.proxy import ProxyLifecycle, State
 
 if TYPE_CHECKING:
-    from alembic_provider.diagnostics import AttributePath
     from alembic_provider.log import Logger
 
-__all__ = ["DEFAULT_GRACE_PERIOD", "ProxyHandle", "ProxyManager"]
+__all__ = ["DEFAULT_GRACE_PERIOD", "DEFAULT_LINGER", "ProxyHandle", "ProxyManager"]
 
 DEFAULT_GRACE_PERIOD = 5.0
 """Seconds between SIGTERM and SIGKILL when a proxy is stopped."""
+DEFAULT_LINGER = 2.0
+"""Seconds a ready proxy stays up after its last user left, waiting for the next one."""
 
 _TICK = 0.05
 _FIRST_PROBE = 0.01
 _PROBE_TIMEOUT = 1.0
-_TAIL_LINES = 20
 _JOIN_MARGIN = 5.0
 
 
@@ -96,21 +102,6 @@ class ProxyHandle:
         self.cancel.set()
 
 
-def _ended(status: int | None) -> str:
-    if status is None:
-        return "exit status unknown"
-    if status < 0:
-        try:
-            return f"killed by {signal.Signals(-status).name}"
-        except ValueError:
-            return f"killed by signal {-status}"
-    return f"exit status {status}"
-
-
-def _tail(text: str) -> str:
-    return "\n".join(text.rstrip("\n").splitlines()[-_TAIL_LINES:])
-
-
 class _Proxy:
     """One spec's process across its lifetime: the model, its lock, and the watcher thread."""
 
@@ -120,12 +111,15 @@ class _Proxy:
         *,
         launcher: ProxyLauncher,
         grace_period: float,
+        linger: float,
         clock: Callable[[], float],
         redactor: Redactor,
         logger: Logger | None,
     ) -> None:
         self.spec = spec
-        self.model = ProxyLifecycle(ready_timeout=spec.timeout, grace_period=grace_period)
+        self.model = ProxyLifecycle(
+            ready_timeout=spec.timeout, grace_period=grace_period, linger=linger
+        )
         self.starts = 0
         self._launcher = launcher
         self._grace = grace_period
@@ -187,8 +181,14 @@ class _Proxy:
             self._cond.notify_all()
             return self._watcher
 
+    def _error(self) -> ProxyError:
+        """Describe why the proxy is not usable, from what the machine recorded."""
+        return proxy_error(self.spec, self.model, self._redactor)
+
     def _release(self) -> None:
         self.model.released(now=self._clock())
+        if self.model.is_LINGERING() and self._log is not None:
+            self._log.debug("proxy idle, kept running", seconds=self.model.linger)
         self._act()
         self._cond.notify_all()
 
@@ -198,7 +198,7 @@ class _Proxy:
                 self._release()
             raise CancelledError(
                 f"The operation was cancelled while waiting for the proxy command "
-                f"{self._command()} to become ready.",
+                f"{command_text(self.spec)} to become ready.",
                 kind="cancelled",
             )
 
@@ -249,8 +249,10 @@ class _Proxy:
                     handle._forward()
                 waiting = self.model.is_WAITING_READY()
                 stopping = self.model.is_STOPPING()
+                lingering = self.model.is_LINGERING()
                 ready_deadline = self.model.ready_deadline
                 kill_deadline = self.model.kill_deadline
+                linger_deadline = self.model.linger_deadline
             wait = _TICK
             if waiting and target is None:
                 wait = sleep_until - self._clock()
@@ -266,6 +268,11 @@ class _Proxy:
             elif stopping and kill_deadline is not None:
                 # Sleep through the grace period, but never spin once it has run out.
                 wait = max(kill_deadline - self._clock(), _TICK)
+            elif lingering and linger_deadline is not None:
+                wait = linger_deadline - self._clock()
+                if wait <= 0:
+                    self._fire_linger_expired()
+                    continue
             if process.wait(wait if stopping else min(max(wait, 0.0), _TICK)):
                 break
             if stopping:
@@ -275,6 +282,15 @@ class _Proxy:
                         self.model.grace_expired(now=now)
                         self._act()
         self._exited(process)
+
+    def _fire_linger_expired(self) -> None:
+        """Tell the machine the keep-alive wait ended; a user may have taken the proxy back."""
+        with self._cond:
+            now = self._clock()
+            if self.model.may_linger_expired(now=now):
+                self.model.linger_expired(now=now)
+                self._act()
+                self._cond.notify_all()
 
     def _fire_ready(self) -> None:
         with self._cond:
@@ -302,12 +318,18 @@ class _Proxy:
             self._log.debug("proxy ready")
 
     def _exited(self, process: ProxyProcess) -> None:
-        output = self._redactor.redact(_tail(process.output()))
+        output = self._redactor.redact(tail(process.output()))
         with self._cond:
+            idle = self.model.is_LINGERING()
             self.model.exited(status=process.exit_status, output=output)
             self._process = None
-            if self._log is not None:
-                self._log.debug("proxy exited", status=_ended(process.exit_status))
+            if self._log is not None and idle:
+                self._log.debug(
+                    "idle proxy exited; the next user starts it again",
+                    status=ended(process.exit_status),
+                )
+            elif self._log is not None:
+                self._log.debug("proxy exited", status=ended(process.exit_status))
             if self._handles:
                 error = self._error()
                 for handle in self._handles:
@@ -318,62 +340,6 @@ class _Proxy:
         if self._log is not None:
             self._log.trace(self._redactor.redact(line))
 
-    # Messages.
-
-    def _command(self) -> str:
-        return repr(list(self.spec.command))
-
-    def _error(self) -> ProxyError:
-        """Describe why the proxy is not usable, from what the machine recorded."""
-        failure = self.model.failure
-        command = self._command()
-        ended = _ended(self.model.exit_status)
-        attribute: AttributePath = ()
-        output = self.model.output
-        if failure is Failure.SPAWN_FAILED:
-            message = (
-                f"The proxy command {command} {failure.value}: {output}. Check "
-                "'proxy_command': its first element must name an executable, by full path or "
-                "on PATH."
-            )
-            attribute, output = ("proxy_command",), ""
-        elif failure is Failure.EXITED_BEFORE_READY:
-            message = f"The proxy command {command} {failure.value} ({ended})."
-            if self.model.exit_status == 0:
-                message += (
-                    " A proxy must keep running in the foreground while it serves connections "
-                    "(for ssh, leave out -f)."
-                )
-        elif failure is Failure.READY_TIMEOUT:
-            message = (
-                f"The proxy command {command} {failure.value}: nothing accepted a connection "
-                f"on '{self.spec.ready}' within {self.spec.timeout:g} seconds, so it was stopped "
-                f"({ended}). Check that 'proxy_ready' names the address the proxy listens on, "
-                "or raise 'proxy_timeout'."
-            )
-            attribute = ("proxy_ready",)
-        elif failure is Failure.EXITED_WHILE_READY:
-            message = (
-                f"The proxy command {command} {failure.value} ({ended}); the operation that "
-                "needed it was stopped."
-            )
-        else:
-            message = (
-                f"The proxy command {command} was stopped because the provider is shutting down."
-            )
-            output = ""
-        if failure in (
-            Failure.EXITED_BEFORE_READY,
-            Failure.READY_TIMEOUT,
-            Failure.EXITED_WHILE_READY,
-        ):
-            message += (
-                f"\n\nLast output of the proxy:\n{output}"
-                if output
-                else "\n\nThe proxy printed nothing."
-            )
-        return ProxyError(self._redactor.redact(message), attribute=attribute, kind="proxy")
-
 
 class ProxyManager:
     """Every proxy of one provider process, shared by equal specs and stopped at close.
@@ -381,6 +347,8 @@ class ProxyManager:
     :param launcher: how processes start and readiness is probed; supervised processes and
         real sockets by default.
     :param grace_period: seconds between SIGTERM and SIGKILL when a proxy is stopped.
+    :param linger: seconds a ready proxy keeps running after its last user left, so the next
+        user (the next phase of the same Terraform command) reuses it; 0 stops it at once.
     :param redactor: secrets to hide in proxy output and messages, besides each spec's
         environment values.
     :param logger: receives start, readiness and exit events (debug) and proxy output (trace).
@@ -392,16 +360,23 @@ class ProxyManager:
         *,
         launcher: ProxyLauncher | None = None,
         grace_period: float = DEFAULT_GRACE_PERIOD,
+        linger: float = DEFAULT_LINGER,
         redactor: Redactor | None = None,
         logger: Logger | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not math.isfinite(linger) or linger < 0:
+            raise ValueError(
+                f"The proxy keep-alive '{linger}' is not a non-negative number of seconds; "
+                "use 0 to stop each proxy as soon as its last user leaves."
+            )
         if launcher is None:
             from alembic_provider.proxy.process import SupervisedLauncher
 
             launcher = SupervisedLauncher()
         self._launcher = launcher
         self._grace = grace_period
+        self._linger = linger
         self._redactor = redactor or Redactor()
         self._logger = logger
         self._clock = clock
@@ -444,8 +419,19 @@ class ProxyManager:
             proxy = self._proxies.get(spec)
         return 0 if proxy is None else proxy.starts
 
+    def state(self, spec: ProxySpec) -> State:
+        """Where the proxy for ``spec`` is in its lifecycle (``IDLE`` when never used)."""
+        with self._lock:
+            proxy = self._proxies.get(spec)
+        if proxy is None:
+            return State.IDLE
+        with proxy._cond:
+            return proxy.model.state
+
     def close(self, timeout: float | None = None) -> None:
         """Stop every proxy (SIGTERM, then SIGKILL after the grace period) and wait for them.
+
+        Lingering proxies are stopped at once, without waiting out their keep-alive.
 
         Later :meth:`use` calls fail with :class:`ProxyError`. Safe to call more than once.
 
@@ -484,6 +470,7 @@ class ProxyManager:
                     spec,
                     launcher=self._launcher,
                     grace_period=self._grace,
+                    linger=self._linger,
                     clock=self._clock,
                     redactor=redactor,
                     logger=self._logger,

@@ -143,8 +143,9 @@ def proxy_attributes() -> tuple[Attribute, ...]:
             ["list", "string"],
             "Command (an argument list) that opens the way to the database, such as "
             "`cloud-sql-proxy` or an `ssh -L` tunnel. It runs while this resource reads or "
-            "migrates the database and is stopped afterwards; resources with identical proxy "
-            "settings share one running proxy.",
+            "migrates the database; resources with identical proxy settings share one running "
+            "proxy, which stops 2 seconds after the last of them is done, and always when the "
+            "provider exits (also when Terraform kills it).",
             optional=True,
             validators=(command_validator,),
         ),

@@ -51,6 +51,8 @@ class _Private:
     snapshot: ResourceSnapshot | None = None
     configured_target: str | None = None
     written_by_us: bool = True
+    #: The recorded heads come from a refresh (ReadResource), not from an apply.
+    refreshed: bool = False
 
     @classmethod
     def decode(cls, raw: bytes) -> _Private:
@@ -60,14 +62,19 @@ class _Private:
             data = json.loads(raw)
             snapshot = ResourceSnapshot.from_json(json.dumps(data["lifecycle"]))
             target = data.get("configured_target")
-            return cls(snapshot, target if isinstance(target, str) else None)
+            return cls(
+                snapshot,
+                target if isinstance(target, str) else None,
+                refreshed=data.get("refreshed") is True,
+            )
         except (ValueError, KeyError, TypeError):
             return cls()
 
-    def encode(self, life: ResourceLifecycle) -> bytes:
+    def encode(self, life: ResourceLifecycle, *, refreshed: bool = False) -> bytes:
         data = {
             "lifecycle": json.loads(life.snapshot().to_json()),
             "configured_target": self.configured_target,
+            "refreshed": refreshed,
         }
         return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
 
@@ -161,14 +168,20 @@ class Flow:
                 target_heads=self._target_heads(inspection),
                 downgrades=_downgrades(inspection),
                 allow_downgrade=bool(planned.get("allow_downgrade")),
-                config_changed=prior is not None and _config_changed(self.block, prior, planned),
+                config_changed=prior is not None
+                and (
+                    _config_changed(self.block, prior, planned)
+                    or _differs(prior, self._unchanged(prior, inspection))
+                ),
                 target_changed=prior is not None and prior.get("target") != planned["target"],
+                recorded_by_refresh=kept.refreshed,
             )
             if life.decision is Decision.ERROR:
+                summary = life.error_summary or "Plan Failed"
                 raise errors.ConfigError(
                     life.error or "The plan could not be made.",
-                    attribute=("target",),
-                    summary="Invalid Target Revision",
+                    attribute=() if summary == "Database Moved" else ("target",),
+                    summary=summary,
                 )
             self._fill_plan(work, life, prior, inspection)
         _warn(ctx, life)
@@ -182,18 +195,41 @@ class Flow:
         self, work: _Work, life: ResourceLifecycle, prior: Values | None, inspection: Inspection
     ) -> None:
         planned = work.values
-        heads = life.planned_heads or ()
-        planned["revision"] = heads_text(heads)
-        planned["revisions"] = list(heads)
-        planned["target_revisions"] = sorted(inspection.target)
-        if "pending" not in planned:
-            return
-        runs = life.decision in (Decision.UPGRADE, Decision.DOWNGRADE)
-        # Without a run, pending and sql keep what the state has, so a no-op plan stays empty.
-        planned["pending"] = _steps(inspection) if runs else (prior or {}).get("pending") or []
-        planned["sql"] = (prior or {}).get("sql") or ""
-        if runs and planned.get("preview_sql"):
-            planned["sql"] = self._preview(work, inspection)
+        if life.decision in (Decision.UPGRADE, Decision.DOWNGRADE, Decision.STAMP):
+            heads = life.planned_heads or ()
+            planned.update(
+                revision=heads_text(heads),
+                revisions=list(heads),
+                target_revisions=sorted(inspection.target),
+            )
+            if "pending" in planned:
+                runs = life.decision is not Decision.STAMP
+                planned["pending"] = _steps(inspection) if runs else []
+                planned["sql"] = ""
+                if runs and planned.get("preview_sql"):
+                    planned["sql"] = self._preview(work, inspection)
+        else:
+            planned.update(self._unchanged(prior, inspection))
+
+    def _unchanged(self, prior: Values | None, inspection: Inspection) -> Values:
+        """The computed values of a plan that writes nothing.
+
+        The heads are the database's own. ``pending`` and ``sql`` keep what the state holds,
+        and a stamp keeps the revisions it stamped, so a plan after new revision files (or
+        without a refresh) stays empty.
+        """
+        prior = prior or {}
+        values: Values = {
+            "revision": heads_text(inspection.current),
+            "revisions": list(inspection.current),
+            "target_revisions": sorted(inspection.target),
+        }
+        if self.kind == "stamp" and isinstance(prior.get("target_revisions"), list):
+            values["target_revisions"] = prior["target_revisions"]
+        if "pending" in self._computed():
+            values["pending"] = prior.get("pending") or []
+            values["sql"] = prior.get("sql") or ""
+        return values
 
     def _preview(self, work: _Work, inspection: Inspection) -> str:
         try:
@@ -276,11 +312,17 @@ class Flow:
 
     def _destroy(self, ctx: Context, prior: Values, raw_private: bytes) -> Applied:
         private = _Private.decode(raw_private)
+        # Terraform hands the destroy half of a replace the private state of the create plan
+        # that follows it; the stored object is then all there is to go on.
+        snapshot = private.snapshot
+        replacing = snapshot is not None and snapshot.state is State.PLANNED_CREATE
+        if replacing:
+            private = _Private()
         life = self._restore(prior, private)
         target = prior.get("on_destroy")
         project = project_for(ctx.provider_config, prior)
-        if not isinstance(target, str) or not target or project is None:
-            life.destroy_planned()
+        if replacing or not isinstance(target, str) or not target or project is None:
+            life.destroy_planned(replacing=replacing)
             life.destroy_started()
             life.destroyed()
             ctx.log.info("destroy leaves the database as it is")
@@ -334,13 +376,19 @@ class Flow:
         self._fill_observed(refreshed, inspection)
         _warn(ctx, life)
         # State the Go provider wrote keeps no private state until a plan has seen its config.
-        return Applied(refreshed, kept.encode(life) if kept.written_by_us else b"")
+        if not kept.written_by_us:
+            return Applied(refreshed, b"")
+        return Applied(refreshed, kept.encode(life, refreshed=True))
 
     def _fill_observed(self, values: Values, inspection: Inspection) -> None:
-        """Record what the database and the script directory say right now."""
+        """Record what the database and the script directory say right now.
+
+        A stamp's ``target_revisions`` stay the revisions it stamped.
+        """
         values["revision"] = heads_text(inspection.current)
         values["revisions"] = list(inspection.current)
-        values["target_revisions"] = sorted(inspection.target)
+        if self.kind != "stamp" or not isinstance(values.get("target_revisions"), list):
+            values["target_revisions"] = sorted(inspection.target)
         if "pending" in values:
             values["pending"] = _steps(inspection) if inspection.direction == "upgrade" else []
             values["sql"] = values.get("sql") or ""
@@ -470,6 +518,10 @@ def _echoed_target(prior: Values | None, config_target: Any, private: _Private) 
 def _warn(ctx: Context, life: ResourceLifecycle, summary: str = "Database Not At Target") -> None:
     for warning in life.warnings:
         ctx.diagnostics.warning(summary, warning)
+
+
+def _differs(prior: Values, values: Values) -> bool:
+    return any(prior.get(name) != value for name, value in values.items())
 
 
 def _steps(inspection: Inspection) -> list[dict[str, str]]:

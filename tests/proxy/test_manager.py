@@ -1,6 +1,8 @@
 """The proxy manager driven by its state machine, against an in-memory launcher.
 
-Waits in these tests are generous upper bounds that only catch hangs; no test measures time.
+Most tests pass ``linger=0`` so a released proxy stops at once; the keep-alive has its own
+tests, timed by a clock the test moves. Waits are generous upper bounds that only catch hangs;
+no test measures time.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from alembic_provider.errors import CancelledError, MigrationError, ProxyError
 from alembic_provider.log import Logger
 from alembic_provider.proxy import ProxyManager, ProxySpec
 from alembic_provider.redaction import Redactor
+from statemachine.proxy import State
 from tests.proxy.fakes import FakeLauncher, FakeProcess
 
 HANG = 10.0
@@ -31,7 +34,7 @@ def launcher() -> FakeLauncher:
 
 @pytest.fixture
 def manager(launcher: FakeLauncher) -> Iterator[ProxyManager]:
-    with ProxyManager(launcher=launcher, grace_period=HANG) as manager:
+    with ProxyManager(launcher=launcher, grace_period=HANG, linger=0) as manager:
         yield manager
 
 
@@ -50,6 +53,23 @@ def after_start(launcher: FakeLauncher, action: Callable[[], object]) -> None:
 def wait_until_stopped(launcher: FakeLauncher) -> None:
     for process in launcher.started:
         assert process.wait(HANG), "the proxy process was not stopped"
+
+
+def wait_for_state(manager: ProxyManager, spec: ProxySpec, state: State) -> None:
+    deadline = time.monotonic() + HANG
+    while manager.state(spec) is not state:
+        assert time.monotonic() < deadline, f"the proxy never reached {state.name}"
+        time.sleep(0.005)
+
+
+class Clock:
+    """The manager's clock, moved only by the test."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def test_one_user_starts_waits_for_readiness_and_stops(
@@ -190,7 +210,7 @@ def test_a_proxy_that_ignores_term_is_killed_after_the_grace_period(
     launcher: FakeLauncher,
 ) -> None:
     launcher.ignores_term = True
-    with ProxyManager(launcher=launcher, grace_period=0.05) as manager:
+    with ProxyManager(launcher=launcher, grace_period=0.05, linger=0) as manager:
         with manager.use(READY):
             pass
         wait_until_stopped(launcher)
@@ -339,5 +359,122 @@ def test_proxy_output_is_logged_redacted_at_trace(launcher: FakeLauncher) -> Non
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
     messages = [record["@message"] for record in records]
     assert "listening; token ***" in messages
-    assert {"started proxy", "proxy ready", "stopping proxy"} <= set(messages)
+    assert {"started proxy", "proxy ready", "proxy idle, kept running", "stopping proxy"} <= set(
+        messages
+    )
     assert "tok-8f2a9c71" not in stream.getvalue()
+
+
+# The keep-alive.
+
+
+def test_the_next_phase_within_the_keep_alive_reuses_the_proxy(launcher: FakeLauncher) -> None:
+    with ProxyManager(launcher=launcher, grace_period=HANG, linger=5.0, clock=Clock()) as manager:
+        for _phase in ("read", "plan"):
+            for _resource in range(10):
+                with manager.use(READY):
+                    assert manager.state(READY) is State.READY
+                assert manager.state(READY) is State.LINGERING
+        (process,) = launcher.started
+        assert process.alive
+        assert process.signals == []
+        assert manager.starts(READY) == 1
+
+
+def test_a_lingering_proxy_stops_once_the_keep_alive_has_passed(launcher: FakeLauncher) -> None:
+    clock = Clock()
+    with ProxyManager(launcher=launcher, grace_period=HANG, linger=5.0, clock=clock) as manager:
+        with manager.use(READY):
+            pass
+        clock.now += 4.9
+        with manager.use(READY):
+            pass
+        assert manager.starts(READY) == 1
+        clock.now += 5.0
+        wait_until_stopped(launcher)
+        wait_for_state(manager, READY, State.STOPPED)
+        assert launcher.started[0].signals == ["TERM"]
+        with manager.use(READY):
+            assert len(launcher.alive()) == 1
+        assert manager.starts(READY) == 2
+
+
+def test_the_keep_alive_runs_on_real_time_by_default(launcher: FakeLauncher) -> None:
+    with ProxyManager(launcher=launcher, grace_period=HANG, linger=0.05) as manager:
+        with manager.use(READY):
+            pass
+        wait_until_stopped(launcher)
+        assert launcher.started[0].signals == ["TERM"]
+        assert manager.starts(READY) == 1
+
+
+def test_close_stops_a_lingering_proxy_at_once(launcher: FakeLauncher) -> None:
+    manager = ProxyManager(launcher=launcher, grace_period=HANG, linger=HANG, clock=Clock())
+    with manager.use(READY):
+        pass
+    assert manager.state(READY) is State.LINGERING
+    manager.close()
+    assert not launcher.alive()
+    assert launcher.started[0].signals == ["TERM"]
+    assert manager.state(READY) is State.STOPPED
+    refused = "was not started because the provider is shutting down"
+    with pytest.raises(ProxyError, match=refused), manager.use(READY):
+        pass
+
+
+def test_a_proxy_dying_while_lingering_fails_nobody_and_starts_afresh(
+    launcher: FakeLauncher,
+) -> None:
+    with ProxyManager(launcher=launcher, grace_period=HANG, linger=HANG, clock=Clock()) as manager:
+        with manager.use(READY) as first:
+            pass
+        launcher.started[0].exit(1)
+        wait_for_state(manager, READY, State.STOPPED)
+        assert not first.lost
+        with manager.use(READY) as second:
+            second.check()
+            assert [process.alive for process in launcher.started] == [False, True]
+        assert manager.starts(READY) == 2
+
+
+def test_after_a_death_while_lingering_the_next_user_gets_the_restart_failure(
+    launcher: FakeLauncher,
+) -> None:
+    with ProxyManager(launcher=launcher, grace_period=HANG, linger=HANG, clock=Clock()) as manager:
+        with manager.use(READY):
+            pass
+        launcher.started[0].exit(1)
+        wait_for_state(manager, READY, State.STOPPED)
+        launcher.spawn_error = "[Errno 13] Permission denied: 'cloud-sql-proxy'"
+        refused = r"could not be started: \[Errno 13\] Permission denied"
+        with pytest.raises(ProxyError, match=refused), manager.use(READY):
+            pass
+        assert manager.state(READY) is State.FAILED
+
+
+def test_a_user_cancelled_before_readiness_stops_the_proxy_despite_the_keep_alive(
+    launcher: FakeLauncher,
+) -> None:
+    launcher.ready_after = -1
+    outer = threading.Event()
+    manager = ProxyManager(launcher=launcher, grace_period=HANG, linger=HANG, clock=Clock())
+    with manager:
+        after_start(launcher, outer.set)
+        with pytest.raises(CancelledError), manager.use(READY, outer):
+            pass
+        wait_for_state(manager, READY, State.STOPPED)
+        assert launcher.started[0].signals == ["TERM"]
+
+
+def test_state_of_a_proxy_never_used_is_idle(manager: ProxyManager) -> None:
+    assert manager.state(READY) is State.IDLE
+
+
+@pytest.mark.parametrize("linger", [-1.0, float("inf"), float("nan")])
+def test_a_keep_alive_must_be_a_finite_non_negative_number(linger: float) -> None:
+    with pytest.raises(ValueError) as caught:
+        ProxyManager(launcher=FakeLauncher(), linger=linger)
+    assert str(caught.value) == (
+        f"The proxy keep-alive '{linger}' is not a non-negative number of seconds; use 0 to "
+        "stop each proxy as soon as its last user leaves."
+    )

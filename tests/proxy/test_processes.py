@@ -1,7 +1,8 @@
 """Real proxy processes: readiness, failures, escalation, sharing, and nothing left behind.
 
 The proxy is ``fake_proxy.py`` run by the provider's interpreter. Ports are picked by binding
-port 0; waits are generous upper bounds that only catch hangs.
+port 0; waits are generous upper bounds that only catch hangs. Managers stop a released proxy
+at once (``linger=0``) unless a test is about the keep-alive.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def echo_server() -> Iterator[int]:
 
 @pytest.fixture
 def manager() -> Iterator[ProxyManager]:
-    with ProxyManager(grace_period=1.0) as manager:
+    with ProxyManager(grace_period=1.0, linger=0) as manager:
         yield manager
 
 
@@ -179,7 +180,7 @@ def test_a_proxy_that_never_listens_times_out(manager: ProxyManager, tmp_path: P
 def test_a_proxy_ignoring_term_is_killed_after_the_grace_period(tmp_path: Path) -> None:
     path, record = tmp_path / "p.sock", tmp_path / "starts"
     command = fake("--unix", str(path), "--ignore-term", "--record", str(record))
-    with ProxyManager(grace_period=0.3) as manager:
+    with ProxyManager(grace_period=0.3, linger=0) as manager:
         with manager.use(ProxySpec(command, ready=str(path))):
             (pid,) = recorded(record)
         assert wait_gone(pid)
@@ -311,3 +312,30 @@ def test_close_stops_a_proxy_in_use(tmp_path: Path) -> None:
         manager.close()
         assert handle.lost
         assert gone(pid)
+
+
+def test_a_lingering_proxy_serves_the_next_phase_and_stops_at_close(tmp_path: Path) -> None:
+    path, record = tmp_path / "p.sock", tmp_path / "starts"
+    spec = ProxySpec(fake("--unix", str(path), "--record", str(record)), ready=str(path))
+    manager = ProxyManager(grace_period=0.3, linger=HANG)
+    for _phase in ("read", "plan", "apply"):
+        with manager.use(spec), socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(path))
+    (pid,) = recorded(record)
+    assert not gone(pid)
+    manager.close()
+    assert gone(pid)
+    assert manager.starts(spec) == 1
+
+
+def test_a_lingering_proxy_stops_by_itself_when_nobody_comes(tmp_path: Path) -> None:
+    port, record = free_port(), tmp_path / "starts"
+    command = fake("--listen", f"127.0.0.1:{port}", "--record", str(record))
+    spec = ProxySpec(command, ready=f"127.0.0.1:{port}")
+    with ProxyManager(grace_period=0.3, linger=0.2) as manager:
+        with manager.use(spec):
+            (pid,) = recorded(record)
+        assert wait_gone(pid)
+        with manager.use(spec):
+            pass
+        assert manager.starts(spec) == 2

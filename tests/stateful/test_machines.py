@@ -1,10 +1,11 @@
 """Hypothesis rule-based tests of the lifecycle machines against plain-Python reference models.
 
 Three machines: the proxy lifecycle driven by every event in every state (legal or not) beside a
-reference with an int user count; the resource lifecycle driven by a simulated world (a revision
-chain, a database position, Terraform's saved state) beside a reference planner written as plain
-``if``s; and the resource lifecycle hit by random triggers with random facts, checking that a
-trigger either takes an edge or raises and that writes only appear when apply starts.
+reference with an int user count, with and without a keep-alive; the resource lifecycle driven
+by a simulated world (a revision chain, a database position, Terraform's saved state) beside a
+reference planner written as plain ``if``s; and the resource lifecycle hit by random triggers
+with random facts, checking that a trigger either takes an edge or raises and that writes only
+appear when apply starts.
 """
 
 from __future__ import annotations
@@ -28,18 +29,20 @@ from statemachine import resource as rs
 
 # Proxy lifecycle.
 
-TIMEOUT, GRACE = 10.0, 3.0
+TIMEOUT, GRACE, LINGER = 10.0, 3.0, 2.0
 
 
 @dataclass
 class ProxyReference:
     """The proxy rules restated with plain ints, bools and strings."""
 
+    linger: float = 0.0
     phase: str = "idle"
     users: int = 0
     alive: bool = False
     ready_deadline: float = 0.0
     kill_deadline: float = 0.0
+    linger_deadline: float | None = None
     failing: bool = False
     killed: bool = False
     spawn: bool = False
@@ -51,6 +54,7 @@ class ProxyReference:
     def term(self, now: float) -> None:
         self.phase, self.signal, self.killed = "stopping", "TERM", False
         self.kill_deadline = now + GRACE
+        self.linger_deadline = None
 
 
 _PHASES = {
@@ -58,6 +62,7 @@ _PHASES = {
     "starting": px.State.STARTING,
     "waiting": px.State.WAITING_READY,
     "ready": px.State.READY,
+    "lingering": px.State.LINGERING,
     "stopping": px.State.STOPPING,
     "stopped": px.State.STOPPED,
     "failed": px.State.FAILED,
@@ -73,6 +78,11 @@ class ProxyMachine(RuleBasedStateMachine):
         self.ref = ProxyReference()
         self.now = 0.0
         self.pids = iter(range(100, 10_000))
+
+    @initialize(linger=st.sampled_from([0.0, LINGER]))
+    def configure(self, linger: float) -> None:
+        self.model = px.ProxyLifecycle(ready_timeout=TIMEOUT, grace_period=GRACE, linger=linger)
+        self.ref = ProxyReference(linger=linger)
 
     def fire(self, legal: bool, trigger: str, **facts: object) -> bool:
         """Fire trigger; when illegal, check it raised and changed nothing."""
@@ -98,10 +108,13 @@ class ProxyMachine(RuleBasedStateMachine):
     @rule()
     def acquire(self) -> None:
         ref = self.ref
-        if self.fire(ref.phase in ("idle", "stopped", "waiting", "ready", "failed"), "acquired"):
+        legal = ref.phase in ("idle", "stopped", "waiting", "ready", "lingering", "failed")
+        if self.fire(legal, "acquired"):
             ref.users += 1
             if ref.phase in ("idle", "stopped"):
                 ref.phase, ref.spawn, ref.failing = "starting", True, False
+            elif ref.phase == "lingering":
+                ref.phase, ref.linger_deadline = "ready", None
 
     @rule(ok=st.booleans())
     def spawn_result(self, ok: bool) -> None:
@@ -131,7 +144,10 @@ class ProxyMachine(RuleBasedStateMachine):
         ref = self.ref
         if self.fire(ref.alive, "exited", status=status, output=f"exit {status}"):
             ref.alive = False
-            ref.phase = "stopped" if ref.phase == "stopping" and not ref.failing else "failed"
+            if ref.phase == "lingering":
+                ref.phase, ref.linger_deadline = "stopped", None
+            else:
+                ref.phase = "stopped" if ref.phase == "stopping" and not ref.failing else "failed"
 
     @rule()
     def release(self) -> None:
@@ -141,8 +157,20 @@ class ProxyMachine(RuleBasedStateMachine):
         )
         if self.fire(legal, "released", now=self.now):
             ref.users -= 1
-            if ref.phase in ("waiting", "ready") and ref.users == 0:
+            if ref.phase == "ready" and ref.users == 0 and ref.linger > 0:
+                ref.phase, ref.linger_deadline = "lingering", self.now + ref.linger
+            elif ref.phase in ("waiting", "ready") and ref.users == 0:
                 ref.term(self.now)
+
+    @rule()
+    def keep_alive_wait_ends(self) -> None:
+        ref = self.ref
+        if (
+            self.fire(ref.phase == "lingering", "linger_expired", now=self.now)
+            and ref.linger_deadline is not None
+            and self.now >= ref.linger_deadline
+        ):
+            ref.term(self.now)
 
     @rule()
     def shutdown(self) -> None:
@@ -150,6 +178,7 @@ class ProxyMachine(RuleBasedStateMachine):
         if self.fire(ref.phase != "starting", "stop_requested", now=self.now) and ref.phase in (
             "waiting",
             "ready",
+            "lingering",
         ):
             ref.term(self.now)
 
@@ -169,6 +198,7 @@ class ProxyMachine(RuleBasedStateMachine):
         assert model.state is _PHASES[ref.phase]
         assert (model.users, model.spawn, model.send_signal) == (ref.users, ref.spawn, ref.signal)
         assert (model.pid is not None) is ref.alive
+        assert model.linger_deadline == ref.linger_deadline
 
     @invariant()
     def user_count_never_below_zero(self) -> None:
@@ -188,6 +218,16 @@ class ProxyMachine(RuleBasedStateMachine):
     def a_running_proxy_has_users(self) -> None:
         if self.model.state in (px.State.WAITING_READY, px.State.READY):
             assert self.model.users >= 1
+
+    @invariant()
+    def a_lingering_proxy_runs_for_nobody_until_its_deadline(self) -> None:
+        if self.model.state is px.State.LINGERING:
+            assert self.model.users == 0
+            assert self.model.pid is not None
+            assert self.model.linger_deadline is not None
+            assert self.model.linger > 0
+        else:
+            assert self.model.linger_deadline is None
 
     @invariant()
     def failed_says_why(self) -> None:
@@ -424,7 +464,9 @@ class ResourceWorld(RuleBasedStateMachine):
             life.destroy_planned(
                 target_heads=seen.target_heads, db_heads=seen.db_heads, downgrades=seen.downgrades
             )
-        downgrade = goal is not None and self.kind == "upgrade" and self.db > goal
+        # A database a failed apply left part-way is never downgraded further on destroy.
+        partial = self.saved.snapshot.state is rs.State.PARTIAL
+        downgrade = goal is not None and self.kind == "upgrade" and self.db > goal and not partial
         expected = rs.Decision.DOWNGRADE if downgrade else rs.Decision.FORGET
         assert (life.state, life.decision, life.pending) == (rs.State.PLANNED_DELETE, expected, ())
         life = rs.ResourceLifecycle.restore(life.snapshot())

@@ -8,12 +8,12 @@ from transitions import MachineError
 from statemachine.proxy import MACHINE, Failure, ProxyLifecycle, State
 
 
-def new() -> ProxyLifecycle:
-    return ProxyLifecycle(ready_timeout=30.0, grace_period=5.0)
+def new(linger: float = 0.0) -> ProxyLifecycle:
+    return ProxyLifecycle(ready_timeout=30.0, grace_period=5.0, linger=linger)
 
 
-def waiting(users: int = 1) -> ProxyLifecycle:
-    proxy = new()
+def waiting(users: int = 1, linger: float = 0.0) -> ProxyLifecycle:
+    proxy = new(linger)
     proxy.acquired()
     proxy.spawned(pid=4242, now=100.0)
     for _ in range(users - 1):
@@ -21,9 +21,16 @@ def waiting(users: int = 1) -> ProxyLifecycle:
     return proxy
 
 
-def ready(users: int = 1) -> ProxyLifecycle:
-    proxy = waiting(users)
+def ready(users: int = 1, linger: float = 0.0) -> ProxyLifecycle:
+    proxy = waiting(users, linger)
     proxy.probe_succeeded()
+    return proxy
+
+
+def lingering() -> ProxyLifecycle:
+    """A ready proxy whose only user left at 150 with a 2-second keep-alive."""
+    proxy = ready(linger=2.0)
+    proxy.released(now=150.0)
     return proxy
 
 
@@ -235,6 +242,144 @@ def test_models_are_not_retained() -> None:
     assert (proxies[0].state, proxies[1].state) == (State.STARTING, State.IDLE)
 
 
-def test_negative_timeouts_are_rejected() -> None:
-    with pytest.raises(ValueError, match="Proxy timeouts must not be negative"):
-        ProxyLifecycle(ready_timeout=-1.0, grace_period=5.0)
+@pytest.mark.parametrize(
+    ("ready_timeout", "grace_period", "linger"), [(-1.0, 5.0, 0.0), (30.0, 5.0, -0.5)]
+)
+def test_negative_timeouts_are_rejected(
+    ready_timeout: float, grace_period: float, linger: float
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        ProxyLifecycle(ready_timeout=ready_timeout, grace_period=grace_period, linger=linger)
+    assert str(caught.value) == (
+        f"Proxy timeouts must not be negative; got ready_timeout={ready_timeout}, "
+        f"grace_period={grace_period} and linger={linger}."
+    )
+
+
+# The keep-alive.
+
+
+def test_the_last_release_of_a_ready_proxy_lingers_until_the_deadline() -> None:
+    proxy = lingering()
+    assert (proxy.state, proxy.users, proxy.pid, proxy.linger_deadline) == (
+        State.LINGERING,
+        0,
+        4242,
+        152.0,
+    )
+    assert (proxy.send_signal, proxy.signalled, proxy.kill_deadline) == (None, None, None)
+
+
+def test_release_with_other_users_does_not_linger() -> None:
+    proxy = ready(users=2, linger=2.0)
+    proxy.released(now=150.0)
+    assert (proxy.state, proxy.users, proxy.linger_deadline) == (State.READY, 1, None)
+
+
+def test_a_user_within_the_keep_alive_takes_the_proxy_back_without_a_start() -> None:
+    proxy = lingering()
+    proxy.acquired()
+    assert (proxy.state, proxy.users, proxy.spawn, proxy.pid, proxy.linger_deadline) == (
+        State.READY,
+        1,
+        False,
+        4242,
+        None,
+    )
+
+
+def test_each_last_release_sets_a_new_deadline() -> None:
+    proxy = lingering()
+    proxy.acquired()
+    proxy.released(now=151.5)
+    assert proxy.linger_deadline == 153.5
+    proxy.linger_expired(now=152.0)
+    assert (proxy.state, proxy.send_signal) == (State.LINGERING, None)
+
+
+def test_a_wait_ending_before_the_deadline_keeps_lingering() -> None:
+    proxy = lingering()
+    assert proxy.linger_expired(now=151.9)
+    assert (proxy.state, proxy.send_signal, proxy.linger_deadline) == (
+        State.LINGERING,
+        None,
+        152.0,
+    )
+
+
+def test_the_keep_alive_running_out_stops_the_process() -> None:
+    proxy = lingering()
+    proxy.linger_expired(now=152.0)
+    assert (proxy.state, proxy.send_signal, proxy.kill_deadline, proxy.linger_deadline) == (
+        State.STOPPING,
+        "TERM",
+        157.0,
+        None,
+    )
+    proxy.grace_expired(now=157.0)
+    assert proxy.send_signal == "KILL"
+    proxy.exited(status=-9, output="")
+    assert (proxy.state, proxy.failure) == (State.STOPPED, None)
+    proxy.acquired()
+    assert (proxy.state, proxy.spawn) == (State.STARTING, True)
+
+
+def test_shutdown_stops_a_lingering_proxy_at_once() -> None:
+    proxy = lingering()
+    proxy.stop_requested(now=150.5)
+    assert (proxy.state, proxy.send_signal, proxy.kill_deadline, proxy.linger_deadline) == (
+        State.STOPPING,
+        "TERM",
+        155.5,
+        None,
+    )
+
+
+def test_an_exit_while_lingering_fails_nobody_and_allows_a_fresh_start() -> None:
+    proxy = lingering()
+    proxy.exited(status=1, output="connection to instance lost")
+    assert (proxy.state, proxy.failure, proxy.pid, proxy.linger_deadline) == (
+        State.STOPPED,
+        None,
+        None,
+        None,
+    )
+    assert (proxy.exit_status, proxy.output) == (1, "connection to instance lost")
+    proxy.acquired()
+    assert (proxy.state, proxy.spawn, proxy.exit_status, proxy.output) == (
+        State.STARTING,
+        True,
+        None,
+        "",
+    )
+
+
+def test_a_release_before_readiness_stops_despite_the_keep_alive() -> None:
+    proxy = waiting(linger=2.0)
+    proxy.released(now=110.0)
+    assert (proxy.state, proxy.send_signal, proxy.linger_deadline) == (
+        State.STOPPING,
+        "TERM",
+        None,
+    )
+
+
+def test_without_a_keep_alive_nothing_lingers() -> None:
+    proxy = ready(linger=0.0)
+    proxy.released(now=150.0)
+    assert (proxy.state, proxy.send_signal) == (State.STOPPING, "TERM")
+
+
+def test_a_lingering_proxy_has_nobody_to_release() -> None:
+    proxy = lingering()
+    assert not proxy.may_released(now=151.0)
+    with pytest.raises(MachineError, match="Can't trigger event released from state LINGERING"):
+        proxy.released(now=151.0)
+
+
+@pytest.mark.parametrize("make", [new, waiting, ready])
+def test_only_a_lingering_proxy_can_have_its_keep_alive_expire(make: object) -> None:
+    proxy = make()  # type: ignore[operator]
+    assert not proxy.may_linger_expired(now=1000.0)
+    with pytest.raises(MachineError, match="Can't trigger event linger_expired"):
+        proxy.linger_expired(now=1000.0)

@@ -1,0 +1,127 @@
+"""Checks of the examples in ``examples/``, which the registry docs quote.
+
+Every example must be formatted (``terraform fmt -check``) and valid (``terraform validate``)
+with every Terraform version found, and every resource's ``import.sh`` must name its type. An
+example without a ``terraform`` block is validated in a temporary copy with a provider block and
+``required_providers`` added; the provider is installed into a temporary ``HOME``. Never changes
+the examples.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from acceptance.harness import base_environment
+from acceptance.providers import PROVIDER_SOURCE, Managed, ProviderContext
+from acceptance.terraform_bin import TerraformBinary
+from acceptance.test_upgrade_semantics import example_import_id
+from alembic_provider.provider import new_provider
+
+pytestmark = pytest.mark.acceptance
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+_TERRAFORM_BLOCK = re.compile(r"^\s*terraform\s*\{", re.MULTILINE)
+_PROVIDER_BLOCK = re.compile(r'^\s*provider\s+"alembic"', re.MULTILINE)
+
+
+def example_dirs() -> list[Path]:
+    """Return every directory of ``examples/`` that holds Terraform files."""
+    return sorted({path.parent for path in EXAMPLES.rglob("*.tf")})
+
+
+def _run(
+    terraform: TerraformBinary, cwd: Path, env: Mapping[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(terraform.path), *args],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _completed(result: subprocess.CompletedProcess[str], what: str) -> None:
+    assert result.returncode == 0, (
+        f"{what} failed (exit code {result.returncode}):\n{result.stdout}\n{result.stderr}"
+    )
+
+
+def _with_provider(example: Path, target: Path) -> Path:
+    """Copy ``example`` to ``target``, adding what a module of its own would declare."""
+    shutil.copytree(example, target, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    text = "".join(path.read_text() for path in example.glob("*.tf"))
+    added = ""
+    if not _TERRAFORM_BLOCK.search(text):
+        added += (
+            "terraform {\n  required_providers {\n    alembic = {\n"
+            f'      source = "{PROVIDER_SOURCE}"\n    }}\n  }}\n}}\n'
+        )
+    if not _PROVIDER_BLOCK.search(text):
+        added += 'provider "alembic" {\n  project_root = "."\n}\n'
+    if added:
+        (target / "acceptance_provider.tf").write_text(added)
+    return target
+
+
+def test_examples_are_formatted(terraform: TerraformBinary, tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    result = _run(terraform, ROOT, env, "fmt", "-check", "-recursive", "-diff", "examples")
+    _completed(result, f"terraform fmt -check with Terraform {terraform.version}")
+
+
+def test_examples_validate(terraform: TerraformBinary, tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    home = Path(env["HOME"])
+    context = ProviderContext(env=env, home=home, log_dir=tmp_path)
+    examples = example_dirs()
+    assert EXAMPLES / "resources" / "alembic_upgrade" in examples
+    with Managed().start(context):
+        for example in examples:
+            name = str(example.relative_to(EXAMPLES))
+            work = _with_provider(example, tmp_path / "work" / name)
+            _completed(_run(terraform, work, env, "init", "-input=false", "-no-color"), name)
+            result = _run(terraform, work, env, "validate", "-no-color")
+            _completed(result, f"terraform validate of examples/{name}")
+
+
+def test_every_type_has_an_example() -> None:
+    provider = new_provider()
+    try:
+        schemas = provider.schemas()
+    finally:
+        provider.close()
+    expected = [EXAMPLES / "resources" / name / "resource.tf" for name in schemas.resources] + [
+        EXAMPLES / "data-sources" / name / "data-source.tf" for name in schemas.data_sources
+    ]
+    missing = [str(path.relative_to(ROOT)) for path in expected if not path.is_file()]
+    assert not missing, f"examples missing: {', '.join(missing)}"
+
+
+def test_import_scripts_name_their_type() -> None:
+    scripts = sorted((EXAMPLES / "resources").glob("*/import.sh"))
+    assert {script.parent.name for script in scripts} == {"alembic_upgrade", "alembic_stamp"}
+    for script in scripts:
+        assert example_import_id(script.parent.name)
+        result = subprocess.run(
+            ["sh", "-n", str(script)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+
+
+def _environment(tmp_path: Path) -> dict[str, str]:
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=tmp_path))
+    cli_config = tmp_path / "terraformrc"
+    cli_config.touch()
+    return base_environment(home, cli_config, os.environ)
