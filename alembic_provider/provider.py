@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from alembic_provider import errors
 from alembic_provider.cty import Unknown, contains_unknown
-from alembic_provider.diagnostics import Diagnostics
+from alembic_provider.diagnostics import AttributePath, Diagnostics
 from alembic_provider.executor import Executor
 from alembic_provider.log import Logger
 from alembic_provider.redaction import Redactor
@@ -33,7 +33,7 @@ from alembic_provider.resources.base import (
     Resource,
     Values,
 )
-from alembic_provider.schema import Block, Schema, empty_object
+from alembic_provider.schema import Block, Nesting, Schema, empty_object
 
 __all__ = ["Imported", "Provider", "Schemas", "new_provider"]
 
@@ -302,7 +302,10 @@ class Provider:
             log.trace("rpc finished", tf_rpc=rpc)
 
 
-def _check_validators(block: Block, config: Values, diagnostics: Diagnostics) -> None:
+def _check_validators(
+    block: Block, config: Values, diagnostics: Diagnostics, path: AttributePath = ()
+) -> None:
+    """Run every attribute's validators on known values, nested single blocks included."""
     for attribute in block.attributes:
         value = config.get(attribute.name)
         if value is None or isinstance(value, Unknown) or contains_unknown(value):
@@ -310,7 +313,13 @@ def _check_validators(block: Block, config: Values, diagnostics: Diagnostics) ->
         for validator in attribute.validators:
             message = validator(value)
             if message:
-                diagnostics.error(f"Invalid {_title(attribute.name)}", message, (attribute.name,))
+                diagnostics.error(
+                    f"Invalid {_title(attribute.name)}", message, (*path, attribute.name)
+                )
+    for nested in block.block_types:
+        inner = config.get(nested.type_name)
+        if nested.nesting in (Nesting.SINGLE, Nesting.GROUP) and isinstance(inner, dict):
+            _check_validators(nested.block, inner, diagnostics, (*path, nested.type_name))
 
 
 def _title(name: str) -> str:

@@ -274,3 +274,18 @@ def test_state_of_the_go_provider_upgrades(version: int) -> None:
     assert state["target"] == "head"
     assert state["revision"] == "c3"
     assert state["id"] == "6f1c"
+
+
+def test_invalid_durations_are_reported_on_their_attribute() -> None:
+    h = Harness()
+    config = _config(
+        lock_timeout="soon",
+        timeouts={"create": "10x", "update": None, "read": None, "delete": None},
+    )
+    response = h.service.ValidateResourceConfig(
+        pb.ValidateResourceConfig.Request(type_name="alembic_upgrade", config=_dv(config)), None
+    )
+    paths = [[step.attribute_name for step in d.attribute.steps] for d in response.diagnostics]
+    assert paths == [["lock_timeout"], ["timeouts", "create"]]
+    assert all(d.severity == pb.Diagnostic.ERROR for d in response.diagnostics)
+    assert "'soon'" in response.diagnostics[0].detail
