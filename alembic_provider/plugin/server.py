@@ -42,6 +42,7 @@ MAX_MESSAGE_BYTES = 256 << 20
 _WORKERS = 16
 _PARENT_POLL_SECONDS = 1.0
 _SHUTDOWN_GRACE_SECONDS = 0.05
+_SIGNAL_POLL_SECONDS = 0.1
 
 NOT_A_COMMAND = (
     "This binary is a plugin for Terraform, not a command to run by hand. Terraform starts it "
@@ -167,7 +168,7 @@ def serve(
         stdout.flush()
         _silence_stdout()
         threading.Thread(target=_watch_parent, args=(shutdown,), daemon=True).start()
-        shutdown.wait()
+        _wait(shutdown)
         # A short grace lets the Shutdown answer itself go out; nothing else is worth waiting
         # for, since Terraform kills a provider that takes two seconds to go.
         server.stop(grace=_SHUTDOWN_GRACE_SECONDS)
@@ -200,13 +201,22 @@ def serve_debug(
             "Press Ctrl-C to stop the provider.\n"
         )
         stdout.flush()
-        while not shutdown.wait(0.5):
-            pass
+        _wait(shutdown)
         server.stop(grace=0.5)
         return 0
     finally:
         on_exit()
         listener.remove()
+
+
+def _wait(shutdown: threading.Event) -> None:
+    """Block until shutdown, waking regularly so signal handlers get to run.
+
+    A signal delivered to one of gRPC's threads only runs its Python handler once the main
+    thread wakes up, and a wait without a timeout would never wake.
+    """
+    while not shutdown.wait(_SIGNAL_POLL_SECONDS):
+        pass
 
 
 def _silence_stdout() -> None:
