@@ -287,6 +287,11 @@ class ResourceLifecycle:
         return None
 
     @property
+    def pending_writes(self) -> bool:
+        """The current plan decided a write (the apply will run or stamp revisions)."""
+        return self.decision in WRITES
+
+    @property
     def revision_reached(self) -> Heads | None:
         """The heads a failed apply left the database at; set exactly in PARTIAL."""
         return self.heads if self.state is State.PARTIAL else None

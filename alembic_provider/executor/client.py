@@ -475,6 +475,7 @@ def _inspection(result: dict[str, Any]) -> Inspection:
         script_heads=_strings(result["script_heads"]),
         dialect=result.get("dialect"),
         expected=_strings(result["expected"]) if "expected" in result else None,
+        stamped=_strings(result["stamped"]) if "stamped" in result else None,
     )
 
 

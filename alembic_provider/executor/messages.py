@@ -137,6 +137,7 @@ class Inspection:
     :param expected: the heads the version table will hold after the steps ran, sorted, as
         Alembic's bookkeeping decides (other branches kept, ``depends_on`` heads folded in);
         the current heads when nothing is pending.
+    :param stamped: the heads stamping the target would leave (other branches kept).
     """
 
     current: tuple[str, ...]
@@ -146,6 +147,7 @@ class Inspection:
     script_heads: tuple[str, ...]
     dialect: str | None = None
     expected: tuple[str, ...] | None = None
+    stamped: tuple[str, ...] | None = None
 
     @property
     def pending(self) -> PendingStep:
@@ -158,6 +160,11 @@ class Inspection:
     @property
     def target_heads(self) -> tuple[str, ...]:
         return self.target
+
+    @property
+    def heads_after_stamp(self) -> tuple[str, ...]:
+        """The heads the database will be at once the target is stamped."""
+        return self.stamped if self.stamped is not None else self.target
 
     @property
     def heads_after(self) -> tuple[str, ...]:

@@ -438,6 +438,15 @@ def heads_after(current: Sequence[str], steps: Sequence[Any]) -> list[str]:
     return sorted(maintainer.heads)
 
 
+def _heads_after_stamp(script: Any, target: str, current: Sequence[str]) -> list[str]:
+    """Return the heads ``alembic stamp target`` would leave (other branches are kept)."""
+    try:
+        steps = script._stamp_revs(target, tuple(current))
+    except Exception:  # the target was resolved above; stamping across unknown heads fails here
+        return sorted(resolve(script, target))
+    return heads_after(current, steps)
+
+
 def describe(script: Any) -> Result:
     revisions = list(script.walk_revisions())
     revisions.reverse()
@@ -716,6 +725,7 @@ def op_inspect(request: Result) -> Result:
         "direction": direction,
         "steps": [_step(step) for step in steps],
         "expected": heads_after(facts.heads, steps),
+        "stamped": _heads_after_stamp(script, request["target"], facts.heads),
         "script_heads": sorted(script.get_heads()),
         "dialect": facts.dialect,
     }

@@ -141,7 +141,9 @@ class Flow:
             return Planned(None)
         planned = fill_defaults(self.block, config, proposed)
         kept = _Private.decode(prior_private)
-        life = self._restore(prior, kept)
+        # A plan from a null prior is a create, even when Terraform passes along the private
+        # state of an earlier plan (it does for a forced replace).
+        life = ResourceLifecycle(self.kind) if prior is None else self._restore(prior, kept)
         target = planned["target"]
         echoed = _echoed_target(prior, target, kept)
         private = _Private(configured_target=target if echoed else None)
@@ -185,11 +187,22 @@ class Flow:
                 )
             self._fill_plan(work, life, prior, inspection)
         _warn(ctx, life)
+        if prior is not None and life.pending_writes and planned == prior:
+            # Terraform applies only what differs from its state, and this state already shows
+            # the outcome (it was not refreshed after the database moved back by hand).
+            ctx.diagnostics.warning(
+                "Refresh Needed",
+                f"The database is at '{heads_text(inspection.current) or 'base'}', but "
+                f"Terraform's state still records '{prior.get('revision') or 'base'}', so "
+                "Terraform sees nothing to apply although migrations are pending. Run "
+                "terraform apply without -refresh=false (or terraform apply -refresh-only "
+                "first) to run them.",
+            )
         return Planned(planned, private.encode(life))
 
     def _target_heads(self, inspection: Inspection) -> tuple[str, ...]:
         """The heads a write leaves: a stamp writes the target, a run Alembic's bookkeeping."""
-        return inspection.target if self.kind == "stamp" else inspection.heads_after
+        return inspection.heads_after_stamp if self.kind == "stamp" else inspection.heads_after
 
     def _fill_plan(
         self, work: _Work, life: ResourceLifecycle, prior: Values | None, inspection: Inspection
@@ -369,9 +382,11 @@ class Flow:
                 inspection = work.inspect()
             except errors.TargetError:
                 # The plan reports the target problem on its attribute; a refresh only reads.
+                # The lifecycle keeps what the last apply recorded, so it must not claim these
+                # heads came from a refresh.
                 heads = ctx.executor.current(project, timeout=work.timeout("read"), cancel=cancel)
                 refreshed.update(revision=heads_text(heads), revisions=list(heads))
-                return Applied(refreshed, private)
+                return Applied(refreshed, kept.encode(life) if kept.written_by_us else b"")
         life.refreshed(db_heads=inspection.current, target_heads=self._target_heads(inspection))
         self._fill_observed(refreshed, inspection)
         _warn(ctx, life)

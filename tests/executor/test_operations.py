@@ -52,6 +52,7 @@ def test_linear_lifecycle(
         script_heads=("aaaa0003",),
         dialect=first.dialect,
         expected=("aaaa0003",),
+        stamped=("aaaa0003",),
     )
     assert version_rows(database_url) is None, "a read must not create the version table"
     assert "CREATE TABLE t_aaaa0001" in executor.sql(project, "heads", current=())
