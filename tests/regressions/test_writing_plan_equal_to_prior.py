@@ -1,0 +1,45 @@
+"""Regression: a plan that will run migrations but equals the prior state explains itself.
+
+Found by ``tests/stateful/test_provider_model.py``. After an apply the state's ``pending``
+keeps the migrations that ran (until the next refresh), and ``revisions`` the heads reached.
+When the database is later moved back by hand to where that apply started, a plan without a
+refresh reads the database, decides to run exactly the same migrations again and plans exactly
+the values already stored: Terraform compares the planned object with the prior one, sees no
+change and never calls ApplyResourceChange, so ``terraform apply -refresh=false`` reports
+nothing to do while migrations are pending. The same happens to an update planned with unknown
+values once the final plan turns out equal to the prior state. Never touches anything outside
+its temporary directory.
+"""
+
+from __future__ import annotations
+
+from tests.stateful.test_provider_model import ProviderModel
+
+
+def test_apply_without_refresh_after_the_database_was_moved_back() -> None:
+    """Terraform sees no change to apply, so the plan says why and how to proceed."""
+    state = ProviderModel()
+    _revisions_0, revisions_1 = state.build(count=2)
+    try:
+        state.apply(refresh=True)
+        state.move_database_to_base(drop_table=False)
+        state.apply(refresh=False)
+        assert any(d.startswith("Refresh Needed: ") for d in state.tf.diagnostics)
+        state.apply(refresh=True)
+        assert state.tf.state is not None
+        assert state.tf.state.value["revisions"] == [revisions_1]
+    finally:
+        state.teardown()
+
+
+def test_apply_with_refresh_after_the_database_was_moved_back() -> None:
+    state = ProviderModel()
+    _revisions_0, revisions_1 = state.build(count=2)
+    try:
+        state.apply(refresh=True)
+        state.move_database_to_base(drop_table=False)
+        state.apply(refresh=True)
+        assert state.tf.state is not None
+        assert state.tf.state.value["revisions"] == [revisions_1]
+    finally:
+        state.teardown()
