@@ -4,10 +4,9 @@ Found by ``tests/stateful/test_provider_model.py``. For a forced replace Terrafo
 the update as usual, then plans again with a null prior state and, as ``prior_private``, the
 private state the first plan returned (``node_resource_abstract_instance.go``, the same in 1.0
 and today). When the first plan had something to do, that private holds the lifecycle in
-PLANNED_UPDATE, the second plan restores it, and ``planned`` is not a legal trigger there: the
-plan fails as an internal error. A plan from a null prior is a create and should start at
-ABSENT whatever private state comes with it. Never touches anything outside its temporary
-directory.
+PLANNED_UPDATE, the second plan restored it, and ``planned`` was not a legal trigger there:
+the plan failed as an internal error. A plan from a null prior is a create and starts at ABSENT
+whatever private state comes with it. Never touches anything outside its temporary directory.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 Found by ``tests/stateful/test_provider_model.py``. The state's target is ``head``; a second
 head appears, so ReadResource cannot resolve it and falls back to reading the database's heads.
-That fallback updates ``revisions`` but hands back the previous private state, whose lifecycle
-still holds the heads an earlier refresh recorded (and says they came from a refresh). Once the
-database has moved, every plan compares the database with those stale heads and fails with
-"Database Moved", even right after a refresh and after the target is changed to ``heads`` to
-fix the ambiguity: ``terraform apply`` cannot succeed again until the database is moved back.
+That fallback updated ``revisions`` but handed back the previous private state, whose lifecycle
+still held the heads an earlier refresh recorded (and said they came from a refresh). Once the
+database had moved, every plan compared the database with those stale heads and failed with
+"Database Moved", even right after a refresh and after the target was changed to ``heads`` to
+fix the ambiguity: ``terraform apply`` could not succeed until the database was moved back.
 Never touches anything outside its temporary directory.
 """
 

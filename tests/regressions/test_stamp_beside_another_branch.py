@@ -1,11 +1,11 @@
 """Regression: ``alembic_stamp`` of a revision while the database also holds another branch.
 
-Found by ``tests/stateful/test_provider_model.py``. The plan takes the resolved target as the
+Found by ``tests/stateful/test_provider_model.py``. The plan took the resolved target as the
 revisions the stamp leaves, but ``alembic stamp`` replaces only the heads on the target's own
 lineage and keeps the heads of unrelated branches: stamping ``r01`` on a database at the base
-``r02`` of another branch leaves ``r01, r02``. The apply then reports "Migration Not Applied As
-Planned" and taints the resource; every later apply replaces it and fails the same way. The
-planned revisions should be what Alembic's stamp bookkeeping leaves, as they are for upgrades.
+``r02`` of another branch leaves ``r01, r02``. The apply then reported "Migration Not Applied As
+Planned" and tainted the resource; every later apply replaced it and failed the same way. The
+planned revisions are now what Alembic's stamp bookkeeping leaves, as they are for upgrades.
 Never touches anything outside its temporary directory.
 """
 

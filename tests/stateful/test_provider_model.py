@@ -1,15 +1,16 @@
 """Model-based test of the real provider, driven the way Terraform drives it.
 
 A ``RuleBasedStateMachine`` plays Terraform against the protocol servicer in this process: the
-real provider with its warm worker executor, a generated Alembic project and an SQLite file in a
-temporary directory. Rules change the script directory (linear revisions, branches, merges,
-failing migrations and their fixes), the configuration (target and settings), the database by
-hand (SQL on ``alembic_version``), and run Terraform's commands (plan, apply, apply of a saved
-plan, refresh, import, destroy). :class:`Terraform` repeats the calls and the checks Terraform
-itself makes (ProposedNewState, plan validity, the final plan, consistency after apply, tainted
-objects and their replacement); :class:`Scripts` is the plain reference that predicts what each
-plan and apply must do. The test never patches the provider and never writes outside its
-temporary directory.
+real provider with its warm worker executor, one ``alembic_upgrade`` or ``alembic_stamp``, a
+generated Alembic project and an SQLite file in a temporary directory. Rules change the script
+directory (linear revisions, branches, merges, failing migrations and their fixes), the
+configuration (target and settings), the database by hand (SQL on ``alembic_version``), and run
+Terraform's commands (plan, apply, apply of a saved plan, ``-replace``, refresh, import,
+destroy). :class:`Terraform` repeats the calls and the checks Terraform itself makes
+(ProposedNewState, plan validity, the final plan, consistency after apply, tainted objects and
+their replacement); :class:`Scripts` is the plain reference that predicts what each plan and
+apply must do. ``--hypothesis-show-statistics`` counts the outcomes seen. The test never
+patches the provider and never writes outside its temporary directory.
 """
 
 from __future__ import annotations
@@ -671,8 +672,8 @@ class ProviderModel(RuleBasedStateMachine):
         heads = self.scripts.heads()
         return self._write(self._new_id(), (heads[head % len(heads)],) if heads else ())
 
-    # Stamps are modelled on a single line of history: the reference's idea of where a stamp
-    # leaves other branches is not Alembic's yet (``alembic stamp`` keeps unrelated branches).
+    # Stamps run on a single line of history: ``alembic stamp`` of several heads can drop the
+    # head of an unrelated branch (tests/regressions/test_stamp_heads_across_branches.py).
     @precondition(lambda self: self.kind != "stamp")
     @rule(target=revisions, parent=revisions)
     def add_branch(self, parent: str) -> str:
@@ -925,6 +926,7 @@ class ProviderModel(RuleBasedStateMachine):
 
         rows = self.rows
         expected = self._expect(saved.config, saved.prior if saved.action == "update" else None)
+        seen = len(self.tf.diagnostics)
         outcome = self.tf.apply(saved, move_in_between if race else None)
         if refreshed_rows is not None:
             self._refreshed(saved.prior, refreshed_rows)
@@ -938,7 +940,9 @@ class ProviderModel(RuleBasedStateMachine):
             if saved.action == "noop":
                 return
             if not outcome.errors:  # the final plan found nothing left to do
-                assert actual == frozenset(expected.heads), (expected, actual)
+                # Only a stale, unrefreshed state can hide a write; the plan must then say so.
+                warned = any(d.startswith("Refresh Needed: ") for d in self.tf.diagnostics[seen:])
+                assert actual == frozenset(expected.heads) or warned, (expected, actual)
                 return
             assert expected.error is not None, ("the final plan failed", outcome.errors)
             assert set(outcome.errors) <= _SUMMARIES[expected.error], (expected, outcome)
