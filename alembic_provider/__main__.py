@@ -1,7 +1,9 @@
 """Command line: serve Terraform (default), ``--debug``, ``install`` and ``--version``.
 
-Terraform runs the provider with no arguments; a person runs ``install`` once and may use
-``--debug`` to attach Terraform to a provider started by hand.
+Terraform runs the provider with no arguments, usually through the launcher ``install`` writes;
+a person runs ``install`` once (``install --uninstall`` undoes it) and may use ``--debug`` to
+attach Terraform to a provider started by hand. Stays light: nothing heavy is imported before
+it is known that this process serves.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from alembic_provider import __version__
@@ -51,37 +53,79 @@ def _parser() -> argparse.ArgumentParser:
         help="provider source address HOST/NAMESPACE/alembic "
         "(default: terraform.local/alembic/alembic)",
     )
+    install.add_argument(
+        "--uninstall",
+        action="store_true",
+        help="remove the launcher and the interpreter file an earlier 'install' wrote",
+    )
     return parser
 
 
-def _install(directory: Path | None, source: str | None) -> int:
+def _install(directory: Path | None, source: str | None, *, remove: bool) -> int:
     from alembic_provider.errors import ConfigError
-    from alembic_provider.install import DEFAULT_SOURCE, install, required_providers_block
+    from alembic_provider.install import (
+        DEFAULT_SOURCE,
+        install,
+        required_providers_block,
+        uninstall,
+    )
 
+    if getattr(sys, "frozen", False):
+        sys.stderr.write(
+            "Error: this is the self-contained build of terraform-provider-alembic, which "
+            "Terraform installs from a provider mirror or registry; 'install' belongs to the "
+            "Python package (pipx install terraform-provider-alembic).\n"
+        )
+        return 2
     try:
-        result = install(directory, source or DEFAULT_SOURCE)
+        if remove:
+            actions = uninstall(directory, source or DEFAULT_SOURCE, python=sys.executable)
+            sys.stdout.write("".join(f"{action.describe()}\n" for action in actions))
+            return 0
+        result = install(directory, source or DEFAULT_SOURCE, python=sys.executable)
     except ConfigError as exc:
         sys.stderr.write(f"Error: {exc}\n")
         return 2
-    verb = "Installed" if result.changed else "Already installed"
+    summary = "Installed" if result.changed else "Already installed"
     sys.stdout.write(
-        f"{verb} {result.source} {result.version} at {result.path}\n\n"
+        "".join(f"{action.describe()}\n" for action in result.actions)
+        + f"{summary} {result.source} {result.version}.\n\n"
         "Use it in your Terraform configuration with:\n\n"
         f"{required_providers_block(result.source, result.version)}"
     )
     if result.replaced:
         sys.stdout.write(
-            "\nThis replaced a different launcher of the same version: in working directories that"
-            " locked it, delete "
-            "its .terraform.lock.hcl entry for this provider and run 'terraform init' again.\n"
+            "\nThis replaced a launcher from an earlier release of the same version: in working "
+            "directories that locked it, delete its .terraform.lock.hcl entry for this provider "
+            "and run 'terraform init' again.\n"
         )
     return 0
+
+
+def _launcher_mismatch(environ: Mapping[str, str]) -> str | None:
+    """Explain why a launcher of another version must not run this installation, if it is so."""
+    launcher = environ.get("TERRAFORM_PROVIDER_ALEMBIC_LAUNCHER")
+    if launcher is None or launcher == __version__:
+        return None
+    return (
+        f"The terraform-provider-alembic {launcher} launcher found version {__version__} "
+        f"installed in '{sys.executable}'. Install {launcher} (pipx install "
+        f"terraform-provider-alembic=={launcher}, then terraform-provider-alembic install), or "
+        "change the version your configuration requires and run 'terraform init -upgrade'."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "install":
-        return _install(args.dir, args.install_source)
+        return _install(args.dir, args.install_source, remove=args.uninstall)
+    mismatch = _launcher_mismatch(os.environ)
+    if mismatch is not None:
+        sys.stderr.write(f"{mismatch}\n")
+        if os.environ.get("TF_PLUGIN_MAGIC_COOKIE"):
+            # Terraform shows the first line of a failed plugin's stdout, never its stderr.
+            sys.stdout.write(f"{mismatch}\n")
+        return 1
 
     from alembic_provider.plugin import server
     from alembic_provider.plugin.servicer import register

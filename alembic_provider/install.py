@@ -1,9 +1,12 @@
 """Make the installed provider visible to Terraform through its implied local mirror.
 
 Terraform hashes the whole provider directory into ``.terraform.lock.hcl`` and checks that hash
-on every command, so the mirror holds exactly one small launcher script that execs this
-interpreter; nothing is ever written next to it afterwards. ``terraform init`` then finds the
-provider without a network. Never imports grpc, alembic or SQLAlchemy.
+on every command, and a team commits that file. So the mirror holds exactly one small launcher
+whose bytes depend on nothing but the provider's version: it finds the interpreter at run time,
+from ``TERRAFORM_PROVIDER_ALEMBIC_PYTHON``, else from a per-user file that ``install`` writes
+(``${XDG_CONFIG_HOME:-$HOME/.config}/terraform-provider-alembic/VERSION/python``), else from a
+``python3`` on ``PATH`` that can import the provider. Nothing is ever written next to the
+launcher afterwards. Never imports grpc, alembic or SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -11,8 +14,7 @@ from __future__ import annotations
 import os
 import platform
 import re
-import shlex
-import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,19 +23,32 @@ from alembic_provider.errors import ConfigError
 
 __all__ = [
     "DEFAULT_SOURCE",
+    "LAUNCHER_VERSION_ENV",
+    "PYTHON_ENV",
+    "Action",
     "Installation",
     "ProviderSource",
+    "config_dir",
     "default_plugin_dir",
     "install",
+    "launcher_path",
     "launcher_text",
     "platform_name",
+    "python_file",
     "required_providers_block",
+    "uninstall",
 ]
 
 DEFAULT_SOURCE = "terraform.local/alembic/alembic"
+PYTHON_ENV = "TERRAFORM_PROVIDER_ALEMBIC_PYTHON"
+"""Names the interpreter the launcher runs, overriding the file ``install`` writes."""
+LAUNCHER_VERSION_ENV = "TERRAFORM_PROVIDER_ALEMBIC_LAUNCHER"
+"""Set by the launcher to its own version, so the provider can refuse a mismatched install."""
+
 _DEFAULT_HOST = "registry.terraform.io"
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(?::\d+)?$")
+_VERSION = re.compile(r"^[0-9A-Za-z.+-]+$")
 
 
 @dataclass(frozen=True)
@@ -68,13 +83,45 @@ class ProviderSource:
 
 
 @dataclass(frozen=True)
-class Installation:
+class Action:
+    """One file ``install`` or ``install --uninstall`` looked at, and what it did with it.
+
+    :param verb: ``"wrote"``, ``"unchanged"``, ``"removed"``, ``"absent"`` or ``"kept"``.
+    :param why: for ``"kept"``, the reason the file was left alone.
+    """
+
+    verb: str
     path: Path
+    what: str
+    why: str = ""
+
+    def describe(self) -> str:
+        """Return one line for a person, such as ``Wrote the launcher /x/y``."""
+        text = {
+            "wrote": f"Wrote {self.what} {self.path}",
+            "unchanged": f"Unchanged: {self.what} {self.path}",
+            "removed": f"Removed {self.what} {self.path}",
+            "absent": f"Nothing to remove: {self.what} {self.path} does not exist",
+            "kept": f"Kept {self.what} {self.path}",
+        }[self.verb]
+        return f"{text} ({self.why})" if self.why else text
+
+
+@dataclass(frozen=True)
+class Installation:
+    """Where the launcher and the interpreter file are, and what ``install`` did to each."""
+
+    path: Path
+    python_file: Path
     source: ProviderSource
     version: str
-    changed: bool
+    actions: tuple[Action, ...]
     #: An earlier, different launcher was overwritten: lock files that recorded it are stale.
     replaced: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return any(action.verb == "wrote" for action in self.actions)
 
 
 def platform_name() -> str:
@@ -91,39 +138,175 @@ def default_plugin_dir() -> Path:
     return Path(os.path.expanduser("~")) / ".terraform.d" / "plugins"
 
 
-def launcher_text(python: str) -> str:
-    return (
-        "#!/bin/sh\n"
-        "# Starts terraform-provider-alembic with the interpreter it was installed into.\n"
-        f'exec {shlex.quote(python)} -B -m alembic_provider "$@"\n'
-    )
+def config_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the per-user directory the launcher reads, exactly as the launcher computes it.
+
+    ``XDG_CONFIG_HOME`` counts only when absolute (the XDG rule); otherwise ``$HOME/.config``.
+    """
+    env = os.environ if environ is None else environ
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    base = Path(xdg) if xdg.startswith("/") else Path(env.get("HOME", "")) / ".config"
+    return base / "terraform-provider-alembic"
+
+
+def python_file(version: str = __version__, environ: Mapping[str, str] | None = None) -> Path:
+    """Return the file that names the interpreter for the launcher of ``version``."""
+    return config_dir(environ) / version / "python"
+
+
+def launcher_path(
+    directory: Path | None, source: ProviderSource, version: str = __version__
+) -> Path:
+    """Return where the launcher goes in the implied local mirror's unpacked layout."""
+    root = directory if directory is not None else default_plugin_dir()
+    package_dir = root / source.host / source.namespace / source.type / version / platform_name()
+    return package_dir / f"terraform-provider-alembic_v{version}"
+
+
+def launcher_text(version: str = __version__) -> str:
+    """Return the launcher script for ``version``: its bytes name no path of this machine."""
+    if not _VERSION.match(version):
+        raise ValueError(f"'{version}' is not a version number")
+    return _LAUNCHER.replace("@VERSION@", version)
+
+
+# A /bin/sh script, so it works before any Python is found. Keep it the same on every machine:
+# nothing here may depend on where or by whom it was installed.
+_LAUNCHER = r"""#!/bin/sh
+# terraform-provider-alembic @VERSION@ launcher. Terraform runs this file as the provider.
+# Its bytes are the same on every machine, so the checksum that .terraform.lock.hcl records
+# holds for a whole team. It runs the provider with the Python it is installed in, found in
+# this order:
+#   1. the TERRAFORM_PROVIDER_ALEMBIC_PYTHON environment variable;
+#   2. the file `terraform-provider-alembic install` writes:
+#      ${XDG_CONFIG_HOME:-$HOME/.config}/terraform-provider-alembic/@VERSION@/python
+#   3. python3 on PATH, if it can import alembic_provider.
+version=@VERSION@
+# Terraform shows a plugin's first line of stdout when the handshake fails, never its stderr.
+fail() {
+  echo "$1" >&2
+  if [ -n "${TF_PLUGIN_MAGIC_COOKIE:-}" ]; then echo "$1"; fi
+  exit 127
+}
+python="${TERRAFORM_PROVIDER_ALEMBIC_PYTHON:-}"
+origin="TERRAFORM_PROVIDER_ALEMBIC_PYTHON"
+if [ -z "$python" ]; then
+  case "${XDG_CONFIG_HOME:-}" in
+    /*) config="$XDG_CONFIG_HOME" ;;
+    *) config="${HOME:-}/.config" ;;
+  esac
+  origin="$config/terraform-provider-alembic/$version/python"
+  if [ -f "$origin" ]; then
+    IFS= read -r python < "$origin" || :
+  elif command -v python3 >/dev/null 2>&1 &&
+      python3 -P -c 'import alembic_provider' >/dev/null 2>&1; then
+    python=python3
+    origin="PATH"
+  fi
+fi
+if [ -z "$python" ]; then
+  fail "terraform-provider-alembic $version: cannot find the Python environment the provider \
+is installed in (looked for $origin and for a python3 on PATH that can import alembic_provider). \
+Run \`terraform-provider-alembic install\` from that environment (for example after \
+\`pipx install terraform-provider-alembic\`), or set TERRAFORM_PROVIDER_ALEMBIC_PYTHON \
+to its python."
+fi
+if ! command -v "$python" >/dev/null 2>&1; then
+  fail "terraform-provider-alembic $version: the Python '$python' named by $origin does not \
+exist. Run \`terraform-provider-alembic install\` again from the environment the provider is \
+installed in, or set TERRAFORM_PROVIDER_ALEMBIC_PYTHON to its python."
+fi
+TERRAFORM_PROVIDER_ALEMBIC_LAUNCHER="$version"
+export TERRAFORM_PROVIDER_ALEMBIC_LAUNCHER
+exec "$python" -m alembic_provider "$@"
+"""
 
 
 def install(
     directory: Path | None = None,
     source: str = DEFAULT_SOURCE,
     *,
-    python: str | None = None,
+    python: str,
     version: str = __version__,
+    environ: Mapping[str, str] | None = None,
 ) -> Installation:
-    """Write the launcher into ``directory`` (default :func:`default_plugin_dir`).
+    """Write the launcher into ``directory`` and point the per-user file at ``python``.
 
-    Rewriting an identical launcher changes nothing, so existing lock files stay valid.
+    Rewriting identical files changes nothing, so running it again is harmless and existing
+    lock files stay valid.
+
+    :param directory: the plugin directory; :func:`default_plugin_dir` when ``None``.
+    """
+    parsed = ProviderSource.parse(source)
+    path = launcher_path(directory, parsed, version)
+    existed = path.exists()
+    launcher = _write(path, launcher_text(version), "the launcher", mode=0o755)
+    interpreter = _write(
+        python_file(version, environ), f"{python}\n", "the interpreter file", mode=0o644
+    )
+    interpreter = Action(interpreter.verb, interpreter.path, interpreter.what, f"names {python}")
+    return Installation(
+        path,
+        interpreter.path,
+        parsed,
+        version,
+        (launcher, interpreter),
+        replaced=existed and launcher.verb == "wrote",
+    )
+
+
+def uninstall(
+    directory: Path | None = None,
+    source: str = DEFAULT_SOURCE,
+    *,
+    python: str,
+    version: str = __version__,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Action, ...]:
+    """Remove what :func:`install` with the same arguments wrote, and nothing else.
+
+    A launcher whose text is not this version's, or an interpreter file naming another
+    interpreter, belongs to someone else and is kept. Directories left empty are removed up to,
+    not including, the plugin directory and the per-user configuration directory.
     """
     parsed = ProviderSource.parse(source)
     root = directory if directory is not None else default_plugin_dir()
-    package_dir = root / parsed.host / parsed.namespace / parsed.type / version / platform_name()
-    path = package_dir / f"terraform-provider-alembic_v{version}"
-    text = launcher_text(python or sys.executable)
-    existed = path.exists()
-    changed = not existed or path.read_text() != text
-    if changed:
-        package_dir.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(text)
-        temporary.chmod(0o755)
-        temporary.replace(path)
-    return Installation(path, parsed, version, changed, replaced=existed and changed)
+    path = launcher_path(directory, parsed, version)
+    launcher = _remove(path, launcher_text(version), "the launcher", stop=root)
+    interpreter = _remove(
+        python_file(version, environ),
+        f"{python}\n",
+        "the interpreter file",
+        stop=config_dir(environ).parent,
+    )
+    return (launcher, interpreter)
+
+
+def _write(path: Path, text: str, what: str, *, mode: int) -> Action:
+    if path.is_file() and path.read_text(errors="replace") == text:
+        return Action("unchanged", path, what)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    temporary.chmod(mode)
+    temporary.replace(path)
+    return Action("wrote", path, what)
+
+
+def _remove(path: Path, text: str, what: str, *, stop: Path) -> Action:
+    if not path.exists():
+        return Action("absent", path, what)
+    if path.read_text(errors="replace") != text:
+        return Action("kept", path, what, "another installation wrote it")
+    path.unlink()
+    parent = path.parent
+    while parent != stop and stop in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+    return Action("removed", path, what)
 
 
 def required_providers_block(source: ProviderSource, version: str = __version__) -> str:

@@ -7,36 +7,129 @@ from pathlib import Path
 
 import pytest
 
+from alembic_provider import __version__
 from alembic_provider.errors import ConfigError
 from alembic_provider.install import (
     ProviderSource,
+    config_dir,
     install,
+    launcher_text,
     platform_name,
+    python_file,
     required_providers_block,
+    uninstall,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def test_writes_one_executable_launcher_in_the_mirror_layout(tmp_path: Path) -> None:
-    result = install(tmp_path, "terraform.local/alembic/alembic", python="/venv/bin/python")
-    expected = (
-        tmp_path
-        / "terraform.local/alembic/alembic/0.1.0"
+
+def _launcher(plugins: Path) -> Path:
+    return (
+        plugins
+        / "terraform.local/alembic/alembic"
+        / __version__
         / platform_name()
-        / "terraform-provider-alembic_v0.1.0"
+        / f"terraform-provider-alembic_v{__version__}"
     )
-    assert result.path == expected
+
+
+def test_writes_one_executable_launcher_and_the_interpreter_file(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path / "home")}
+    result = install(tmp_path / "plugins", python="/venv/bin/python", environ=env)
+    assert result.path == _launcher(tmp_path / "plugins")
     assert result.changed
-    assert os.access(expected, os.X_OK)
-    assert [p.name for p in expected.parent.iterdir()] == [expected.name]
-    assert "exec /venv/bin/python -B -m alembic_provider" in expected.read_text()
+    assert os.access(result.path, os.X_OK)
+    assert [p.name for p in result.path.parent.iterdir()] == [result.path.name]
+    assert (
+        result.python_file
+        == tmp_path / f"home/.config/terraform-provider-alembic/{__version__}/python"
+    )
+    assert result.python_file.read_text() == "/venv/bin/python\n"
+    assert [action.describe() for action in result.actions] == [
+        f"Wrote the launcher {result.path}",
+        f"Wrote the interpreter file {result.python_file} (names /venv/bin/python)",
+    ]
 
 
-def test_reinstalling_the_same_launcher_changes_nothing(tmp_path: Path) -> None:
-    first = install(tmp_path, python="/venv/bin/python")
+def test_the_launcher_is_the_same_for_every_interpreter_and_home(tmp_path: Path) -> None:
+    first = install(tmp_path / "a", python="/a/venv/bin/python", environ={"HOME": "/home/a"})
+    second = install(tmp_path / "b", python="/b/.venv/bin/python", environ={"HOME": "/home/b"})
+    assert first.path.read_bytes() == second.path.read_bytes() == launcher_text().encode()
+    assert b"/a/" not in first.path.read_bytes()
+
+
+def test_xdg_config_home_counts_only_when_absolute() -> None:
+    assert config_dir({"HOME": "/h", "XDG_CONFIG_HOME": "/x"}) == Path(
+        "/x/terraform-provider-alembic"
+    )
+    assert config_dir({"HOME": "/h", "XDG_CONFIG_HOME": "rel"}) == Path(
+        "/h/.config/terraform-provider-alembic"
+    )
+
+
+def test_reinstalling_changes_nothing_and_says_so(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path / "home")}
+    first = install(tmp_path, python="/venv/bin/python", environ=env)
     mtime = first.path.stat().st_mtime_ns
-    again = install(tmp_path, python="/venv/bin/python")
+    again = install(tmp_path, python="/venv/bin/python", environ=env)
     assert not again.changed
+    assert not again.replaced
+    assert [action.verb for action in again.actions] == ["unchanged", "unchanged"]
     assert again.path.stat().st_mtime_ns == mtime
+
+
+def test_installing_from_another_interpreter_rewrites_only_the_interpreter_file(
+    tmp_path: Path,
+) -> None:
+    env = {"HOME": str(tmp_path / "home")}
+    install(tmp_path, python="/old/bin/python", environ=env)
+    again = install(tmp_path, python="/new/bin/python", environ=env)
+    assert [action.verb for action in again.actions] == ["unchanged", "wrote"]
+    assert again.python_file.read_text() == "/new/bin/python\n"
+
+
+def test_an_older_launcher_is_replaced_and_reported(tmp_path: Path) -> None:
+    path = _launcher(tmp_path / "plugins")
+    path.parent.mkdir(parents=True)
+    path.write_text('#!/bin/sh\nexec /somewhere/python -B -m alembic_provider "$@"\n')
+    result = install(tmp_path / "plugins", python="/venv/bin/python", environ={"HOME": "/h"})
+    assert result.replaced
+    assert path.read_text() == launcher_text()
+
+
+def test_uninstall_removes_exactly_what_install_wrote(tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    (plugins / "other.example/acme/thing").mkdir(parents=True)
+    home = tmp_path / "home"
+    (home / ".config/other-tool").mkdir(parents=True)
+    env = {"HOME": str(home)}
+    installed = install(plugins, python="/venv/bin/python", environ=env)
+    actions = uninstall(plugins, python="/venv/bin/python", environ=env)
+    assert [action.describe() for action in actions] == [
+        f"Removed the launcher {installed.path}",
+        f"Removed the interpreter file {installed.python_file}",
+    ]
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "home",
+        "home/.config",
+        "home/.config/other-tool",
+        "plugins",
+        "plugins/other.example",
+        "plugins/other.example/acme",
+        "plugins/other.example/acme/thing",
+    ]
+    again = uninstall(plugins, python="/venv/bin/python", environ=env)
+    assert [action.verb for action in again] == ["absent", "absent"]
+
+
+def test_uninstall_keeps_an_interpreter_file_another_installation_wrote(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path / "home")}
+    install(tmp_path, python="/first/bin/python", environ=env)
+    install(tmp_path, python="/second/bin/python", environ=env)
+    actions = uninstall(tmp_path, python="/first/bin/python", environ=env)
+    assert [action.verb for action in actions] == ["removed", "kept"]
+    assert actions[1].describe().endswith("(another installation wrote it)")
+    assert python_file(environ=env).read_text() == "/second/bin/python\n"
 
 
 def test_source_without_host_uses_the_public_registry_host() -> None:
@@ -62,20 +155,116 @@ def test_required_providers_block_names_source_and_version() -> None:
     assert 'version = "1.2.3"' in block
 
 
-def test_install_command_prints_the_block(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "alembic_provider", "install", "--dir", str(tmp_path)],
+def _command(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"HOME": str(tmp_path / "home"), "PATH": os.defpath}
+    return subprocess.run(
+        [sys.executable, "-m", "alembic_provider", "install", "--dir", str(tmp_path), *args],
         capture_output=True,
         text=True,
         check=True,
-    ).stdout
-    assert out.startswith("Installed terraform.local/alembic/alembic 0.1.0 at ")
-    assert "required_providers" in out
-
-
-def test_launcher_runs_the_provider(tmp_path: Path) -> None:
-    result = install(tmp_path)
-    proc = subprocess.run(
-        [str(result.path), "--version"], capture_output=True, text=True, check=True
+        env=env,
+        cwd=ROOT,
     )
-    assert proc.stdout.strip() == "terraform-provider-alembic 0.1.0"
+
+
+def test_install_command_says_what_it_did_and_prints_the_block(tmp_path: Path) -> None:
+    out = _command(tmp_path).stdout
+    assert out.startswith(f"Wrote the launcher {_launcher(tmp_path)}")
+    assert f"Installed terraform.local/alembic/alembic {__version__}." in out
+    assert "required_providers" in out
+    again = _command(tmp_path).stdout
+    assert again.startswith("Unchanged: the launcher ")
+    assert f"Already installed terraform.local/alembic/alembic {__version__}." in again
+    removed = _command(tmp_path, "--uninstall").stdout.splitlines()
+    assert removed[0].startswith("Removed the launcher ")
+    assert removed[1].startswith("Removed the interpreter file ")
+
+
+def _run_launcher(
+    launcher: Path, home: Path, extra: dict[str, str] | None = None, *args: str
+) -> subprocess.CompletedProcess[str]:
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", **(extra or {})}
+    return subprocess.run(
+        [str(launcher), *(args or ("--version",))],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=home,
+    )
+
+
+def _venv_link(tmp_path: Path, name: str) -> str:
+    """Return this venv's python under another path, as on a machine with the venv elsewhere."""
+    link = tmp_path / name
+    link.symlink_to(Path(sys.prefix), target_is_directory=True)
+    return str(link / "bin" / Path(sys.executable).name)
+
+
+def test_launcher_runs_the_interpreter_named_in_the_per_user_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    python = _venv_link(tmp_path, "venv")
+    result = install(tmp_path, python=python, environ={"HOME": str(home)})
+    proc = _run_launcher(result.path, home)
+    assert proc.stdout.strip() == f"terraform-provider-alembic {__version__}", proc.stderr
+
+
+def test_the_environment_variable_wins_over_the_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = install(tmp_path, python="/gone/bin/python", environ={"HOME": str(home)})
+    proc = _run_launcher(
+        result.path, home, {"TERRAFORM_PROVIDER_ALEMBIC_PYTHON": _venv_link(tmp_path, "v")}
+    )
+    assert proc.stdout.strip() == f"terraform-provider-alembic {__version__}", proc.stderr
+
+
+def test_a_missing_interpreter_is_explained(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = install(tmp_path, python="/gone/bin/python", environ={"HOME": str(home)})
+    proc = _run_launcher(result.path, home)
+    assert proc.returncode == 127
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        f"terraform-provider-alembic {__version__}: the Python '/gone/bin/python' named by "
+        f"{result.python_file} does not exist. Run `terraform-provider-alembic install` again "
+        "from the environment the provider is installed in, or set "
+        "TERRAFORM_PROVIDER_ALEMBIC_PYTHON to its python.\n"
+    )
+
+
+def test_no_interpreter_at_all_is_explained_on_stdout_too_when_terraform_starts_it(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    result = install(tmp_path, python="/x/bin/python", environ={"HOME": str(home)})
+    result.python_file.unlink()
+    proc = _run_launcher(result.path, home, {"TF_PLUGIN_MAGIC_COOKIE": "cookie"})
+    assert proc.returncode == 127
+    message = (
+        f"terraform-provider-alembic {__version__}: cannot find the Python environment the "
+        f"provider is installed in (looked for {result.python_file} and for a python3 on PATH "
+        "that can import alembic_provider). Run `terraform-provider-alembic install` from that "
+        "environment (for example after `pipx install terraform-provider-alembic`), or set "
+        "TERRAFORM_PROVIDER_ALEMBIC_PYTHON to its python.\n"
+    )
+    assert proc.stderr == message
+    # Terraform shows only the first line of stdout of a plugin that fails its handshake.
+    assert proc.stdout == message
+
+
+def test_a_launcher_of_another_version_is_refused_with_a_way_out(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "alembic_provider"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.defpath, "TERRAFORM_PROVIDER_ALEMBIC_LAUNCHER": "9.9.9"},
+        cwd=ROOT,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        f"The terraform-provider-alembic 9.9.9 launcher found version {__version__} installed "
+        f"in '{sys.executable}'. Install 9.9.9 (pipx install terraform-provider-alembic==9.9.9, "
+        "then terraform-provider-alembic install), or change the version your configuration "
+        "requires and run 'terraform init -upgrade'.\n"
+    )
