@@ -54,6 +54,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+	cd alembic_provider/executor/worker && $(abspath $(VENV))/bin/mypy \
+	  --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache/worker *.py
 
 check: lint typecheck
 

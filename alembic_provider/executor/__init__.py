@@ -2,8 +2,8 @@
 
 ``client.py`` is the provider's side (typed methods, error mapping), ``process.py`` starts and
 talks to workers, ``interpreter.py`` finds the user's Python, ``messages.py`` holds the data
-both sides exchange, and ``worker.py`` is the program the user's interpreter runs: the only
-file in the provider that imports alembic. Importing this package never imports alembic.
+both sides exchange, and ``worker/`` is the program the user's interpreter runs: the only
+code in the provider that imports alembic. Importing this package never imports alembic.
 """
 
 from __future__ import annotations

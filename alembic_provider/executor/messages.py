@@ -2,8 +2,8 @@
 
 The frozen dataclasses are the executor's public vocabulary (:class:`Project` in,
 :class:`Inspection`, :class:`RunResult` … out). The ``TypedDict`` types spell the JSON lines
-exchanged with ``worker.py``, which cannot import this module and writes the same shapes by
-hand; :data:`PROTOCOL_VERSION` changes whenever either side changes them. Types holding
+exchanged with the worker (``worker/``), which cannot import this module and writes the same
+shapes by hand; :data:`PROTOCOL_VERSION` changes whenever either side changes them. Types holding
 secrets mask them in ``repr``. Never imports alembic.
 """
 

@@ -1,8 +1,8 @@
 """Start worker processes and exchange one request with each.
 
 A request goes to a fresh process every time: either a child forked by a warm server (a
-``worker.py serve`` process per interpreter that has already imported Alembic) or, when no
-server can be used, a cold ``worker.py run`` process. Either way the worker leads its own
+``worker serve`` process per interpreter that has already imported Alembic) or, when no
+server can be used, a cold ``worker run`` process. Either way the worker leads its own
 process group, talks JSON on a private socket, and writes its stdout and stderr into one pipe
 that is read line by line. Cancellation and timeouts kill the whole group. Never imports
 alembic and never interprets a response: that is ``client.py``'s job.
@@ -29,7 +29,7 @@ from alembic_provider.errors import WorkerEnvironmentError
 
 __all__ = ["WORKER_PATH", "Exchange", "Launch", "WorkerProcesses"]
 
-WORKER_PATH = Path(__file__).with_name("worker.py")
+WORKER_PATH = Path(__file__).with_name("worker")
 _OUTPUT_LIMIT = 256 * 1024
 _START_TIMEOUT = 120.0
 _POLL = 0.05
@@ -135,7 +135,7 @@ def _start_error(command: tuple[str, ...], exc: OSError) -> WorkerEnvironmentErr
 
 
 class _Server:
-    """A ``worker.py serve`` process: it has imported Alembic and forks a child per request."""
+    """A ``worker serve`` process: it has imported Alembic and forks a child per request."""
 
     def __init__(self, command: tuple[str, ...], cwd: str, env: Mapping[str, str]) -> None:
         self.command = command

@@ -21,19 +21,32 @@ REVISIONS = [Rev("aaaa0001", None, "first"), Rev("aaaa0002", "aaaa0001", "second
 _ALLOWED_TOP_LEVEL = set(sys.stdlib_module_names) | {"__future__"}
 
 
-def test_worker_syntax_stays_within_python_3_8() -> None:
-    ast.parse(WORKER_PATH.read_text(), feature_version=(3, 8))
+_WORKER_FILES = sorted(WORKER_PATH.glob("*.py"))
 
 
-def test_worker_imports_only_the_standard_library_at_top_level() -> None:
-    tree = ast.parse(WORKER_PATH.read_text())
+def test_the_worker_is_a_directory_of_uniquely_prefixed_modules() -> None:
+    names = {path.name for path in _WORKER_FILES}
+    assert "__main__.py" in names
+    assert all(name == "__main__.py" or name.startswith("tfalembic_") for name in names), names
+
+
+@pytest.mark.parametrize("path", _WORKER_FILES, ids=lambda path: path.name)
+def test_worker_syntax_stays_within_python_3_8(path: Path) -> None:
+    ast.parse(path.read_text(), feature_version=(3, 8))
+
+
+@pytest.mark.parametrize("path", _WORKER_FILES, ids=lambda path: path.name)
+def test_worker_imports_only_the_standard_library_at_top_level(path: Path) -> None:
+    tree = ast.parse(path.read_text())
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.Import):
             names |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module.split(".")[0])
-    assert names <= _ALLOWED_TOP_LEVEL, names - _ALLOWED_TOP_LEVEL
+    own = {name for name in names if name.startswith("tfalembic_")}
+    assert own <= {other.stem for other in _WORKER_FILES}, own
+    assert names - own <= _ALLOWED_TOP_LEVEL, names - own - _ALLOWED_TOP_LEVEL
     every = {
         (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
         for node in ast.walk(tree)
@@ -199,4 +212,4 @@ def test_worker_usage(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-B", str(WORKER_PATH)], capture_output=True, text=True, check=False
     )
-    assert (run.returncode, run.stderr) == (2, "usage: worker.py run|serve FD\n")
+    assert (run.returncode, run.stderr) == (2, "usage: worker run|serve FD\n")

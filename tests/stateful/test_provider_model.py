@@ -629,7 +629,7 @@ class ProviderModel(RuleBasedStateMachine):
                 if _PROC:
                     started = set(_children(os.getpid())) - set(self.before_children)
                     commands = [_children(os.getpid()).get(pid, "") for pid in started]
-                    assert all("worker.py" in c and " serve " in c for c in commands), commands
+                    assert all("executor/worker serve " in c for c in commands), commands
                 self.provider.close()
                 if _PROC:
                     left = set(_children(os.getpid())) - set(self.before_children)

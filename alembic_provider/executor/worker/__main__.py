@@ -1,0 +1,47 @@
+"""Run Alembic operations for the provider, inside the user's interpreter.
+
+The provider starts this directory by path with the user's Python
+(``python -B <this directory> MODE FD``); it needs only the standard library, alembic and
+SQLAlchemy, and runs on Python 3.8 with Alembic 1.7 and SQLAlchemy 1.4 as well as current
+releases. The modules beside this file are split along Alembic's own seams:
+
+- ``tfalembic_wire``: JSON lines on the private socket (never stdout, which env.py owns);
+- ``tfalembic_config``: the Config, built like the ``alembic`` command line builds it;
+- ``tfalembic_scripts``: the script directory's graph, targets and steps;
+- ``tfalembic_runtime``: running env.py with a small ``fn``;
+- ``tfalembic_lock``: the migration lock;
+- ``tfalembic_verbs``: one operation per Alembic verb, and the dispatcher;
+- ``tfalembic_serve``: the process modes, ``run`` (one request) and ``serve`` (warm server);
+- ``tfalembic_errors``: the structured failure every module reports.
+
+Python puts this directory first on ``sys.path``; the modules carry a unique prefix so they
+never shadow a module of the user's, and every one of them is imported here, before the
+directory is taken off ``sys.path`` again, so env.py never sees it. Never imports the provider
+package and never writes bytecode.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import tfalembic_config  # noqa: F401  # imported before the directory leaves sys.path
+import tfalembic_errors  # noqa: F401
+import tfalembic_lock  # noqa: F401
+import tfalembic_runtime  # noqa: F401
+import tfalembic_scripts  # noqa: F401
+import tfalembic_verbs  # noqa: F401
+import tfalembic_wire  # noqa: F401
+from tfalembic_serve import prepare_process, run, serve
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 3 or argv[1] not in ("run", "serve"):
+        sys.stderr.write("usage: worker run|serve FD\n")
+        return 2
+    prepare_process()
+    return run(int(argv[2])) if argv[1] == "run" else serve(int(argv[2]))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,142 @@
+"""Run env.py inside an EnvironmentContext with a small ``fn``, and read what it saw.
+
+Alembic is imported inside the functions, so importing this module needs only the standard
+library. Never imports the provider package.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from tfalembic_errors import ReportedError, error_text, import_failure
+from tfalembic_scripts import check_known, step_pair
+
+__all__ = ["Facts", "Reader", "Runner", "env_failure", "read_database", "read_directly", "run_env"]
+
+
+class Facts:
+    """What one ``fn`` call saw of the database env.py connected to."""
+
+    def __init__(self, heads: Sequence[str], context: Any) -> None:
+        self.heads = tuple(sorted(heads))
+        self.dialect: str = context.dialect.name
+        self.engine: Any = getattr(getattr(context, "connection", None), "engine", None)
+        self.version_table: str = getattr(context, "version_table", "alembic_version")
+        self.version_table_schema: str | None = getattr(context, "version_table_schema", None)
+
+
+class Reader:
+    """An ``fn`` that records the heads and runs nothing, like ``alembic current``."""
+
+    def __init__(self) -> None:
+        self.calls: list[Facts] = []
+
+    def __call__(self, heads: Sequence[str], context: Any) -> list[Any]:
+        self.calls.append(Facts(heads, context))
+        return []
+
+
+class Runner:
+    """An ``fn`` that yields the steps one at a time, so a failure names its revision."""
+
+    def __init__(self, script: Any, verb: str, target: str) -> None:
+        self.script = script
+        self.verb = verb
+        self.target = target
+        self.state = "before"
+        self.facts: Facts | None = None
+        self.active: list[str] | None = None
+        self.done: list[list[str]] = []
+
+    def __call__(self, heads: Sequence[str], context: Any) -> Iterator[Any]:
+        self.facts = Facts(heads, context)
+        self.state = "planning"
+        if self.verb == "stamp":
+            steps = self.script._stamp_revs(self.target, tuple(heads))
+        else:
+            check_known(self.script, heads)
+            revs = getattr(self.script, f"_{self.verb}_revs")
+            steps = revs(self.target, tuple(heads))
+        self.state = "running"
+        return self._each(steps)
+
+    def _each(self, steps: Sequence[Any]) -> Iterator[Any]:
+        for step in steps:
+            # A stamp step (``from_``/``to_``) runs no migration of its own.
+            self.active = None if hasattr(step, "from_") else step_pair(step)
+            yield step
+            if self.active is not None:
+                self.done.append(self.active)
+            self.active = None
+        self.state = "finished"
+
+
+def run_env(config: Any, script: Any, fn: Callable[..., Any], **options: Any) -> None:
+    from alembic.runtime.environment import EnvironmentContext
+
+    with EnvironmentContext(config, script, fn=fn, **options):
+        script.run_env()
+
+
+def env_failure(exc: BaseException, offline: bool = False) -> ReportedError:
+    if isinstance(exc, ReportedError):
+        return exc
+    if isinstance(exc, ImportError):
+        return import_failure(exc)
+    if isinstance(exc, SystemExit):
+        return ReportedError("env", f"env.py exited with sys.exit({exc.code!r}).")
+    if offline:
+        return ReportedError("offline", f"env.py failed in offline (--sql) mode: {error_text(exc)}")
+    import sqlalchemy.exc
+
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return ReportedError("database", f"env.py could not use the database: {error_text(exc)}")
+    return ReportedError("env", f"env.py failed: {error_text(exc)}")
+
+
+def read_database(config: Any, script: Any, tag: str | None) -> Facts:
+    """Run env.py the way ``alembic current`` does and return what it saw; writes nothing."""
+    reader = Reader()
+    try:
+        run_env(config, script, reader, dont_mutate=True, tag=tag)
+    except BaseException as exc:
+        raise env_failure(exc) from exc
+    if not reader.calls:
+        raise ReportedError(
+            "env",
+            f"env.py in '{script.dir}' never called context.run_migrations(), so the database "
+            "could not be read.",
+        )
+    seen = sorted({facts.heads for facts in reader.calls})
+    if len(seen) > 1:
+        raise ReportedError(
+            "env",
+            f"env.py called context.run_migrations() {len(reader.calls)} times and saw "
+            f"different heads ({'; '.join(','.join(h) or 'base' for h in seen)}); the provider "
+            "tracks one version table per resource.",
+        )
+    return reader.calls[0]
+
+
+def read_directly(facts: Facts | None, connection: Any = None) -> tuple[str, ...] | None:
+    """Read the version table without env.py, on a connection of our own; None if impossible."""
+    from alembic.runtime.migration import MigrationContext
+
+    if facts is None or (connection is None and facts.engine is None):
+        return None
+    opts = {
+        "version_table": facts.version_table,
+        "version_table_schema": facts.version_table_schema,
+    }
+    try:
+        if connection is None:
+            with facts.engine.connect() as own:
+                return tuple(sorted(MigrationContext.configure(own, opts=opts).get_current_heads()))
+        with connection.begin():
+            heads = MigrationContext.configure(connection, opts=opts).get_current_heads()
+        return tuple(sorted(heads))
+    except Exception:
+        traceback.print_exc()
+        return None

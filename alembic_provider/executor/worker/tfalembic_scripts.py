@@ -1,0 +1,226 @@
+"""Questions about the script directory alone: its graph, targets, and the steps between heads.
+
+Nothing here connects to a database or runs env.py. Alembic is imported inside the functions,
+so importing this module needs only the standard library. Never imports the provider package.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from tfalembic_errors import ReportedError, error_text, quoted
+
+if TYPE_CHECKING:
+    Result = dict[str, Any]
+
+__all__ = [
+    "check_known",
+    "describe",
+    "heads_after",
+    "heads_after_stamp",
+    "labels",
+    "load_script",
+    "plan",
+    "resolve",
+    "step_pair",
+    "unknown_heads",
+]
+
+_RELATIVE = re.compile(r"^(?:.+@)?[^@:+-]*[+-]\d+$")
+_SYMBOLS = ("head", "heads", "base")
+_ABSOLUTE = "a revision id, 'head', 'heads', 'base' or '<branch>@head'"
+
+
+def load_script(config: Any) -> Any:
+    """Load the script directory and every revision file, reporting failures as the user's."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        script = ScriptDirectory.from_config(config)
+    except CommandError as exc:
+        raise ReportedError("config", f"The Alembic configuration is not usable: {exc}") from exc
+    try:
+        script.get_heads()
+    except ImportError:
+        raise
+    except Exception as exc:
+        raise ReportedError(
+            "script",
+            f"The migration scripts in '{script.dir}' could not be loaded: {error_text(exc)}",
+        ) from exc
+    return script
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _all_ids(script: Any) -> set[str]:
+    return {revision.revision for revision in script.walk_revisions()}
+
+
+def labels(script: Any) -> dict[str, str]:
+    return {
+        label: revision.revision
+        for revision in script.walk_revisions()
+        for label in revision.branch_labels
+    }
+
+
+def step_pair(step: Any) -> list[str]:
+    return [step.revision.revision, step.revision.doc or ""]
+
+
+def resolve(script: Any, target: str) -> list[str]:
+    """Resolve an absolute target to revision ids; refuse ones that move on every apply."""
+    from alembic.util import CommandError
+
+    ids = _all_ids(script)
+    if target in ids:
+        return [target]
+    if not target.strip():
+        raise ReportedError("target", f"The target is empty; use {_ABSOLUTE}.")
+    if target == "current" or _RELATIVE.match(target) or ":" in target:
+        what = "a range" if ":" in target else "relative to the database's current revision"
+        raise ReportedError(
+            "relative_target",
+            f"The target '{target}' is {what}, so every apply would move the database again; "
+            f"use {_ABSOLUTE}.",
+            revision=target,
+        )
+    symbolic = target in _SYMBOLS or "@" in target or target in labels(script)
+    starts = sorted(i for i in ids if i.startswith(target))
+    if not symbolic and len(starts) > 1:
+        raise ReportedError(
+            "ambiguous_target",
+            f"The target '{target}' is ambiguous: it starts the revision ids {quoted(starts)}; "
+            "use a full revision id.",
+            revision=target,
+        )
+    try:
+        found = script.get_revisions(target)
+    except CommandError as exc:
+        if "Multiple head revisions" in str(exc):
+            raise ReportedError(
+                "multiple_heads",
+                f"The target '{target}' is ambiguous because the script directory has several "
+                f"heads ({quoted(sorted(script.get_heads()))}); use 'heads' to apply all of "
+                "them, '<branch>@head' for one branch, or a revision id.",
+                revision=target,
+            ) from exc
+        raise ReportedError(
+            "unknown_target",
+            f"The target '{target}' is not a revision id, branch label or symbol of the script "
+            f"directory '{script.dir}'; use {_ABSOLUTE}.",
+            revision=target,
+        ) from exc
+    return sorted(revision.revision for revision in found if revision is not None)
+
+
+def unknown_heads(script: Any, heads: Sequence[str]) -> list[str]:
+    ids = _all_ids(script)
+    return sorted(head for head in heads if head not in ids)
+
+
+def check_known(script: Any, heads: Sequence[str]) -> None:
+    unknown = unknown_heads(script, heads)
+    if unknown:
+        raise ReportedError(
+            "unknown_database_revision",
+            f"The database is at {quoted(unknown)}, which the script directory '{script.dir}' "
+            "does not contain: the database is ahead of or diverged from these migration files. "
+            "Deploy the matching migration files, or stamp the database to a revision they "
+            "contain.",
+            heads=heads,
+        )
+
+
+def plan(script: Any, target: str, current: Sequence[str]) -> tuple[str, list[Any]]:
+    """Return the direction and the steps that move ``current`` to ``target``.
+
+    An upgrade is preferred; a downgrade is reported only when nothing is left to upgrade.
+    Alembic cannot downgrade to some targets at all (``heads``, another branch): then the
+    database is at the target as far as any downgrade could tell.
+    """
+    from alembic.util import CommandError
+
+    check_known(script, current)
+    try:
+        steps = script._upgrade_revs(target, tuple(current))
+    except CommandError as exc:
+        raise ReportedError(
+            "target",
+            f"Alembic cannot move the database from {quoted(current) or 'base'} to "
+            f"'{target}': {exc}",
+            heads=current,
+        ) from exc
+    if steps:
+        return "upgrade", steps
+    try:
+        steps = script._downgrade_revs(target, tuple(current))
+    except Exception:
+        steps = []
+    return ("downgrade", steps) if steps else ("none", [])
+
+
+def heads_after(current: Sequence[str], steps: Sequence[Any]) -> list[str]:
+    """Return the heads the version table will hold once ``steps`` ran from ``current``.
+
+    Alembic's own head bookkeeping decides, with its SQL left out, so branches, merges and
+    ``depends_on`` end exactly where a real run ends.
+    """
+    from alembic.runtime.migration import HeadMaintainer
+
+    class _Bookkeeping(HeadMaintainer):
+        def _insert_version(self, version: str) -> None:
+            self.heads.add(version)
+
+        def _delete_version(self, version: str) -> None:
+            self.heads.discard(version)
+
+        def _update_version(self, from_: str, to_: str) -> None:
+            self.heads.discard(from_)
+            self.heads.add(to_)
+
+    maintainer = _Bookkeeping(None, current)  # type: ignore[arg-type]  # no SQL is run
+    for step in steps:
+        maintainer.update_to_step(step)
+    return sorted(maintainer.heads)
+
+
+def heads_after_stamp(script: Any, target: str, current: Sequence[str]) -> list[str]:
+    """Return the heads ``alembic stamp target`` would leave (other branches are kept)."""
+    try:
+        steps = script._stamp_revs(target, tuple(current))
+    except Exception:  # the target was resolved above; stamping across unknown heads fails here
+        return sorted(resolve(script, target))
+    return heads_after(current, steps)
+
+
+def describe(script: Any) -> Result:
+    revisions = list(script.walk_revisions())
+    revisions.reverse()
+    return {
+        "heads": sorted(script.get_heads()),
+        "bases": sorted(script.get_bases()),
+        "branch_labels": labels(script),
+        "revisions": [
+            {
+                "revision": r.revision,
+                "down_revisions": list(_tuple(r.down_revision)),
+                "branch_labels": sorted(r.branch_labels),
+                "depends_on": list(_tuple(r.dependencies)),
+                "message": r.doc or "",
+                "is_head": bool(r.is_head),
+                "is_base": bool(r.is_base),
+                "is_branch_point": bool(r.is_branch_point),
+                "is_merge_point": bool(r.is_merge_point),
+            }
+            for r in revisions
+        ],
+    }

@@ -1,0 +1,240 @@
+"""One function per operation, each shaped like the Alembic verb it mirrors.
+
+Build the Config like the CLI, load the ScriptDirectory, then run env.py inside an
+EnvironmentContext with a small ``fn``. Read-only operations pass ``dont_mutate=True`` and
+return no steps, so plan and refresh never write. Never imports the provider package.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tfalembic_config import load_config
+from tfalembic_errors import ReportedError, error_text, import_failure, quoted
+from tfalembic_lock import Lock
+from tfalembic_runtime import Runner, env_failure, read_database, read_directly, run_env
+from tfalembic_scripts import (
+    describe,
+    heads_after,
+    heads_after_stamp,
+    load_script,
+    plan,
+    resolve,
+    step_pair,
+    unknown_heads,
+)
+from tfalembic_wire import PROTOCOL_VERSION
+
+if TYPE_CHECKING:
+    Result = dict[str, Any]
+
+__all__ = ["OPERATIONS", "dispatch"]
+
+
+def op_describe(request: Result) -> Result:
+    return describe(load_script(load_config(request, ["heads"])))
+
+
+def op_resolve(request: Result) -> Result:
+    return {"target": resolve(load_script(load_config(request, ["heads"])), request["target"])}
+
+
+def op_current(request: Result) -> Result:
+    config = load_config(request, ["current"])
+    facts = read_database(config, load_script(config), request.get("tag"))
+    return {"current": list(facts.heads), "dialect": facts.dialect}
+
+
+def op_inspect(request: Result) -> Result:
+    config = load_config(request, ["current"])
+    script = load_script(config)
+    target = resolve(script, request["target"])
+    facts = read_database(config, script, request.get("tag"))
+    direction, steps = plan(script, request["target"], facts.heads)
+    return {
+        "current": list(facts.heads),
+        "target": target,
+        "direction": direction,
+        "steps": [step_pair(step) for step in steps],
+        "expected": heads_after(facts.heads, steps),
+        "stamped": heads_after_stamp(script, request["target"], facts.heads),
+        "script_heads": sorted(script.get_heads()),
+        "dialect": facts.dialect,
+    }
+
+
+def _mutate(request: Result, verb: str) -> Result:
+    """Upgrade, downgrade or stamp under the lock, then re-read and verify the heads.
+
+    The lock is taken before env.py runs the verb, because Alembic reads the heads before it
+    calls ``fn``: heads read before waiting would be stale. A stamp replaces revisions the
+    scripts no longer know instead of failing on them.
+    """
+    target = request["target"]
+    config = load_config(request, [verb, "heads"], target)
+    script = load_script(config)
+    resolve(script, target)
+    tag = request.get("tag")
+    settings = request.get("lock") or {"enabled": False, "timeout": None}
+    before = read_database(config, script, tag) if settings["enabled"] or verb == "stamp" else None
+    lock = Lock.acquire(before, settings["timeout"]) if before and settings["enabled"] else None
+    try:
+        runner = Runner(script, verb, target)
+        purge = verb == "stamp" and before is not None and bool(unknown_heads(script, before.heads))
+        failure = None
+        try:
+            run_env(config, script, runner, tag=tag, destination_rev=target, purge=purge)
+        except BaseException as exc:
+            failure = _run_failure(exc, runner, verb)
+        heads: tuple[str, ...] | None
+        try:
+            heads = read_database(config, script, tag).heads
+        except ReportedError as exc:
+            sys.stderr.write(f"Reading the heads back through env.py failed: {exc.message}\n")
+            heads = read_directly(runner.facts or before, lock.connection if lock else None)
+        if failure is not None:
+            failure.heads = None if heads is None else sorted(heads)
+            raise failure
+        if heads is None:
+            raise ReportedError(
+                "verify",
+                f"The {verb} to '{target}' finished, but the database's revisions could not be "
+                "read back afterwards; the next refresh will show where the database is.",
+            )
+        _verify(script, verb, target, heads)
+        return {"heads": list(heads), "steps": runner.done}
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run_failure(exc: BaseException, runner: Runner, verb: str) -> ReportedError:
+    if isinstance(exc, ReportedError):
+        return exc
+    if runner.state == "before":
+        return env_failure(exc)
+    if runner.state == "planning":
+        return ReportedError("target", f"Alembic cannot {verb} to this target: {error_text(exc)}")
+    if isinstance(exc, ImportError):
+        return import_failure(exc)
+    if runner.active is None:
+        return ReportedError(
+            "migration", f"The {verb} failed after its migrations: {error_text(exc)}"
+        )
+    revision, message = runner.active
+    about = f" ({message})" if message else ""
+    return ReportedError(
+        "migration",
+        f"Revision '{revision}'{about} failed during {verb}: {error_text(exc)}",
+        revision=revision,
+    )
+
+
+def _verify(script: Any, verb: str, target: str, heads: Sequence[str]) -> None:
+    """Re-check the database after a run: Alembic can finish cleanly while writing nothing."""
+    if verb == "downgrade":
+        try:
+            left = script._downgrade_revs(target, tuple(heads))
+        except Exception:
+            left = []
+    else:
+        left = script._upgrade_revs(target, tuple(heads))
+    if left:
+        raise ReportedError(
+            "verify",
+            f"The {verb} to '{target}' finished without an error, but the database still needs "
+            f"{quoted([step_pair(step)[0] for step in left])}. env.py may run the migrations in a "
+            "transaction it never commits.",
+            heads=heads,
+        )
+
+
+def op_upgrade(request: Result) -> Result:
+    return _mutate(request, "upgrade")
+
+
+def op_downgrade(request: Result) -> Result:
+    return _mutate(request, "downgrade")
+
+
+def op_stamp(request: Result) -> Result:
+    return _mutate(request, "stamp")
+
+
+def op_sql(request: Result) -> Result:
+    """Render the pending upgrade or downgrade as offline SQL, from the given heads."""
+    target = request["target"]
+    config = load_config(request, ["upgrade", "--sql", "heads"], target)
+    config.cmd_opts.sql = True
+    script = load_script(config)
+    resolve(script, target)
+    current = request.get("current")
+    if current is None:
+        current = list(read_database(config, script, request.get("tag")).heads)
+    direction, _steps = plan(script, target, current)
+    if direction == "none":
+        return {"sql": "", "direction": direction}
+    runner = Runner(script, direction, target)
+    try:
+        run_env(
+            config,
+            script,
+            runner,
+            as_sql=True,
+            starting_rev=tuple(current) or None,
+            destination_rev=target,
+            tag=request.get("tag"),
+        )
+    except BaseException as exc:
+        if runner.active is None:
+            raise env_failure(exc, offline=True) from exc
+        revision = runner.active[0]
+        raise ReportedError(
+            "offline",
+            f"Revision '{revision}' cannot be rendered as offline SQL: {error_text(exc)}. The "
+            "preview is best effort; the migration itself may still run online.",
+            revision=revision,
+        ) from exc
+    return {"sql": config.output_buffer.getvalue(), "direction": direction}
+
+
+OPERATIONS: dict[str, Callable[[Result], Result]] = {
+    "describe": op_describe,
+    "resolve": op_resolve,
+    "current": op_current,
+    "inspect": op_inspect,
+    "upgrade": op_upgrade,
+    "downgrade": op_downgrade,
+    "stamp": op_stamp,
+    "sql": op_sql,
+}
+
+
+def dispatch(request: Result) -> Result:
+    """Run one request and return the response; every failure becomes a structured error."""
+    if request.get("protocol") != PROTOCOL_VERSION or request.get("op") not in OPERATIONS:
+        failure = ReportedError(
+            "protocol",
+            f"The worker speaks protocol {PROTOCOL_VERSION} with the operations "
+            f"{quoted(sorted(OPERATIONS))}; it got protocol {request.get('protocol')!r} and "
+            f"operation {request.get('op')!r}.",
+        )
+        return {"ok": False, "error": failure.payload("")}
+    os.environ.update(request.get("environment") or {})
+    try:
+        os.chdir(os.path.dirname(request["config"]) or ".")
+        return {"ok": True, "result": OPERATIONS[request["op"]](request)}
+    except BaseException as exc:
+        trace = traceback.format_exc()
+        sys.stderr.write(trace)
+        if isinstance(exc, ReportedError):
+            failure = exc
+        elif isinstance(exc, ImportError):
+            failure = import_failure(exc)
+        else:
+            failure = ReportedError("internal", f"The Alembic worker failed: {error_text(exc)}")
+        return {"ok": False, "error": failure.payload(trace)}
