@@ -93,6 +93,8 @@ class Step:
     :param import_state_id: the ID to import; defaults to the ``id`` attribute in the state.
     :param import_state_verify: compare the imported attributes with the original ones.
     :param import_state_verify_ignore: attribute key prefixes left out of that comparison.
+    :param import_state_persist: import into the case's own working directory and keep the
+        result, so later steps plan against the imported state (as after a real import).
     :param pre_config: called before anything else in the step (add a migration file, …).
     :param prepare_workdir: called with the case's working directory after ``pre_config``, before
         any command (write a state file, …).
@@ -114,6 +116,7 @@ class Step:
     import_state_id: str | None = None
     import_state_verify: bool = False
     import_state_verify_ignore: tuple[str, ...] = ()
+    import_state_persist: bool = False
     pre_config: Callable[[], object] | None = None
     prepare_workdir: Callable[[Path], object] | None = None
     env: Mapping[str, str] = field(default_factory=dict)
@@ -126,8 +129,15 @@ class Step:
                 raise ValueError("An import step cannot also be 'plan_only' or 'destroy'.")
         elif self.config is None:
             raise ValueError("A step needs 'config', or 'import_state' with 'resource_name'.")
-        elif self.import_state_verify or self.import_state_id is not None:
-            raise ValueError("'import_state_verify' and 'import_state_id' need 'import_state'.")
+        elif (
+            self.import_state_verify
+            or self.import_state_persist
+            or self.import_state_id is not None
+        ):
+            raise ValueError(
+                "'import_state_verify', 'import_state_persist' and 'import_state_id' need "
+                "'import_state'."
+            )
         if self.plan_only and self.destroy:
             raise ValueError("A step cannot be both 'plan_only' and 'destroy'.")
         if self.import_state and self.plan_check is not None:
@@ -381,7 +391,11 @@ class _Case:
                 raise StepError("An import step without 'import_state_id' needs an earlier apply.")
             values = original.resource(step.resource_name).values
             import_id = str(values.get("id") or "id-attribute-not-set")
-        import_dir = Path(tempfile.mkdtemp(prefix="import-", dir=self.root))
+        if step.import_state_persist:
+            import_dir = self.workdir
+            self.planned_config = config
+        else:
+            import_dir = Path(tempfile.mkdtemp(prefix="import-", dir=self.root))
         self._write_config(import_dir, config)
         self._init(import_dir, step)
         self._tf(import_dir, step, "import", step.resource_name, import_id)
