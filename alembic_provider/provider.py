@@ -75,7 +75,8 @@ class Provider:
         self.log = log.with_redactor(redactor.redact)
         self.executor = executor
         self.proxies = proxies or NoProxies()
-        self.cancel = threading.Event()
+        self._cancel = threading.Event()
+        self._cancel_lock = threading.Lock()
         self._config: Values = empty_object(provider_schema.block)
         self._schemas = Schemas(
             provider=provider_schema,
@@ -122,14 +123,31 @@ class Provider:
 
     def close(self) -> None:
         """Release what the provider holds (warm workers, proxies) before the process exits."""
-        self.cancel.set()
+        self._swap_cancel()
         self.executor.close()
         self.proxies.close()
 
     def stop(self) -> None:
-        """Ask in-flight work to stop; the server keeps serving."""
+        """Cancel the operations running now; the server keeps serving.
+
+        Operations started after the stop are not cancelled by it: each operation takes the
+        cancel event current when it starts, and a stop sets that event and puts a fresh one in
+        its place, as Terraform's own provider servers do. A debug session that outlives one
+        Ctrl-C keeps working.
+        """
         self.log.info("stop requested: cancelling in-flight operations")
-        self.cancel.set()
+        self._swap_cancel()
+
+    @property
+    def cancel(self) -> threading.Event:
+        """The event that a stop sets for the operations running now."""
+        with self._cancel_lock:
+            return self._cancel
+
+    def _swap_cancel(self) -> None:
+        with self._cancel_lock:
+            stopped, self._cancel = self._cancel, threading.Event()
+        stopped.set()
 
     # -- managed resources -----------------------------------------------------------------
 

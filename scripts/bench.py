@@ -8,6 +8,7 @@ nothing here asserts a speed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
@@ -55,6 +56,35 @@ def _handshake_seconds(tls: bool) -> float:
     if not line.startswith("1|6|unix|"):
         raise RuntimeError(f"unexpected handshake line: {line!r}")
     return elapsed
+
+
+def _shutdown_seconds() -> float:
+    """Time from ``GRPCController.Shutdown`` to the process's exit (Terraform kills at 2 s)."""
+    import grpc
+
+    from alembic_provider.plugin.proto import grpc_controller_pb2, grpc_controller_pb2_grpc
+
+    env = dict(os.environ, PLUGIN_PROTOCOL_VERSIONS="5,6")
+    env[MAGIC_COOKIE_KEY] = MAGIC_COOKIE_VALUE
+    env.pop("TF_LOG", None)
+    env.pop("PLUGIN_CLIENT_CERT", None)
+    process = subprocess.Popen(
+        [sys.executable, "-B", "-m", "alembic_provider"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    socket_path = process.stdout.readline().split("|")[3]
+    with grpc.insecure_channel(f"unix:{socket_path}") as channel:
+        start = time.perf_counter()
+        with contextlib.suppress(grpc.RpcError):  # the answer may lose the race with the exit
+            grpc_controller_pb2_grpc.GRPCControllerStub(channel).Shutdown(
+                grpc_controller_pb2.Empty(), timeout=10
+            )
+        process.wait(timeout=10)
+    return time.perf_counter() - start
 
 
 def _terraform() -> str:
@@ -149,6 +179,7 @@ def main() -> int:
             _median_ms(lambda: _handshake_seconds(False), 10),
             "ms",
         ),
+        ("Shutdown to provider exit", _median_ms(_shutdown_seconds, 5), "ms"),
     ]
     rows.extend(_plan_rows())
     rows.extend(_extra_rows())

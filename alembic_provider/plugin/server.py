@@ -28,6 +28,7 @@ __all__ = [
     "MAGIC_COOKIE_VALUE",
     "HandshakeError",
     "Listener",
+    "build_server",
     "check_handshake_environment",
     "handshake_line",
     "reattach_value",
@@ -39,7 +40,6 @@ MAGIC_COOKIE_VALUE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca
 CORE_PROTOCOL_VERSION = 1
 APP_PROTOCOL_VERSION = 6
 MAX_MESSAGE_BYTES = 256 << 20
-_WORKERS = 16
 _PARENT_POLL_SECONDS = 1.0
 _SHUTDOWN_GRACE_SECONDS = 0.05
 _SIGNAL_POLL_SECONDS = 0.1
@@ -108,14 +108,22 @@ def reattach_value(source: str, socket_path: str, pid: int) -> str:
     )
 
 
-def _build_server(register: Callable[[Any, threading.Event], None]) -> tuple[Any, threading.Event]:
+def build_server(register: Callable[[Any, threading.Event], None]) -> tuple[Any, threading.Event]:
+    """Return a gRPC server with the provider and go-plugin's side services, not started yet.
+
+    Every call runs on a thread of its own pool, and the pool has no ceiling that work can
+    reach: an apply holds its thread for as long as its migration runs, Terraform runs as many
+    at once as ``-parallelism`` allows and keeps the stdio stream open for the whole session, so
+    with any fixed number of threads ``StopProvider``, ``Shutdown`` and health checks could
+    queue behind the very work they are meant to stop. Idle threads are reused.
+    """
     import grpc
 
     from alembic_provider.plugin.services import add_side_services
 
     shutdown = threading.Event()
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="rpc"),
+        futures.ThreadPoolExecutor(max_workers=sys.maxsize, thread_name_prefix="rpc"),
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -148,7 +156,7 @@ def serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     listener = Listener.create()
     try:
-        server, shutdown = _build_server(register)
+        server, shutdown = build_server(register)
         signal.signal(signal.SIGTERM, lambda *_: shutdown.set())
         address = f"unix:{listener.socket_path}"
         certificate_field = ""
@@ -188,7 +196,7 @@ def serve_debug(
     """Serve plaintext for a Terraform started by hand with ``TF_REATTACH_PROVIDERS``."""
     listener = Listener.create()
     try:
-        server, shutdown = _build_server(register)
+        server, shutdown = build_server(register)
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: shutdown.set())
         server.add_insecure_port(f"unix:{listener.socket_path}")

@@ -64,7 +64,11 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        # Reaped between the two looks: opening or reading /proc then fails with either.
+        return False
     return state != "Z"
 
 
@@ -213,11 +217,16 @@ def test_timeout_kills_the_worker(
         database=sqlite_url(tmp_path / "db.sqlite"),
         environment={"ALEMBIC_TEST_GATE": str(gate)},
     )
+    # The first step is done before the timed run, so what the run reached does not depend on
+    # how far a loaded machine got before the deadline: the gate is never released.
+    executor.upgrade(project, "aaaa0001")
     with pytest.raises(OperationTimeoutError) as raised:
-        executor.upgrade(project, "heads", options=RunOptions(timeout=2))
+        executor.upgrade(project, "heads", options=RunOptions(timeout=1))
     assert raised.value.kind == "timeout"
     assert raised.value.summary == "Operation Timed Out"
     assert raised.value.heads_reached == ("aaaa0001",)
+    for pid in _started(gate):
+        _wait_for(lambda pid=pid: not _alive(pid), "the timed-out worker to disappear")
 
 
 def test_sigint_does_not_interrupt_a_migration(
