@@ -225,8 +225,7 @@ def test_timeout_kills_the_worker(
     assert raised.value.kind == "timeout"
     assert raised.value.summary == "Operation Timed Out"
     assert raised.value.heads_reached == ("aaaa0001",)
-    for pid in _started(gate):
-        _wait_for(lambda pid=pid: not _alive(pid), "the timed-out worker to disappear")
+    _wait_for(lambda: not any(_alive(pid) for pid in _started(gate)), "the timed-out worker to go")
 
 
 def test_sigint_does_not_interrupt_a_migration(
