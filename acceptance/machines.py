@@ -105,11 +105,15 @@ def new_machine(
     *,
     cli_config: str = "",
     extra_env: Mapping[str, str] | None = None,
+    venv: Path | None = None,
 ) -> Machine:
-    """Create the machine ``name`` under ``tmp_path`` with its own HOME and virtualenv path."""
+    """Create the machine ``name`` under ``tmp_path`` with its own HOME and virtualenv path.
+
+    :param venv: the environment the machine's ``venv`` links to; this test run's by default.
+    """
     root = tmp_path / name
     (root / "home").mkdir(parents=True)
-    (root / "venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    (root / "venv").symlink_to(venv or Path(sys.prefix), target_is_directory=True)
     return Machine(root, terraform, cli_config, dict(extra_env or {}))
 
 

@@ -4,7 +4,8 @@
 the interpreter it would run: ``["poetry", "run", "alembic"]`` becomes
 ``["poetry", "run", "python"]``, and a bare or absolute ``alembic`` script is read for its
 shebang. Anything else is a configuration error that asks for ``python``. With neither, the
-provider's own interpreter runs the worker. Never starts a process and never imports alembic.
+provider's own interpreter runs the worker (``python3`` from ``PATH`` for the self-contained
+build, which has no interpreter of its own). Never starts a process and never imports alembic.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import os
 import re
 import shlex
 import shutil
-import sys
 from collections.abc import Mapping, Sequence
 
+from alembic_provider.bundle import helper_python
 from alembic_provider.errors import ConfigError
 from alembic_provider.executor.messages import Project
 
@@ -37,7 +38,7 @@ def python_command(project: Project, environ: Mapping[str, str] | None = None) -
     if project.python:
         return _anchor(project.python, project.project_root)
     if not project.alembic:
-        return (sys.executable,)
+        return (helper_python(),)
     env = dict(os.environ if environ is None else environ)
     return _from_alembic(project.alembic, project.project_root, env.get("PATH", os.defpath))
 

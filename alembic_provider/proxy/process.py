@@ -17,13 +17,13 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol
 
+from alembic_provider.bundle import helper_python
 from alembic_provider.proxy.readiness import ReadyTarget, probe
 from alembic_provider.proxy.spec import ProxySpec
 from statemachine.proxy import Signal
@@ -246,8 +246,8 @@ class SupervisedLauncher:
     :param python: the interpreter that runs the supervisor; the provider's own by default.
     """
 
-    def __init__(self, python: str = sys.executable) -> None:
-        self._python = python
+    def __init__(self, python: str | None = None) -> None:
+        self._python = python or helper_python()
 
     def start(
         self, spec: ProxySpec, *, grace_period: float, on_line: LineSink | None = None

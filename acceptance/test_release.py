@@ -1,0 +1,289 @@
+"""What ``make release`` wrote into ``dist/``, checked the way Terraform and a registry use it.
+
+The release files are built once per run (``make release``, before ``make test`` in CI) and only
+read here: names, checksums, the manifest, the mirror documents, the archive's program answering
+the plugin handshake with no Python of its own, Terraform installing the archive from a packed
+filesystem mirror into an empty HOME on two machines that share a lock file, and the wheel
+installed into a fresh virtualenv (not the checkout) serving Terraform.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from acceptance.conftest import unavailable
+from acceptance.machines import describe, new_machine
+from acceptance.terraform_bin import TerraformBinary, find_binaries
+from alembic_provider import __version__
+from alembic_provider.install import platform_name
+from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
+
+pytestmark = pytest.mark.acceptance
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "terraform-provider-alembic"
+PREFIX = f"{NAME}_{__version__}"
+PROGRAM = f"{NAME}_v{__version__}"
+SOURCE = "terraform.local/alembic/alembic"
+_HANDSHAKE = re.compile(r"^1\|6\|unix\|/[^|]+\|grpc\|[A-Za-z0-9+/]+$")
+
+
+def _dist() -> Path:
+    return Path(os.environ.get("ALEMBIC_TEST_DIST") or ROOT / "dist")
+
+
+@pytest.fixture(scope="module")
+def dist() -> Path:
+    """Return ``dist/`` when ``make release`` has filled it for this version."""
+    archive = _dist() / f"{PREFIX}_{platform_name()}.zip"
+    if not archive.is_file():
+        unavailable(f"No release archive at {archive}: run `make release` first.")
+    return _dist()
+
+
+@pytest.fixture
+def unpacked(dist: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "unpacked"
+    _unzip(dist / f"{PREFIX}_{platform_name()}.zip", target)
+    return target
+
+
+def _unzip(archive: Path, target: Path) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            path = Path(zf.extract(info, target))
+            path.chmod((info.external_attr >> 16) & 0o777 or 0o644)
+
+
+def _dirhash(directory: Path) -> str:
+    """Return Terraform's ``h1:`` hash of an unpacked provider directory."""
+    files = sorted(
+        (path.relative_to(directory).as_posix(), path)
+        for path in directory.rglob("*")
+        if path.is_file()
+    )
+    summary = "".join(
+        f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {name}\n" for name, path in files
+    )
+    return "h1:" + base64.b64encode(hashlib.sha256(summary.encode()).digest()).decode()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_release_files_are_named_and_checksummed_as_a_registry_expects(
+    dist: Path, tmp_path: Path
+) -> None:
+    archive = dist / f"{PREFIX}_{platform_name()}.zip"
+    manifest = dist / f"{PREFIX}_manifest.json"
+    sums = dist / f"{PREFIX}_SHA256SUMS"
+    assert json.loads(manifest.read_text()) == {
+        "version": 1,
+        "metadata": {"protocol_versions": ["6.0"]},
+    }
+    assert sums.read_text() == (
+        f"{_sha256(archive)}  {archive.name}\n{_sha256(manifest)}  {manifest.name}\n"
+    )
+    signature = sums.with_name(sums.name + ".sig")
+    if signature.exists() and shutil.which("gpg"):
+        verify = subprocess.run(
+            ["gpg", "--batch", "--verify", str(signature), str(sums)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert verify.returncode == 0, verify.stderr
+    assert sorted(p.name for p in dist.glob("terraform_provider_alembic-*")) == [
+        f"terraform_provider_alembic-{__version__}-py3-none-any.whl",
+        f"terraform_provider_alembic-{__version__}.tar.gz",
+    ]
+
+    unpacked = tmp_path / "unpacked"
+    _unzip(archive, unpacked)
+    program = unpacked / PROGRAM
+    assert os.access(program, os.X_OK)
+    assert not list(unpacked.rglob("__pycache__"))
+    package = next(unpacked.rglob("alembic_provider"))
+    worker = package / "executor" / "worker"
+    assert (worker / "__main__.py").is_file() or worker.with_suffix(".py").is_file()
+    assert (package / "proxy" / "_supervisor.py").is_file()
+
+    mirror = dist / "mirror" / SOURCE
+    assert json.loads((mirror / "index.json").read_text()) == {"versions": {__version__: {}}}
+    listing = json.loads((mirror / f"{__version__}.json").read_text())
+    assert listing == {
+        "archives": {
+            platform_name(): {
+                "url": archive.name,
+                "hashes": [_dirhash(unpacked), f"zh:{_sha256(archive)}"],
+            }
+        }
+    }
+    assert (mirror / archive.name).read_bytes() == archive.read_bytes()
+
+
+@pytest.fixture
+def started(unpacked: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start the archive's program as Terraform would, with no Python on ``PATH``."""
+    empty = tmp_path / "no-python"
+    empty.mkdir()
+    env = {
+        "PATH": str(empty),
+        "HOME": str(tmp_path),
+        MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE,
+        "PLUGIN_PROTOCOL_VERSIONS": "5,6",
+        "PLUGIN_CLIENT_CERT": "-----BEGIN CERTIFICATE-----\n",
+    }
+    process = subprocess.Popen(
+        [str(unpacked / PROGRAM)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    try:
+        yield process, process.stdout.readline().strip()
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+
+
+def test_the_archive_program_answers_the_handshake_without_a_python(
+    started: tuple[subprocess.Popen[str], str], unpacked: Path
+) -> None:
+    before = _dirhash(unpacked)
+    process, line = started
+    assert _HANDSHAKE.match(line), f"handshake line: {line!r}"
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=20)
+    assert _dirhash(unpacked) == before, "the program wrote into its own directory"
+
+
+def _mirror_config(dist: Path) -> str:
+    return (
+        "provider_installation {\n"
+        f'  filesystem_mirror {{\n    path    = "{dist / "mirror"}"\n'
+        '    include = ["terraform.local/*/*"]\n  }\n'
+        '  direct {\n    exclude = ["terraform.local/*/*"]\n  }\n}\n'
+    )
+
+
+def _project_python_on_path(root: Path) -> str:
+    """Put ``python3`` on a ``PATH`` of its own: the project's interpreter, without the provider.
+
+    The oldest supported Alembic's environment when the suite has it, else this run's.
+    """
+    interpreter = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
+    if not os.access(interpreter, os.X_OK):
+        interpreter = os.path.realpath(sys.executable)
+    bin_dir = root / "project-bin"
+    bin_dir.mkdir(parents=True)
+    wrapper = bin_dir / "python3"
+    wrapper.write_text(f'#!/bin/sh\nexec "{interpreter}" "$@"\n')
+    wrapper.chmod(0o755)
+    return f"{bin_dir}:/usr/bin:/bin"
+
+
+def test_the_archive_installs_from_a_packed_filesystem_mirror_and_its_lock_file_travels(
+    terraform: TerraformBinary, dist: Path, tmp_path: Path
+) -> None:
+    config = _mirror_config(dist)
+    first = new_machine(
+        tmp_path,
+        "first",
+        terraform,
+        cli_config=config,
+        extra_env={"PATH": _project_python_on_path(tmp_path / "first")},
+    )
+    work = first.checkout()
+    init = first.tf(work, "init", "-input=false")
+    assert "Installed terraform.local/alembic/alembic v0.1.0" in init.stdout
+    lock = (work / ".terraform.lock.hcl").read_text()
+    listing = json.loads((dist / "mirror" / SOURCE / f"{__version__}.json").read_text())
+    h1 = listing["archives"][platform_name()]["hashes"][0]
+    assert re.findall(r'"((?:h1|zh):[^"]+)"', lock) == [h1]
+    first.tf(work, "apply", "-input=false", "-auto-approve")
+    assert first.tf(work, "output", "-raw", "revision").stdout == "0003"
+    plan = first.run(
+        str(terraform.path), "plan", "-no-color", "-detailed-exitcode", "-input=false", cwd=work
+    )
+    assert plan.returncode == 0, describe(plan)
+    installed = work / ".terraform/providers" / SOURCE / __version__ / platform_name()
+    assert _dirhash(installed.resolve()) == h1, "running the provider changed its directory"
+
+    second = new_machine(
+        tmp_path,
+        "second",
+        terraform,
+        cli_config=config,
+        extra_env={"PATH": _project_python_on_path(tmp_path / "second")},
+    )
+    clone = second.checkout(lock)
+    second.tf(clone, "init", "-input=false")
+    assert (clone / ".terraform.lock.hcl").read_text() == lock
+    plan_text = second.tf(clone, "plan", "-input=false").stdout
+    assert "# alembic_upgrade.demo will be created" in plan_text
+    second.tf(clone, "apply", "-input=false", "-auto-approve")
+    assert second.tf(clone, "output", "-raw", "revision").stdout == "0003"
+
+
+def _release_venv() -> Path:
+    python = Path(
+        os.environ.get("ALEMBIC_TEST_RELEASE_PYTHON") or ROOT / ".venv-release/bin/python"
+    )
+    if not python.exists():
+        unavailable(f"No release virtualenv at {python}: run `make release` first.")
+    return python.parent.parent
+
+
+def test_the_wheel_in_a_fresh_virtualenv_serves_terraform(dist: Path, tmp_path: Path) -> None:
+    terraform = find_binaries()[-1]
+    venv = _release_venv()
+    machine = new_machine(tmp_path, "wheel", terraform, venv=venv)
+    where = machine.run(
+        machine.python, "-c", "import alembic_provider; print(alembic_provider.__file__)"
+    )
+    assert where.returncode == 0, describe(where)
+    site = Path(where.stdout.strip()).resolve()
+    assert site.is_relative_to(venv.resolve()), f"imported from {site}, not the installed wheel"
+    installed = machine.run(str(machine.root / "venv/bin/terraform-provider-alembic"), "install")
+    assert installed.returncode == 0, describe(installed)
+    assert "Wrote the launcher" in installed.stdout
+    work = machine.checkout()
+    machine.tf(work, "init", "-input=false")
+    machine.tf(work, "apply", "-input=false", "-auto-approve")
+    assert machine.tf(work, "output", "-raw", "revision").stdout == "0003"
+
+
+def test_the_python_package_passes_twine_check(dist: Path) -> None:
+    packages = sorted(str(p) for p in dist.glob(f"terraform_provider_alembic-{__version__}*"))
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *packages],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASSED") == 2, result.stdout
