@@ -288,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--source", default=DEFAULT_SOURCE, help="HOST/NAMESPACE/alembic for the mirror tree"
     )
     args = parser.parse_args(argv)
-    for path in release(args.dist, args.venv, args.python, args.source):
+    for path in release(args.dist.absolute(), args.venv.absolute(), args.python, args.source):
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 
