@@ -8,6 +8,7 @@ releases. The modules beside this file are split along Alembic's own seams:
 - ``tfalembic_wire``: JSON lines on the private socket (never stdout, which env.py owns);
 - ``tfalembic_config``: the Config, built like the ``alembic`` command line builds it;
 - ``tfalembic_scripts``: the script directory's graph, targets and steps;
+- ``tfalembic_scriptcache``: that graph remembered, so a plan runs no revision module;
 - ``tfalembic_runtime``: running env.py with a small ``fn``;
 - ``tfalembic_lock``: the migration lock;
 - ``tfalembic_verbs``: one operation per Alembic verb, and the dispatcher;
@@ -29,6 +30,7 @@ import tfalembic_config  # noqa: F401  # imported before the directory leaves sy
 import tfalembic_errors  # noqa: F401
 import tfalembic_lock  # noqa: F401
 import tfalembic_runtime  # noqa: F401
+import tfalembic_scriptcache  # noqa: F401
 import tfalembic_scripts  # noqa: F401
 import tfalembic_verbs  # noqa: F401
 import tfalembic_wire  # noqa: F401

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tfalembic_errors import ReportedError, error_text, quoted
+from tfalembic_scriptcache import load_graph
 
 if TYPE_CHECKING:
     Result = dict[str, Any]
@@ -34,7 +35,11 @@ _ABSOLUTE = "a revision id, 'head', 'heads', 'base' or '<branch>@head'"
 
 
 def load_script(config: Any) -> Any:
-    """Load the script directory and every revision file, reporting failures as the user's."""
+    """Load the script directory's graph, reporting failures as the user's.
+
+    The graph comes from the cache when no file that defines it changed (no revision module
+    runs then); otherwise every revision file is loaded, as Alembic does.
+    """
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
@@ -43,6 +48,7 @@ def load_script(config: Any) -> Any:
     except CommandError as exc:
         raise ReportedError("config", f"The Alembic configuration is not usable: {exc}") from exc
     try:
+        load_graph(script)
         script.get_heads()
     except ImportError:
         raise

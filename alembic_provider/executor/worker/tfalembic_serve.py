@@ -93,7 +93,11 @@ def serve(fd: int) -> int:
     while True:
         fds: list[int] = []
         if read_line(control, pending, fds) is None:
-            return 0
+            # The provider hung up: leave at once. Tearing down an interpreter that has
+            # imported Alembic and SQLAlchemy costs time the provider would wait for.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
         if len(fds) != 2:
             for extra in fds:
                 os.close(extra)
