@@ -126,3 +126,32 @@ def test_stamp_plan_without_refresh_stays_empty(harness: Harness, tmp_path: Path
         ],
         provider=PROVIDER,
     )
+
+
+def quiet(plan: Plan) -> None:
+    """Check that the plan changes nothing and warns about nothing."""
+    assert not plan.changed, plan.output
+    assert "Warning" not in plan.output, plan.output
+
+
+def test_stamp_is_satisfied_once_upgrades_passed_it(harness: Harness, tmp_path: Path) -> None:
+    """A baseline stamp stays quiet once alembic_upgrade ran the revisions after it."""
+    database = sqlite_database(tmp_path)
+    project = _project(tmp_path)
+    stamp = stamp_config(project, database, "r1")
+    both = stamp + resource_block("alembic_upgrade", "schema", target="heads").replace(
+        "}\n", "  depends_on = [alembic_stamp.baseline]\n}\n"
+    )
+    harness.test(
+        [
+            Step(config=stamp, check=database_at(database, ["r1"], ADDRESS)),
+            Step(config=both, check=database_at(database, ["r2"], "alembic_upgrade.schema")),
+            Step(
+                config=both,
+                pre_config=lambda: add_revision(project, "r3", "r2"),
+                check=database_at(database, ["r3"], "alembic_upgrade.schema"),
+            ),
+            Step(config=both, plan_only=True, plan_check=quiet),
+        ],
+        provider=PROVIDER,
+    )

@@ -99,6 +99,7 @@ class Facts:
     config_changed: bool = False
     target_changed: bool = False
     recorded_by_refresh: bool = False
+    reached: bool = False
     replacing: bool = False
     heads_reached: Heads | None = None
     message: str = ""

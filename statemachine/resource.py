@@ -15,8 +15,10 @@ keyword arguments), reads what the machine decided, executes it, and fires the o
   ``warnings``. ImportResourceState: ``import_started()`` then ``imported(db_heads=...)``.
 
 The rules live in the guards below: a downgrade needs ``allow_downgrade``; an ``alembic_stamp``
-never stamps again because revisions were added or the database moved (that is a warning), only a
-changed ``target`` stamps again; unknown inputs plan unknown values without touching the
+is satisfied once the database is at or past its target (the target is an ancestor of the
+database's heads, as after the migrations that follow a baseline ran); it never stamps again
+because revisions were added or the database moved (a database behind the target or on an
+unrelated branch is a warning), only a changed ``target`` the database has not reached stamps again; unknown inputs plan unknown values without touching the
 database; and only ``apply_started``/``destroy_started`` ever put a write into ``pending``.
 Every trigger either takes an edge or raises ``MachineError``; ``may_<trigger>(...)`` asks first.
 
@@ -114,6 +116,7 @@ _RECORDED = frozenset({*_IN_STATE, S.PLANNED_UPDATE, S.UPDATING, S.PLANNED_DELET
 TRANSITIONS: list[TransitionConfigDict] = [
     # ReadResource: the database's heads and the target as the script directory resolves it now.
     edge("refreshed", _IN_STATE, S.PRESENT, when="is_at_target", do="record_refresh"),
+    edge("refreshed", _APPLIED, S.PRESENT, when="is_satisfied_stamp", do="record_refresh"),
     edge("refreshed", _APPLIED, S.DRIFTED, when=("is_stamp", "has_db_moved"), do="warn_stamp"),
     edge("refreshed", _APPLIED, "=", when="is_stamp", do="warn_stamp"),
     edge("refreshed", _APPLIED, S.DRIFTED, do="record_refresh"),
@@ -122,6 +125,7 @@ TRANSITIONS: list[TransitionConfigDict] = [
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_unknown", do="plan_unknown"),
     edge("planned", S.ABSENT, "=", when="has_error", do="plan_error"),
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_at_target", do="plan_noop"),
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_satisfied_stamp", do="plan_noop"),
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_stamp", do="plan_stamp"),
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when=("has_downgrades", "can_downgrade"), do="plan_downgrade"),
     edge("planned", S.ABSENT, "=", when="has_downgrades", do="refuse_downgrade"),
@@ -129,10 +133,10 @@ TRANSITIONS: list[TransitionConfigDict] = [
     # PlanResourceChange for a resource already in Terraform's state.
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, when="is_unknown", do="plan_unknown"),
     edge("planned", _IN_STATE, "=", when="has_error", do="plan_error"),
-    edge("planned", _IN_STATE, "=", when="has_db_moved_since_refresh", do="refuse_moved_since_refresh"),
+    edge("planned", _IN_STATE, "=", when="has_db_moved_since_refresh", unless="is_satisfied_stamp", do="refuse_moved_since_refresh"),
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("is_at_target", "has_config_changed"), do="plan_noop"),
     edge("planned", _IN_STATE, S.PRESENT, when="is_at_target", do="plan_noop"),
-    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("is_stamp", "has_target_changed"), do="plan_stamp"),
+    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("is_stamp", "has_target_changed"), unless="has_reached_target", do="plan_stamp"),
     edge("planned", S.PARTIAL, S.PLANNED_UPDATE, when="is_stamp", do="plan_stamp"),
     edge("planned", _APPLIED, S.PLANNED_UPDATE, when=("is_stamp", "has_config_changed"), do="plan_noop"),
     edge("planned", _APPLIED, S.PRESENT, when="is_stamp", do="plan_noop"),
@@ -298,8 +302,14 @@ class ResourceLifecycle:
 
     # Triggers: declarations only; the machine binds the real ones (model_override).
 
-    def refreshed(self, *, db_heads: Iterable[str], target_heads: Iterable[str]) -> bool:
-        """ReadResource read the database's heads and resolved the target."""
+    def refreshed(
+        self, *, db_heads: Iterable[str], target_heads: Iterable[str], reached: bool = False
+    ) -> bool:
+        """ReadResource read the database's heads and resolved the target.
+
+        :param reached: every target revision is one of the database's heads or an ancestor
+            of one (the database is at or past the target).
+        """
         return unbound()
 
     def planned(
@@ -314,6 +324,7 @@ class ResourceLifecycle:
         config_changed: bool = False,
         target_changed: bool = False,
         recorded_by_refresh: bool = False,
+        reached: bool = False,
     ) -> bool:
         """PlanResourceChange gathered its facts.
 
@@ -328,6 +339,7 @@ class ResourceLifecycle:
         :param recorded_by_refresh: the heads in the prior state were read by a refresh, not
             left by an apply; Terraform plans again right before applying a saved plan, and
             that plan must find the database where the refresh did.
+        :param reached: the database is at or past the target (see ``refreshed``).
         """
         return unbound()
 
@@ -417,6 +429,17 @@ class ResourceLifecycle:
         """Terraform will call apply because the configuration changed."""
         facts = Facts.of(event)
         return facts.config_changed or facts.target_changed
+
+    def has_reached_target(self, event: EventData) -> bool:
+        """The database is at or past the target: a stamp there has nothing left to mark."""
+        return Facts.of(event).reached
+
+    def is_satisfied_stamp(self, event: EventData) -> bool:
+        """An ``alembic_stamp`` whose database is at or past its target: nothing to do or say.
+
+        Where other resources moved the database since is not its change.
+        """
+        return self.is_stamp(event) and self.has_reached_target(event)
 
     def has_target_changed(self, event: EventData) -> bool:
         """The configured ``target`` changed; the only reason a stamp stamps again."""
@@ -533,9 +556,9 @@ class ResourceLifecycle:
         facts = Facts.of(event)
         self.warnings.append(
             f"The database is at {quote(facts.db_heads)} but the target resolves to "
-            f"{quote(facts.target_heads)}. alembic_stamp does not stamp again when revisions "
-            "are added or the database moves; run new migrations with alembic_upgrade, or change "
-            "target to stamp again."
+            f"{quote(facts.target_heads)}, which it has not reached. alembic_stamp does not stamp "
+            "again when revisions are added or the database moves; run new migrations with "
+            "alembic_upgrade, or change target to stamp again."
         )
         self.record_refresh(event)
 

@@ -164,8 +164,11 @@ def test_read_reports_a_database_moved_by_hand() -> None:
     executor.position = 1
     refreshed = _value(h.read(state).new_state)
     assert refreshed["revision"] == "a1"
-    assert [p["revision"] for p in refreshed["pending"]] == ["b2", "c3"]
+    # What is pending stays out of the state: the plan shows it as an addition.
+    assert refreshed["pending"] == []
     assert executor.writes == writes, "a refresh never writes"
+    planned = _value(h.plan(refreshed, _config()).planned_state)
+    assert [p["revision"] for p in planned["pending"]] == ["b2", "c3"]
 
 
 def test_unknown_provider_input_plans_unknown_without_touching_the_database() -> None:

@@ -177,6 +177,7 @@ class Flow:
                 ),
                 target_changed=prior is not None and prior.get("target") != planned["target"],
                 recorded_by_refresh=kept.refreshed,
+                reached=_reached(inspection),
             )
             if life.decision is Decision.ERROR:
                 summary = life.error_summary or "Plan Failed"
@@ -227,8 +228,11 @@ class Flow:
     def _unchanged(self, prior: Values | None, inspection: Inspection) -> Values:
         """The computed values of a plan that writes nothing.
 
-        The heads are the database's own. ``pending`` and ``sql`` keep what the state holds,
-        and a stamp keeps the revisions it stamped, so a plan after new revision files (or
+        The heads are the database's own, except for a stamp the database is at or past: what
+        other resources (an ``alembic_upgrade`` after a baseline) did to the database is not
+        its change, so it keeps the heads it recorded until a refresh reads them. ``pending``
+        and ``sql`` keep what the state holds, and a stamp keeps the revisions it stamped, so a
+        plan after new revision files (or
         without a refresh) stays empty.
         """
         prior = prior or {}
@@ -237,6 +241,9 @@ class Flow:
             "revisions": list(inspection.current),
             "target_revisions": sorted(inspection.target),
         }
+        recorded = prior.get("revisions")
+        if self.kind == "stamp" and _reached(inspection) and isinstance(recorded, list):
+            values.update(revision=prior.get("revision"), revisions=recorded)
         if self.kind == "stamp" and isinstance(prior.get("target_revisions"), list):
             values["target_revisions"] = prior["target_revisions"]
         if "pending" in self._computed():
@@ -299,8 +306,11 @@ class Flow:
         if life.state is State.ABSENT:
             return Applied(None)
         state = dict(planned)
-        state["revision"] = heads_text(life.heads or ())
-        state["revisions"] = list(life.heads or ())
+        if life.error is not None or life.decision is not Decision.NOOP:
+            # A plan that writes nothing already holds the heads it records (a satisfied stamp
+            # keeps its own; see ``_unchanged``).
+            state["revision"] = heads_text(life.heads or ())
+            state["revisions"] = list(life.heads or ())
         return Applied(state, private.encode(life))
 
     def _run(self, work: _Work, life: ResourceLifecycle, operation: str) -> None:
@@ -376,6 +386,7 @@ class Flow:
             return Applied(state, private)
         life = self._restore(state, kept)
         refreshed = dict(state)
+        _forget_pending(refreshed)
         with self._session(ctx, state) as cancel:
             work = _Work(ctx, project, target, state, cancel)
             try:
@@ -387,7 +398,11 @@ class Flow:
                 heads = ctx.executor.current(project, timeout=work.timeout("read"), cancel=cancel)
                 refreshed.update(revision=heads_text(heads), revisions=list(heads))
                 return Applied(refreshed, kept.encode(life) if kept.written_by_us else b"")
-        life.refreshed(db_heads=inspection.current, target_heads=self._target_heads(inspection))
+        life.refreshed(
+            db_heads=inspection.current,
+            target_heads=self._target_heads(inspection),
+            reached=_reached(inspection),
+        )
         self._fill_observed(refreshed, inspection)
         _warn(ctx, life)
         # State the Go provider wrote keeps no private state until a plan has seen its config.
@@ -398,15 +413,14 @@ class Flow:
     def _fill_observed(self, values: Values, inspection: Inspection) -> None:
         """Record what the database and the script directory say right now.
 
-        A stamp's ``target_revisions`` stay the revisions it stamped.
+        A stamp's ``target_revisions`` stay the revisions it stamped. What is pending is left
+        out: the plan that runs it shows it as an addition.
         """
         values["revision"] = heads_text(inspection.current)
         values["revisions"] = list(inspection.current)
         if self.kind != "stamp" or not isinstance(values.get("target_revisions"), list):
             values["target_revisions"] = sorted(inspection.target)
-        if "pending" in values:
-            values["pending"] = _steps(inspection) if inspection.direction == "upgrade" else []
-            values["sql"] = values.get("sql") or ""
+        _forget_pending(values)
 
     # -- import ----------------------------------------------------------------------------
 
@@ -514,8 +528,16 @@ class MigrationResource:
         return self._flow.import_state(ctx, import_id, defaults)
 
     def upgrade_state(self, ctx: Context, version: int, raw: dict[str, Any]) -> Values:
-        """Map any earlier schema (the Go provider wrote version 2) straight to this one."""
-        return upgrade_state_values(self._flow.block, raw)
+        """Map any earlier schema (the Go provider wrote version 2) straight to this one.
+
+        Terraform sends every stored object through here before each refresh and plan, also
+        with ``-refresh=false``. ``pending`` and ``sql`` describe the step a plan runs: once
+        stored (the apply must return what its plan said) they are spent, and the next plan
+        shows what it runs as additions, never the migrations that already ran as removals.
+        """
+        values = upgrade_state_values(self._flow.block, raw)
+        _forget_pending(values)
+        return values
 
 
 def _echoed_target(prior: Values | None, config_target: Any, private: _Private) -> str | None:
@@ -539,8 +561,24 @@ def _differs(prior: Values, values: Values) -> bool:
     return any(prior.get(name) != value for name, value in values.items())
 
 
+def _forget_pending(values: Values) -> None:
+    """Clear what a stored object says about a step: the state only records where it is."""
+    if "pending" in values:
+        values["pending"] = []
+        values["sql"] = ""
+
+
 def _steps(inspection: Inspection) -> list[dict[str, str]]:
     return [{"revision": s.revision, "message": s.message} for s in inspection.steps]
+
+
+def _reached(inspection: Inspection) -> bool:
+    """Whether the database is at or past the target: reaching it would run nothing.
+
+    Alembic upgrades to a target by running every ancestor of it the database's heads lack, so
+    no upgrade step means every target revision is a head or an ancestor of one.
+    """
+    return inspection.direction != "upgrade" or not inspection.steps
 
 
 def _downgrades(inspection: Inspection) -> list[str]:

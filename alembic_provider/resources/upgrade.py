@@ -92,14 +92,15 @@ def schema() -> Schema:
                 target_revisions_attribute(),
                 pending_attribute(
                     "The migrations the planned step runs, in order, each with its `revision` and "
-                    "`message`; the plan shows them. After an apply it lists the migrations that "
-                    "ran until the next refresh, which shows what is still pending (empty at the "
-                    "target)."
+                    "`message`; the plan shows each as an addition. The state keeps nothing "
+                    "pending: a refresh does not record it, and what an apply ran is cleared "
+                    "before the next plan, with or without refresh."
                 ),
                 Attribute(
                     "sql",
                     "string",
-                    "Offline SQL of the planned step when `preview_sql` is true; otherwise empty.",
+                    "Offline SQL of the planned step when `preview_sql` is true (the plan's diff "
+                    "is exactly the SQL that will run); otherwise empty. Cleared like `pending`.",
                     computed=True,
                 ),
                 id_attribute(

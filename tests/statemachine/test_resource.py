@@ -161,12 +161,46 @@ def test_a_stamp_ignores_new_revisions_and_warns() -> None:
     assert life.state is State.PRESENT
     assert (life.heads, life.target_heads) == (("a1",), ("a2",))
     assert life.warnings == [
-        "The database is at 'a1' but the target resolves to 'a2'. alembic_stamp does not stamp "
-        "again when revisions are added or the database moves; run new migrations with "
-        "alembic_upgrade, or change target to stamp again."
+        "The database is at 'a1' but the target resolves to 'a2', which it has not reached. "
+        "alembic_stamp does not stamp again when revisions are added or the database moves; run "
+        "new migrations with alembic_upgrade, or change target to stamp again."
     ]
     life.planned(db_heads=["a1"], target_heads=["a2"])
     assert (life.state, life.decision, life.pending) == (State.PRESENT, Decision.NOOP, ())
+
+
+def test_a_stamp_is_satisfied_once_the_database_is_past_its_target() -> None:
+    """The adoption pattern: a baseline stamp, then upgrades past it; no warning, no stamp."""
+    life = at(State.PRESENT, kind="stamp", heads=("a1",), target_heads=("a1",))
+    life.refreshed(db_heads=["a6", "b1"], target_heads=["a1"], reached=True)
+    assert (life.state, life.heads, life.warnings) == (State.PRESENT, ("a6", "b1"), [])
+    life.planned(db_heads=["a6", "b1"], target_heads=["a1"], downgrades=["a6"], reached=True)
+    assert (life.state, life.decision) == (State.PRESENT, Decision.NOOP)
+
+
+def test_a_new_stamp_on_a_database_past_its_target_writes_nothing() -> None:
+    life = ResourceLifecycle("stamp")
+    life.planned(db_heads=["a6"], target_heads=["a1"], downgrades=["a6"], reached=True)
+    assert (life.state, life.decision, life.planned_heads) == (
+        State.PLANNED_CREATE,
+        Decision.NOOP,
+        ("a6",),
+    )
+    life.apply_started(db_heads=["a6"])
+    assert life.pending == ()
+
+
+def test_a_changed_stamp_target_the_database_passed_stamps_nothing() -> None:
+    life = at(State.PRESENT, kind="stamp", heads=("a6",), target_heads=("a1",))
+    life.planned(db_heads=["a6"], target_heads=["a2"], target_changed=True, reached=True)
+    assert (life.state, life.decision) == (State.PLANNED_UPDATE, Decision.NOOP)
+
+
+def test_a_stamp_warns_when_the_database_is_on_an_unrelated_branch() -> None:
+    life = at(State.PRESENT, kind="stamp", heads=("a1",), target_heads=("a1",))
+    life.refreshed(db_heads=["b1"], target_heads=["a1"], reached=False)
+    assert (life.state, len(life.warnings)) == (State.DRIFTED, 1)
+    assert "which it has not reached" in life.warnings[0]
 
 
 def test_a_stamp_whose_database_moved_by_hand_drifts_with_a_warning_and_does_not_restamp() -> None:
