@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -21,11 +22,14 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from acceptance.conftest import unavailable
 from acceptance.machines import describe, new_machine
+from acceptance.registry import HOST as REGISTRY_HOST
+from acceptance.registry import serve_registry, signing_key
 from acceptance.terraform_bin import TerraformBinary, find_binaries
 from alembic_provider import __version__
 from alembic_provider.install import platform_name
@@ -287,3 +291,70 @@ def test_the_python_package_passes_twine_check(dist: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("PASSED") == 2, result.stdout
+
+
+def _load_release_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("release", ROOT / "scripts" / "release.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_private_registry_serves_the_signed_release_and_init_records_zh_and_h1(
+    terraform: TerraformBinary, dist: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("gpg") is None:
+        unavailable("gpg is not installed: install gnupg to test signed releases.")
+    files = tmp_path / "release"
+    files.mkdir()
+    for name in (f"{platform_name()}.zip", "manifest.json", "SHA256SUMS"):
+        shutil.copy2(dist / f"{PREFIX}_{name}", files)
+    archive = files / f"{PREFIX}_{platform_name()}.zip"
+    with signing_key() as key:
+        monkeypatch.setenv("GNUPGHOME", str(key.home))
+        monkeypatch.setenv("GPG_FINGERPRINT", key.fingerprint)
+        assert _load_release_script().sign(files / f"{PREFIX}_SHA256SUMS") is not None
+        with serve_registry(files, __version__, platform_name(), key, tmp_path) as registry:
+            machines = [
+                new_machine(
+                    tmp_path,
+                    name,
+                    terraform,
+                    cli_config=registry.cli_config,
+                    extra_env={
+                        "PATH": _project_python_on_path(tmp_path / name),
+                        "SSL_CERT_FILE": str(registry.ca_file),
+                    },
+                )
+                for name in ("first", "second")
+            ]
+            first, second = machines
+            work = _from_registry(first.checkout())
+            init = first.tf(work, "init", "-input=false")
+            assert f"(self-signed, key ID {key.fingerprint[-16:].upper()})" in init.stdout
+            lock = (work / ".terraform.lock.hcl").read_text()
+            unpacked = tmp_path / "unpacked"
+            _unzip(archive, unpacked)
+            hashes = set(re.findall(r'"((?:h1|zh):[^"]+)"', lock))
+            assert {_dirhash(unpacked), f"zh:{_sha256(archive)}"} <= hashes
+            # Every zh: hash comes from the signed SHA256SUMS (Terraform 1.0 also records the
+            # manifest's line; later releases keep only the archives').
+            sums = (files / f"{PREFIX}_SHA256SUMS").read_text().splitlines()
+            signed = {f"zh:{line.split()[0]}" for line in sums}
+            assert {h for h in hashes if h.startswith("zh:")} <= signed
+            first.tf(work, "apply", "-input=false", "-auto-approve")
+            assert first.tf(work, "output", "-raw", "revision").stdout == "0003"
+
+            clone = _from_registry(second.checkout(lock))
+            second.tf(clone, "init", "-input=false")
+            assert (clone / ".terraform.lock.hcl").read_text() == lock
+            plan = second.tf(clone, "plan", "-input=false").stdout
+            assert "# alembic_upgrade.demo will be created" in plan
+
+
+def _from_registry(work: Path) -> Path:
+    """Point the demo configuration at the test registry's source address."""
+    main = work / "main.tf"
+    main.write_text(main.read_text().replace(SOURCE, f"{REGISTRY_HOST}/alembic/alembic"))
+    return work

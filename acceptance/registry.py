@@ -1,0 +1,207 @@
+"""A private provider registry for tests: the release files served over HTTPS on localhost.
+
+It speaks the provider registry protocol (``providers.v1``: list versions, find a package) and
+serves the files ``make release`` wrote, with ``SHA256SUMS`` signed by a throwaway GnuPG key,
+as a private registry serving a release does. Terraform finds it through a ``host`` block in
+its CLI configuration and trusts its certificate through ``SSL_CERT_FILE``. Nothing here is
+reachable from outside the machine, and everything stops when the context ends.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.server
+import ipaddress
+import json
+import shutil
+import ssl
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Registry", "SigningKey", "serve_registry", "signing_key"]
+
+HOST = "registry.alembic.test"
+"""The registry's hostname in provider source addresses; the CLI config's ``host`` maps it."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A GnuPG key in a keyring of its own: its home, fingerprint and armored public key."""
+
+    home: Path
+    fingerprint: str
+    public_key: str
+
+
+@contextmanager
+def signing_key() -> Iterator[SigningKey]:
+    """Create a throwaway RSA signing key (old Terraform releases verify RSA only)."""
+    home = Path(tempfile.mkdtemp(prefix="gpg"))  # short: gpg-agent's socket path is limited
+    home.chmod(0o700)
+    env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
+    try:
+        subprocess.run(
+            [
+                *("gpg", "--batch", "--passphrase", "", "--quick-gen-key"),
+                *("Registry Test <registry@example.invalid>", "rsa2048", "sign", "never"),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        listing = subprocess.run(
+            ["gpg", "--batch", "--with-colons", "--list-secret-keys"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        fingerprint = next(
+            line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr")
+        )
+        public = subprocess.run(
+            ["gpg", "--batch", "--armor", "--export", fingerprint],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        yield SigningKey(home, fingerprint, public)
+    finally:
+        subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _certificate(directory: Path) -> tuple[Path, Path]:
+    """Write a self-signed certificate for 127.0.0.1 and its key; return their paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = directory / "registry.pem"
+    key_path = directory / "registry.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A running registry: its base URL, the CA file to trust and the CLI config to use it."""
+
+    url: str
+    ca_file: Path
+
+    @property
+    def cli_config(self) -> str:
+        services = f'"providers.v1" = "{self.url}/v1/providers/"'
+        return f'host "{HOST}" {{\n  services = {{\n    {services}\n  }}\n}}\n'
+
+
+@contextmanager
+def serve_registry(
+    files: Path, version: str, platform: str, key: SigningKey, workdir: Path
+) -> Iterator[Registry]:
+    """Serve the release in ``files`` (archive, ``SHA256SUMS`` and its ``.sig``) for one version.
+
+    :param platform: the archive's ``OS_ARCH``.
+    """
+    os_name, arch = platform.split("_", 1)
+    prefix = f"terraform-provider-alembic_{version}"
+    archive = files / f"{prefix}_{platform}.zip"
+    sums = files / f"{prefix}_SHA256SUMS"
+    shasum = next(
+        line.split()[0] for line in sums.read_text().splitlines() if line.endswith(archive.name)
+    )
+    cert, private = _certificate(workdir)
+    routes: dict[str, bytes] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = routes.get(self.path)
+            if body is None and self.path.startswith("/files/"):
+                path = files / self.path.removeprefix("/files/")
+                body = path.read_bytes() if path.is_file() and "/" not in path.name else None
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, private)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    base = f"https://127.0.0.1:{server.server_address[1]}"
+    api = "/v1/providers/alembic/alembic"
+    routes[f"{api}/versions"] = json.dumps(
+        {
+            "versions": [
+                {
+                    "version": version,
+                    "protocols": ["6.0"],
+                    "platforms": [{"os": os_name, "arch": arch}],
+                }
+            ]
+        }
+    ).encode()
+    routes[f"{api}/{version}/download/{os_name}/{arch}"] = json.dumps(
+        {
+            "protocols": ["6.0"],
+            "os": os_name,
+            "arch": arch,
+            "filename": archive.name,
+            "download_url": f"{base}/files/{archive.name}",
+            "shasums_url": f"{base}/files/{sums.name}",
+            "shasums_signature_url": f"{base}/files/{sums.name}.sig",
+            "shasum": shasum,
+            "signing_keys": {
+                "gpg_public_keys": [
+                    {"key_id": key.fingerprint[-16:], "ascii_armor": key.public_key}
+                ]
+            },
+        }
+    ).encode()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Registry(base, cert)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
