@@ -31,12 +31,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from acceptance.conftest import unavailable
-from acceptance.databases import Database, ServerPool, Unavailable, fresh_database
+from acceptance.databases import Database, ServerPool, Unavailable, fresh_database, sqlite_database
 from acceptance.harness import CommandResult, Harness, PlanCheck, Step, normalise_output
 from acceptance.providers import Managed, Reattach
 from acceptance.state import Plan, State
 from acceptance.terraform_bin import TerraformBinary
-from acceptance.test_upgrade_semantics import hcl, provider_block, resource_block
+from acceptance.test_upgrade_semantics import (
+    hcl,
+    newest_terraform,
+    provider_block,
+    resource_block,
+)
 from tests.alembic_projects import add_revision, table_name
 
 pytestmark = pytest.mark.acceptance
@@ -407,3 +412,41 @@ resource "terraform_data" "database" {{
         on_command=transcript,
     )
     transcript.assert_quiet_end()
+
+
+# -- the stock env.py with `environment` instead of `url` ----------------------------------
+
+
+def test_stock_env_py_with_environment_says_the_url_is_a_placeholder(
+    tmp_path: Path,
+) -> None:
+    """The README's first example once used ``environment``; the stock env.py ignores it."""
+    project = alembic_init(tmp_path)
+    add_revision(project, "a1", None, "create users")
+    url = sqlite_database(tmp_path).url
+    config = provider_block(project) + resource_block(
+        "alembic_upgrade", "schema", environment={"DATABASE_URL": url}
+    )
+    seen: list[str] = []
+
+    def quiet_errors(result: CommandResult) -> None:
+        seen.append(f"{result.stdout}\n{result.stderr}")
+
+    Harness(terraform=newest_terraform(), base_dir=tmp_path).test(
+        [
+            Step(
+                config=config,
+                expect_error=r"Error: Database URL Not Set with alembic_upgrade\.schema, .* "
+                + re.escape(
+                    "{ env.py connected with the placeholder URL 'driver://...' that "
+                    "'alembic init' writes into alembic.ini. 'environment' sets 'DATABASE_URL', "
+                    "but this env.py never reads it"
+                ),
+            )
+        ],
+        provider=Reattach(),
+        on_command=quiet_errors,
+    )
+    failed = seen[-1]
+    for noise in ("Traceback", "tfalembic_", "Can't load plugin", "Last output"):
+        assert noise not in failed, f"{noise!r} in the error:\n{failed}"

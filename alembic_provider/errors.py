@@ -59,7 +59,11 @@ class ProviderError(Exception):
     :param kind: a short machine-readable cause, e.g. ``"multiple_heads"`` or ``"migration"``.
     :param revision: the revision that was running or being resolved when it failed.
     :param heads_reached: the database's heads after the failure; ``None`` when unknown.
-    :param stderr_tail: the last lines the worker printed, redacted.
+    :param stderr_tail: the last lines the worker printed, redacted; only for failures the
+        worker could not describe itself (it crashed or was stopped).
+    :param location: the frame of the user's own code that failed (their env.py or migration
+        file and line), formatted like a traceback line, redacted.
+    :param remedy: what to do about it, when the message does not say so already.
     """
 
     default_summary: ClassVar[str] = "Provider Error"
@@ -74,6 +78,8 @@ class ProviderError(Exception):
         revision: str | None = None,
         heads_reached: tuple[str, ...] | None = None,
         stderr_tail: str = "",
+        location: str = "",
+        remedy: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -83,12 +89,21 @@ class ProviderError(Exception):
         self.revision = revision
         self.heads_reached = heads_reached
         self.stderr_tail = stderr_tail
+        self.location = location
+        self.remedy = remedy
 
     def detail(self) -> str:
-        """Return the diagnostic detail: the message, then where the database is and the output."""
+        """Return the diagnostic detail: what failed and where, the database's heads, the remedy.
+
+        The user's own frame stands in for a traceback; the full one is in the provider's log.
+        """
         parts = [self.message]
+        if self.location:
+            parts.append(self.location)
         if self.heads_reached is not None:
             parts.append(f"The database is now at {describe_heads(self.heads_reached)}.")
+        if self.remedy:
+            parts.append(self.remedy)
         if self.stderr_tail:
             parts.append("Last output of the Alembic worker:\n" + self.stderr_tail)
         return "\n\n".join(parts)

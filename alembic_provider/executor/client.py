@@ -70,7 +70,16 @@ _KINDS: dict[str, tuple[type[ProviderError], str | None]] = {
     "lock": (MigrationError, "Migration Lock Failed"),
     "lock_timeout": (LockTimeoutError, None),
     "environment": (WorkerEnvironmentError, None),
+    "placeholder_url": (ConfigError, "Database URL Not Set"),
 }
+# kind -> what to do, for kinds whose message states only the fact
+_REMEDIES: dict[str, str] = {
+    "migration": "Fix the migration, then apply again: the next apply continues from the "
+    "revision the database reached.",
+    "env": "Fix env.py (or what it imports), then plan again.",
+    "script": "Fix the migration file, then plan again.",
+}
+_LOG_HINT = "The full traceback is in the provider's log: run Terraform with TF_LOG=DEBUG."
 
 
 class LogSink(Protocol):
@@ -365,6 +374,7 @@ class WorkerExecutor:
         )
         response = exchange.response
         if response is None or not response.get("ok"):
+            self._log_traceback(op, response, redactor)
             _raise_for(op, exchange, redactor, self._heads_after(project, op, exchange))
         result = response.get("result")
         if not isinstance(result, dict):
@@ -381,6 +391,13 @@ class WorkerExecutor:
         except ProviderError as exc:
             self._debug("re-reading the heads failed", error=exc.message)
             return None
+
+    def _log_traceback(self, op: str, response: dict[str, Any] | None, redactor: Redactor) -> None:
+        """Log the worker's full traceback at debug level; messages show only the user's frame."""
+        error = (response or {}).get("error")
+        trace = error.get("traceback") if isinstance(error, dict) else None
+        if isinstance(trace, str) and trace:
+            self._debug("alembic worker traceback", op=op, traceback=redactor.redact(trace))
 
     def _debug(self, message: str, **fields: Any) -> None:
         if self._log is not None:
@@ -437,6 +454,13 @@ def _raise_for(
     kind = str(error.get("kind", "internal"))
     cls_, summary = _KINDS.get(kind, (InternalError, None))
     heads = error.get("heads_reached")
+    location = error.get("location")
+    location = redactor.redact(location) if isinstance(location, str) else ""
+    remedy = _REMEDIES.get(kind, "")
+    if (location or kind == "internal") and kind != "placeholder_url":
+        remedy = f"{remedy} {_LOG_HINT}".strip()
+    # The worker described the failure itself: its output (Alembic's log lines, the user's
+    # prints) is in the provider's debug log, not repeated here.
     raise cls_(
         redactor.redact(str(error.get("message", ""))),
         kind=kind,
@@ -444,7 +468,8 @@ def _raise_for(
         attribute=("target",) if cls_ is TargetError else (),
         revision=error.get("revision") if isinstance(error.get("revision"), str) else None,
         heads_reached=_strings(heads) if isinstance(heads, list) else None,
-        stderr_tail=tail,
+        location=location,
+        remedy=remedy,
     )
 
 

@@ -242,12 +242,17 @@ class Request(TypedDict):
 
 
 class ErrorPayload(TypedDict):
-    """A failure as the worker reports it; ``kind`` selects the exception class."""
+    """A failure as the worker reports it; ``kind`` selects the exception class.
+
+    ``location`` is the user's own frame that failed (their env.py or migration, file and line);
+    ``traceback`` is the full one, for the debug log only.
+    """
 
     kind: str
     message: str
     revision: str | None
     heads_reached: list[str] | None
+    location: NotRequired[str | None]
     traceback: str
 
 

@@ -17,7 +17,11 @@ from tfalembic_errors import ReportedError, quoted
 if TYPE_CHECKING:
     Result = dict[str, Any]
 
-__all__ = ["load_config"]
+__all__ = ["load_config", "placeholder_url"]
+
+# The scheme of the URL every ``alembic init`` template writes into alembic.ini
+# (``driver://user:pass@localhost/dbname``): no SQLAlchemy dialect is called that.
+_PLACEHOLDER_SCHEME = "driver"
 
 
 def _cli_options(request: Result, verb: Sequence[str]) -> Any:
@@ -69,4 +73,47 @@ def load_config(request: Result, verb: Sequence[str], target: str | None = None)
         )
     if request.get("url") is not None:
         config.set_main_option("sqlalchemy.url", request["url"].replace("%", "%%"))
+    # Which variables the resource set, for the placeholder URL's message.
+    setattr(config, "tfalembic_environment", sorted(request.get("environment") or {}))  # noqa: B010
     return config
+
+
+def placeholder_url(config: Any, exc: BaseException) -> ReportedError | None:
+    """Explain a failure caused by env.py connecting with alembic.ini's placeholder URL.
+
+    The env.py that ``alembic init`` writes reads only ``sqlalchemy.url``; with the ini left as
+    generated, SQLAlchemy fails with "Can't load plugin: sqlalchemy.dialects:driver", which says
+    nothing about the cause. Returns ``None`` when the failure has another cause.
+    """
+    if config is None or f"sqlalchemy.dialects:{_PLACEHOLDER_SCHEME}" not in str(exc):
+        return None
+    url = config.get_main_option("sqlalchemy.url") or ""
+    if url.partition("://")[0] != _PLACEHOLDER_SCHEME:
+        return None
+    requested = getattr(config, "tfalembic_environment", ())
+    names = sorted(name for name in requested if "URL" in name.upper())
+    fact = (
+        "env.py connected with the placeholder URL 'driver://...' that 'alembic init' writes "
+        "into alembic.ini."
+    )
+    if names:
+        name = names[0]
+        return ReportedError(
+            "placeholder_url",
+            f"{fact} 'environment' sets {quoted(names)}, but this env.py never reads "
+            f"{'it' if len(names) == 1 else 'them'}: like the one 'alembic init' writes, it "
+            "connects with sqlalchemy.url from alembic.ini.\n\n"
+            "Set 'url' on the resource or the provider instead (the provider passes it to env.py "
+            f"as sqlalchemy.url), or make env.py read {name} by adding these lines after "
+            "'config = context.config':\n\n"
+            "    import os\n"
+            f'    if os.environ.get("{name}"):\n'
+            f'        config.set_main_option("sqlalchemy.url", os.environ["{name}"]'
+            '.replace("%", "%%"))',
+        )
+    return ReportedError(
+        "placeholder_url",
+        f"{fact} No database URL reached env.py, which connects with sqlalchemy.url.\n\n"
+        "Set 'url' on the resource or the provider (the provider passes it to env.py as "
+        "sqlalchemy.url), or put the real URL in alembic.ini.",
+    )

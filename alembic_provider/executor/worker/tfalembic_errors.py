@@ -6,17 +6,22 @@ syntax, never imports the provider package.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+import sysconfig
+import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     Result = dict[str, Any]
 
-__all__ = ["ReportedError", "error_text", "import_failure", "quoted"]
+__all__ = ["ReportedError", "error_text", "import_failure", "quoted", "user_frame"]
 
 _BACKGROUND = re.compile(r"\s*\(Background on this error at: [^)]*\)")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_NOT_THE_USERS = ("site-packages", "dist-packages")
 
 
 class ReportedError(Exception):
@@ -34,6 +39,7 @@ class ReportedError(Exception):
         self.message = message
         self.revision = revision
         self.heads = None if heads is None else sorted(heads)
+        self.location: str | None = None
 
     def payload(self, trace: str) -> Result:
         return {
@@ -41,6 +47,7 @@ class ReportedError(Exception):
             "message": self.message,
             "revision": self.revision,
             "heads_reached": self.heads,
+            "location": self.location,
             "traceback": trace,
         }
 
@@ -63,3 +70,50 @@ def import_failure(exc: ImportError) -> ReportedError:
         f"The interpreter '{sys.executable}' cannot import '{name}' ({exc}). Install it in "
         "that environment, or set 'python' to an interpreter that has it.",
     )
+
+
+def _library_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths.get(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return tuple(os.path.abspath(root) + os.sep for root in roots if root)
+
+
+def _is_users(filename: str, libraries: tuple[str, ...]) -> bool:
+    """Tell whether a frame's file is the user's own code, not Python, a library or the worker."""
+    if filename.startswith("<") or not os.path.isabs(filename):
+        return False
+    parts = filename.split(os.sep)
+    if any(part in _NOT_THE_USERS for part in parts):
+        return False
+    return not filename.startswith((_HERE + os.sep, *libraries))
+
+
+def user_frame(exc: BaseException) -> str | None:
+    """Return the innermost frame of the user's own code (env.py, a migration, their models).
+
+    The original exception of a chain is searched first: a wrapped error's frames are the
+    worker's. Formatted like a line of a Python traceback, with the path relative to the
+    working directory (the project's) when it lies below it; ``None`` when no frame is theirs.
+    """
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    libraries = _library_roots()
+    for error in reversed(chain):
+        frames = [
+            frame
+            for frame in traceback.extract_tb(error.__traceback__)
+            if _is_users(frame.filename, libraries)
+        ]
+        if frames:
+            frame = frames[-1]
+            path = os.path.relpath(frame.filename)
+            if path.startswith(os.pardir):
+                path = frame.filename
+            where = f'  File "{path}", line {frame.lineno}, in {frame.name}'
+            return f"{where}\n    {frame.line}" if frame.line else where
+    return None

@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from tfalembic_config import placeholder_url
 from tfalembic_errors import ReportedError, error_text, import_failure
 from tfalembic_scripts import check_known, step_pair
 
@@ -80,9 +81,13 @@ def run_env(config: Any, script: Any, fn: Callable[..., Any], **options: Any) ->
         script.run_env()
 
 
-def env_failure(exc: BaseException, offline: bool = False) -> ReportedError:
+def env_failure(exc: BaseException, offline: bool = False, config: Any = None) -> ReportedError:
+    """Word a failure of env.py itself (not of a migration) for the user."""
     if isinstance(exc, ReportedError):
         return exc
+    placeholder = placeholder_url(config, exc)
+    if placeholder is not None:
+        return placeholder
     if isinstance(exc, ImportError):
         return import_failure(exc)
     if isinstance(exc, SystemExit):
@@ -102,7 +107,7 @@ def read_database(config: Any, script: Any, tag: str | None) -> Facts:
     try:
         run_env(config, script, reader, dont_mutate=True, tag=tag)
     except BaseException as exc:
-        raise env_failure(exc) from exc
+        raise env_failure(exc, config=config) from exc
     if not reader.calls:
         raise ReportedError(
             "env",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tfalembic_config import load_config
-from tfalembic_errors import ReportedError, error_text, import_failure, quoted
+from tfalembic_errors import ReportedError, error_text, import_failure, quoted, user_frame
 from tfalembic_lock import Lock
 from tfalembic_runtime import Runner, env_failure, read_database, read_directly, run_env
 from tfalembic_scripts import (
@@ -89,7 +89,9 @@ def _mutate(request: Result, verb: str) -> Result:
         try:
             run_env(config, script, runner, tag=tag, destination_rev=target, purge=purge)
         except BaseException as exc:
-            failure = _run_failure(exc, runner, verb)
+            failure = _run_failure(exc, runner, verb, config)
+            if failure is not exc:
+                failure.__cause__ = exc
         heads: tuple[str, ...] | None
         try:
             heads = read_database(config, script, tag).heads
@@ -112,11 +114,11 @@ def _mutate(request: Result, verb: str) -> Result:
             lock.release()
 
 
-def _run_failure(exc: BaseException, runner: Runner, verb: str) -> ReportedError:
+def _run_failure(exc: BaseException, runner: Runner, verb: str, config: Any) -> ReportedError:
     if isinstance(exc, ReportedError):
         return exc
     if runner.state == "before":
-        return env_failure(exc)
+        return env_failure(exc, config=config)
     if runner.state == "planning":
         return ReportedError("target", f"Alembic cannot {verb} to this target: {error_text(exc)}")
     if isinstance(exc, ImportError):
@@ -191,7 +193,7 @@ def op_sql(request: Result) -> Result:
         )
     except BaseException as exc:
         if runner.active is None:
-            raise env_failure(exc, offline=True) from exc
+            raise env_failure(exc, offline=True, config=config) from exc
         revision = runner.active[0]
         raise ReportedError(
             "offline",
@@ -229,12 +231,15 @@ def dispatch(request: Result) -> Result:
         os.chdir(os.path.dirname(request["config"]) or ".")
         return {"ok": True, "result": OPERATIONS[request["op"]](request)}
     except BaseException as exc:
+        # The traceback travels in the answer for the provider's debug log; stderr would put
+        # the worker's own frames into every error message.
         trace = traceback.format_exc()
-        sys.stderr.write(trace)
         if isinstance(exc, ReportedError):
             failure = exc
         elif isinstance(exc, ImportError):
             failure = import_failure(exc)
         else:
             failure = ReportedError("internal", f"The Alembic worker failed: {error_text(exc)}")
+        if failure.location is None:
+            failure.location = user_frame(exc)
         return {"ok": False, "error": failure.payload(trace)}
