@@ -1,9 +1,12 @@
-"""A private provider registry for tests: the release files served over HTTPS on localhost.
+"""A private provider registry and a network mirror for tests, over HTTPS on localhost.
 
-It speaks the provider registry protocol (``providers.v1``: list versions, find a package) and
-serves the files ``make release`` wrote, with ``SHA256SUMS`` signed by a throwaway GnuPG key,
-as a private registry serving a release does. Terraform finds it through a ``host`` block in
-its CLI configuration and trusts its certificate through ``SSL_CERT_FILE``. Nothing here is
+The registry speaks the provider registry protocol (``providers.v1``: list versions, find a
+package) and serves the files ``make release`` wrote, with ``SHA256SUMS`` signed by a throwaway
+GnuPG key, as a private registry serving a release does. The static server serves the
+``mirror/`` tree as any static web server would, for the provider network mirror protocol
+(JSON documents as ``application/json``, which Terraform insists on). Terraform finds the
+registry through a ``host`` block in its CLI configuration and trusts both through
+``SSL_CERT_FILE``. Nothing here is
 reachable from outside the machine, and everything stops when the context ends.
 """
 
@@ -23,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Registry", "SigningKey", "serve_registry", "signing_key"]
+__all__ = ["Registry", "SigningKey", "serve_registry", "serve_static", "signing_key"]
 
 HOST = "registry.alembic.test"
 """The registry's hostname in provider source addresses; the CLI config's ``host`` maps it."""
@@ -143,30 +146,8 @@ def serve_registry(
     shasum = next(
         line.split()[0] for line in sums.read_text().splitlines() if line.endswith(archive.name)
     )
-    cert, private = _certificate(workdir)
     routes: dict[str, bytes] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = routes.get(self.path)
-            if body is None and self.path.startswith("/files/"):
-                path = files / self.path.removeprefix("/files/")
-                body = path.read_bytes() if path.is_file() and "/" not in path.name else None
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, private)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server = _server(routes, files, workdir)
     base = f"https://127.0.0.1:{server.server_address[1]}"
     api = "/v1/providers/alembic/alembic"
     routes[f"{api}/versions"] = json.dumps(
@@ -197,10 +178,58 @@ def serve_registry(
             },
         }
     ).encode()
+    with _running(server):
+        yield Registry(base, workdir / "registry.pem")
+
+
+@contextmanager
+def serve_static(directory: Path, workdir: Path) -> Iterator[Registry]:
+    """Serve the files under ``directory`` at ``/``, as a static provider network mirror."""
+    server = _server({}, directory, workdir, prefix="/")
+    with _running(server):
+        yield Registry(f"https://127.0.0.1:{server.server_address[1]}", workdir / "registry.pem")
+
+
+def _server(
+    routes: dict[str, bytes], files: Path, workdir: Path, prefix: str = "/files/"
+) -> http.server.ThreadingHTTPServer:
+    """Return an HTTPS server on 127.0.0.1 answering ``routes`` and the files under ``prefix``."""
+    cert, private = _certificate(workdir)
+    root = files.resolve()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = routes.get(self.path)
+            if body is None and self.path.startswith(prefix):
+                path = (root / self.path.removeprefix(prefix)).resolve()
+                inside = path.is_relative_to(root) and path.is_file()
+                body = path.read_bytes() if inside else None
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            kind = "application/json" if body[:1] == b"{" else "application/octet-stream"
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, private)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    return server
+
+
+@contextmanager
+def _running(server: http.server.ThreadingHTTPServer) -> Iterator[None]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Registry(base, cert)
+        yield
     finally:
         server.shutdown()
         server.server_close()

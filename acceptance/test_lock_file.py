@@ -28,7 +28,16 @@ def test_a_second_machine_reuses_the_lock_file_of_the_launcher(
     lock = (work / ".terraform.lock.hcl").read_text()
     assert '"h1:' in lock
 
-    second = new_machine(tmp_path, "second", terraform)
+    # The teammate's CLI configuration already has a provider_installation block, which turns
+    # off the implied local mirror: the stanza the installation guide gives brings it back.
+    plugins = tmp_path / "second" / "home" / ".terraform.d" / "plugins"
+    stanza = (
+        "provider_installation {\n"
+        f'  filesystem_mirror {{\n    path    = "{plugins}"\n'
+        '    include = ["terraform.local/*/*"]\n  }\n'
+        '  direct {\n    exclude = ["terraform.local/*/*"]\n  }\n}\n'
+    )
+    second = new_machine(tmp_path, "second", terraform, cli_config=stanza)
     assert second.python != first.python
     second.install_launcher()
     clone = second.checkout(lock)

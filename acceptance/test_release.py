@@ -29,7 +29,7 @@ import pytest
 from acceptance.conftest import unavailable
 from acceptance.machines import describe, new_machine
 from acceptance.registry import HOST as REGISTRY_HOST
-from acceptance.registry import serve_registry, signing_key
+from acceptance.registry import serve_registry, serve_static, signing_key
 from acceptance.terraform_bin import TerraformBinary, find_binaries
 from alembic_provider import __version__
 from alembic_provider.install import platform_name
@@ -358,3 +358,33 @@ def _from_registry(work: Path) -> Path:
     main = work / "main.tf"
     main.write_text(main.read_text().replace(SOURCE, f"{REGISTRY_HOST}/alembic/alembic"))
     return work
+
+
+def test_the_mirror_tree_served_over_https_is_a_network_mirror(
+    terraform: TerraformBinary, dist: Path, tmp_path: Path
+) -> None:
+    with serve_static(dist / "mirror", tmp_path) as mirror:
+        config = (
+            "provider_installation {\n"
+            f'  network_mirror {{\n    url     = "{mirror.url}/"\n'
+            '    include = ["terraform.local/*/*"]\n  }\n'
+            '  direct {\n    exclude = ["terraform.local/*/*"]\n  }\n}\n'
+        )
+        machine = new_machine(
+            tmp_path,
+            "ci",
+            terraform,
+            cli_config=config,
+            extra_env={
+                "PATH": _project_python_on_path(tmp_path / "ci"),
+                "SSL_CERT_FILE": str(mirror.ca_file),
+            },
+        )
+        work = machine.checkout()
+        init = machine.tf(work, "init", "-input=false")
+        assert "Installed terraform.local/alembic/alembic v0.1.0" in init.stdout
+        listing = json.loads((dist / "mirror" / SOURCE / f"{__version__}.json").read_text())
+        h1 = listing["archives"][platform_name()]["hashes"][0]
+        assert h1 in (work / ".terraform.lock.hcl").read_text()
+        plan = machine.tf(work, "plan", "-input=false").stdout
+        assert "# alembic_upgrade.demo will be created" in plan
