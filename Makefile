@@ -22,6 +22,7 @@ SOURCES := $(shell find alembic_provider statemachine -name '*.py' -o -name '*.p
 # PyInstaller freezes and the packaging tests use.
 DIST ?= dist
 RELEASE_VENV ?= .venv-release
+RELEASE_SOURCE ?= terraform.local/alembic/alembic
 export ALEMBIC_TEST_DIST ?= $(abspath $(DIST))
 export ALEMBIC_TEST_RELEASE_PYTHON ?= $(abspath $(RELEASE_VENV))/bin/python
 
@@ -63,7 +64,8 @@ demo: $(DEMO_STAMP)
 	  echo "Database revision reached: $$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(DEMO_TERRAFORM) output -raw revision)"
 
 release: $(STAMP)
-	$(PY) scripts/release.py --dist $(DIST) --venv $(RELEASE_VENV) --python $(PYTHON)
+	$(PY) scripts/release.py --dist $(DIST) --venv $(RELEASE_VENV) --python $(PYTHON) \
+	  --source $(RELEASE_SOURCE)
 
 test: $(STAMP) $(LEGACY_STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests acceptance

@@ -53,7 +53,8 @@ PROVIDER_SCHEMA = Schema(
                 "Command that starts the Python interpreter of the project's environment, for "
                 'example `["/srv/app/.venv/bin/python"]` or `["poetry", "run", "python"]`. That '
                 "environment needs Alembic and SQLAlchemy. Defaults to the provider's own "
-                "interpreter.",
+                "interpreter; the self-contained build of the release archive has none, so "
+                "there it defaults to `python3` from `PATH`.",
                 optional=True,
             ),
             Attribute(

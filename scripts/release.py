@@ -262,7 +262,13 @@ def release(dist: Path, venv: Path, python: str, source: str) -> list[Path]:
         old.unlink(missing_ok=True)
     sums.write_text(sha256sums([archive, manifest_path]))
     signature = sign(sums)
-    host, namespace, kind = source.split("/")
+    parts = source.split("/")
+    if len(parts) != 3 or parts[2] != "alembic" or not all(parts):
+        raise SystemExit(
+            f"The source '{source}' is not HOST/NAMESPACE/alembic, for example "
+            "'terraform.local/alembic/alembic'."
+        )
+    host, namespace, kind = parts
     mirror = dist / "mirror" / host / namespace / kind
     shutil.rmtree(dist / "mirror", ignore_errors=True)
     mirror.mkdir(parents=True)
