@@ -6,6 +6,7 @@
     ├── ConfigError               the user's configuration is at fault
     │   └── TargetError           a target that names no revision, several heads, or moves
     ├── StateError                the stored Terraform state cannot be read
+    ├── RequestError              a request does not fit the protocol or this provider's schemas
     ├── MigrationError            a migration, env.py or the database failed
     │   ├── LockTimeoutError      another run held the migration lock past lock_timeout
     │   └── CancelledError        Terraform asked the provider to stop mid-operation
@@ -34,6 +35,7 @@ __all__ = [
     "OperationTimeoutError",
     "ProviderError",
     "ProxyError",
+    "RequestError",
     "StateError",
     "TargetError",
     "WorkerEnvironmentError",
@@ -129,6 +131,16 @@ class StateError(ProviderError):
     """Raised when a stored resource state is malformed and cannot be upgraded or read."""
 
     default_summary = "Invalid Resource State"
+
+
+class RequestError(ProviderError):
+    """Raised when a request names an unknown type or carries a value that does not fit.
+
+    Terraform itself never sends one; another client, a hand-edited plan or a provider
+    source pointing at the wrong provider can. The message names the request field.
+    """
+
+    default_summary = "Invalid Request"
 
 
 class MigrationError(ProviderError):

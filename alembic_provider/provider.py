@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from alembic_provider import errors
-from alembic_provider.cty import Unknown, contains_unknown
+from alembic_provider.cty import CtyError, Unknown, contains_unknown, encode_msgpack
 from alembic_provider.diagnostics import AttributePath, Diagnostics
 from alembic_provider.executor import Executor
 from alembic_provider.log import Logger
@@ -54,6 +54,37 @@ class Imported:
     private: bytes = b""
 
 
+class _Operation:
+    """One RPC's diagnostics and log, hiding the provider's secrets and the request's own.
+
+    The request's secrets live in a redactor of the operation's own, dropped with it, so the
+    memory they take is bounded by the requests in flight, not by every value ever seen.
+    """
+
+    def __init__(self, provider_redactor: Redactor, log: Logger) -> None:
+        self.redactor = provider_redactor.extended()
+        self.diagnostics = Diagnostics(self.redact)
+        self.log = log.with_redactor(self.redact)
+
+    def redact(self, text: str) -> str:
+        return self.redactor.redact(text)
+
+    def remember(self, block: Block, value: Values | None) -> None:
+        """Register every sensitive value of ``value`` before the operation uses it."""
+        _remember(self.redactor, block, value)
+
+
+def _remember(redactor: Redactor, block: Block, value: Values | None) -> None:
+    if not isinstance(value, dict):
+        return
+    for name in block.sensitive_names:
+        redactor.add_value(value.get(name))
+    for attribute in block.attributes:
+        item = value.get(attribute.name)
+        if isinstance(item, str) and "://" in item:
+            redactor.add_url(item)
+
+
 class Provider:
     """Dispatch Terraform's RPCs to the registered resource and data source types."""
 
@@ -72,6 +103,7 @@ class Provider:
         self.resources = {r.TYPE_NAME: r for r in resources}
         self.data_sources = {d.TYPE_NAME: d for d in data_sources}
         self.redactor = redactor
+        self._raw_log = log
         self.log = log.with_redactor(redactor.redact)
         self.executor = executor
         self.proxies = proxies or NoProxies()
@@ -96,27 +128,26 @@ class Provider:
         return self._schemas.data_sources[self._data_source(type_name).TYPE_NAME]
 
     def remember_secrets(self, block: Block, value: Values | None) -> None:
-        """Register every sensitive value of ``value`` with the redactor before it is used."""
-        if not isinstance(value, dict):
-            return
-        for name in block.sensitive_names:
-            self.redactor.add_value(value.get(name))
-        for attribute in block.attributes:
-            item = value.get(attribute.name)
-            if isinstance(item, str) and "://" in item:
-                self.redactor.add_url(item)
+        """Register the provider configuration's secrets for the rest of the session.
+
+        Only the provider's own configuration is kept this way (Terraform configures a provider
+        process once); a resource's secrets are known to the one operation that carries them.
+        """
+        _remember(self.redactor, block, value)
 
     # -- provider --------------------------------------------------------------------------
 
     def validate_provider_config(self, config: Values) -> Diagnostics:
-        diagnostics = self._diagnostics()
-        with self._guard(diagnostics, "ValidateProviderConfig"):
+        op = self._begin()
+        diagnostics = op.diagnostics
+        with self._guard(op, "ValidateProviderConfig"):
             _check_validators(self.provider_schema.block, config, diagnostics)
         return diagnostics
 
     def configure(self, terraform_version: str, config: Values) -> Diagnostics:
-        diagnostics = self._diagnostics()
-        with self._guard(diagnostics, "ConfigureProvider"):
+        op = self._begin()
+        diagnostics = op.diagnostics
+        with self._guard(op, "ConfigureProvider"):
             self.log.info("configuring provider", terraform_version=terraform_version)
             self._config = config
         return diagnostics
@@ -152,42 +183,43 @@ class Provider:
     # -- managed resources -----------------------------------------------------------------
 
     def validate_resource_config(self, type_name: str, config: Values) -> Diagnostics:
-        diagnostics = self._diagnostics()
-        with self._guard(diagnostics, "ValidateResourceConfig", type_name):
+        op = self._begin()
+        diagnostics = op.diagnostics
+        with self._guard(op, "ValidateResourceConfig", type_name):
             resource = self._resource(type_name)
             _check_validators(self.resource_schema(type_name).block, config, diagnostics)
             if not diagnostics.has_errors:
-                resource.validate(self._context(diagnostics, type_name), config)
+                resource.validate(self._context(op, type_name), config)
         return diagnostics
 
     def upgrade_resource_state(
         self, type_name: str, version: int, raw_json: bytes
     ) -> tuple[Values | None, Diagnostics]:
-        diagnostics = self._diagnostics()
+        op = self._begin()
+        diagnostics = op.diagnostics
         result: Values | None = None
-        with self._guard(diagnostics, "UpgradeResourceState", type_name):
+        with self._guard(op, "UpgradeResourceState", type_name):
             resource = self._resource(type_name)
-            raw = json.loads(raw_json or b"{}", parse_float=Decimal)
-            if not isinstance(raw, dict):
-                raise errors.StateError(
-                    f"The stored state of '{type_name}' is not a JSON object.",
-                )
-            ctx = self._context(diagnostics, type_name)
+            raw = _load_raw_state(type_name, raw_json)
+            ctx = self._context(op, type_name)
             result = resource.upgrade_state(ctx, version, raw)
-            _check_complete(self.resource_schema(type_name).block, result, "upgraded state")
+            schema = self.resource_schema(type_name)
+            _check_complete(schema.block, result, "upgraded state")
+            _check_fits(type_name, schema, result)
         return result, diagnostics
 
     def read_resource(
         self, type_name: str, state: Values | None, private: bytes
     ) -> tuple[Applied | None, Diagnostics]:
-        diagnostics = self._diagnostics()
+        op = self._begin()
+        diagnostics = op.diagnostics
         result: Applied | None = None
-        with self._guard(diagnostics, "ReadResource", type_name):
+        with self._guard(op, "ReadResource", type_name):
             resource = self._resource(type_name)
-            self.remember_secrets(self.resource_schema(type_name).block, state)
+            op.remember(self.resource_schema(type_name).block, state)
             if state is None:
                 return None, diagnostics
-            result = resource.read(self._context(diagnostics, type_name), state, private)
+            result = resource.read(self._context(op, type_name), state, private)
         return result, diagnostics
 
     def plan_resource_change(
@@ -198,13 +230,14 @@ class Provider:
         config: Values | None,
         prior_private: bytes,
     ) -> tuple[Planned | None, Diagnostics]:
-        diagnostics = self._diagnostics()
+        op = self._begin()
+        diagnostics = op.diagnostics
         result: Planned | None = None
-        with self._guard(diagnostics, "PlanResourceChange", type_name):
+        with self._guard(op, "PlanResourceChange", type_name):
             resource = self._resource(type_name)
             block = self.resource_schema(type_name).block
-            self.remember_secrets(block, config)
-            ctx = self._context(diagnostics, type_name)
+            op.remember(block, config)
+            ctx = self._context(op, type_name)
             result = resource.plan(ctx, prior, proposed, config, prior_private)
             if result.state is not None and config is not None:
                 _check_plan(block, config, result.state, prior)
@@ -218,12 +251,18 @@ class Provider:
         config: Values | None,
         planned_private: bytes,
     ) -> tuple[Applied | None, Diagnostics]:
-        diagnostics = self._diagnostics()
+        op = self._begin()
+        diagnostics = op.diagnostics
         result: Applied | None = None
-        with self._guard(diagnostics, "ApplyResourceChange", type_name):
+        with self._guard(op, "ApplyResourceChange", type_name):
             resource = self._resource(type_name)
-            self.remember_secrets(self.resource_schema(type_name).block, config)
-            ctx = self._context(diagnostics, type_name)
+            if prior is None and planned is None:
+                raise errors.RequestError(
+                    "The ApplyResourceChange request has a null 'prior_state' and a null "
+                    "'planned_state': there is nothing to create and nothing to destroy."
+                )
+            op.remember(self.resource_schema(type_name).block, config)
+            ctx = self._context(op, type_name)
             result = resource.apply(ctx, prior, planned, config, planned_private)
             if result.state is not None and contains_unknown(result.state):
                 raise errors.InternalError(
@@ -234,11 +273,12 @@ class Provider:
     def import_resource_state(
         self, type_name: str, import_id: str
     ) -> tuple[list[Imported], Diagnostics]:
-        diagnostics = self._diagnostics()
+        op = self._begin()
+        diagnostics = op.diagnostics
         imported: list[Imported] = []
-        with self._guard(diagnostics, "ImportResourceState", type_name):
+        with self._guard(op, "ImportResourceState", type_name):
             resource = self._resource(type_name)
-            result = resource.import_state(self._context(diagnostics, type_name), import_id)
+            result = resource.import_state(self._context(op, type_name), import_id)
             if result.state is not None:
                 imported.append(Imported(resource.TYPE_NAME, result.state, result.private))
         return imported, diagnostics
@@ -246,21 +286,23 @@ class Provider:
     # -- data sources ----------------------------------------------------------------------
 
     def validate_data_source_config(self, type_name: str, config: Values) -> Diagnostics:
-        diagnostics = self._diagnostics()
-        with self._guard(diagnostics, "ValidateDataResourceConfig", type_name):
+        op = self._begin()
+        diagnostics = op.diagnostics
+        with self._guard(op, "ValidateDataResourceConfig", type_name):
             data_source = self._data_source(type_name)
             _check_validators(self.data_source_schema(type_name).block, config, diagnostics)
             if not diagnostics.has_errors:
-                data_source.validate(self._context(diagnostics, type_name), config)
+                data_source.validate(self._context(op, type_name), config)
         return diagnostics
 
     def read_data_source(self, type_name: str, config: Values) -> tuple[Values | None, Diagnostics]:
-        diagnostics = self._diagnostics()
+        op = self._begin()
+        diagnostics = op.diagnostics
         result: Values | None = None
-        with self._guard(diagnostics, "ReadDataSource", type_name):
+        with self._guard(op, "ReadDataSource", type_name):
             data_source = self._data_source(type_name)
-            self.remember_secrets(self.data_source_schema(type_name).block, config)
-            result = data_source.read(self._context(diagnostics, type_name), config)
+            op.remember(self.data_source_schema(type_name).block, config)
+            result = data_source.read(self._context(op, type_name), config)
             if contains_unknown(result):
                 raise errors.InternalError(
                     f"The data source '{type_name}' returned an unknown value."
@@ -269,14 +311,14 @@ class Provider:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _diagnostics(self) -> Diagnostics:
-        return Diagnostics(self.redactor.redact)
+    def _begin(self) -> _Operation:
+        return _Operation(self.redactor, self._raw_log)
 
-    def _context(self, diagnostics: Diagnostics, type_name: str) -> Context:
+    def _context(self, op: _Operation, type_name: str) -> Context:
         return Context(
             provider_config=self._config,
-            diagnostics=diagnostics,
-            log=self.log.child(tf_resource_type=type_name),
+            diagnostics=op.diagnostics,
+            log=op.log.child(tf_resource_type=type_name),
             executor=self.executor,
             cancel=self.cancel,
             proxies=self.proxies,
@@ -286,8 +328,8 @@ class Provider:
         try:
             return self.resources[type_name]
         except KeyError:
-            raise errors.InternalError(
-                f"Terraform asked for the unknown resource type '{type_name}'; this provider has "
+            raise errors.RequestError(
+                f"The request names the unknown resource type '{type_name}'; this provider has "
                 f"{', '.join(sorted(self.resources)) or 'none'}."
             ) from None
 
@@ -295,15 +337,16 @@ class Provider:
         try:
             return self.data_sources[type_name]
         except KeyError:
-            raise errors.InternalError(
-                f"Terraform asked for the unknown data source '{type_name}'; this provider has "
+            raise errors.RequestError(
+                f"The request names the unknown data source '{type_name}'; this provider has "
                 f"{', '.join(sorted(self.data_sources)) or 'none'}."
             ) from None
 
     @contextmanager
-    def _guard(self, diagnostics: Diagnostics, rpc: str, type_name: str = "") -> Iterator[None]:
+    def _guard(self, op: _Operation, rpc: str, type_name: str = "") -> Iterator[None]:
         """Turn any exception raised by a hook into a diagnostic; the server never dies of one."""
-        log = self.log.child(tf_rpc=rpc, tf_resource_type=type_name) if type_name else self.log
+        diagnostics = op.diagnostics
+        log = op.log.child(tf_rpc=rpc, tf_resource_type=type_name) if type_name else op.log
         log.trace("rpc started", tf_rpc=rpc)
         try:
             yield
@@ -318,6 +361,36 @@ class Provider:
             )
         else:
             log.trace("rpc finished", tf_rpc=rpc)
+
+
+def _load_raw_state(type_name: str, raw_json: bytes) -> dict[str, object]:
+    """Read the stored state's JSON (``raw_state``), refusing anything but a readable object."""
+    try:
+        raw = json.loads(raw_json or b"{}", parse_float=Decimal)
+    except RecursionError:
+        problem = "is nested too deeply to read"
+    except ValueError as exc:  # invalid JSON or UTF-8
+        problem = f"is not valid JSON ({exc})"
+    else:
+        if isinstance(raw, dict):
+            return raw
+        problem = "is not a JSON object"
+    raise errors.StateError(
+        f"The stored state of '{type_name}' (the request's 'raw_state') {problem}. Restore the "
+        "state from a backup, or remove the resource from state and import it again."
+    )
+
+
+def _check_fits(type_name: str, schema: Schema, state: Values) -> None:
+    """Refuse stored state whose values have the wrong types (a hand-edited state file)."""
+    try:
+        encode_msgpack(state, schema.cty_type())
+    except CtyError as exc:
+        raise errors.StateError(
+            f"The stored state of '{type_name}' (the request's 'raw_state') does not fit the "
+            f"schema: {exc} Restore the state from a backup, or remove the resource from state "
+            "and import it again."
+        ) from None
 
 
 def _check_validators(

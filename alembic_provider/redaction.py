@@ -23,9 +23,12 @@ MASK = "***"
 MIN_SECRET_LENGTH = 3
 
 # scheme://user:password@host: the password runs to the last '@' before the host and never
-# spans a '/' or whitespace, so a path or the next word is not swallowed.
+# spans a '/' or whitespace, so a path or the next word is not swallowed. A scheme starts only
+# where a word starts and is short, and a password is at most 4 KiB, so the search stays linear
+# in the text's length: long values (a 10 MB environment variable) are redacted in passing.
 _URL_PASSWORD = re.compile(
-    r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^\s/]+)(?=@)"
+    r"(?P<head>(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,63}://[^:/@\s]{0,4096}:)"
+    r"(?P<password>[^\s/]{1,4096})(?=@)"
 )
 _SETTING_PASSWORD = re.compile(
     r"(?P<head>\bpass(?:word|wd)?\s*[=:]\s*)(?P<password>'[^']*'|\"[^\"]*\"|[^\s;&,'\"]+)",
@@ -67,6 +70,10 @@ class Redactor:
         self._secrets: frozenset[str] = frozenset()
         for secret in secrets:
             self.add(secret)
+
+    def __len__(self) -> int:
+        """How many spellings of secrets this redactor hides (not counting the patterns)."""
+        return len(self._secrets)
 
     def add(self, secret: str) -> None:
         """Remember ``secret`` in all its spellings; values shorter than three are ignored."""

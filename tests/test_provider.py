@@ -206,6 +206,30 @@ def test_failed_migration_keeps_the_revision_reached_and_redacts_secrets() -> No
     assert "hunter2" not in h.logs.getvalue()
 
 
+def test_request_secrets_are_hidden_but_not_kept_after_the_operation() -> None:
+    """The redactor's memory is bounded by the requests in flight, not every value ever seen."""
+    executor = FakeExecutor()
+    h = Harness(executor)
+    h.configure()
+    known = len(h.provider.redactor)
+    seen: list[str] = []
+
+    def boom(project: Any, *_: object, **__: object) -> Any:
+        from alembic_provider.errors import MigrationError
+
+        raise MigrationError(f"could not connect with {project.environment['TOKEN']}")
+
+    executor.inspect = boom  # type: ignore[method-assign]
+    for number in range(20):
+        secret = f"token-{number:04d}-" + "x" * 100_000
+        config = _config(environment={"TOKEN": secret})
+        seen.append("\n".join(_errors(h.plan(None, config))))
+        assert secret not in seen[-1]
+        assert "could not connect with ***" in seen[-1]
+    assert f"token-{19:04d}" not in h.logs.getvalue()
+    assert len(h.provider.redactor) == known
+
+
 def test_an_exception_in_a_hook_becomes_a_diagnostic_with_traceback() -> None:
     executor = FakeExecutor()
     h = Harness(executor)
@@ -246,7 +270,9 @@ def test_malformed_state_json_is_a_clear_error() -> None:
         None,
     )
     assert _errors(response) == [
-        "Invalid Resource State: The stored state of 'alembic_upgrade' is not a JSON object."
+        "Invalid Resource State: The stored state of 'alembic_upgrade' (the request's "
+        "'raw_state') is not a JSON object. Restore the state from a backup, or remove the "
+        "resource from state and import it again."
     ]
 
 

@@ -12,7 +12,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from alembic_provider.cty import CtyError
+from alembic_provider import errors
+from alembic_provider.cty import CtyError, Unknown
 from alembic_provider.diagnostics import Diagnostic
 from alembic_provider.plugin import convert
 from alembic_provider.plugin.proto import tfplugin6_pb2 as pb
@@ -29,29 +30,60 @@ class ProviderService(pb_grpc.ProviderServicer):
         self.provider = provider
 
     def _safely(self, response: Any, rpc: str, body: Callable[[], Any]) -> Any:
-        """Run ``body``; on any failure answer ``response`` with an error diagnostic."""
+        """Run ``body``; on any failure answer ``response`` with an error diagnostic.
+
+        A :class:`~alembic_provider.errors.ProviderError` (a malformed request, say) becomes
+        its own plain diagnostic; anything else is the provider's bug and says so.
+        """
         try:
             return body()
-        except CtyError as exc:
-            detail = f"{rpc}: a value did not match the schema: {exc}"
-            summary = "Invalid Value Encoding"
+        except errors.ProviderError as exc:
+            self.provider.log.debug("rpc refused", tf_rpc=rpc, error=exc.message)
+            diagnostic = exc.diagnostic()
         except Exception as exc:  # a transport failure must never kill the server
             detail = f"{rpc} failed unexpectedly: {exc}\n\n{traceback.format_exc()}"
-            summary = "Unexpected Provider Error"
-        self.provider.log.error("rpc failed in the transport layer", tf_rpc=rpc, error=detail)
-        message = response()
-        message.diagnostics.extend(
-            convert.diagnostics(
-                [
-                    Diagnostic.error(
-                        summary,
-                        self.provider.redactor.redact(detail)
-                        + "\n\nThis is a bug in the provider; please report it.",
-                    )
-                ]
+            self.provider.log.error("rpc failed in the transport layer", tf_rpc=rpc, error=detail)
+            diagnostic = Diagnostic.error(
+                "Unexpected Provider Error",
+                detail + "\n\nThis is a bug in the provider; please report it.",
             )
+        message = response()
+        redacted = Diagnostic(
+            diagnostic.severity,
+            diagnostic.summary,
+            self.provider.redactor.redact(diagnostic.detail),
+            diagnostic.attribute,
         )
+        message.diagnostics.extend(convert.diagnostics([redacted]))
         return message
+
+    def _decode(self, request: Any, field: str, ty: Any, rpc: str, *, nullable: bool = True) -> Any:
+        """Decode the DynamicValue ``field`` of ``request``, naming the field if it is wrong.
+
+        :raises RequestError: the value does not fit ``ty``, is nested past any sensible
+            depth, or is null where the protocol always sends an object.
+        """
+        try:
+            value = convert.decode(getattr(request, field), ty)
+        except CtyError as exc:
+            raise errors.RequestError(
+                f"The '{field}' value of the {rpc} request does not fit the schema: {exc}"
+            ) from None
+        except RecursionError:
+            raise errors.RequestError(
+                f"The '{field}' value of the {rpc} request is nested too deeply to read."
+            ) from None
+        if isinstance(value, Unknown):
+            raise errors.RequestError(
+                f"The '{field}' value of the {rpc} request is unknown as a whole; Terraform "
+                "always sends an object here, with unknown values inside it if need be."
+            )
+        if value is None and not nullable:
+            raise errors.RequestError(
+                f"The '{field}' value of the {rpc} request is null; Terraform always sends an "
+                "object here."
+            )
+        return value
 
     # -- provider --------------------------------------------------------------------------
 
@@ -83,7 +115,8 @@ class ProviderService(pb_grpc.ProviderServicer):
     def ValidateProviderConfig(self, request: Any, context: Any) -> Any:  # noqa: N802
         def body() -> Any:
             ty = self.provider.provider_schema.cty_type()
-            diagnostics = self.provider.validate_provider_config(convert.decode(request.config, ty))
+            config = self._decode(request, "config", ty, "ValidateProviderConfig", nullable=False)
+            diagnostics = self.provider.validate_provider_config(config)
             return pb.ValidateProviderConfig.Response(diagnostics=convert.diagnostics(diagnostics))
 
         return self._safely(pb.ValidateProviderConfig.Response, "ValidateProviderConfig", body)
@@ -91,7 +124,7 @@ class ProviderService(pb_grpc.ProviderServicer):
     def ConfigureProvider(self, request: Any, context: Any) -> Any:  # noqa: N802
         def body() -> Any:
             ty = self.provider.provider_schema.cty_type()
-            config = convert.decode(request.config, ty)
+            config = self._decode(request, "config", ty, "ConfigureProvider", nullable=False)
             self.provider.remember_secrets(self.provider.provider_schema.block, config)
             diagnostics = self.provider.configure(request.terraform_version, config)
             return pb.ConfigureProvider.Response(diagnostics=convert.diagnostics(diagnostics))
@@ -110,9 +143,8 @@ class ProviderService(pb_grpc.ProviderServicer):
     def ValidateResourceConfig(self, request: Any, context: Any) -> Any:  # noqa: N802
         def body() -> Any:
             ty = self.provider.resource_schema(request.type_name).cty_type()
-            diagnostics = self.provider.validate_resource_config(
-                request.type_name, convert.decode(request.config, ty)
-            )
+            config = self._decode(request, "config", ty, "ValidateResourceConfig", nullable=False)
+            diagnostics = self.provider.validate_resource_config(request.type_name, config)
             return pb.ValidateResourceConfig.Response(diagnostics=convert.diagnostics(diagnostics))
 
         return self._safely(pb.ValidateResourceConfig.Response, "ValidateResourceConfig", body)
@@ -137,9 +169,8 @@ class ProviderService(pb_grpc.ProviderServicer):
         def body() -> Any:
             name = request.type_name
             ty = self.provider.resource_schema(name).cty_type()
-            result, diagnostics = self.provider.read_resource(
-                name, convert.decode(request.current_state, ty), request.private
-            )
+            state = self._decode(request, "current_state", ty, "ReadResource")
+            result, diagnostics = self.provider.read_resource(name, state, request.private)
             response = pb.ReadResource.Response(diagnostics=convert.diagnostics(diagnostics))
             if result is None:
                 if diagnostics.has_errors:
@@ -158,11 +189,12 @@ class ProviderService(pb_grpc.ProviderServicer):
         def body() -> Any:
             name = request.type_name
             ty = self.provider.resource_schema(name).cty_type()
+            rpc = "PlanResourceChange"
             result, diagnostics = self.provider.plan_resource_change(
                 name,
-                convert.decode(request.prior_state, ty),
-                convert.decode(request.proposed_new_state, ty),
-                convert.decode(request.config, ty),
+                self._decode(request, "prior_state", ty, rpc),
+                self._decode(request, "proposed_new_state", ty, rpc),
+                self._decode(request, "config", ty, rpc),
                 request.prior_private,
             )
             response = pb.PlanResourceChange.Response(diagnostics=convert.diagnostics(diagnostics))
@@ -180,12 +212,13 @@ class ProviderService(pb_grpc.ProviderServicer):
         def body() -> Any:
             name = request.type_name
             ty = self.provider.resource_schema(name).cty_type()
-            prior = convert.decode(request.prior_state, ty)
+            rpc = "ApplyResourceChange"
+            prior = self._decode(request, "prior_state", ty, rpc)
             result, diagnostics = self.provider.apply_resource_change(
                 name,
                 prior,
-                convert.decode(request.planned_state, ty),
-                convert.decode(request.config, ty),
+                self._decode(request, "planned_state", ty, rpc),
+                self._decode(request, "config", ty, rpc),
                 request.planned_private,
             )
             response = pb.ApplyResourceChange.Response(diagnostics=convert.diagnostics(diagnostics))
@@ -223,9 +256,9 @@ class ProviderService(pb_grpc.ProviderServicer):
     def ValidateDataResourceConfig(self, request: Any, context: Any) -> Any:  # noqa: N802
         def body() -> Any:
             ty = self.provider.data_source_schema(request.type_name).cty_type()
-            diagnostics = self.provider.validate_data_source_config(
-                request.type_name, convert.decode(request.config, ty)
-            )
+            rpc = "ValidateDataResourceConfig"
+            config = self._decode(request, "config", ty, rpc, nullable=False)
+            diagnostics = self.provider.validate_data_source_config(request.type_name, config)
             return pb.ValidateDataResourceConfig.Response(
                 diagnostics=convert.diagnostics(diagnostics)
             )
@@ -238,9 +271,8 @@ class ProviderService(pb_grpc.ProviderServicer):
         def body() -> Any:
             name = request.type_name
             ty = self.provider.data_source_schema(name).cty_type()
-            state, diagnostics = self.provider.read_data_source(
-                name, convert.decode(request.config, ty)
-            )
+            config = self._decode(request, "config", ty, "ReadDataSource", nullable=False)
+            state, diagnostics = self.provider.read_data_source(name, config)
             response = pb.ReadDataSource.Response(diagnostics=convert.diagnostics(diagnostics))
             if state is not None:
                 response.state.CopyFrom(convert.dynamic_value(state, ty))

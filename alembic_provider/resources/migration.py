@@ -284,6 +284,12 @@ class Flow:
             return self._destroy(ctx, prior, planned_private)
         private = _Private.decode(planned_private)
         life = self._restore(prior, private)
+        if not life.may_apply_started(db_heads=None):
+            raise errors.RequestError(
+                f"The ApplyResourceChange request for an 'alembic_{self.kind}' carries no plan of "
+                "this provider in its 'planned_private' value, so what was planned is unknown. "
+                "Run 'terraform plan' again and apply the new plan."
+            )
         project = project_for(ctx.provider_config, planned)
         if project is None:
             raise errors.InternalError("A configuration value was still unknown during apply.")
