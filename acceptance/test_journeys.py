@@ -450,3 +450,22 @@ def test_stock_env_py_with_environment_says_the_url_is_a_placeholder(
     failed = seen[-1]
     for noise in ("Traceback", "tfalembic_", "Can't load plugin", "Last output"):
         assert noise not in failed, f"{noise!r} in the error:\n{failed}"
+
+
+def test_empty_versions_directory_warns(tmp_path: Path) -> None:
+    """Right after ``alembic init`` there is nothing to run: the plan says so."""
+    project = alembic_init(tmp_path)
+    config = provider_block(project) + upgrade_block(sqlite_database(tmp_path))
+
+    def warns(plan: Plan) -> None:
+        assert normalise_output(plan.output).count("Warning: No Migrations Yet") == 1, plan.output
+        assert (
+            f"The Alembic project in '{project}' has no revision files, so there is no migration "
+            "to run and the database is left as it is. Create the first one with 'alembic "
+            'revision -m "..."\' in that directory; the next plan shows it.'
+        ) in normalise_output(plan.output)
+
+    Harness(terraform=newest_terraform(), base_dir=tmp_path).test(
+        [Step(config=config, plan_only=True, expect_non_empty_plan=True, plan_check=warns)],
+        provider=Reattach(),
+    )

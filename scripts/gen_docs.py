@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alembic_provider.provider import new_provider  # noqa: E402
-from alembic_provider.schema import Attribute, Block, Schema  # noqa: E402
+from alembic_provider.schema import Attribute, Block, NestedBlock, Schema  # noqa: E402
 
 _TYPE_LABELS = {"string": "String", "number": "Number", "bool": "Boolean", "dynamic": "Dynamic"}
 _INTRO = ROOT / "templates"
@@ -40,16 +40,30 @@ def _line(attribute: Attribute) -> str:
     return f"- `{attribute.name}` ({', '.join(flags)}) {attribute.description}"
 
 
+def _block_line(nested: NestedBlock) -> str:
+    description = nested.block.description.rstrip(".")
+    return (
+        f"- `{nested.type_name}` (Block, Optional) {description} "
+        f"(see [below for nested schema](#nested-schema-for-{nested.type_name}))."
+    )
+
+
 def _schema_section(block: Block) -> str:
     groups = {
         "Required": [a for a in block.attributes if a.required],
         "Optional": [a for a in block.attributes if a.optional],
         "Read-Only": [a for a in block.attributes if a.computed_only],
     }
+    # Nested blocks are optional (none of ours sets min_items) and listed with the attributes,
+    # as the registry's generated pages do.
+    blocks = {nested.type_name: _block_line(nested) for nested in block.block_types}
     parts = ["<!-- schema generated from the provider's code -->", "## Schema"]
     for title, attributes in groups.items():
-        if attributes:
-            lines = "\n".join(_line(a) for a in sorted(attributes, key=lambda a: a.name))
+        lines_by_name = {a.name: _line(a) for a in attributes}
+        if title == "Optional":
+            lines_by_name.update(blocks)
+        if lines_by_name:
+            lines = "\n".join(lines_by_name[name] for name in sorted(lines_by_name))
             parts.append(f"### {title}\n\n{lines}")
     for nested in block.block_types:
         lines = "\n".join(_line(a) for a in sorted(nested.block.attributes, key=lambda a: a.name))

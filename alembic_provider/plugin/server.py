@@ -206,6 +206,8 @@ def serve_debug(
             "Provider started. To attach Terraform CLI, set the TF_REATTACH_PROVIDERS "
             "environment variable with the following:\n\n"
             f"\tTF_REATTACH_PROVIDERS='{value}'\n\n"
+            "Relative paths in configurations (such as project_root) resolve against this "
+            f"directory, not Terraform's working directory: {os.getcwd()}\n"
             "Press Ctrl-C to stop the provider.\n"
         )
         stdout.flush()

@@ -177,13 +177,20 @@ def proxy_attributes() -> tuple[Attribute, ...]:
     )
 
 
-def timeouts_block() -> NestedBlock:
+def timeouts_block(delete: str | None = None) -> NestedBlock:
+    """Return the ``timeouts`` block; ``delete`` replaces the delete limit's description."""
     operations = {
         "create": "the first apply",
         "update": "later applies",
         "read": "reading the database during plan and refresh",
         "delete": "destroy (only with `on_destroy`)",
     }
+    descriptions = {
+        name: f"Limit for {what}, as a duration such as `10m`. No limit by default."
+        for name, what in operations.items()
+    }
+    if delete is not None:
+        descriptions["delete"] = delete
     return NestedBlock(
         "timeouts",
         Block(
@@ -192,11 +199,11 @@ def timeouts_block() -> NestedBlock:
                 Attribute(
                     name,
                     "string",
-                    f"Limit for {what}, as a duration such as `10m`. No limit by default.",
+                    description,
                     optional=True,
                     validators=(duration_validator,),
                 )
-                for name, what in operations.items()
+                for name, description in descriptions.items()
             ),
         ),
     )

@@ -188,6 +188,8 @@ class Flow:
                 )
             self._fill_plan(work, life, prior, inspection)
         _warn(ctx, life)
+        if not inspection.script_heads:
+            _warn_no_migrations(ctx, project)
         if prior is not None and life.pending_writes and planned == prior:
             # Terraform applies only what differs from its state, and this state already shows
             # the outcome (it was not refreshed after the database moved back by hand).
@@ -556,6 +558,20 @@ def _echoed_target(prior: Values | None, config_target: Any, private: _Private) 
     if not private.written_by_us or private.configured_target == config_target:
         return stored
     return None
+
+
+def _warn_no_migrations(ctx: Context, project: Project) -> None:
+    """Say that a project without revision files leaves the database untouched.
+
+    A fresh ``alembic init`` project has an empty versions directory; ``heads`` then names no
+    revision and the plan would otherwise succeed silently, doing nothing.
+    """
+    ctx.diagnostics.warning(
+        "No Migrations Yet",
+        f"The Alembic project in '{project.project_root}' has no revision files, so there is no "
+        "migration to run and the database is left as it is. Create the first one with "
+        "'alembic revision -m \"...\"' in that directory; the next plan shows it.",
+    )
 
 
 def _warn(ctx: Context, life: ResourceLifecycle, summary: str = "Database Not At Target") -> None:

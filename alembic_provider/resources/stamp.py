@@ -58,7 +58,12 @@ def schema() -> Schema:
                     "afterwards and holds no secret."
                 ),
             ),
-            block_types=(timeouts_block(),),
+            block_types=(
+                timeouts_block(
+                    delete="Has no effect: destroying a stamp never touches the database. "
+                    "Accepted so that both resource types take the same block."
+                ),
+            ),
         ),
     )
 

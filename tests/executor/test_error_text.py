@@ -23,7 +23,7 @@ _STOCK_URL_HELP = (
     "Set 'url' on the resource or the provider instead (the provider passes it to env.py as "
     "sqlalchemy.url), or make env.py read DATABASE_URL by adding these lines after "
     "'config = context.config':\n\n"
-    "    import os\n"
+    "    import os\n\n"
     '    if os.environ.get("DATABASE_URL"):\n'
     '        config.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"]'
     '.replace("%", "%%"))'
@@ -144,3 +144,27 @@ def test_stock_env_py_works_with_url(tmp_path: Path) -> None:
     root = Project(str(project), url=sqlite_url(tmp_path / "db.sqlite"))
     with WorkerExecutor(warm=False) as executor:
         assert executor.upgrade(root, "heads").heads == ("a1",)
+
+
+def _documented_env_py_change(path: Path) -> str:
+    text = path.read_text()
+    start = text.index("```python\n") + len("```python\n")
+    return text[start : text.index("```", start)]
+
+
+def test_documented_env_py_change_makes_environment_work(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    change = _documented_env_py_change(root / "templates" / "provider.md")
+    assert _documented_env_py_change(root / "README.md") == change
+    assert _STOCK_URL_HELP.endswith(
+        change.rstrip("\n").replace("\n", "\n    ").replace("\n    \n", "\n\n")
+    )
+    project = alembic_init(tmp_path)
+    add_revision(project, "a1", None, "create users")
+    env = project / "migrations" / "env.py"
+    anchor = "config = context.config\n"
+    env.write_text(env.read_text().replace(anchor, anchor + change, 1))
+    url = sqlite_url(tmp_path / "db%20name.sqlite")
+    with WorkerExecutor(warm=False) as executor:
+        result = executor.upgrade(Project(str(project), environment={"DATABASE_URL": url}), "heads")
+    assert result.heads == ("a1",)

@@ -106,7 +106,7 @@ def placeholder_url(config: Any, exc: BaseException) -> ReportedError | None:
             "Set 'url' on the resource or the provider instead (the provider passes it to env.py "
             f"as sqlalchemy.url), or make env.py read {name} by adding these lines after "
             "'config = context.config':\n\n"
-            "    import os\n"
+            "    import os\n\n"
             f'    if os.environ.get("{name}"):\n'
             f'        config.set_main_option("sqlalchemy.url", os.environ["{name}"]'
             '.replace("%", "%%"))',

@@ -9,19 +9,14 @@ variable "database_url" {
 resource "alembic_stamp" "baseline" {
   target = "1975ea83b712"
 
-  # Read by env.py; never shown in plans or logs.
-  environment = {
-    DATABASE_URL = var.database_url
-  }
+  # Given to env.py as sqlalchemy.url; never shown in plans or logs.
+  url = var.database_url
 }
 
 # Every revision after the baseline runs as a migration, once the stamp is in place.
 resource "alembic_upgrade" "schema" {
   target = "heads"
-
-  environment = {
-    DATABASE_URL = var.database_url
-  }
+  url    = var.database_url
 
   depends_on = [alembic_stamp.baseline]
 }

@@ -7,10 +7,9 @@ variable "database_url" {
 resource "alembic_upgrade" "schema" {
   target = "heads"
 
-  # Read by env.py; never shown in plans or logs.
-  environment = {
-    DATABASE_URL = var.database_url
-  }
+  # Given to env.py as sqlalchemy.url, which is what the env.py written by `alembic init` reads.
+  # Never shown in plans or logs.
+  url = var.database_url
 }
 
 output "schema_revision" {
