@@ -209,6 +209,9 @@ def freeze(interpreter: Path, ver: str, work: Path) -> Path:
             entry,
         ],
         cwd=work,
+        # Marshalled constants (frozensets) follow string hashing: fix the seed so that two
+        # builds of the same sources give the same bytes.
+        env={**os.environ, "PYTHONHASHSEED": "0"},
     )
     output = work / "dist" / program
     for cache in output.rglob("__pycache__"):
