@@ -78,6 +78,8 @@ _REMEDIES: dict[str, str] = {
     "revision the database reached.",
     "env": "Fix env.py (or what it imports), then plan again.",
     "script": "Fix the migration file, then plan again.",
+    "database": "Check the database URL and that the database accepts connections from this "
+    "machine, then plan again.",
 }
 _LOG_HINT = "The full traceback is in the provider's log: run Terraform with TF_LOG=DEBUG."
 

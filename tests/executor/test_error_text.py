@@ -168,3 +168,24 @@ def test_documented_env_py_change_makes_environment_work(tmp_path: Path) -> None
     with WorkerExecutor(warm=False) as executor:
         result = executor.upgrade(Project(str(project), environment={"DATABASE_URL": url}), "heads")
     assert result.heads == ("a1",)
+
+
+def test_migration_that_does_not_compile_shows_its_line(tmp_path: Path) -> None:
+    project = alembic_init(tmp_path)
+    add_revision(project, "a1", None, "create users")
+    broken = add_revision(project, "a2", "a1", "add email")
+    broken.write_text(broken.read_text().replace("def upgrade():", "def upgrade(:"))
+    line = broken.read_text().splitlines().index("def upgrade(:") + 1
+    root = Project(str(project), url=sqlite_url(tmp_path / "db.sqlite"))
+    with WorkerExecutor(warm=False) as executor, pytest.raises(MigrationError) as raised:
+        executor.inspect(root, "heads")
+    error = raised.value
+    assert error.summary == "Invalid Migration Scripts"
+    assert error.diagnostic().detail == (
+        f"The migration scripts in '{project / 'migrations'}' could not be loaded: SyntaxError: "
+        f"invalid syntax (a2.py, line {line})\n\n"
+        f'  File "migrations/versions/a2.py", line {line}\n'
+        "    def upgrade(:\n\n"
+        "Fix the migration file, then plan again. The full traceback is in the provider's log: "
+        "run Terraform with TF_LOG=DEBUG."
+    )

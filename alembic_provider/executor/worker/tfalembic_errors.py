@@ -88,6 +88,12 @@ def _is_users(filename: str, libraries: tuple[str, ...]) -> bool:
     return not filename.startswith((_HERE + os.sep, *libraries))
 
 
+def _shown(filename: str) -> str:
+    """Return a path relative to the working directory (the project's) when it lies below it."""
+    path = os.path.relpath(filename)
+    return filename if path.startswith(os.pardir) else path
+
+
 def user_frame(exc: BaseException) -> str | None:
     """Return the innermost frame of the user's own code (env.py, a migration, their models).
 
@@ -104,6 +110,16 @@ def user_frame(exc: BaseException) -> str | None:
         current = current.__cause__ or current.__context__
     libraries = _library_roots()
     for error in reversed(chain):
+        # A file that does not compile never ran: the error itself says where.
+        if (
+            isinstance(error, SyntaxError)
+            and error.filename
+            and error.lineno
+            and _is_users(os.path.abspath(error.filename), libraries)
+        ):
+            text = (error.text or "").strip()
+            where = f'  File "{_shown(error.filename)}", line {error.lineno}'
+            return f"{where}\n    {text}" if text else where
         frames = [
             frame
             for frame in traceback.extract_tb(error.__traceback__)
@@ -111,9 +127,6 @@ def user_frame(exc: BaseException) -> str | None:
         ]
         if frames:
             frame = frames[-1]
-            path = os.path.relpath(frame.filename)
-            if path.startswith(os.pardir):
-                path = frame.filename
-            where = f'  File "{path}", line {frame.lineno}, in {frame.name}'
+            where = f'  File "{_shown(frame.filename)}", line {frame.lineno}, in {frame.name}'
             return f"{where}\n    {frame.line}" if frame.line else where
     return None
