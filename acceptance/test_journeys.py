@@ -9,8 +9,14 @@ journey, so the suite stays cheap:
 - grow: create, new migrations planned and applied (day 2), the database moved by hand and
   brought back (day 3), a teammate's branch merged;
 - adopt: a database whose tables predate Alembic, stamped at a baseline and upgraded in one
-  apply, then imported on a second machine (another ``HOME`` and working directory);
-- database created in the same apply: its URL is known at plan time, the database is not.
+  apply;
+- second machine: another ``HOME`` (the provider installed there) and working directory, no
+  state: the database is imported, then migrated from there;
+- database created in the same apply: its URL is known at plan time, the database is not
+  (``terraform_data`` creates it, so Terraform 1.4 or newer).
+
+Below them, single-plan checks on SQLite with the newest Terraform: the stock ``env.py`` given
+``environment`` instead of ``url``, and a project with no revision files yet.
 
 Behaviour the provider does not have yet is marked ``xfail(strict=True)`` with what is missing.
 Never edits the provider.
@@ -273,18 +279,14 @@ def test_journey_adopt_with_stamp_and_upgrade(
     add_revision(project, "a2", "a1", "add email")
     config = _adopt_config(project, database)
     transcript = Transcript()
+    # One apply stamps and upgrades; the upgrade runs only what follows the baseline, and the
+    # plans after it are quiet although the database is now past the stamp's target.
     harness.test(
         [
             Step(
                 config=config,
                 plan_check=plan_text_names(("a2", "add email"), revision="a2"),
                 check=at(database, UPGRADE, "a2"),
-            ),
-            Step(
-                config=config,
-                pre_config=lambda: add_revision(project, "a3", "a2", "add orders"),
-                plan_check=plan_text_names(("a3", "add orders"), revision="a3"),
-                check=at(database, UPGRADE, "a3"),
             ),
         ],
         provider=Reattach(),
