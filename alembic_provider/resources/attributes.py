@@ -32,16 +32,18 @@ def connection_attributes() -> tuple[Attribute, ...]:
         Attribute(
             "environment",
             ["map", "string"],
-            "Environment variables added to the Alembic run, such as `DATABASE_URL` read by "
-            "`env.py`. The run inherits the provider's environment otherwise. Values are secret: "
-            "they never appear in plans, diagnostics or logs.",
+            "Environment variables added to the Alembic run, such as `DATABASE_URL` for an "
+            "`env.py` that reads it (the one `alembic init` writes reads none: set `url`). The "
+            "run inherits the provider's environment otherwise. Values are secret: they never "
+            "appear in plans, diagnostics or logs.",
             optional=True,
             sensitive=True,
         ),
         Attribute(
             "url",
             "string",
-            "Database URL given to Alembic as `sqlalchemy.url`, overriding the provider's `url`.",
+            "Database URL given to `env.py` as `sqlalchemy.url` (what the `env.py` that "
+            "`alembic init` writes connects with), overriding the provider's `url`.",
             optional=True,
             sensitive=True,
         ),
