@@ -203,6 +203,10 @@ def base_environment(home: Path, cli_config: Path, environ: Mapping[str, str]) -
     }
     if "TMPDIR" in environ:
         env["TMPDIR"] = environ["TMPDIR"]
+    # Where the provider's warm server lives, and whether it is used, as the run chose.
+    env.update(
+        {k: v for k, v in environ.items() if k.startswith("TERRAFORM_PROVIDER_ALEMBIC_DAEMON")}
+    )
     if environ.get("TF_ACC_LOG"):
         env["TF_LOG"] = environ["TF_ACC_LOG"]
         if environ.get("TF_ACC_LOG_PATH"):

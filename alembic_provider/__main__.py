@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from alembic_provider import __version__
 
-__all__ = ["main"]
+__all__ = ["main", "serve_managed"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remove the launcher and the interpreter file an earlier 'install' wrote",
     )
+    daemon = commands.add_parser(
+        "daemon",
+        help="show or stop the per-user warm server that makes provider start-up fast",
+    )
+    daemon.add_argument("action", choices=("status", "stop", "serve"))
+    daemon.add_argument("--socket", default=None, help=argparse.SUPPRESS)
+    daemon.add_argument("--idle", type=float, default=None, help=argparse.SUPPRESS)
     return parser
 
 
@@ -119,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "install":
         return _install(args.dir, args.install_source, remove=args.uninstall)
+    if args.command == "daemon":
+        return _daemon(args.action, args.socket, args.idle)
     mismatch = _launcher_mismatch(os.environ)
     if mismatch is not None:
         sys.stderr.write(f"{mismatch}\n")
@@ -127,12 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(f"{mismatch}\n")
         return 1
 
-    from alembic_provider.plugin import server
-    from alembic_provider.plugin.servicer import register
-    from alembic_provider.provider import new_provider
-
     if args.debug:
         from alembic_provider.install import DEFAULT_SOURCE
+        from alembic_provider.plugin import server
+        from alembic_provider.plugin.servicer import register
+        from alembic_provider.provider import new_provider
 
         provider = new_provider()
         return server.serve_debug(
@@ -141,19 +150,75 @@ def main(argv: Sequence[str] | None = None) -> int:
             stdout=sys.stdout,
             on_exit=provider.close,
         )
+    if os.environ.get("TF_PLUGIN_MAGIC_COOKIE"):
+        from alembic_provider.daemon.client import handoff
+
+        handed = handoff(sys.argv, os.environ)
+        if handed is not None:
+            os._exit(handed)
+    status = serve_managed()
+    # Everything is released by now; skipping interpreter teardown (gRPC's threads) makes the
+    # exit immediate, and Terraform waits for it after every command phase.
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def serve_managed(watch: Callable[[threading.Event], None] | None = None) -> int:
+    """Serve the Terraform that started this process (or handed its session over).
+
+    :param watch: tells when Terraform is gone (default: the parent process exits).
+    """
+    from alembic_provider.plugin import server
+    from alembic_provider.plugin.servicer import register
+    from alembic_provider.provider import new_provider
+
     try:
         server.check_handshake_environment(os.environ)
     except server.HandshakeError as exc:
         sys.stderr.write(f"{exc}\n")
         return 1
     provider = new_provider()
-    status = server.serve(
-        register(provider), environ=os.environ, stdout=sys.stdout, on_exit=provider.close
+    return server.serve(
+        register(provider),
+        environ=os.environ,
+        stdout=sys.stdout,
+        on_exit=provider.close,
+        watch=watch,
     )
-    # Everything is released by now; skipping interpreter teardown (gRPC's threads) makes the
-    # exit immediate, and Terraform waits for it after every command phase.
-    sys.stderr.flush()
-    os._exit(status)
+
+
+def _daemon(action: str, socket_path: str | None, idle: float | None) -> int:
+    from alembic_provider.daemon import client
+    from alembic_provider.daemon.settings import settings
+
+    config = settings()
+    if action == "serve":
+        from alembic_provider.daemon.server import run_server
+
+        return run_server(
+            socket_path or config.socket_path, config.idle_seconds if idle is None else idle
+        )
+    if action == "stop":
+        done = client.stop_all(config)
+        sys.stdout.write("".join(f"{line}\n" for line in done) or "No warm server is running.\n")
+        return 0
+    if not config.enabled:
+        sys.stdout.write(f"The warm server is turned off ({client.ENABLE_VARIABLE}).\n")
+    try:
+        status = client.query(config, config.socket_path, "status")
+    except (OSError, ValueError, client.ServerUnavailableError):
+        sys.stdout.write(
+            f"No warm server is running for this installation (socket {config.socket_path}).\n"
+        )
+        return 1
+    sys.stdout.write(
+        f"Warm server {status.get('pid')} for terraform-provider-alembic {status.get('version')}\n"
+        f"  socket:   {status.get('socket')}\n"
+        f"  sessions: {status.get('sessions')} served, up {status.get('uptime_seconds')} s\n"
+        f"  idle:     exits after {status.get('idle_seconds')} s without a session\n"
+        f"  memory:   {status.get('rss_kib')} KiB resident\n"
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -148,8 +148,13 @@ def serve(
     environ: Mapping[str, str],
     stdout: TextIO,
     on_exit: Callable[[], None] = lambda: None,
+    watch: Callable[[threading.Event], None] | None = None,
 ) -> int:
-    """Serve in managed mode until Terraform shuts us down; return the exit status."""
+    """Serve in managed mode until Terraform shuts us down; return the exit status.
+
+    :param watch: runs in a thread and sets the event once Terraform is gone; by default it
+        watches the parent process (a warm server's session watches its lifeline instead).
+    """
     import grpc
 
     check_handshake_environment(environ)
@@ -175,7 +180,7 @@ def serve(
         stdout.write(handshake_line(listener.socket_path, certificate_field) + "\n")
         stdout.flush()
         _silence_stdout()
-        threading.Thread(target=_watch_parent, args=(shutdown,), daemon=True).start()
+        threading.Thread(target=watch or _watch_parent, args=(shutdown,), daemon=True).start()
         _wait(shutdown)
         # A short grace lets the Shutdown answer itself go out; nothing else is worth waiting
         # for, since Terraform kills a provider that takes two seconds to go.

@@ -1,0 +1,118 @@
+"""Acceptance test of the warm server: real Terraform commands, one session each, nothing shared.
+
+Two applies run one after the other through the same warm server with different environments,
+as two people or two CI jobs would. env.py records what it sees: each apply's migrations see
+that apply's own variables (a secret included) and working directory, never the other's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from acceptance.terraform_bin import find_binaries
+from tests.alembic_projects import Revision, make_project
+
+pytestmark = pytest.mark.acceptance
+
+_NEWEST = find_binaries()[-1:]
+_DIRECTORY_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR"
+
+
+def _config(root: Path) -> str:
+    return f"""
+terraform {{
+  required_providers {{
+    alembic = {{
+      source  = "terraform.local/alembic/alembic"
+      version = "0.1.0"
+    }}
+  }}
+}}
+
+provider "alembic" {{
+  project_root = "{root}"
+}}
+
+resource "alembic_upgrade" "db" {{
+  target = "heads"
+  environment = {{
+    DATABASE_URL = "sqlite:///${{path.cwd}}/db.sqlite"
+  }}
+}}
+"""
+
+
+@pytest.mark.skipif(not _NEWEST, reason="no Terraform binary found")
+def test_sessions_see_only_their_own_environment(tmp_path: Path) -> None:
+    terraform = str(_NEWEST[0].path)
+    home = tmp_path / "home"
+    home.mkdir()
+    cli_config = tmp_path / "terraformrc"
+    cli_config.write_text("")
+    warm = tmp_path / "warm"
+    base = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(home),
+        "TF_CLI_CONFIG_FILE": str(cli_config),
+        "CHECKPOINT_DISABLE": "1",
+        _DIRECTORY_VARIABLE: str(warm),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "alembic_provider", "install"],
+        env=base,
+        check=True,
+        capture_output=True,
+    )
+    root = make_project(tmp_path / "alembic", revisions=[Revision("w1", None, "first")])
+    try:
+        seen = {}
+        for name in ("first", "second"):
+            work = tmp_path / name
+            work.mkdir()
+            (work / "main.tf").write_text(_config(root))
+            record = tmp_path / f"{name}.jsonl"
+            env = dict(
+                base,
+                ALEMBIC_TEST_RECORD=str(record),
+                ALEMBIC_TEST_SECRET=f"secret-of-{name}",
+            )
+            for command in (["init"], ["apply", "-auto-approve"]):
+                subprocess.run(
+                    [terraform, *command, "-input=false", "-no-color"],
+                    cwd=work,
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
+            seen[name] = [json.loads(line) for line in record.read_text().splitlines()]
+        for name, other in (("first", "second"), ("second", "first")):
+            assert seen[name], f"env.py never ran for the {name} apply"
+            for entry in seen[name]:
+                assert entry["environment"]["ALEMBIC_TEST_SECRET"] == f"secret-of-{name}"
+                assert f"secret-of-{other}" not in json.dumps(entry)
+                assert entry["environment"]["ALEMBIC_TEST_RECORD"].endswith(f"{name}.jsonl")
+        assert (tmp_path / "first" / "db.sqlite").exists()
+        assert (tmp_path / "second" / "db.sqlite").exists()
+        status = subprocess.run(
+            [sys.executable, "-m", "alembic_provider", "daemon", "status"],
+            env=base,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert status.returncode == 0, status.stdout
+        served = int(status.stdout.split("sessions: ")[1].split()[0])
+        assert served >= 6, status.stdout
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "alembic_provider", "daemon", "stop"],
+            env=base,
+            capture_output=True,
+            check=False,
+        )

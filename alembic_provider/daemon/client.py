@@ -1,0 +1,252 @@
+"""The starting process's side: hand this session to the warm server and relay its exit status.
+
+Runs in the process Terraform starts, before anything heavy is imported: standard library only.
+:func:`handoff` connects to this installation's server (starting it when there is none), checks
+that the server runs as this user, passes the standard streams with ``SCM_RIGHTS`` together
+with the environment, working directory, umask and arguments, then waits. The forked session
+watches this connection as its lifeline: when this process dies, the session stops. Until the
+session confirms it has taken over, any failure returns ``None`` and the caller serves in this
+process as if there were no server, so a broken or killed server never breaks a command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from alembic_provider.daemon.settings import (
+    ENABLE_VARIABLE,
+    Settings,
+    UnsafeDirectoryError,
+    private_directory,
+    reachable,
+    settings,
+)
+
+__all__ = [
+    "ENABLE_VARIABLE",
+    "ServerUnavailableError",
+    "handoff",
+    "query",
+    "read_message",
+    "send_message",
+    "stop_all",
+]
+
+_START_SECONDS = 30.0
+_REPLY_SECONDS = 30.0
+_POLL_SECONDS = 0.01
+_MAX_LINE = 4 * 1024 * 1024
+# What the server itself needs from the first session's environment; nothing else of it (no
+# secret) is kept by a process that outlives the session.
+_SERVER_VARIABLES = ("PATH", "HOME", "LANG", "TMPDIR", "XDG_RUNTIME_DIR", "VIRTUAL_ENV")
+_SERVER_PREFIXES = ("LC_", "PYTHON")
+_FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+class ServerUnavailableError(Exception):
+    """The warm server cannot take this session; serve it in this process instead."""
+
+
+def handoff(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
+    """Let the warm server serve this session; return its exit status, or None to serve here."""
+    config = settings(environ)
+    if not config.enabled:
+        return None
+    try:
+        private_directory(config.directory)
+        connection = _connect_or_start(config, environ)
+        pid = _start_session(connection, argv, environ)
+    except (OSError, ValueError, UnsafeDirectoryError, ServerUnavailableError) as exc:
+        sys.stderr.write(f"The warm server is not used for this session: {exc}\n")
+        return None
+    return _relay(connection, pid)
+
+
+def query(config: Settings, path: str, op: str) -> dict[str, Any]:
+    """Send a control request (``status``, ``stop``) to the server at ``path``; return its reply."""
+    with _connect(path) as connection:
+        send_message(connection, {"op": op})
+        return read_message(connection, _REPLY_SECONDS)
+
+
+def stop_all(config: Settings) -> list[str]:
+    """Stop every warm server of this user (any version); return what was done, one line each."""
+    done: list[str] = []
+    try:
+        names = sorted(os.listdir(config.directory))
+    except FileNotFoundError:
+        return done
+    for name in names:
+        if not name.endswith(".sock"):
+            continue
+        path = os.path.join(config.directory, name)
+        try:
+            reply = query(config, path, "stop")
+            done.append(f"Stopped the warm server {reply.get('pid')} ({path}).")
+        except (OSError, ValueError, ServerUnavailableError):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            done.append(f"Removed the stale socket {path}.")
+    return done
+
+
+def send_message(
+    connection: socket.socket, message: Mapping[str, Any], fds: Sequence[int] = ()
+) -> None:
+    data = json.dumps(dict(message)).encode("utf-8") + b"\n"
+    if fds:
+        socket.send_fds(connection, [data], list(fds))
+    else:
+        connection.sendall(data)
+
+
+def read_message(connection: socket.socket, timeout: float | None) -> dict[str, Any]:
+    """Read one JSON line; raise when the peer hangs up or stays silent past ``timeout``."""
+    connection.settimeout(timeout)
+    pending = b""
+    while not pending.endswith(b"\n"):
+        chunk = connection.recv(1)
+        if not chunk:
+            raise ServerUnavailableError("the warm server hung up")
+        pending += chunk
+        if len(pending) > _MAX_LINE:
+            raise ValueError("the warm server sent an overlong line")
+    message = json.loads(pending)
+    if not isinstance(message, dict):
+        raise ValueError("the warm server sent something other than an object")
+    return message
+
+
+def _connect(path: str) -> socket.socket:
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        with reachable(path) as address:
+            connection.connect(address)
+        credentials = connection.getsockopt(
+            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+        )
+        _pid, uid, _gid = struct.unpack("3i", credentials)
+        if uid != os.getuid():
+            raise ServerUnavailableError(
+                f"the socket '{path}' is served by another user (uid {uid})"
+            )
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _connect_or_start(config: Settings, environ: Mapping[str, str]) -> socket.socket:
+    with contextlib.suppress(FileNotFoundError, ConnectionRefusedError):
+        return _connect(config.socket_path)
+    with _locked(config.lock_path):
+        # Another starting process may have started the server while we waited for the lock.
+        with contextlib.suppress(FileNotFoundError, ConnectionRefusedError):
+            return _connect(config.socket_path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(config.socket_path)
+        server = _spawn(config, environ)
+        deadline = time.monotonic() + _START_SECONDS
+        while True:
+            with contextlib.suppress(FileNotFoundError, ConnectionRefusedError):
+                return _connect(config.socket_path)
+            if server.poll() is not None:
+                raise ServerUnavailableError(
+                    f"the warm server exited at start ({server.returncode}); see {config.log_path}"
+                )
+            if time.monotonic() > deadline:
+                raise ServerUnavailableError(
+                    f"the warm server did not start within {_START_SECONDS:g} s"
+                )
+            time.sleep(_POLL_SECONDS)
+
+
+@contextlib.contextmanager
+def _locked(path: str) -> Iterator[None]:
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + _START_SECONDS
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ServerUnavailableError(
+                        "another process keeps starting the warm server"
+                    ) from None
+                time.sleep(_POLL_SECONDS)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _spawn(config: Settings, environ: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    env = {
+        key: value
+        for key, value in environ.items()
+        if key in _SERVER_VARIABLES or key.startswith(_SERVER_PREFIXES)
+    }
+    argv = [sys.executable, "-m", "alembic_provider", "daemon", "serve"]
+    argv += ["--socket", config.socket_path, "--idle", repr(config.idle_seconds)]
+    with open(config.log_path, "wb") as log:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            cwd="/",
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
+def _start_session(
+    connection: socket.socket, argv: Sequence[str], environ: Mapping[str, str]
+) -> int:
+    """Hand the session over; return the forked session's pid once it has taken over."""
+    try:
+        send_message(connection, {"op": "session"})
+        pid = read_message(connection, _REPLY_SECONDS).get("pid")
+        if not isinstance(pid, int):
+            raise ServerUnavailableError("the warm server did not fork a session")
+        umask = os.umask(0o022)
+        os.umask(umask)
+        payload = {"argv": list(argv), "env": dict(environ), "cwd": os.getcwd(), "umask": umask}
+        send_message(connection, payload, fds=(0, 1, 2))
+        if read_message(connection, _REPLY_SECONDS).get("started") is not True:
+            raise ServerUnavailableError("the forked session did not start")
+    except BaseException:
+        connection.close()
+        raise
+    return pid
+
+
+def _relay(connection: socket.socket, pid: int) -> int:
+    """Wait for the session's exit status, passing on the signals Terraform sends us."""
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signum)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in _FORWARDED:
+        signal.signal(signum, forward)
+    try:
+        status = read_message(connection, None).get("status")
+    except (OSError, ValueError, ServerUnavailableError):
+        sys.stderr.write("The provider session ended without reporting an exit status.\n")
+        return 1
+    return status if isinstance(status, int) else 1

@@ -1,0 +1,236 @@
+"""The warm server: import once, then fork a fresh session process per provider start.
+
+The server imports gRPC, the protocol buffers, cryptography and every provider module, then
+waits on its socket. It never reads a session's data: on a ``session`` request it forks at
+once, and the child alone receives the standard streams, environment, working directory and
+arguments, takes them over as its own, and serves Terraform exactly as a provider started
+directly would. The connection to the starting process is the session's lifeline: when it
+closes, the session shuts down as if Terraform had gone away.
+
+The server answers only its own user (``SO_PEERCRED``), exits after its idle time without a
+request, when asked to stop, or when its socket is removed or taken over, and leaves no
+session behind on purpose: each session lives exactly as long as its starting process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import select
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from alembic_provider import __version__
+from alembic_provider.daemon.client import read_message, send_message
+from alembic_provider.daemon.settings import reachable
+
+__all__ = ["run_server"]
+
+_PRELOAD = (
+    "grpc",
+    "alembic_provider.plugin.server",
+    "alembic_provider.plugin.servicer",
+    "alembic_provider.plugin.services",
+    "alembic_provider.plugin.tls",
+    "alembic_provider.provider",
+    "alembic_provider.provider_config",
+    "alembic_provider.data_sources.current",
+    "alembic_provider.data_sources.revisions",
+    "alembic_provider.resources.upgrade",
+    "alembic_provider.resources.stamp",
+    "alembic_provider.resources.common",
+    "alembic_provider.executor",
+    "alembic_provider.proxy",
+    "alembic_provider.log",
+    "cryptography.x509",
+    "cryptography.hazmat.primitives.asymmetric.ec",
+    "cryptography.hazmat.primitives.hashes",
+    "cryptography.hazmat.primitives.serialization",
+)
+_CHECK_SECONDS = 1.0
+_REQUEST_SECONDS = 10.0
+_SESSION_SECONDS = 30.0
+
+
+def run_server(socket_path: str, idle_seconds: float) -> int:
+    """Serve sessions on ``socket_path`` until idle, stopped or replaced; return the status."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in _PRELOAD:
+        __import__(name)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(socket_path)
+    previous = os.umask(0o177)
+    try:
+        with reachable(socket_path) as address:
+            listener.bind(address)
+    finally:
+        os.umask(previous)
+    listener.listen(64)
+    identity = os.stat(socket_path).st_ino
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Sessions are not waited for: the kernel reaps them.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    started = time.time()
+    last = time.monotonic()
+    served = 0
+    try:
+        while not stopping.is_set():
+            remaining = idle_seconds - (time.monotonic() - last)
+            if remaining <= 0 or not _still_ours(socket_path, identity):
+                return 0
+            ready, _, _ = select.select([listener], [], [], min(remaining, _CHECK_SECONDS))
+            if not ready:
+                continue
+            connection, _ = listener.accept()
+            with connection:
+                if not _same_user(connection):
+                    continue
+                last = time.monotonic()
+                op = _request(connection)
+                if op == "session":
+                    _fork_session(connection, listener)
+                    served += 1
+                elif op == "status":
+                    send_message(connection, _status(socket_path, idle_seconds, started, served))
+                elif op == "stop":
+                    send_message(connection, {"pid": os.getpid(), "stopping": True})
+                    return 0
+        return 0
+    finally:
+        listener.close()
+        if _still_ours(socket_path, identity):
+            with contextlib.suppress(OSError):
+                os.unlink(socket_path)
+
+
+def _still_ours(path: str, identity: int) -> bool:
+    try:
+        return os.stat(path).st_ino == identity
+    except OSError:
+        return False
+
+
+def _same_user(connection: socket.socket) -> bool:
+    credentials = connection.getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+    )
+    uid: int = struct.unpack("3i", credentials)[1]
+    return uid == os.getuid()
+
+
+def _request(connection: socket.socket) -> str | None:
+    try:
+        op = read_message(connection, _REQUEST_SECONDS).get("op")
+    except Exception:  # a peer that speaks nonsense gets no answer
+        return None
+    return op if isinstance(op, str) else None
+
+
+def _status(path: str, idle: float, started: float, served: int) -> dict[str, Any]:
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        with open("/proc/self/statm") as statm:
+            rss_kib = int(statm.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    except (OSError, ValueError, IndexError):
+        rss_kib = peak_kib
+    return {
+        "pid": os.getpid(),
+        "version": __version__,
+        "socket": path,
+        "idle_seconds": idle,
+        "uptime_seconds": round(time.time() - started, 1),
+        "sessions": served,
+        "rss_kib": rss_kib,
+        "peak_rss_kib": peak_kib,
+    }
+
+
+def _fork_session(connection: socket.socket, listener: socket.socket) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid != 0:
+        return
+    status = 70
+    try:
+        listener.close()
+        status = _session(connection)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(status)
+
+
+def _session(connection: socket.socket) -> int:
+    """Become the session the starting process describes, serve it, report the exit status."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.setsid()
+    send_message(connection, {"pid": os.getpid()})
+    payload, fds = _receive_payload(connection)
+    for target, descriptor in enumerate(fds):
+        os.dup2(descriptor, target)
+        if descriptor > 2:
+            os.close(descriptor)
+    os.umask(int(payload["umask"]))
+    os.chdir(str(payload["cwd"]))
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in dict(payload["env"]).items()})
+    sys.argv = [str(arg) for arg in payload["argv"]]
+    tempfile.tempdir = None  # chosen again from this session's TMPDIR
+    send_message(connection, {"started": True})
+
+    from alembic_provider.__main__ import serve_managed
+
+    status = serve_managed(watch=_lifeline(connection))
+    with contextlib.suppress(OSError):
+        send_message(connection, {"status": status})
+    return status
+
+
+def _receive_payload(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    connection.settimeout(_SESSION_SECONDS)
+    pending = b""
+    fds: list[int] = []
+    while not pending.endswith(b"\n"):
+        data, received, _flags, _address = socket.recv_fds(connection, 65536, 3)
+        fds.extend(received)
+        if not data:
+            raise ConnectionError("the starting process hung up before handing over")
+        pending += data
+    connection.settimeout(None)
+    if len(fds) != 3:
+        raise ConnectionError(f"expected three standard streams, got {len(fds)}")
+    import json
+
+    payload = json.loads(pending)
+    if not isinstance(payload, dict):
+        raise ValueError("the session description is not an object")
+    return payload, fds
+
+
+def _lifeline(connection: socket.socket) -> Callable[[threading.Event], None]:
+    """Watch the starting process: once its end of the connection closes, shut down."""
+
+    def watch(shutdown: threading.Event) -> None:
+        with contextlib.suppress(OSError):
+            while connection.recv(64):
+                pass
+        shutdown.set()
+
+    return watch

@@ -1,0 +1,288 @@
+"""The warm server: sessions handed over by the process Terraform starts, and its lifecycle.
+
+Each test runs its own server in a private directory of its own and stops it afterwards. The
+processes are real: the launcher is ``python -m alembic_provider`` with the environment
+Terraform gives a plugin, exactly as Terraform starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from alembic_provider.daemon import settings as daemon_settings
+from alembic_provider.plugin.proto import tfplugin6_pb2, tfplugin6_pb2_grpc
+from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
+
+_WAIT = 60.0
+
+
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + _WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def daemon_dir() -> Iterator[Path]:
+    """A private directory of the test's own; a short path, like the default ones."""
+    parent = Path(tempfile.mkdtemp(prefix="tfa-"))
+    directory = parent / "warm"
+    yield directory
+    _cli(directory, "stop")
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_a_long_directory_path_still_works(tmp_path: Path) -> None:
+    directory = tmp_path / ("d" * 60) / "warm"
+    launcher = Launcher(_env(directory))
+    try:
+        assert "alembic_upgrade" in launcher.schema().resource_schemas
+        assert len(str(next(directory.glob("*.sock")))) > 108
+        assert _server_pid(directory) is not None
+    finally:
+        launcher.stop()
+        _cli(directory, "stop")
+
+
+def _env(directory: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PLUGIN_"))}
+    env.update({MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"})
+    env[daemon_settings.DIRECTORY_VARIABLE] = str(directory)
+    env.pop(daemon_settings.ENABLE_VARIABLE, None)
+    env.update(extra)
+    return env
+
+
+def _cli(directory: Path, action: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, **{daemon_settings.DIRECTORY_VARIABLE: str(directory)}, **extra)
+    return subprocess.run(
+        [sys.executable, "-B", "-m", "alembic_provider", "daemon", action],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=_WAIT,
+    )
+
+
+def _server_pid(directory: Path) -> int | None:
+    status = _cli(directory, "status")
+    if status.returncode != 0:
+        return None
+    return int(status.stdout.split()[2])
+
+
+class Launcher:
+    """The process Terraform starts, up to its handshake line."""
+
+    def __init__(self, env: dict[str, str], cwd: Path | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-B", "-m", "alembic_provider"],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        self.line = self.process.stdout.readline().strip()
+
+    @property
+    def socket_path(self) -> Path:
+        parts = self.line.split("|")
+        assert parts[:3] == ["1", "6", "unix"], self.line
+        return Path(parts[3])
+
+    def schema(self) -> tfplugin6_pb2.GetProviderSchema.Response:
+        with grpc.insecure_channel(f"unix:{self.socket_path}") as channel:
+            stub = tfplugin6_pb2_grpc.ProviderStub(channel)
+            response: tfplugin6_pb2.GetProviderSchema.Response = stub.GetProviderSchema(
+                tfplugin6_pb2.GetProviderSchema.Request(), timeout=30
+            )
+            return response
+
+    def stop(self) -> str:
+        """Kill the launcher (as Terraform may) and return what it wrote on stderr."""
+        if self.process.poll() is None:
+            self.process.kill()
+        return self.process.communicate(timeout=_WAIT)[1]
+
+
+def test_a_session_is_served_by_the_warm_server(daemon_dir: Path, tmp_path: Path) -> None:
+    launcher = Launcher(_env(daemon_dir), cwd=tmp_path)
+    try:
+        assert "alembic_upgrade" in launcher.schema().resource_schemas
+        server = _server_pid(daemon_dir)
+        assert server is not None and server != launcher.process.pid
+        # The session is a process of its own, working where Terraform started the launcher.
+        sessions = _sessions_serving(launcher.socket_path)
+        assert len(sessions) == 1 and sessions[0] not in (server, launcher.process.pid)
+        assert os.readlink(f"/proc/{sessions[0]}/cwd") == str(tmp_path)
+    finally:
+        launcher.stop()
+
+
+def _sessions_serving(socket_path: Path) -> list[int]:
+    """Find the processes that hold ``socket_path``'s directory as their listener."""
+    inode = os.stat(socket_path).st_ino
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            targets = [
+                os.readlink(f"/proc/{entry}/fd/{fd}") for fd in os.listdir(f"/proc/{entry}/fd")
+            ]
+        except OSError:
+            continue
+        if any(target == f"socket:[{_socket_inode(socket_path, inode)}]" for target in targets):
+            found.append(int(entry))
+    return found
+
+
+def _socket_inode(socket_path: Path, path_inode: int) -> int:
+    """Map a listening unix socket's path to its socket inode (via /proc/net/unix)."""
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[7] == str(socket_path):
+            return int(fields[6])
+    raise AssertionError(f"{socket_path} is not a listening socket (inode {path_inode})")
+
+
+def test_each_session_sees_its_own_environment_and_streams(daemon_dir: Path) -> None:
+    """Terraform's offer is read from the session's own environment and answered on its stderr."""
+    results = []
+    for offered in ("4,5", "3"):
+        run = subprocess.run(
+            [sys.executable, "-B", "-m", "alembic_provider"],
+            env=_env(daemon_dir, PLUGIN_PROTOCOL_VERSIONS=offered),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=_WAIT,
+        )
+        results.append((run.returncode, run.stdout, f"offered '{offered}'" in run.stderr))
+    assert results == [(1, "", True), (1, "", True)]
+    status = _cli(daemon_dir, "status")
+    assert "sessions: 2 served" in status.stdout, status.stdout
+
+
+def test_a_killed_launcher_ends_its_session(daemon_dir: Path) -> None:
+    launcher = Launcher(_env(daemon_dir))
+    listener_dir = launcher.socket_path.parent
+    assert listener_dir.exists()
+    sessions = _sessions_serving(launcher.socket_path)
+    launcher.process.send_signal(signal.SIGKILL)
+    launcher.stop()
+    _wait_for(lambda: not listener_dir.exists(), "the session to clean up after its launcher")
+    _wait_for(lambda: not any(_alive(pid) for pid in sessions), "the session to exit")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_server_is_replaced_and_its_sessions_keep_serving(daemon_dir: Path) -> None:
+    first = Launcher(_env(daemon_dir))
+    try:
+        old = _server_pid(daemon_dir)
+        assert old is not None
+        os.kill(old, signal.SIGKILL)
+        _wait_for(lambda: not _alive(old), "the killed server to go")
+        second = Launcher(_env(daemon_dir))
+        try:
+            assert "alembic_stamp" in second.schema().resource_schemas
+            assert "alembic_stamp" in first.schema().resource_schemas
+            new = _server_pid(daemon_dir)
+            assert new is not None and new != old
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+
+def test_status_and_stop(daemon_dir: Path) -> None:
+    missing = _cli(daemon_dir, "status")
+    assert missing.returncode == 1
+    assert missing.stdout.startswith("No warm server is running for this installation (socket ")
+    launcher = Launcher(_env(daemon_dir))
+    launcher.stop()
+    running = _cli(daemon_dir, "status")
+    assert running.returncode == 0, running.stdout + running.stderr
+    assert f"socket:   {daemon_dir}/v" in running.stdout
+    pid = _server_pid(daemon_dir)
+    assert pid is not None
+    stopped = _cli(daemon_dir, "stop")
+    assert stopped.stdout.startswith(f"Stopped the warm server {pid} ("), stopped.stdout
+    _wait_for(lambda: not _alive(pid), "the stopped server to exit")
+    assert _cli(daemon_dir, "status").returncode == 1
+    assert not list(daemon_dir.glob("*.sock"))
+
+
+def test_the_server_exits_when_idle(daemon_dir: Path) -> None:
+    launcher = Launcher(_env(daemon_dir, **{daemon_settings.IDLE_VARIABLE: "0.5"}))
+    launcher.stop()
+    _wait_for(lambda: not list(daemon_dir.glob("*.sock")), "the idle server to remove its socket")
+
+
+def test_turned_off_the_launcher_serves_itself(daemon_dir: Path) -> None:
+    launcher = Launcher(_env(daemon_dir, **{daemon_settings.ENABLE_VARIABLE: "off"}))
+    try:
+        assert "alembic_upgrade" in launcher.schema().resource_schemas
+        assert _sessions_serving(launcher.socket_path) == [launcher.process.pid]
+        assert not daemon_dir.exists()
+    finally:
+        launcher.stop()
+
+
+def test_a_directory_others_may_enter_is_not_used(daemon_dir: Path) -> None:
+    daemon_dir.mkdir(mode=0o755)
+    daemon_dir.chmod(0o755)
+    launcher = Launcher(_env(daemon_dir))
+    try:
+        assert _sessions_serving(launcher.socket_path) == [launcher.process.pid]
+    finally:
+        stderr = launcher.stop()
+    assert "may be entered by other users" in stderr
+    assert not list(daemon_dir.glob("*.sock"))
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
+def test_another_user_cannot_reach_the_socket(daemon_dir: Path) -> None:
+    Launcher(_env(daemon_dir)).stop()
+    (socket_path,) = daemon_dir.glob("*.sock")
+    code = (
+        "import os, socket, sys\n"
+        "os.setgid(65534); os.setuid(65534)\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "try:\n    s.connect(sys.argv[1])\nexcept PermissionError:\n    sys.exit(3)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(socket_path)], check=False)
+    assert run.returncode == 3
+
+
+def test_the_key_names_the_version_and_the_installation(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = daemon_settings.installation_key({})
+    assert base.startswith("v0.1.0-") or base.startswith("v")
+    assert daemon_settings.installation_key({"PYTHONPATH": "/elsewhere"}) != base
+    monkeypatch.setattr(daemon_settings, "__version__", "9.9.9")
+    assert daemon_settings.installation_key({}).startswith("v9.9.9-")
+    assert daemon_settings.installation_key({}) != base
