@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -46,6 +47,7 @@ __all__ = [
 _START_SECONDS = 30.0
 _REPLY_SECONDS = 30.0
 _POLL_SECONDS = 0.01
+_PARENT_POLL_SECONDS = 1.0
 _MAX_LINE = 4 * 1024 * 1024
 # What the server itself needs from the first session's environment; nothing else of it (no
 # secret) is kept by a process that outlives the session.
@@ -235,7 +237,12 @@ def _start_session(
 
 
 def _relay(connection: socket.socket, pid: int) -> int:
-    """Wait for the session's exit status, passing on the signals Terraform sends us."""
+    """Wait for the session's exit status, passing on the signals Terraform sends us.
+
+    When Terraform goes away without stopping us (killed), this process leaves too, and with it
+    the session's lifeline: the session then shuts down exactly as a provider whose parent
+    died does.
+    """
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -244,9 +251,25 @@ def _relay(connection: socket.socket, pid: int) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for signum in _FORWARDED:
         signal.signal(signum, forward)
+    parent = os.getppid()
+    connection.settimeout(None)
+    pending = b""
+    while not pending.endswith(b"\n"):
+        ready, _, _ = select.select([connection], [], [], _PARENT_POLL_SECONDS)
+        if not ready:
+            if os.getppid() != parent:
+                return 1
+            continue
+        try:
+            chunk = connection.recv(4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            sys.stderr.write("The provider session ended without reporting an exit status.\n")
+            return 1
+        pending += chunk
     try:
-        status = read_message(connection, None).get("status")
-    except (OSError, ValueError, ServerUnavailableError):
-        sys.stderr.write("The provider session ended without reporting an exit status.\n")
-        return 1
+        status = json.loads(pending).get("status")
+    except (ValueError, AttributeError):
+        status = None
     return status if isinstance(status, int) else 1

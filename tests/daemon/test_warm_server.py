@@ -192,6 +192,37 @@ def test_a_killed_launcher_ends_its_session(daemon_dir: Path) -> None:
     _wait_for(lambda: not any(_alive(pid) for pid in sessions), "the session to exit")
 
 
+_TERRAFORM_STAND_IN = """
+import subprocess, sys, time
+launcher = subprocess.Popen(
+    [sys.executable, "-B", "-m", "alembic_provider"], stdout=subprocess.PIPE, text=True
+)
+print(launcher.pid, launcher.stdout.readline().strip(), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_terraform_leaves_nothing_behind(daemon_dir: Path) -> None:
+    stand_in = subprocess.Popen(
+        [sys.executable, "-c", _TERRAFORM_STAND_IN],
+        env=_env(daemon_dir),
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert stand_in.stdout is not None
+    pid_text, line = stand_in.stdout.readline().split(" ", 1)
+    launcher_pid = int(pid_text)
+    listener_dir = Path(line.split("|")[3]).parent
+    sessions = _sessions_serving(Path(line.split("|")[3]))
+    assert sessions and launcher_pid not in sessions
+    stand_in.kill()
+    stand_in.communicate(timeout=_WAIT)
+    _wait_for(lambda: not _alive(launcher_pid), "the launcher to leave with Terraform")
+    _wait_for(lambda: not listener_dir.exists(), "the session to clean up")
+    _wait_for(lambda: not any(_alive(pid) for pid in sessions), "the session to exit")
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
