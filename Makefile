@@ -18,13 +18,12 @@ DEMO_DEPS := $(DEMO_VENV)/.dependencies
 DEMO_STAMP := $(DEMO_VENV)/.installed
 DEMO_TERRAFORM ?= $(shell command -v terraform 2>/dev/null || echo $(abspath $(DEMO_VENV))/bin/terraform)
 SOURCES := $(shell find alembic_provider statemachine -name '*.py' -o -name '*.proto') README.md LICENSE
-# make release: the wheel goes into this fresh environment (not an editable checkout), which
-# PyInstaller freezes and the packaging tests use.
+# make release: the wheel goes into this environment (not an editable checkout), which
+# PyInstaller freezes.
 DIST ?= dist
 RELEASE_VENV ?= .venv-release
 RELEASE_SOURCE ?= terraform.local/alembic/alembic
 export ALEMBIC_TEST_DIST ?= $(abspath $(DIST))
-export ALEMBIC_TEST_RELEASE_PYTHON ?= $(abspath $(RELEASE_VENV))/bin/python
 
 .PHONY: venv demo release test unit testacc fmt lint typecheck check proto diagrams docs bench clean
 

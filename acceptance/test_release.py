@@ -3,8 +3,9 @@
 The release files are built once per run (``make release``, before ``make test`` in CI) and only
 read here: names, checksums, the manifest, the mirror documents, the archive's program answering
 the plugin handshake with no Python of its own, Terraform installing the archive from a packed
-filesystem mirror into an empty HOME on two machines that share a lock file, and the wheel
-installed into a fresh virtualenv (not the checkout) serving Terraform.
+filesystem mirror into an empty HOME on two machines that share a lock file, a network mirror
+and a private registry, and the wheel installed with ``pipx`` (a fresh virtualenv, not the
+checkout) serving Terraform.
 """
 
 from __future__ import annotations
@@ -253,28 +254,37 @@ def test_the_archive_installs_from_a_packed_filesystem_mirror_and_its_lock_file_
     assert second.tf(clone, "output", "-raw", "revision").stdout == "0003"
 
 
-def _release_venv() -> Path:
-    python = Path(
-        os.environ.get("ALEMBIC_TEST_RELEASE_PYTHON") or ROOT / ".venv-release/bin/python"
-    )
-    if not python.exists():
-        unavailable(f"No release virtualenv at {python}: run `make release` first.")
-    return python.parent.parent
-
-
-def test_the_wheel_in_a_fresh_virtualenv_serves_terraform(dist: Path, tmp_path: Path) -> None:
+def test_pipx_install_of_the_wheel_then_install_serves_terraform(
+    dist: Path, tmp_path: Path
+) -> None:
+    """The README's path on a clean machine: ``pipx install`` the wheel, then ``install``."""
     terraform = find_binaries()[-1]
-    venv = _release_venv()
-    machine = new_machine(tmp_path, "wheel", terraform, venv=venv)
+    machine = new_machine(tmp_path, "pipx", terraform)
+    pipx = {
+        "PIPX_HOME": str(machine.root / "pipx"),
+        "PIPX_BIN_DIR": str(machine.root / "bin"),
+        "PIPX_MAN_DIR": str(machine.root / "man"),
+    }
+    wheel = dist / f"terraform_provider_alembic-{__version__}-py3-none-any.whl"
+    base_python = os.path.realpath(sys.executable)
+    installed = subprocess.run(
+        [sys.executable, "-m", "pipx", "install", "--python", base_python, str(wheel)],
+        env={**machine.env, **pipx, "PATH": os.environ.get("PATH", os.defpath)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert installed.returncode == 0, describe(installed)
+    venv_python = machine.root / "pipx" / "venvs" / "terraform-provider-alembic" / "bin" / "python"
     where = machine.run(
-        machine.python, "-c", "import alembic_provider; print(alembic_provider.__file__)"
+        str(venv_python), "-c", "import alembic_provider; print(alembic_provider.__file__)"
     )
     assert where.returncode == 0, describe(where)
-    site = Path(where.stdout.strip()).resolve()
-    assert site.is_relative_to(venv.resolve()), f"imported from {site}, not the installed wheel"
-    installed = machine.run(str(machine.root / "venv/bin/terraform-provider-alembic"), "install")
-    assert installed.returncode == 0, describe(installed)
-    assert "Wrote the launcher" in installed.stdout
+    assert Path(where.stdout.strip()).is_relative_to(machine.root / "pipx"), where.stdout
+    registered = machine.run(str(machine.root / "bin" / "terraform-provider-alembic"), "install")
+    assert registered.returncode == 0, describe(registered)
+    assert "Wrote the launcher" in registered.stdout
     work = machine.checkout()
     machine.tf(work, "init", "-input=false")
     machine.tf(work, "apply", "-input=false", "-auto-approve")
