@@ -25,6 +25,7 @@ Never edits the provider.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -77,13 +78,20 @@ def database(request: pytest.FixtureRequest, database_servers: ServerPool) -> It
 # -- the project a user starts from --------------------------------------------------------
 
 
-def alembic_init(directory: Path) -> Path:
-    """Run ``alembic init migrations`` in ``directory / "service"``, as a user would."""
-    project = directory / "service"
+@pytest.fixture(scope="session")
+def _alembic_init_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run ``alembic init migrations`` once per session, as a user starts a project."""
+    project = tmp_path_factory.mktemp("alembic-init") / "service"
     project.mkdir()
     _alembic(project, "init", "migrations")
     assert "driver://user:pass@localhost/dbname" in (project / "alembic.ini").read_text()
     return project
+
+
+@pytest.fixture
+def project(_alembic_init_output: Path, tmp_path: Path) -> Path:
+    """Return a fresh copy of what ``alembic init`` wrote (nothing in it is absolute)."""
+    return Path(shutil.copytree(_alembic_init_output, tmp_path / "service"))
 
 
 def _alembic(project: Path, *args: str) -> str:
@@ -234,9 +242,8 @@ def _grow_steps(project: Path, database: Database) -> list[Step]:
 
 
 def test_journey_create_grow_drift_merge(
-    harness: Harness, database: Database, tmp_path: Path
+    harness: Harness, database: Database, project: Path
 ) -> None:
-    project = alembic_init(tmp_path)
     add_revision(project, "a1", None, "create users")
     add_revision(project, "a2", "a1", "add email")
     transcript = Transcript()
@@ -270,9 +277,8 @@ def _adopt_config(project: Path, database: Database) -> str:
 
 @pytest.mark.xfail(strict=True, reason=_MISSING_SHARED_PLANNING)
 def test_journey_adopt_with_stamp_and_upgrade(
-    harness: Harness, database: Database, tmp_path: Path
+    harness: Harness, database: Database, project: Path
 ) -> None:
-    project = alembic_init(tmp_path)
     _legacy_schema(database)
     # The baseline's CREATE TABLE fails if it runs: adopting must stamp it, never run it.
     add_revision(project, "a1", None, "baseline")
@@ -300,9 +306,8 @@ def test_journey_adopt_with_stamp_and_upgrade(
 
 @pytest.mark.xfail(strict=True, reason=_MISSING_IMPORT_SETTINGS)
 def test_journey_import_on_second_machine(
-    harness: Harness, database: Database, tmp_path: Path
+    harness: Harness, database: Database, project: Path
 ) -> None:
-    project = alembic_init(tmp_path)
     add_revision(project, "a1", None, "create users")
     add_revision(project, "a2", "a1", "add email")
     config = _upgrade(project, database)
@@ -376,12 +381,15 @@ def new_database(
 
 @pytest.mark.xfail(strict=True, reason=_MISSING_ABSENT_DATABASE)
 def test_journey_database_created_in_the_same_apply(
-    harness: Harness, terraform: TerraformBinary, new_database: tuple[str, Database], tmp_path: Path
+    harness: Harness,
+    terraform: TerraformBinary,
+    new_database: tuple[str, Database],
+    project: Path,
+    tmp_path: Path,
 ) -> None:
     if terraform.version_tuple < (1, 4):
         pytest.skip("terraform_data, the built-in managed resource, needs Terraform 1.4")
     admin_url, database = new_database
-    project = alembic_init(tmp_path)
     add_revision(project, "a1", None, "create users")
     add_revision(project, "a2", "a1", "add email")
     script = tmp_path / "create_database.py"
@@ -420,10 +428,9 @@ resource "terraform_data" "database" {{
 
 
 def test_stock_env_py_with_environment_says_the_url_is_a_placeholder(
-    tmp_path: Path,
+    project: Path, tmp_path: Path
 ) -> None:
     """The README's first example once used ``environment``; the stock env.py ignores it."""
-    project = alembic_init(tmp_path)
     add_revision(project, "a1", None, "create users")
     url = sqlite_database(tmp_path).url
     config = provider_block(project) + resource_block(
@@ -454,9 +461,8 @@ def test_stock_env_py_with_environment_says_the_url_is_a_placeholder(
         assert noise not in failed, f"{noise!r} in the error:\n{failed}"
 
 
-def test_empty_versions_directory_warns(tmp_path: Path) -> None:
+def test_empty_versions_directory_warns(project: Path, tmp_path: Path) -> None:
     """Right after ``alembic init`` there is nothing to run: the plan says so."""
-    project = alembic_init(tmp_path)
     config = provider_block(project) + upgrade_block(sqlite_database(tmp_path))
 
     def warns(plan: Plan) -> None:
