@@ -8,6 +8,7 @@ migrations without managing them.
 from __future__ import annotations
 
 from alembic_provider import errors
+from alembic_provider.executor import CallOptions
 from alembic_provider.resources.attributes import (
     connection_attributes,
     id_attribute,
@@ -74,7 +75,7 @@ class CurrentDataSource:
         if project is None:
             raise errors.InternalError("A configuration value was still unknown during read.")
         target = config.get("target") or "heads"
-        inspection = ctx.executor.inspect(project, target, cancel=ctx.cancel)
+        inspection = ctx.executor.inspect(project, target, options=CallOptions(cancel=ctx.cancel))
         return {
             **config,
             "revision": heads_text(inspection.current),

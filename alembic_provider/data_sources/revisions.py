@@ -7,6 +7,7 @@ example to pin a target or to show what a release contains.
 from __future__ import annotations
 
 from alembic_provider import errors
+from alembic_provider.executor import CallOptions
 from alembic_provider.resources.attributes import id_attribute
 from alembic_provider.resources.base import Context, Values
 from alembic_provider.resources.common import project_for
@@ -97,7 +98,7 @@ class RevisionsDataSource:
         project = project_for(ctx.provider_config, config)
         if project is None:
             raise errors.InternalError("A configuration value was still unknown during read.")
-        info = ctx.executor.describe(project, cancel=ctx.cancel)
+        info = ctx.executor.describe(project, options=CallOptions(cancel=ctx.cancel))
         return {
             **config,
             "heads": sorted(info.heads),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from alembic_provider.executor.client import Executor, LogSink, WorkerExecutor
 from alembic_provider.executor.messages import (
+    CallOptions,
     Direction,
     Inspection,
     PendingStep,
@@ -22,6 +23,7 @@ from alembic_provider.executor.messages import (
 )
 
 __all__ = [
+    "CallOptions",
     "Direction",
     "Executor",
     "Inspection",

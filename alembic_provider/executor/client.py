@@ -11,7 +11,6 @@ output line and log field passes through the project's redactor first. Never imp
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, Protocol, TypeVar
 
@@ -29,6 +28,7 @@ from alembic_provider.errors import (
 from alembic_provider.executor.interpreter import python_command
 from alembic_provider.executor.messages import (
     PROTOCOL_VERSION,
+    CallOptions,
     Direction,
     Inspection,
     PendingStep,
@@ -50,6 +50,7 @@ _REREAD_TIMEOUT = 60.0
 _TAIL_LINES = 40
 _DIRECTIONS: tuple[Direction, ...] = ("upgrade", "downgrade", "none")
 _T = TypeVar("_T")
+_DEFAULT_CALL = CallOptions()
 _DEFAULT_RUN = RunOptions()
 
 # kind reported by the worker -> (exception class, diagnostic summary or None for the default)
@@ -96,50 +97,23 @@ class Executor(Protocol):
     """Every Alembic operation the resources need; implemented by :class:`WorkerExecutor`.
 
     Read operations never write to the database. ``inspect`` answers plan and refresh in one
-    worker round trip.
+    worker round trip. Every operation takes its timeout and cancel event in one options object.
     """
 
-    def describe(
-        self,
-        project: Project,
-        *,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
-    ) -> ScriptInfo: ...
+    def describe(self, project: Project, *, options: CallOptions = ...) -> ScriptInfo: ...
 
-    def current(
-        self,
-        project: Project,
-        *,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
-    ) -> tuple[str, ...]: ...
+    def current(self, project: Project, *, options: CallOptions = ...) -> tuple[str, ...]: ...
 
     def resolve(
-        self,
-        project: Project,
-        target: str,
-        *,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
+        self, project: Project, target: str, *, options: CallOptions = ...
     ) -> tuple[str, ...]: ...
 
     def inspect(
-        self,
-        project: Project,
-        target: str,
-        *,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
+        self, project: Project, target: str, *, options: CallOptions = ...
     ) -> Inspection: ...
 
     def pending(
-        self,
-        project: Project,
-        target: str,
-        *,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
+        self, project: Project, target: str, *, options: CallOptions = ...
     ) -> PendingStep: ...
 
     def upgrade(self, project: Project, target: str, *, options: RunOptions = ...) -> RunResult: ...
@@ -156,8 +130,7 @@ class Executor(Protocol):
         target: str,
         *,
         current: Sequence[str] | None = None,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
+        options: CallOptions = ...,
     ) -> str: ...
 
     def close(self) -> None: ...
@@ -202,58 +175,31 @@ class WorkerExecutor:
 
     # -- read operations: never write ------------------------------------------------------
 
-    def describe(
-        self,
-        project: Project,
-        *,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
-    ) -> ScriptInfo:
-        result = self._call(project, "describe", {}, timeout=timeout, cancel=cancel)
+    def describe(self, project: Project, *, options: CallOptions = _DEFAULT_CALL) -> ScriptInfo:
+        result = self._call(project, "describe", {}, options)
         return _parse(result, "describe", _script_info)
 
-    def current(
-        self,
-        project: Project,
-        *,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
-    ) -> tuple[str, ...]:
-        result = self._call(project, "current", {}, timeout=timeout, cancel=cancel)
+    def current(self, project: Project, *, options: CallOptions = _DEFAULT_CALL) -> tuple[str, ...]:
+        result = self._call(project, "current", {}, options)
         return _parse(result, "current", lambda r: _strings(r["current"]))
 
     def resolve(
-        self,
-        project: Project,
-        target: str,
-        *,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
+        self, project: Project, target: str, *, options: CallOptions = _DEFAULT_CALL
     ) -> tuple[str, ...]:
-        result = self._call(project, "resolve", {"target": target}, timeout=timeout, cancel=cancel)
+        result = self._call(project, "resolve", {"target": target}, options)
         return _parse(result, "resolve", lambda r: _strings(r["target"]))
 
     def inspect(
-        self,
-        project: Project,
-        target: str,
-        *,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
+        self, project: Project, target: str, *, options: CallOptions = _DEFAULT_CALL
     ) -> Inspection:
         """Read the database's heads, resolve ``target`` and list what an apply would run."""
-        result = self._call(project, "inspect", {"target": target}, timeout=timeout, cancel=cancel)
+        result = self._call(project, "inspect", {"target": target}, options)
         return _parse(result, "inspect", _inspection)
 
     def pending(
-        self,
-        project: Project,
-        target: str,
-        *,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
+        self, project: Project, target: str, *, options: CallOptions = _DEFAULT_CALL
     ) -> PendingStep:
-        return self.inspect(project, target, timeout=timeout, cancel=cancel).pending
+        return self.inspect(project, target, options=options).pending
 
     def sql(
         self,
@@ -261,15 +207,14 @@ class WorkerExecutor:
         target: str,
         *,
         current: Sequence[str] | None = None,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
+        options: CallOptions = _DEFAULT_CALL,
     ) -> str:
         """Render the pending step as offline SQL; from ``current`` without touching the database.
 
         :param current: the database's heads, as ``inspect`` returned them; read when omitted.
         """
         extra = {"target": target, "current": None if current is None else list(current)}
-        result = self._call(project, "sql", extra, timeout=timeout, cancel=cancel)
+        result = self._call(project, "sql", extra, options)
         return _parse(result, "sql", lambda r: str(r["sql"]))
 
     # -- apply operations ------------------------------------------------------------------
@@ -294,9 +239,7 @@ class WorkerExecutor:
     def _run(self, project: Project, verb: str, target: str, options: RunOptions) -> RunResult:
         lock = {"enabled": options.lock, "timeout": options.lock_timeout}
         extra = {"target": target, "lock": lock}
-        result, output = self._exchange(
-            project, verb, extra, timeout=options.timeout, cancel=options.cancel
-        )
+        result, output = self._exchange(project, verb, extra, options)
         return _parse(
             result,
             verb,
@@ -329,27 +272,15 @@ class WorkerExecutor:
         return Launch(command, os.path.dirname(config), dict(project.environment))
 
     def _call(
-        self,
-        project: Project,
-        op: str,
-        extra: dict[str, Any],
-        *,
-        timeout: float | None,
-        cancel: threading.Event | None,
+        self, project: Project, op: str, extra: dict[str, Any], options: CallOptions
     ) -> dict[str, Any]:
-        return self._exchange(project, op, extra, timeout=timeout, cancel=cancel)[0]
+        return self._exchange(project, op, extra, options)[0]
 
     def _exchange(
-        self,
-        project: Project,
-        op: str,
-        extra: dict[str, Any],
-        *,
-        timeout: float | None,
-        cancel: threading.Event | None,
+        self, project: Project, op: str, extra: dict[str, Any], options: CallOptions
     ) -> tuple[dict[str, Any], str]:
         """Run one request; return its result and the worker's redacted output."""
-        if cancel is not None and cancel.is_set():
+        if options.cancel is not None and options.cancel.is_set():
             raise CancelledError(
                 f"The Alembic '{op}' operation was cancelled before it started.", kind="cancelled"
             )
@@ -372,7 +303,7 @@ class WorkerExecutor:
             self._debug("alembic worker output", op=op, line=redactor.redact(line))
 
         exchange = self._processes.exchange(
-            launch, request, timeout=timeout, cancel=cancel, on_line=on_line
+            launch, request, timeout=options.timeout, cancel=options.cancel, on_line=on_line
         )
         response = exchange.response
         if response is None or not response.get("ok"):
@@ -389,7 +320,7 @@ class WorkerExecutor:
         if op not in _MUTATING or exchange.response is not None:
             return None
         try:
-            return self.current(project, timeout=_REREAD_TIMEOUT)
+            return self.current(project, options=CallOptions(timeout=_REREAD_TIMEOUT))
         except ProviderError as exc:
             self._debug("re-reading the heads failed", error=exc.message)
             return None

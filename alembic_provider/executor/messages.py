@@ -91,20 +91,28 @@ class Project:
 
 
 @dataclass(frozen=True)
-class RunOptions:
-    """How a mutating operation runs.
+class CallOptions:
+    """How long an operation may run and how it is stopped; every operation takes one.
 
-    :param lock: serialise runs on one database with an advisory lock (PostgreSQL, MySQL and
-        MariaDB; other databases run unlocked).
-    :param lock_timeout: seconds to wait for the lock; ``None`` waits as long as the operation.
     :param timeout: seconds before the worker is killed; ``None`` means no limit.
     :param cancel: set by the provider on StopProvider; the worker is then killed.
     """
 
-    lock: bool = True
-    lock_timeout: float | None = 300.0
     timeout: float | None = None
     cancel: threading.Event | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions(CallOptions):
+    """How a mutating operation runs: :class:`CallOptions` plus the migration lock.
+
+    :param lock: serialise runs on one database with an advisory lock (PostgreSQL, MySQL and
+        MariaDB; other databases run unlocked).
+    :param lock_timeout: seconds to wait for the lock; ``None`` waits as long as the operation.
+    """
+
+    lock: bool = True
+    lock_timeout: float | None = 300.0
 
 
 class Step(NamedTuple):

@@ -19,7 +19,7 @@ from typing import Any
 from alembic_provider import errors
 from alembic_provider.cty import UNKNOWN, contains_unknown
 from alembic_provider.durations import parse_duration
-from alembic_provider.executor import Inspection, Project, RunOptions, RunResult
+from alembic_provider.executor import CallOptions, Inspection, Project, RunOptions, RunResult
 from alembic_provider.resources.base import Applied, Context, Planned, Values
 from alembic_provider.resources.common import (
     fill_defaults,
@@ -105,16 +105,18 @@ class _Work:
 
     def inspect(self, target: str | None = None, operation: str = "read") -> Inspection:
         return self.ctx.executor.inspect(
-            self.project,
-            target or self.target,
-            timeout=self.timeout(operation),
-            cancel=self.cancel,
+            self.project, target or self.target, options=self.call_options(operation)
         )
+
+    def call_options(self, operation: str) -> CallOptions:
+        return CallOptions(timeout=self.timeout(operation), cancel=self.cancel)
 
     def reread(self, fallback: tuple[str, ...]) -> tuple[str, ...]:
         """Find where the database stopped when a failure could not say."""
         try:
-            return self.ctx.executor.current(self.project, timeout=_REREAD_TIMEOUT)
+            return self.ctx.executor.current(
+                self.project, options=CallOptions(timeout=_REREAD_TIMEOUT)
+            )
         except errors.ProviderError:
             return fallback
 
@@ -259,8 +261,7 @@ class Flow:
                 work.project,
                 work.target,
                 current=inspection.current,
-                timeout=work.timeout("read"),
-                cancel=work.cancel,
+                options=work.call_options("read"),
             )
         except errors.ProviderError as exc:
             work.ctx.diagnostics.warning(
@@ -301,7 +302,7 @@ class Flow:
             work = _Work(ctx, project, target, planned, cancel)
             try:
                 current = ctx.executor.current(
-                    project, timeout=work.timeout(operation), cancel=cancel
+                    project, options=CallOptions(timeout=work.timeout(operation), cancel=cancel)
                 )
             except errors.ProviderError as exc:
                 life.apply_started(db_heads=None, error=exc.message)
@@ -403,7 +404,9 @@ class Flow:
                 # The plan reports the target problem on its attribute; a refresh only reads.
                 # The lifecycle keeps what the last apply recorded, so it must not claim these
                 # heads came from a refresh.
-                heads = ctx.executor.current(project, timeout=work.timeout("read"), cancel=cancel)
+                heads = ctx.executor.current(
+                    project, options=CallOptions(timeout=work.timeout("read"), cancel=cancel)
+                )
                 refreshed.update(revision=heads_text(heads), revisions=list(heads))
                 return Applied(refreshed, kept.encode(life) if kept.written_by_us else b"")
         life.refreshed(

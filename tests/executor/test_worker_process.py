@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from alembic_provider.errors import CancelledError, WorkerEnvironmentError
-from alembic_provider.executor import Project, WorkerExecutor
+from alembic_provider.executor import CallOptions, Project, WorkerExecutor
 from alembic_provider.executor.process import WORKER_PATH, Launch, WorkerProcesses
 from tests.alembic_projects import Revision as Rev
 from tests.alembic_projects import make_project, sqlite_url
@@ -192,7 +192,7 @@ def test_a_cancelled_call_starts_no_worker(tmp_path: Path) -> None:
     cancel = threading.Event()
     cancel.set()
     with WorkerExecutor(warm=False) as executor, pytest.raises(CancelledError) as raised:
-        executor.current(Project(str(root)), cancel=cancel)
+        executor.current(Project(str(root)), options=CallOptions(cancel=cancel))
     assert (
         raised.value.message == "The Alembic 'current' operation was cancelled before it started."
     )
