@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["FROZEN_PYTHON", "frozen", "helper_python"]
+__all__ = ["FROZEN_PYTHON", "frozen", "helper_python", "provider_command"]
 
 FROZEN_PYTHON = "python3"
 """The interpreter a self-contained build runs its helper scripts with, found on ``PATH``."""
@@ -25,3 +25,11 @@ def frozen() -> bool:
 def helper_python() -> str:
     """Return the interpreter that runs the provider's own scripts when nothing else is set."""
     return FROZEN_PYTHON if frozen() else sys.executable
+
+
+def provider_command() -> list[str]:
+    """Return the command that starts this provider again, for a process it hands work to.
+
+    The self-contained build is started as itself; it understands no interpreter options.
+    """
+    return [sys.executable] if frozen() else [sys.executable, "-m", "alembic_provider"]
