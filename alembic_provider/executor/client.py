@@ -345,27 +345,54 @@ def _tail(output: str) -> str:
     return "\n".join(output.splitlines()[-_TAIL_LINES:])
 
 
+def _raise_stopped(
+    op: str,
+    exchange: Exchange,
+    redactor: Redactor,
+    heads_after: tuple[str, ...] | None,
+    tail: str,
+) -> NoReturn:
+    """Raise for a cancelled or timed-out exchange, saying what the worker reported doing."""
+    cls: type[CancelledError] = (
+        OperationTimeoutError if exchange.stopped == "timeout" else CancelledError
+    )
+    what = "ran past its timeout" if exchange.stopped == "timeout" else "was cancelled"
+    error = (exchange.response or {}).get("error")
+    if isinstance(error, dict) and error.get("kind") == "cancelled":
+        # The worker stopped by itself and said what the database was told and kept.
+        said = redactor.redact(str(error.get("message", "")))
+        said = said.removeprefix("The operation was cancelled. ")
+        heads = error.get("heads_reached")
+        raise cls(
+            f"The Alembic '{op}' operation {what}. {said}",
+            kind=exchange.stopped or "cancelled",
+            revision=error.get("revision") if isinstance(error.get("revision"), str) else None,
+            heads_reached=_strings(heads) if isinstance(heads, list) else heads_after,
+            stderr_tail=tail,
+        )
+    message = f"The Alembic '{op}' operation {what}"
+    if exchange.response is None:
+        message += ", and its worker did not stop by itself in time, so it was killed." + (
+            " The database server rolls back the running migration's transaction once it "
+            "notices the connection is gone; a statement still running there may hold "
+            "its locks until it ends."
+            if op in _MUTATING
+            else ""
+        )
+    else:
+        message += ", and its worker stopped."
+    raise cls(
+        message, kind=exchange.stopped or "cancelled", heads_reached=heads_after, stderr_tail=tail
+    )
+
+
 def _raise_for(
     op: str, exchange: Exchange, redactor: Redactor, heads_after: tuple[str, ...] | None
 ) -> NoReturn:
     """Raise the exception for a failed exchange: the one place worker failures are mapped."""
     tail = redactor.redact(_tail(exchange.output))
     if exchange.stopped is not None:
-        cls: type[CancelledError] = (
-            OperationTimeoutError if exchange.stopped == "timeout" else CancelledError
-        )
-        what = "ran past its timeout" if exchange.stopped == "timeout" else "was cancelled"
-        raise cls(
-            f"The Alembic '{op}' operation {what}, so its worker was stopped."
-            + (
-                " On databases with transactional DDL the running migration rolled back."
-                if op in _MUTATING
-                else ""
-            ),
-            kind=exchange.stopped,
-            heads_reached=heads_after,
-            stderr_tail=tail,
-        )
+        _raise_stopped(op, exchange, redactor, heads_after, tail)
     response = exchange.response
     if response is None:
         message = (

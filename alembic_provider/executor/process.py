@@ -4,8 +4,11 @@ A request goes to a fresh process every time: either a child forked by a warm se
 ``worker serve`` process per interpreter that has already imported Alembic) or, when no
 server can be used, a cold ``worker run`` process. Either way the worker leads its own
 process group, talks JSON on a private socket, and writes its stdout and stderr into one pipe
-that is read line by line. Cancellation and timeouts kill the whole group. Never imports
-alembic and never interprets a response: that is ``client.py``'s job.
+that is read line by line. The request socket is also the worker's lifeline: on a cancel or
+timeout the provider writes ``cancel`` on it, and when the provider dies (SIGKILL included) it
+closes; either way the worker cancels its statement on the database server and stops. What is
+left of its group after a short grace is killed. Never imports alembic and never interprets a
+response: that is ``client.py``'s job.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ _OUTPUT_LIMIT = 256 * 1024
 _START_TIMEOUT = 120.0
 _POLL = 0.05
 _DRAIN = 5.0
+#: How long a cancelled worker has to stop its statement, roll back and answer before it is
+#: killed; the worker gives itself a little less (``tfalembic_lifeline.GRACE_SECONDS``).
+CANCEL_GRACE = 5.0
 # Variables read while an interpreter (or the wrapper that starts it) boots: they must be in
 # the environment of a warm server, not just applied in the forked child.
 _STARTUP_PREFIXES = (
@@ -382,26 +388,41 @@ class WorkerProcesses:
 def _await(
     sock: socket.socket, pid: int, deadline: float | None, cancel: threading.Event | None
 ) -> tuple[dict[str, Any] | None, str | None]:
-    """Wait for the response line, killing the worker's group on cancel or timeout."""
+    """Wait for the response line; on cancel or timeout, ask the worker to stop.
+
+    The worker cancels its statement on the database server, lets its transaction roll back,
+    releases the lock and answers; whatever is left after :data:`CANCEL_GRACE` is killed.
+    """
     pending = bytearray()
+    stopped: str | None = None
     while b"\n" not in pending:
-        if cancel is not None and cancel.is_set():
-            _kill_group(pid)
-            return None, "cancelled"
+        if stopped is None:
+            if cancel is not None and cancel.is_set():
+                stopped = "cancelled"
+            elif deadline is not None and deadline <= time.monotonic():
+                stopped = "timeout"
+            if stopped is not None:
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"cancel\n")
+                deadline = time.monotonic() + CANCEL_GRACE
         wait = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
         if wait <= 0:
             _kill_group(pid)
-            return None, "timeout"
+            return None, stopped
         ready, _, _ = select.select([sock], [], [], wait)
         if not ready:
             continue
         chunk = sock.recv(65536)
         if not chunk:
-            return None, None
+            if stopped is not None:
+                _kill_group(pid)
+            return None, stopped
         pending.extend(chunk)
+    if stopped is not None:
+        _kill_group(pid)
     line = bytes(pending).partition(b"\n")[0]
     try:
         message = json.loads(line)
     except ValueError:
-        return None, None
-    return (message if isinstance(message, dict) else None), None
+        return None, stopped
+    return (message if isinstance(message, dict) else None), stopped

@@ -82,6 +82,43 @@ def test_failing_migration_on_mariadb_reports_partial_progress(
     assert executor.current(project) == ("aaaa0002",)
 
 
+@pytest.mark.parametrize("server_backend", ["mariadb"], indirect=True)
+def test_stock_env_py_on_mariadb_keeps_the_last_completed_migration(
+    executor: WorkerExecutor, project_factory: ProjectFactory, server_url_db: str
+) -> None:
+    """With the env.py ``alembic init`` writes, each migration commits on its own.
+
+    Alembic gives each migration its own transaction where DDL is not transactional; the
+    failing one fails at its first statement, so nothing of its own commits the version row
+    of the one before it by accident.
+    """
+    import alembic
+
+    revisions = [
+        *FAILING[:2],
+        Rev("aaaa0003", "aaaa0002", "fails at once", upgrade_sql="INSERT INTO missing VALUES (1)"),
+    ]
+    project = project_factory(revisions, database=server_url_db)
+    stock = Path(alembic.__file__).parent / "templates" / "generic" / "env.py"
+    env_py = Path(project.project_root) / "migrations" / "env.py"
+    assert env_py.exists()
+    env_py.write_text(stock.read_text())
+    assert "transaction_per_migration" not in env_py.read_text()
+
+    with pytest.raises(MigrationError) as raised:
+        executor.upgrade(project, "heads")
+    error = raised.value
+    assert (error.revision, error.heads_reached) == ("aaaa0003", ("aaaa0002",))
+    assert version_rows(server_url_db) == {"aaaa0002"}
+    assert {"t_aaaa0001", "t_aaaa0002"} <= tables(server_url_db)
+    assert (
+        "mysql commits DDL implicitly, so statements of revision 'aaaa0003' that ran before the "
+        "error may have been committed; check the database before applying again."
+    ) in error.message
+    # The next apply, after the migration is fixed, continues from there.
+    assert executor.current(project) == ("aaaa0002",)
+
+
 def test_failing_migration_on_sqlite(executor: WorkerExecutor, tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "db.sqlite")
     project = Project(str(_project(tmp_path, url, FAILING)))

@@ -11,6 +11,7 @@ releases. The modules beside this file are split along Alembic's own seams:
 - ``tfalembic_scriptcache``: that graph remembered, so a plan runs no revision module;
 - ``tfalembic_runtime``: running env.py with a small ``fn``;
 - ``tfalembic_lock``: the migration lock;
+- ``tfalembic_lifeline``: the provider's lifeline, and cancellation that reaches the database;
 - ``tfalembic_verbs``: one operation per Alembic verb, and the dispatcher;
 - ``tfalembic_serve``: the process modes, ``run`` (one request) and ``serve`` (warm server);
 - ``tfalembic_errors``: the structured failure every module reports.
@@ -28,6 +29,7 @@ from collections.abc import Sequence
 
 import tfalembic_config  # noqa: F401  # imported before the directory leaves sys.path
 import tfalembic_errors  # noqa: F401
+import tfalembic_lifeline  # noqa: F401
 import tfalembic_lock  # noqa: F401
 import tfalembic_runtime  # noqa: F401
 import tfalembic_scriptcache  # noqa: F401

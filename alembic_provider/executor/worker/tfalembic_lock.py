@@ -14,6 +14,7 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from tfalembic_errors import ReportedError, error_text
+from tfalembic_lifeline import LIFELINE
 from tfalembic_runtime import Facts
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class Lock:
                 heads=facts.heads,
             ) from exc
         started = time.monotonic()
+        LIFELINE.track(connection, guard_commits=False)
         try:
             return cls._take(connection, facts, timeout)
         except ReportedError:

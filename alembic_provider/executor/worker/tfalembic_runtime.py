@@ -12,6 +12,7 @@ from typing import Any
 
 from tfalembic_config import placeholder_url
 from tfalembic_errors import ReportedError, error_text, import_failure
+from tfalembic_lifeline import LIFELINE
 from tfalembic_scripts import check_known, step_pair
 
 __all__ = ["Facts", "Reader", "Runner", "env_failure", "read_database", "read_directly", "run_env"]
@@ -53,6 +54,9 @@ class Runner:
 
     def __call__(self, heads: Sequence[str], context: Any) -> Iterator[Any]:
         self.facts = Facts(heads, context)
+        connection = getattr(context, "connection", None)
+        if connection is not None and not getattr(context, "as_sql", False):
+            LIFELINE.track(connection)
         self.state = "planning"
         if self.verb == "stamp":
             steps = self.script._stamp_revs(self.target, tuple(heads))
@@ -65,6 +69,7 @@ class Runner:
 
     def _each(self, steps: Sequence[Any]) -> Iterator[Any]:
         for step in steps:
+            LIFELINE.check()
             # A stamp step (``from_``/``to_``) runs no migration of its own.
             self.active = None if hasattr(step, "from_") else step_pair(step)
             yield step

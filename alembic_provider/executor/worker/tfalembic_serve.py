@@ -16,6 +16,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from tfalembic_errors import import_failure
+from tfalembic_lifeline import LIFELINE
 from tfalembic_verbs import dispatch
 from tfalembic_wire import PROTOCOL_VERSION, line_buffered, read_line, send
 
@@ -38,9 +39,11 @@ def _answer_one(sock: socket.socket) -> int:
     line = read_line(sock, bytearray(), [])
     if line is None:
         return 2
+    LIFELINE.watch(sock)
     response = dispatch(json.loads(line.decode("utf-8")))
     sys.stdout.flush()
     sys.stderr.flush()
+    LIFELINE.finish()
     send(sock, response)
     return 0 if response["ok"] else 1
 

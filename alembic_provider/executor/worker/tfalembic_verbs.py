@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tfalembic_config import load_config
 from tfalembic_errors import ReportedError, error_text, import_failure, quoted, user_frame
+from tfalembic_lifeline import LIFELINE
 from tfalembic_lock import Lock
 from tfalembic_runtime import Runner, env_failure, read_database, read_directly, run_env
 from tfalembic_scripts import (
@@ -100,6 +101,8 @@ def _mutate(request: Result, verb: str) -> Result:
             heads = read_directly(runner.facts or before, lock.connection if lock else None)
         if failure is not None:
             failure.heads = None if heads is None else sorted(heads)
+            if failure.kind == "cancelled" and lock is not None:
+                failure.message += " The migration lock is released."
             raise failure
         if heads is None:
             raise ReportedError(
@@ -115,6 +118,8 @@ def _mutate(request: Result, verb: str) -> Result:
 
 
 def _run_failure(exc: BaseException, runner: Runner, verb: str, config: Any) -> ReportedError:
+    if LIFELINE.reason is not None:
+        return _stopped(runner, verb)
     if isinstance(exc, ReportedError):
         return exc
     if runner.state == "before":
@@ -129,11 +134,35 @@ def _run_failure(exc: BaseException, runner: Runner, verb: str, config: Any) -> 
         )
     revision, message = runner.active
     about = f" ({message})" if message else ""
-    return ReportedError(
-        "migration",
-        f"Revision '{revision}'{about} failed during {verb}: {error_text(exc)}",
-        revision=revision,
-    )
+    text = f"Revision '{revision}'{about} failed during {verb}: {error_text(exc)}"
+    dialect = runner.facts.dialect if runner.facts is not None else ""
+    if dialect in ("mysql", "mariadb"):
+        text += (
+            f" {dialect} commits DDL implicitly, so statements of revision '{revision}' that ran "
+            "before the error may have been committed; check the database before applying "
+            "again."
+        )
+    return ReportedError("migration", text, revision=revision)
+
+
+def _stopped(runner: Runner, verb: str) -> ReportedError:
+    """Say what a cancel did: which revision it interrupted and what the database kept."""
+    failure = LIFELINE.stopped()
+    if runner.active is None:
+        return failure
+    revision, message = runner.active
+    about = f" ({message})" if message else ""
+    dialect = runner.facts.dialect if runner.facts is not None else ""
+    if dialect in ("mysql", "mariadb"):
+        kept = (
+            f"{dialect} commits DDL implicitly, so the statements of revision '{revision}'"
+            f"{about} that ran before the cancel may have been committed."
+        )
+    else:
+        kept = f"Revision '{revision}'{about} was interrupted and its transaction rolled back."
+    failure.message = f"{failure.message} {kept}"
+    failure.revision = revision
+    return failure
 
 
 def _verify(script: Any, verb: str, target: str, heads: Sequence[str]) -> None:
@@ -234,7 +263,11 @@ def dispatch(request: Result) -> Result:
         # The traceback travels in the answer for the provider's debug log; stderr would put
         # the worker's own frames into every error message.
         trace = traceback.format_exc()
-        if isinstance(exc, ReportedError):
+        if LIFELINE.reason is not None and not (
+            isinstance(exc, ReportedError) and exc.kind == "cancelled"
+        ):
+            failure = LIFELINE.stopped()
+        elif isinstance(exc, ReportedError):
             failure = exc
         elif isinstance(exc, ImportError):
             failure = import_failure(exc)
