@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -32,6 +33,7 @@ __all__ = [
     "check_handshake_environment",
     "handshake_line",
     "reattach_value",
+    "remove_stale_directories",
     "serve",
 ]
 
@@ -40,6 +42,7 @@ MAGIC_COOKIE_VALUE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca
 CORE_PROTOCOL_VERSION = 1
 APP_PROTOCOL_VERSION = 6
 MAX_MESSAGE_BYTES = 256 << 20
+_SOCKET_PREFIX = "tf-alembic-"
 _PARENT_POLL_SECONDS = 1.0
 _SHUTDOWN_GRACE_SECONDS = 0.05
 _SIGNAL_POLL_SECONDS = 0.1
@@ -60,17 +63,65 @@ class HandshakeError(Exception):
 
 @dataclass(frozen=True)
 class Listener:
+    """The private directory holding the plugin socket, named after the process serving it."""
+
     directory: str
     socket_path: str
 
     @classmethod
     def create(cls) -> Listener:
-        directory = tempfile.mkdtemp(prefix="tf-alembic-")
+        remove_stale_directories()
+        directory = tempfile.mkdtemp(prefix=f"{_SOCKET_PREFIX}{os.getpid()}-")
         os.chmod(directory, 0o700)
         return cls(directory, os.path.join(directory, "plugin.sock"))
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def remove_stale_directories(parent: str | None = None) -> list[str]:
+    """Remove socket directories left by providers that were killed; return their paths.
+
+    A provider killed with SIGKILL cannot remove its directory. Only directories this user
+    owns, named by this module with the process id of their server, and whose process no
+    longer exists are removed; anything else in the temporary directory is left alone.
+    """
+    parent = parent or tempfile.gettempdir()
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        pid = _owner_pid(entry.name)
+        if pid is None or _process_exists(pid):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
+
+
+def _owner_pid(name: str) -> int | None:
+    if not name.startswith(_SOCKET_PREFIX):
+        return None
+    digits, dash, _ = name[len(_SOCKET_PREFIX) :].partition("-")
+    return int(digits) if dash and digits.isdigit() else None
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def check_handshake_environment(environ: Mapping[str, str]) -> None:

@@ -29,6 +29,7 @@ from alembic_provider.plugin.server import (
     check_handshake_environment,
     handshake_line,
     reattach_value,
+    remove_stale_directories,
 )
 from alembic_provider.plugin.tls import make_server_certificate
 
@@ -205,3 +206,42 @@ def test_debug_mode_prints_reattach_value_and_stops_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
         process.communicate(timeout=10)
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_stale_socket_directories_of_dead_providers_are_removed(tmp_path: Path) -> None:
+    dead = tmp_path / f"tf-alembic-{_dead_pid()}-abc"
+    alive = tmp_path / f"tf-alembic-{os.getpid()}-def"
+    older = tmp_path / "tf-alembic-xyz"  # no owner recorded: cannot tell, so kept
+    other = tmp_path / f"other-{_dead_pid()}-x"
+    not_a_directory = tmp_path / f"tf-alembic-{_dead_pid()}-file"
+    for directory in (dead, alive, older, other):
+        directory.mkdir()
+        (directory / "plugin.sock").touch()
+    not_a_directory.touch()
+
+    assert remove_stale_directories(str(tmp_path)) == [str(dead)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (alive, older, other, not_a_directory)
+    )
+
+
+def test_a_starting_provider_removes_the_directory_of_a_killed_one(tmp_path: Path) -> None:
+    # Served in the process Terraform started (no warm server), which SIGKILL stops at once.
+    env = _env(TMPDIR=str(tmp_path), TERRAFORM_PROVIDER_ALEMBIC_DAEMON="0")
+    killed = Plugin(env)
+    left = Path(killed.socket_path).parent
+    assert left.parent == tmp_path
+    killed.stop()  # SIGKILL: the provider cannot clean up
+    assert left.exists()
+    started = Plugin(env)
+    try:
+        assert not left.exists()
+        assert Path(started.socket_path).exists()
+    finally:
+        started.stop()
