@@ -268,3 +268,18 @@ def test_a_launcher_of_another_version_is_refused_with_a_way_out(tmp_path: Path)
         "then terraform-provider-alembic install), or change the version your configuration "
         "requires and run 'terraform init -upgrade'.\n"
     )
+
+
+def test_the_self_contained_build_refuses_install_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alembic_provider.__main__ import main
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert main(["install", "--dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        "Error: this is the self-contained build of terraform-provider-alembic, which Terraform "
+        "installs from a provider mirror or registry; 'install' belongs to the Python package "
+        "(pipx install terraform-provider-alembic).\n"
+    )
+    assert list(tmp_path.iterdir()) == []
