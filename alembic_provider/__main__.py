@@ -8,19 +8,25 @@ it is known that this process serves.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic_provider import __version__
+
+if TYPE_CHECKING:
+    import argparse
+    import threading
+    from pathlib import Path
 
 __all__ = ["main", "serve_managed"]
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+    from pathlib import Path
+
     parser = argparse.ArgumentParser(
         prog="terraform-provider-alembic",
         description="Terraform provider that runs Alembic migrations. Terraform starts it "
@@ -124,6 +130,9 @@ def _launcher_mismatch(environ: Mapping[str, str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None and len(sys.argv) == 1 and os.environ.get("TF_PLUGIN_MAGIC_COOKIE"):
+        # How Terraform starts us, on every command: skip everything a person's use needs.
+        _launcher_check_and_handoff()
     args = _parser().parse_args(argv)
     if args.command == "install":
         return _install(args.dir, args.install_source, remove=args.uninstall)
@@ -151,16 +160,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_exit=provider.close,
         )
     if os.environ.get("TF_PLUGIN_MAGIC_COOKIE"):
-        from alembic_provider.daemon.client import handoff
-
-        handed = handoff(sys.argv, os.environ)
-        if handed is not None:
-            os._exit(handed)
+        _launcher_check_and_handoff()
     status = serve_managed()
     # Everything is released by now; skipping interpreter teardown (gRPC's threads) makes the
     # exit immediate, and Terraform waits for it after every command phase.
     sys.stderr.flush()
     os._exit(status)
+
+
+def _launcher_check_and_handoff() -> None:
+    """Refuse a mismatched launcher, else let the warm server serve; exit when it did."""
+    mismatch = _launcher_mismatch(os.environ)
+    if mismatch is not None:
+        sys.stderr.write(f"{mismatch}\n")
+        # Terraform shows the first line of a failed plugin's stdout, never its stderr.
+        sys.stdout.write(f"{mismatch}\n")
+        sys.stdout.flush()
+        os._exit(1)
+    from alembic_provider.daemon.client import handoff
+
+    handed = handoff(sys.argv, os.environ)
+    if handed is not None:
+        os._exit(handed)
 
 
 def serve_managed(watch: Callable[[threading.Event], None] | None = None) -> int:

@@ -1,6 +1,7 @@
 """Print the provider's benchmark table (``make bench``).
 
-Rows: start-up to handshake of a provider process (Terraform starts several per command), a
+First the speed targets, each next to its yardstick (``bench_targets.py``); then details.
+Detail rows: start-up to handshake of a provider process (Terraform starts several per command), a
 no-op ``terraform plan`` with one ``alembic_upgrade`` against an empty configuration, and the
 rows other benchmark modules contribute. Numbers are medians of a few runs on this machine;
 nothing here asserts a speed.
@@ -168,6 +169,11 @@ def _extra_rows() -> Iterable[Row]:
 
 
 def main() -> int:
+    import bench_targets  # type: ignore[import-not-found]
+
+    print("Targets (issue table), interleaved medians of whole processes:\n")
+    bench_targets.main()
+    print("\nDetails:\n")
     rows: list[Row] = [
         (
             "provider start to handshake, TLS",

@@ -19,11 +19,13 @@ import select
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
 
 from alembic_provider.daemon.settings import (
     ENABLE_VARIABLE,
@@ -37,7 +39,9 @@ from alembic_provider.daemon.settings import (
 __all__ = [
     "ENABLE_VARIABLE",
     "ServerUnavailableError",
+    "connect",
     "handoff",
+    "locked",
     "query",
     "read_message",
     "send_message",
@@ -130,6 +134,21 @@ def read_message(connection: socket.socket, timeout: float | None) -> dict[str, 
     return message
 
 
+def connect(path: str) -> socket.socket:
+    """Connect to the unix socket ``path`` and check it is served by this user.
+
+    :raises ServerUnavailableError: when another user serves it.
+    """
+    return _connect(path)
+
+
+@contextlib.contextmanager
+def locked(path: str) -> Iterator[None]:
+    """Hold the exclusive lock file ``path`` (starting a server happens once at a time)."""
+    with _locked(path):
+        yield
+
+
 def _connect(path: str) -> socket.socket:
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -195,6 +214,8 @@ def _locked(path: str) -> Iterator[None]:
 
 
 def _spawn(config: Settings, environ: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    import subprocess  # only the first session of a server needs it
+
     env = {
         key: value
         for key, value in environ.items()

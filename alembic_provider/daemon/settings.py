@@ -14,7 +14,6 @@ import os
 import stat
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from alembic_provider import __version__
 
@@ -45,14 +44,20 @@ class UnsafeDirectoryError(Exception):
     """The socket directory exists but is not private to this user."""
 
 
-@dataclass(frozen=True)
 class Settings:
-    """The warm server for this installation: its socket, lock, log and idle time."""
+    """The warm server for this installation: its socket, lock, log and idle time.
 
-    enabled: bool
-    directory: str
-    key: str
-    idle_seconds: float
+    A plain class rather than a dataclass: the process Terraform starts reads it, and the
+    dataclasses module costs that process more start-up time than everything else it imports.
+    """
+
+    __slots__ = ("directory", "enabled", "idle_seconds", "key")
+
+    def __init__(self, enabled: bool, directory: str, key: str, idle_seconds: float) -> None:
+        self.enabled = enabled
+        self.directory = directory
+        self.key = key
+        self.idle_seconds = idle_seconds
 
     @property
     def socket_path(self) -> str:

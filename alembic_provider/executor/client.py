@@ -295,6 +295,9 @@ class WorkerExecutor:
             "tag": project.tag,
             "url": project.url,
             "environment": dict(project.environment),
+            # The whole environment, for a worker forked by a server another command started.
+            "base_environment": {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            "umask": _umask(),
             **extra,  # type: ignore[typeddict-item]
         }
         self._debug("alembic worker request", op=op, project=redactor.redact(repr(project)))
@@ -335,6 +338,18 @@ class WorkerExecutor:
     def _debug(self, message: str, **fields: Any) -> None:
         if self._log is not None:
             self._log.debug(message, **fields)
+
+
+def _umask() -> int:
+    """Read this process's umask without changing it (other threads may be creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def _config_path(project: Project) -> str:

@@ -244,6 +244,8 @@ class Request(TypedDict):
     tag: str | None
     url: str | None
     environment: dict[str, str]
+    base_environment: NotRequired[dict[str, str]]
+    umask: NotRequired[int]
     target: NotRequired[str]
     current: NotRequired[list[str] | None]
     lock: NotRequired[LockPayload]

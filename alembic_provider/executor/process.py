@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import hashlib
 import json
 import os
 import select
@@ -239,6 +240,80 @@ class _Server:
             self._popen.wait()
 
 
+class _SharedServer(_Server):
+    """A ``worker listen`` server shared by this user's provider processes (the warm server).
+
+    It outlives this provider process: a later command with the same interpreter, directory
+    and start-up environment forks its workers from it without importing Alembic again. The
+    connection is this process's channel to it; closing the channel leaves it running until
+    its idle time passes. Started here when no such server answers.
+    """
+
+    def __init__(self, command: tuple[str, ...], cwd: str, env: Mapping[str, str]) -> None:
+        from alembic_provider.daemon import client, settings
+
+        config = settings.settings()
+        settings.private_directory(config.directory)
+        digest = hashlib.sha256(repr((config.key, command, cwd, sorted(env.items()))).encode())
+        name = f"worker-{digest.hexdigest()[:24]}"
+        path = os.path.join(config.directory, f"{name}.sock")
+        self.command = command
+        control = self._connect(client, path)
+        if control is None:
+            with client.locked(os.path.join(config.directory, f"{name}.lock")):
+                control = self._connect(client, path)
+                if control is None:
+                    control = self._start(client, path, env, config.idle_seconds)
+        self._control = control
+        self._pending = bytearray()
+        self._eof = False
+        self._lock = threading.Lock()
+        self.used = time.monotonic()
+
+    @staticmethod
+    def _connect(client: Any, path: str) -> socket.socket | None:
+        try:
+            connection: socket.socket = client.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return None
+        return connection
+
+    def _start(self, client: Any, path: str, env: Mapping[str, str], idle: float) -> socket.socket:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        argv = [*self.command, "-B", str(WORKER_PATH), "listen", path, repr(idle)]
+        # Spawned, not a Popen: the server outlives this process, which never waits for it.
+        # Its own session, no terminal, none of Terraform's streams; the directory is ours.
+        devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+        pid = os.posix_spawnp(argv[0], argv, dict(env), file_actions=devnull, setsid=True)
+        deadline = time.monotonic() + _START_TIMEOUT
+        while True:
+            connection = self._connect(client, path)
+            if connection is not None:
+                return connection
+            ended, _status = os.waitpid(pid, os.WNOHANG)
+            if ended or time.monotonic() > deadline:
+                raise OSError("the shared warm server did not start")
+            time.sleep(_POLL / 5)
+
+    def wait_ready(self, timeout: float) -> dict[str, Any]:
+        message = self._read(timeout)
+        if message is None or not message.get("ready"):
+            self.close()
+            raise OSError("the shared warm server did not say it was ready")
+        pid = message.get("pid")
+        self.pid = pid if isinstance(pid, int) else None
+        return message
+
+    def alive(self) -> bool:
+        return not self._eof
+
+    def close(self) -> None:
+        """Leave the shared server; it keeps running for other commands until idle."""
+        self._eof = True
+        self._control.close()
+
+
 def _ended(returncode: int | None) -> str:
     if returncode is None:
         return "still running"
@@ -255,11 +330,14 @@ class WorkerProcesses:
     """Warm servers per interpreter, and the exchange of one request with a fresh worker.
 
     :param warm: use forking servers where the platform allows it; cold processes otherwise.
+    :param shared: use a warm server shared with this user's other provider processes (kept
+        between commands) unless the warm server is turned off; a private one otherwise.
     :param max_servers: warm servers kept at once; the least recently used one is closed.
     """
 
-    def __init__(self, *, warm: bool = True, max_servers: int = 4) -> None:
+    def __init__(self, *, warm: bool = True, shared: bool = True, max_servers: int = 4) -> None:
         self._warm = warm and hasattr(os, "fork") and hasattr(socket, "send_fds")
+        self._shared = self._warm and shared and _sharing_enabled()
         self._max_servers = max_servers
         self._servers: dict[tuple[Any, ...], _Server] = {}
         self._lock = threading.Lock()
@@ -361,13 +439,38 @@ class WorkerProcesses:
             server = self._servers.get(key)
             if server is not None and server.alive():
                 return server
-            env = {**os.environ, **startup, "PYTHONDONTWRITEBYTECODE": "1"}
-            server = _Server(launch.command, launch.cwd, env)
-            server.wait_ready(_START_TIMEOUT)
+            server = self._shared_server(launch, startup)
+            if server is None:
+                env = {**os.environ, **startup, "PYTHONDONTWRITEBYTECODE": "1"}
+                server = _Server(launch.command, launch.cwd, env)
+                server.wait_ready(_START_TIMEOUT)
             self._servers[key] = server
             evicted = self._evict()
         for old in evicted:
             old.close()
+        return server
+
+    def _shared_server(self, launch: Launch, startup: Mapping[str, str]) -> _Server | None:
+        """Use (or start) the warm server shared across commands; None to use a private one.
+
+        Its environment holds only what starts an interpreter; each request brings the rest.
+        """
+        if not self._shared:
+            return None
+        env = {
+            key: value
+            for key, value in {**os.environ, **startup}.items()
+            if key.startswith(_STARTUP_PREFIXES)
+        }
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        from alembic_provider.daemon.client import ServerUnavailableError
+        from alembic_provider.daemon.settings import UnsafeDirectoryError
+
+        try:
+            server = _SharedServer(launch.command, launch.cwd, env)
+            server.wait_ready(_START_TIMEOUT)
+        except (OSError, ValueError, ServerUnavailableError, UnsafeDirectoryError):
+            return None  # a private server works as before
         return server
 
     def _evict(self) -> list[_Server]:
@@ -383,6 +486,12 @@ class WorkerProcesses:
                 if value is server:
                     del self._servers[key]
         server.close()
+
+
+def _sharing_enabled() -> bool:
+    from alembic_provider.daemon.settings import settings
+
+    return settings().enabled
 
 
 def _await(

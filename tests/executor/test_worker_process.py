@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -142,7 +144,7 @@ def test_output_lines_reach_the_log(tmp_path: Path) -> None:
 
 
 def test_warm_servers_are_shared_and_bounded(tmp_path: Path) -> None:
-    processes = WorkerProcesses(warm=True, max_servers=1)
+    processes = WorkerProcesses(warm=True, shared=False, max_servers=1)
     root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
     request = {
         "protocol": 1,
@@ -213,3 +215,91 @@ def test_worker_usage(tmp_path: Path) -> None:
         [sys.executable, "-B", str(WORKER_PATH)], capture_output=True, text=True, check=False
     )
     assert (run.returncode, run.stderr) == (2, "usage: worker run|serve FD\n")
+
+
+def _resolve_request(root: Path) -> dict[str, object]:
+    return {
+        "protocol": 1,
+        "op": "current",
+        "config": str(root / "alembic.ini"),
+        "section": "alembic",
+        "x": [],
+        "tag": None,
+        "url": None,
+        "environment": {},
+    }
+
+
+def _server_pid(processes: WorkerProcesses) -> int | None:
+    (server,) = processes._servers.values()
+    return getattr(server, "pid", None)
+
+
+def test_a_shared_server_outlives_its_provider_and_serves_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR", str(tmp_path / "warm"))
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
+    launch = Launch((sys.executable,), str(root), {})
+    first = WorkerProcesses(warm=True)
+    try:
+        assert first.exchange(launch, _resolve_request(root)).response is not None
+        pid = _server_pid(first)
+    finally:
+        first.close()
+    assert pid is not None and _alive(pid), "the shared server stays for the next command"
+    second = WorkerProcesses(warm=True)
+    try:
+        assert second.exchange(launch, _resolve_request(root)).response is not None
+        assert _server_pid(second) == pid
+    finally:
+        second.close()
+    from alembic_provider.daemon.client import stop_all
+    from alembic_provider.daemon.settings import settings
+
+    assert any("Stopped" in line for line in stop_all(settings()))
+    _wait_for(lambda: not _alive(pid), "the stopped shared server to exit")
+
+
+def test_a_shared_server_gives_each_request_its_providers_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR", str(tmp_path / "warm"))
+    record = tmp_path / "record.jsonl"
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
+    project = Project(str(root), environment={"ALEMBIC_TEST_RECORD": str(record)})
+    seen: list[dict[str, object]] = []
+    try:
+        for secret in ("first-secret", None):
+            if secret is None:
+                monkeypatch.delenv("ALEMBIC_TEST_SECRET")
+            else:
+                monkeypatch.setenv("ALEMBIC_TEST_SECRET", secret)
+            with WorkerExecutor(warm=True) as executor:
+                executor.current(project)
+            environment = _recorded(record)[-1]["environment"]
+            assert isinstance(environment, dict)
+            seen.append(environment)
+    finally:
+        from alembic_provider.daemon.client import stop_all
+        from alembic_provider.daemon.settings import settings
+
+        stop_all(settings())
+    assert seen[0].get("ALEMBIC_TEST_SECRET") == "first-secret"
+    assert "ALEMBIC_TEST_SECRET" not in seen[1]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.02)

@@ -13,7 +13,8 @@ releases. The modules beside this file are split along Alembic's own seams:
 - ``tfalembic_lock``: the migration lock;
 - ``tfalembic_lifeline``: the provider's lifeline, and cancellation that reaches the database;
 - ``tfalembic_verbs``: one operation per Alembic verb, and the dispatcher;
-- ``tfalembic_serve``: the process modes, ``run`` (one request) and ``serve`` (warm server);
+- ``tfalembic_serve``: the process modes, ``run`` (one request), ``serve`` (a provider's own
+  warm server) and ``listen`` (a warm server shared by this user's provider processes);
 - ``tfalembic_errors``: the structured failure every module reports.
 
 Python puts this directory first on ``sys.path``; the modules carry a unique prefix so they
@@ -24,6 +25,7 @@ package and never writes bytecode.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -36,10 +38,16 @@ import tfalembic_scriptcache  # noqa: F401
 import tfalembic_scripts  # noqa: F401
 import tfalembic_verbs  # noqa: F401
 import tfalembic_wire  # noqa: F401
-from tfalembic_serve import prepare_process, run, serve
+from tfalembic_serve import listen, prepare_process, run, serve
 
 
 def main(argv: Sequence[str]) -> int:
+    if len(argv) == 4 and argv[1] == "listen":
+        prepare_process()
+        status = listen(argv[2], float(argv[3]))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
     if len(argv) != 3 or argv[1] not in ("run", "serve"):
         sys.stderr.write("usage: worker run|serve FD\n")
         return 2

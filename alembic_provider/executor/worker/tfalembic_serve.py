@@ -1,5 +1,9 @@
 """How the worker process runs: one request (``run``) or a warm server forking per request.
 
+A warm server is private to one provider process (``serve``, on a socket pair) or shared by
+this user's provider processes with the same interpreter and start-up environment
+(``listen``, on a unix socket in the provider's private warm server directory).
+
 ``run`` answers one request on the socket it is given; ``serve`` imports Alembic once, then
 forks a fresh child per request so that env.py still runs in a clean process each time.
 Never imports the provider package, and never lets SIGINT interrupt a migration.
@@ -10,9 +14,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import socket
+import struct
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from tfalembic_errors import import_failure
@@ -23,7 +30,7 @@ from tfalembic_wire import PROTOCOL_VERSION, line_buffered, read_line, send
 if TYPE_CHECKING:
     Result = dict[str, Any]
 
-__all__ = ["prepare_process", "run", "serve"]
+__all__ = ["listen", "prepare_process", "run", "serve"]
 
 
 def prepare_process() -> None:
@@ -101,27 +108,140 @@ def serve(fd: int) -> int:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(0)
-        if len(fds) != 2:
-            for extra in fds:
-                os.close(extra)
-            send(control, {"error": f"expected two descriptors, got {len(fds)}"})
-            continue
-        pid = os.fork()
-        if pid == 0:
-            status = 70
-            try:
-                control.close()
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                os.setsid()
-                os.dup2(fds[1], 1)
-                os.dup2(fds[1], 2)
-                os.close(fds[1])
-                line_buffered()
-                status = _answer_one(socket.socket(fileno=fds[0]))
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(status)
-        for descriptor in fds:
-            os.close(descriptor)
-        send(control, {"pid": pid})
+        _fork_request(control, fds)
+
+
+def _fork_request(control: socket.socket, fds: list[int], *others: socket.socket) -> None:
+    """Fork a child for one request: ``fds`` are its request socket and its output pipe."""
+    if len(fds) != 2:
+        for extra in fds:
+            os.close(extra)
+        send(control, {"error": f"expected two descriptors, got {len(fds)}"})
+        return
+    pid = os.fork()
+    if pid == 0:
+        status = 70
+        try:
+            # The child keeps nothing of the server: no listener, no other provider's channel.
+            for sock in (control, *others):
+                sock.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.setsid()
+            os.dup2(fds[1], 1)
+            os.dup2(fds[1], 2)
+            os.close(fds[1])
+            line_buffered()
+            status = _answer_one(socket.socket(fileno=fds[0]))
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+    for descriptor in fds:
+        os.close(descriptor)
+    send(control, {"pid": pid})
+
+
+def listen(path: str, idle_seconds: float) -> int:
+    """Serve as a shared warm server on the unix socket ``path`` until idle or stopped.
+
+    Each provider process that connects (same user only) gets the ready line, then sends fork
+    requests on its connection exactly as on a private control socket. The request itself
+    goes to the forked child only, with the provider's whole environment: the server keeps
+    nothing of any provider's session. It exits once no provider has been connected for
+    ``idle_seconds``, on a ``stop`` request, or when its socket is removed or replaced.
+    """
+    try:
+        versions = _preload()
+    except ImportError as exc:
+        sys.stderr.write(json.dumps(import_failure(exc).payload("")) + "\n")
+        return 1
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    listener = _bind(path)
+    identity = os.stat(path).st_ino
+    ready = dict(versions, ready=True, protocol=PROTOCOL_VERSION, pid=os.getpid())
+    channels: dict[socket.socket, bytearray] = {}
+    last = time.monotonic()
+    try:
+        while channels or time.monotonic() - last < idle_seconds:
+            if not _still_ours(path, identity):
+                return 0
+            readable, _, _ = select.select([listener, *channels], [], [], 1.0)
+            for sock in readable:
+                if sock is listener:
+                    connection, _ = listener.accept()
+                    if _peer_uid(connection) != os.getuid():
+                        connection.close()
+                        continue
+                    channels[connection] = bytearray()
+                    send(connection, ready)
+                    continue
+                if not _answer_channel(sock, channels, listener):
+                    return 0
+                if sock not in channels:
+                    last = time.monotonic()
+        return 0
+    finally:
+        if _still_ours(path, identity):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def _bind(path: str) -> socket.socket:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o177)
+    try:
+        listener.bind(_reachable(path))
+    finally:
+        os.umask(previous)
+    listener.listen(64)
+    return listener
+
+
+def _answer_channel(
+    sock: socket.socket, channels: dict[socket.socket, bytearray], listener: socket.socket
+) -> bool:
+    """Handle one message of a provider's channel; return False when asked to stop."""
+    fds: list[int] = []
+    try:
+        line = read_line(sock, channels[sock], fds)
+    except (OSError, ValueError):
+        line = None
+    if line is None:
+        for extra in fds:
+            os.close(extra)
+        del channels[sock]
+        sock.close()
+        return True
+    op = json.loads(line.decode("utf-8")).get("op")
+    if op == "stop":
+        send(sock, {"pid": os.getpid(), "stopping": True})
+        return False
+    if op == "status":
+        send(sock, {"pid": os.getpid(), "providers": len(channels)})
+        return True
+    others = [listener, *(other for other in channels if other is not sock)]
+    _fork_request(sock, fds, *others)
+    return True
+
+
+def _reachable(path: str) -> str:
+    """Return an address for ``path`` within the 108-byte limit of unix socket addresses."""
+    if len(os.fsencode(path)) < 100:
+        return path
+    directory = os.open(os.path.dirname(path), os.O_RDONLY)
+    return f"/proc/self/fd/{directory}/{os.path.basename(path)}"
+
+
+def _still_ours(path: str, identity: int) -> bool:
+    try:
+        return os.stat(path).st_ino == identity
+    except OSError:
+        return False
+
+
+def _peer_uid(connection: socket.socket) -> int:
+    credentials = connection.getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+    )
+    uid: int = struct.unpack("3i", credentials)[1]
+    return uid

@@ -255,6 +255,14 @@ def dispatch(request: Result) -> Result:
             f"operation {request.get('op')!r}.",
         )
         return {"ok": False, "error": failure.payload("")}
+    base = request.get("base_environment")
+    if isinstance(base, dict):
+        # A shared warm server started with another provider process's environment: this
+        # request brings its own, whole.
+        os.environ.clear()
+        os.environ.update(base)
+    if isinstance(request.get("umask"), int):
+        os.umask(request["umask"])
     os.environ.update(request.get("environment") or {})
     try:
         os.chdir(os.path.dirname(request["config"]) or ".")

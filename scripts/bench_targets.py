@@ -1,0 +1,550 @@
+"""The speed targets, measured side by side (``make bench`` prints this table first).
+
+Every row runs whole processes, ours and the yardstick interleaved (A B A B ...), and reports
+medians. The yardstick for a plan is what the Go provider did for a refresh: ``alembic
+current`` and ``alembic heads`` as processes, plus Terraform's own cost (a plan of an empty
+configuration). "warm" is a second command in a row (warm server running, script graph cached);
+"cold" stops the warm server and empties the cache before every run, like the first command in
+a fresh CI job. SQLite files live in ``/dev/shm`` when it exists, so the disk's fsync does not
+drown what is measured. PostgreSQL rows run when ``ALEMBIC_TEST_POSTGRES_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/postgres``) is reachable. ``BENCH_REPEAT`` sets the runs
+per row (default 3). Nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for entry in (str(ROOT), str(ROOT / "scripts")):
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+from bench_history import write_history  # noqa: E402
+
+from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE  # noqa: E402
+from tests.alembic_projects import Revision, make_project  # noqa: E402
+
+__all__ = ["main", "measure"]
+
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+_PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass
+class Row:
+    """One line of the table: ours next to the yardstick, and the target for the ratio."""
+
+    name: str
+    ours_ms: float
+    theirs_ms: float | None
+    target: str
+    limit: float | None = None
+    note: str = ""
+
+    def ratio(self) -> float | None:
+        if self.theirs_ms in (None, 0):
+            return None
+        return self.ours_ms / self.theirs_ms
+
+    def verdict(self) -> str:
+        ratio = self.ratio()
+        if self.limit is None or ratio is None:
+            return ""
+        return "met" if ratio <= self.limit else "NOT met"
+
+
+def _median(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def _timed(command: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    command()
+    return time.perf_counter() - start
+
+
+def _pair(
+    ours: Callable[[], object],
+    theirs: Callable[[], object],
+    before: Callable[[], object] = lambda: None,
+    repeat: int = REPEAT,
+) -> tuple[float, float]:
+    """Run ``ours`` and ``theirs`` in turn ``repeat`` times; return both medians in ms."""
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(repeat):
+        before()
+        a.append(_timed(ours))
+        before()
+        b.append(_timed(theirs))
+    return _median(a), _median(b)
+
+
+class Bench:
+    """A scratch world: HOME, Terraform CLI config, the installed provider, its warm server."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.terraform = shutil.which("terraform") or "terraform"
+        self.alembic = str(Path(sys.executable).with_name("alembic"))
+        home = base / "home"
+        home.mkdir()
+        (base / "terraformrc").write_text("")
+        self.warm_dir = Path(tempfile.mkdtemp(prefix="tfa-bench-"))
+        self.cache_dir = base / "cache"
+        self.env = {
+            "PATH": os.environ.get("PATH", os.defpath),
+            "HOME": str(home),
+            "TF_CLI_CONFIG_FILE": str(base / "terraformrc"),
+            "CHECKPOINT_DISABLE": "1",
+            "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR": str(self.warm_dir),
+            "TERRAFORM_PROVIDER_ALEMBIC_CACHE_DIR": str(self.cache_dir),
+        }
+        shm = Path("/dev/shm")
+        self.db_dir = Path(tempfile.mkdtemp(prefix="tfa-bench-", dir=shm if shm.is_dir() else base))
+        self.run([sys.executable, "-m", "alembic_provider", "install"])
+
+    def close(self) -> None:
+        self.stop_server()
+        shutil.rmtree(self.warm_dir, ignore_errors=True)
+        shutil.rmtree(self.db_dir, ignore_errors=True)
+
+    def run(self, argv: list[str], cwd: Path | None = None, **env: str) -> None:
+        subprocess.run(
+            argv, cwd=cwd, env={**self.env, **env}, check=True, capture_output=True, timeout=900
+        )
+
+    def tf(self, where: Path, *args: str, **env: str) -> None:
+        self.run([self.terraform, *args, "-input=false", "-no-color"], cwd=where, **env)
+
+    def stop_server(self) -> None:
+        self.run([sys.executable, "-m", "alembic_provider", "daemon", "stop"])
+
+    def go_cold(self) -> None:
+        """Forget everything warm: stop the server and empty the script graph cache."""
+        self.stop_server()
+        shutil.rmtree(self.cache_dir, ignore_errors=True)
+
+    def sqlite(self, name: str) -> str:
+        """Return the URL of a fresh SQLite database called ``name``."""
+        (self.db_dir / f"{name}.sqlite").unlink(missing_ok=True)
+        return f"sqlite:///{self.db_dir / name}.sqlite"
+
+    def workspace(self, name: str, config: str) -> Path:
+        where = self.base / name
+        where.mkdir()
+        (where / "main.tf").write_text(_PROVIDER_BLOCK + config)
+        self.tf(where, "init")
+        return where
+
+    def go_style(self, project: Path, url: str) -> Callable[[], None]:
+        def run() -> None:
+            for verb in ("current", "heads"):
+                self.run([self.alembic, verb], cwd=project, DATABASE_URL=url)
+
+        return run
+
+
+_PROVIDER_BLOCK = """
+terraform {
+  required_providers {
+    alembic = {
+      source  = "terraform.local/alembic/alembic"
+      version = "0.1.0"
+    }
+  }
+}
+"""
+
+
+def _resources(root: Path, urls: list[str]) -> str:
+    blocks = [f'provider "alembic" {{\n  project_root = "{root}"\n}}\n']
+    blocks.append(f"locals {{\n  urls = {_hcl_list(urls)}\n}}\n")
+    blocks.append(
+        'resource "alembic_upgrade" "db" {\n'
+        "  count = length(local.urls)\n"
+        '  target = "heads"\n'
+        "  environment = { DATABASE_URL = local.urls[count.index] }\n"
+        "}\n"
+    )
+    return "\n".join(blocks)
+
+
+def _hcl_list(items: list[str]) -> str:
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+def _small_project(base: Path, name: str, count: int) -> Path:
+    revisions = [Revision(f"s{i:03d}", None if i == 0 else f"s{i - 1:03d}") for i in range(count)]
+    return make_project(base / name, revisions=revisions)
+
+
+def _long_project(base: Path, name: str) -> Path:
+    root = make_project(base / name)
+    write_history(root / "migrations" / "versions", 300)
+    return root
+
+
+def _postgres() -> tuple[str, Callable[[str], str], Callable[[str], None]] | None:
+    """Return the server URL and helpers that create and drop databases, or None."""
+    try:
+        import sqlalchemy
+    except ImportError:
+        return None
+    url = os.environ.get("ALEMBIC_TEST_POSTGRES_URL", _PG_DEFAULT)
+    url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect():
+            pass
+    except Exception:
+        return None
+
+    def create(name: str) -> str:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        return url.rsplit("/", 1)[0] + "/" + name
+
+    def drop(name: str) -> None:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, create, drop
+
+
+def _peak_memory_kib(during: Callable[[], object], markers: tuple[str, ...]) -> float:
+    """Run ``during`` while summing the memory (PSS) of processes whose command has a marker."""
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            total = 0
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    command = Path(f"/proc/{entry}/cmdline").read_bytes()
+                    if not any(marker.encode() in command for marker in markers):
+                        continue
+                    total += _pss_kib(entry)
+                except (OSError, IndexError, ValueError):
+                    continue
+            peak = max(peak, total)
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        during()
+    finally:
+        done.set()
+        thread.join()
+    return float(peak)
+
+
+def _pss_kib(pid: str) -> int:
+    """Proportional set size: shared pages (forked children share most) counted once in all."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _server_rss_kib(bench: Bench) -> float:
+    out = subprocess.run(
+        [sys.executable, "-m", "alembic_provider", "daemon", "status"],
+        env=bench.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    for line in out.splitlines():
+        if "memory:" in line:
+            return float(line.split()[1])
+    return 0.0
+
+
+def _handshake(env: dict[str, str]) -> float:
+    env = {**env, MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"}
+    env["PLUGIN_CLIENT_CERT"] = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alembic_provider"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    elapsed = time.perf_counter() - start
+    process.kill()
+    process.communicate(timeout=30)
+    if not line.startswith("1|6|unix|"):
+        raise RuntimeError(f"unexpected handshake line: {line!r}")
+    return elapsed
+
+
+def measure() -> Iterator[Row]:
+    """Yield every target row, measuring as it goes."""
+    with tempfile.TemporaryDirectory(prefix="tfa-bench-") as scratch:
+        bench = Bench(Path(scratch))
+        try:
+            yield from _rows(bench)
+        finally:
+            bench.close()
+
+
+def _cold(bench: Bench, command: Callable[[], object]) -> float:
+    samples = []
+    for _ in range(REPEAT):
+        bench.go_cold()
+        samples.append(_timed(command))
+    return _median(samples)
+
+
+def _rows(bench: Bench) -> Iterator[Row]:
+    small = _small_project(bench.base, "small", 20)
+    one = bench.workspace("one", _resources(small, [bench.sqlite("small")]))
+    yield from _small_rows(bench, small, one)
+    yield from _handshake_rows(bench)
+    postgres = _postgres()
+    yield from _long_rows(bench, postgres)
+    yield from _many_rows(bench, small, one)
+    if postgres is not None:
+        yield from _fleet_rows(bench, postgres)
+
+
+def _plan(bench: Bench, where: Path) -> Callable[[], None]:
+    return lambda: bench.tf(where, "plan", "-detailed-exitcode")
+
+
+def _small_rows(bench: Bench, small: Path, one: Path) -> Iterator[Row]:
+    empty = bench.workspace("empty", "")
+    plan = functools.partial(_plan, bench)
+
+    def empty_plan() -> None:
+        bench.tf(empty, "plan")
+
+    url = bench.sqlite("small")
+    bench.tf(one, "apply", "-auto-approve")
+    go_small = bench.go_style(small, url)
+
+    def yardstick_small() -> None:
+        go_small()
+        empty_plan()
+
+    plan(one)()
+    warm, theirs = _pair(plan(one), yardstick_small)
+    yield Row(
+        "no-op plan, 1 resource, 20 revisions, SQLite, warm",
+        warm,
+        theirs,
+        "<= 0.25 x (alembic current + heads + empty plan)",
+        0.25,
+    )
+    empty_ms = _median([_timed(empty_plan) for _ in range(REPEAT)])
+    yield Row(
+        "  the same, minus an empty-configuration plan",
+        warm - empty_ms,
+        None,
+        "stretch: <= 150 ms",
+        note=f"empty plan {empty_ms:.0f} ms",
+    )
+    cold = _cold(bench, plan(one))
+    yield Row(
+        "no-op plan, 1 resource, 20 revisions, SQLite, cold",
+        cold,
+        theirs,
+        "<= 0.8 x (alembic current + heads + empty plan)",
+        0.8,
+    )
+
+
+def _handshake_rows(bench: Bench) -> Iterator[Row]:
+    bench.go_cold()
+    cold_handshakes = []
+    for _ in range(REPEAT):
+        bench.go_cold()
+        cold_handshakes.append(_handshake(bench.env))
+    warm_handshakes = [_handshake(bench.env) for _ in range(REPEAT)]
+    unshared = [
+        _handshake({**bench.env, "TERRAFORM_PROVIDER_ALEMBIC_DAEMON": "off"}) for _ in range(REPEAT)
+    ]
+    yield Row(
+        "start to handshake, warm server running",
+        _median(warm_handshakes),
+        _median(unshared),
+        "report (yardstick: warm server off)",
+    )
+    yield Row(
+        "start to handshake, cold (starts the warm server)",
+        _median(cold_handshakes),
+        _median(unshared),
+        "report (yardstick: warm server off)",
+    )
+
+
+_Postgres = tuple[str, Callable[[str], str], Callable[[str], None]]
+
+
+def _long_rows(bench: Bench, postgres: _Postgres | None) -> Iterator[Row]:
+    plan = functools.partial(_plan, bench)
+    long_root = _long_project(bench.base, "long")
+    backends: list[tuple[str, Callable[[str], str], Callable[[str], None]]] = [
+        (
+            "SQLite",
+            bench.sqlite,
+            lambda name: (bench.db_dir / f"{name}.sqlite").unlink(missing_ok=True),
+        )
+    ]
+    if postgres is not None:
+        _, create, drop = postgres
+        backends.append(("PostgreSQL", create, drop))
+    for label, fresh, drop in backends:
+        url = fresh("long_plan")
+        where = bench.workspace(f"long_{label}", _resources(long_root, [url]))
+        bench.tf(where, "apply", "-auto-approve")
+        plan(where)()
+        warm, theirs = _pair(plan(where), bench.go_style(long_root, url))
+        yield Row(
+            f"no-op plan, 300 revisions (branches, merges), {label}, warm",
+            warm,
+            theirs,
+            "<= 0.3 x (alembic current + heads)",
+            0.3,
+        )
+        cold = _cold(bench, plan(where))
+        yield Row(
+            f"no-op plan, 300 revisions (branches, merges), {label}, cold",
+            cold,
+            theirs,
+            "report (vs alembic current + heads)",
+        )
+
+        apply_url = fresh("long_apply")
+        apply_dir = bench.workspace(f"long_apply_{label}", _resources(long_root, [apply_url]))
+
+        def reset(dir_: Path = apply_dir, fresh: Callable[[str], str] = fresh) -> None:
+            fresh("long_apply")
+            for state in dir_.glob("terraform.tfstate*"):
+                state.unlink()
+
+        def raw(url_: str = apply_url) -> None:
+            bench.run([bench.alembic, "upgrade", "heads"], cwd=long_root, DATABASE_URL=url_)
+
+        ours, theirs = _pair(
+            lambda dir_=apply_dir: bench.tf(dir_, "apply", "-auto-approve"), raw, reset
+        )
+        yield Row(
+            f"apply from base, 300 revisions, {label}",
+            ours,
+            theirs,
+            "<= 1.2 x alembic upgrade heads",
+            1.2,
+        )
+        drop("long_plan")
+        drop("long_apply")
+
+
+def _many_rows(bench: Bench, small: Path, one: Path) -> Iterator[Row]:
+    plan = functools.partial(_plan, bench)
+    urls = [bench.sqlite(f"many{i}") for i in range(50)]
+    many = bench.workspace("many", _resources(small, urls))
+    bench.tf(many, "apply", "-auto-approve")
+    plan(many)()
+    fifty, single = _pair(plan(many), plan(one))
+    yield Row(
+        "no-op plan, 50 resources on 50 databases: cost per added resource",
+        (fifty - single) / 49,
+        None,
+        "<= 20 ms per resource",
+        note=f"50: {fifty:.0f} ms, 1: {single:.0f} ms",
+    )
+    markers = (
+        f"{sys.executable}\0-m\0alembic_provider",
+        str(ROOT / "alembic_provider" / "executor" / "worker"),
+    )
+    peak = _peak_memory_kib(plan(many), markers)
+    yield Row(
+        "memory: peak PSS, everything the provider runs, 50-resource plan",
+        peak / 1024,
+        None,
+        "report (MiB)",
+    )
+    yield Row(
+        "memory: idle warm server",
+        _server_rss_kib(bench) / 1024,
+        None,
+        "<= 100 MiB (MiB)",
+    )
+
+
+def _fleet_rows(bench: Bench, postgres: _Postgres) -> Iterator[Row]:
+    _, create, drop = postgres
+    tenants = _small_project(bench.base, "tenants", 5)
+    names = [f"bench_tenant_{i}" for i in range(20)]
+    tenant_urls = [create(name) for name in names]
+    fleet = bench.workspace("fleet", _resources(tenants, tenant_urls))
+
+    def fresh_fleet() -> None:
+        for name in names:
+            create(name)
+        for state in fleet.glob("terraform.tfstate*"):
+            state.unlink()
+
+    def loop() -> None:
+        for url_ in tenant_urls:
+            bench.run([bench.alembic, "upgrade", "heads"], cwd=tenants, DATABASE_URL=url_)
+
+    ours, theirs = _pair(lambda: bench.tf(fleet, "apply", "-auto-approve"), loop, fresh_fleet)
+    yield Row(
+        "one apply over 20 tenant databases (PostgreSQL, 5 revisions)",
+        ours,
+        theirs,
+        "<= 0.5 x a loop of alembic upgrade heads",
+        0.5,
+    )
+    for name in names:
+        drop(name)
+
+
+def format_row(row: Row, width: int) -> str:
+    ratio = row.ratio()
+    theirs = "" if row.theirs_ms is None else f"{row.theirs_ms:8.0f}"
+    ratio_text = "" if ratio is None else f"{ratio:5.2f}x"
+    note = f"  ({row.note})" if row.note else ""
+    return (
+        f"{row.name.ljust(width)}  {row.ours_ms:8.0f}  {theirs:>8}  {ratio_text:>6}  "
+        f"{row.target}  {row.verdict()}{note}"
+    )
+
+
+def main() -> int:
+    width = 68
+    print(f"{'target row'.ljust(width)}  {'ours':>8}  {'yardstk':>8}  {'ratio':>6}  target")
+    print(f"{'-' * width}  {'-' * 8}  {'-' * 8}  {'-' * 6}  {'-' * 30}")
+    with contextlib.suppress(KeyboardInterrupt):
+        for row in measure():
+            print(format_row(row, width), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
