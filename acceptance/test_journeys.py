@@ -306,26 +306,39 @@ def test_journey_adopt_with_stamp_and_upgrade(
 
 @pytest.mark.xfail(strict=True, reason=_MISSING_IMPORT_SETTINGS)
 def test_journey_import_on_second_machine(
-    harness: Harness, database: Database, project: Path
+    harness: Harness, terraform: TerraformBinary, database: Database, project: Path
 ) -> None:
     add_revision(project, "a1", None, "create users")
     add_revision(project, "a2", "a1", "add email")
     config = _upgrade(project, database)
     # The first machine creates the resource; its state stays there.
     harness.test([Step(config=config, check=at(database, UPGRADE, "a2"))], provider=Reattach())
-    transcript = Transcript()
     # The second machine has its own HOME (the provider installed there) and working directory,
-    # and no state: it imports the database, then carries on from there.
+    # and no state: it imports the database (with an import block where Terraform has them),
+    # then carries on from there.
+    imported: Step
+    if terraform.version_tuple >= (1, 5):
+        config += f'\nimport {{\n  to = {UPGRADE}\n  id = "heads"\n}}\n'
+
+        def imports_only(plan: Plan) -> None:
+            assert "Plan: 1 to import, 0 to add, 0 to change, 0 to destroy." in plan.output, (
+                plan.output
+            )
+
+        imported = Step(config=config, plan_check=imports_only, check=at(database, UPGRADE, "a2"))
+    else:
+        imported = Step(
+            import_state=True,
+            import_state_persist=True,
+            config=config,
+            resource_name=UPGRADE,
+            import_state_id="heads",
+            check=at(database, UPGRADE, "a2"),
+        )
+    transcript = Transcript()
     harness.test(
         [
-            Step(
-                import_state=True,
-                import_state_persist=True,
-                config=config,
-                resource_name=UPGRADE,
-                import_state_id="heads",
-                check=at(database, UPGRADE, "a2"),
-            ),
+            imported,
             Step(
                 config=config,
                 pre_config=lambda: add_revision(project, "a3", "a2", "add orders"),
