@@ -5,8 +5,11 @@ imported from the provider) as ``_supervisor.py GRACE COMMAND...``. It starts th
 new session, so the command and anything it starts form one process group, and then:
 
 - stdin is the lifeline: ``TERM`` or ``KILL`` lines signal the group; end of file means the
-  provider is gone (it closed the pipe or was killed), and so does a changed parent pid or a
-  SIGTERM/SIGHUP to this process. Then the group gets SIGTERM, and SIGKILL after GRACE seconds.
+  provider is gone (it closed the pipe or was killed), and so does a changed parent pid. The
+  proxy then keeps running for :data:`_LINGER` seconds more, because the provider's workers
+  stop at the same moment and cancel their running statements on the database server through
+  it; a SIGTERM/SIGHUP to this process stops it without that wait. Then the group gets
+  SIGTERM, and SIGKILL after GRACE seconds.
 - stdout carries status lines: ``pid N`` once started, ``error TEXT`` when it could not start,
   ``exit STATUS`` when the command ended (negative: killed by that signal).
 - the command's stdout and stderr are this process's stderr, a pipe the provider reads.
@@ -27,10 +30,16 @@ import time
 
 _LIFELINE = 0
 _PARENT_CHECK = 1.0
+#: How long a proxy outlives a vanished provider, so workers can cancel their statements.
+_LINGER = 2.0
 
 
 class _StopError(Exception):
-    """The provider is gone: stop the group."""
+    """Stop the group: this process was told to (SIGTERM or SIGHUP)."""
+
+
+class _VanishedError(_StopError):
+    """The provider is gone without a word: stop the group after the linger."""
 
 
 def _report(line: str) -> None:
@@ -114,6 +123,20 @@ def _stop(pid: int, grace: float, wakeup: int) -> int:
         _wait(wakeup, False, min(remaining, 0.05))
 
 
+def _linger(pid: int, wakeup: int, stopping: list[int]) -> int | None:
+    """Keep the proxy for :data:`_LINGER` seconds; its exit status if it ended meanwhile."""
+    deadline = time.monotonic() + _LINGER
+    while not stopping:
+        status = _reap_if_exited(pid)
+        if status is not None:
+            return status
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        _wait(wakeup, False, min(remaining, 0.05))
+    return None
+
+
 def main(argv: list[str]) -> int:
     grace = float(argv[1])
     command = argv[2:]
@@ -143,18 +166,24 @@ def main(argv: list[str]) -> int:
             status = _reap_if_exited(pid)
             if status is not None:
                 break
-            if stopping or os.getppid() != parent:
+            if stopping:
                 raise _StopError
+            if os.getppid() != parent:
+                raise _VanishedError
             if _wait(wakeup_read, True, _PARENT_CHECK):
                 chunk = os.read(_LIFELINE, 4096)
                 if not chunk:
-                    raise _StopError
+                    raise _VanishedError
                 *lines, pending = (pending + chunk).split(b"\n")
                 for line in lines:
                     if line.strip() == b"TERM":
                         _signal_group(pid, signal.SIGTERM)
                     elif line.strip() == b"KILL":
                         _signal_group(pid, signal.SIGKILL)
+    except _VanishedError:
+        status = _linger(pid, wakeup_read, stopping)
+        if status is None:
+            status = _stop(pid, grace, wakeup_read)
     except _StopError:
         status = _stop(pid, grace, wakeup_read)
     _report(f"exit {status}")

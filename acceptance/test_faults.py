@@ -1,0 +1,434 @@
+"""Fault injection into real applies: nothing is lost, nothing outlives the provider.
+
+Each case runs ``terraform apply`` with the provider Terraform starts itself (no warm server, so
+the process tree is Terraform → provider → worker server → worker) against a throwaway
+database. The second migration announces itself with a marker file and then blocks in a
+statement that sleeps on the database server for as long as a ``block`` file exists, so the
+test knows when the apply is inside a migration and can release it later. Then the fault:
+SIGKILL of Terraform, of the provider or of both; Ctrl-C; a timeout. Afterwards, within the
+bound a loaded machine needs, no process of the provider's tree remains, no statement of the
+apply still runs on the server and no migration lock is held; the next apply runs every
+migration exactly once (each records itself in a ``runs`` table inside its own transaction)
+and leaves the state equal to the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import make_url
+from sqlalchemy.pool import NullPool
+
+from acceptance.conftest import unavailable
+from acceptance.databases import Database, ServerPool, Unavailable, fresh_database
+from acceptance.terraform_bin import find_binaries
+from tests.alembic_projects import Revision, make_project
+
+pytestmark = pytest.mark.acceptance
+
+_NEWEST = find_binaries()[-1:]
+FAKE_PROXY = Path(__file__).resolve().parent.parent / "tests" / "proxy" / "fake_proxy.py"
+#: How long to wait for what must happen; a loaded machine needs far less. Never a speed claim.
+HANG = 60.0
+BLOCK = """\
+gate = os.environ["ALEMBIC_TEST_GATE"]
+open(os.path.join(gate, "blocked-" + str(os.getpid())), "w").close()
+if os.path.exists(os.path.join(gate, "block")):
+    postgres = op.get_bind().dialect.name == "postgresql"
+    op.execute("SELECT pg_sleep(600)" if postgres else "SELECT SLEEP(600)")
+op.execute("INSERT INTO runs VALUES ('f2')")
+"""
+REVISIONS = [
+    Revision(
+        "f1",
+        None,
+        "create runs",
+        upgrade_sql=["CREATE TABLE runs (rev VARCHAR(32))", "INSERT INTO runs VALUES ('f1')"],
+    ),
+    Revision("f2", "f1", "blocks while told to", upgrade_sql=[], upgrade_code=BLOCK),
+    Revision("f3", "f2", "last", upgrade_sql=["INSERT INTO runs VALUES ('f3')"]),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(predicate: Callable[[], bool], what: str) -> float:
+    """Wait until ``predicate`` holds; return the seconds it took (for the report, not asserted)."""
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > HANG:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def _scalar(url: str, sql: str) -> int:
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(sa.text(sql)).scalar() or 0)
+    finally:
+        engine.dispose()
+
+
+def sleeping(url: str) -> int:
+    """Statements of this database still sleeping on the server."""
+    if url.startswith("postgresql"):
+        return _scalar(
+            url,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND query LIKE 'SELECT pg_sleep%' AND state = 'active'",
+        )
+    return _scalar(
+        url,
+        "SELECT count(*) FROM information_schema.processlist "
+        "WHERE db = DATABASE() AND info LIKE 'SELECT SLEEP%'",
+    )
+
+
+def locks(url: str) -> int:
+    """Migration locks held on this database."""
+    if url.startswith("postgresql"):
+        return _scalar(
+            url,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+    name = "CONCAT('alembic:', SHA1(CONCAT(DATABASE(), '..alembic_version')))"
+    return _scalar(url, f"SELECT COALESCE(IS_USED_LOCK({name}), 0) > 0")
+
+
+def runs(url: str) -> list[str]:
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("runs"):
+                return []
+            return sorted(r[0] for r in connection.execute(sa.text("SELECT rev FROM runs")))
+    finally:
+        engine.dispose()
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        tree.setdefault(parent, []).append(int(entry))
+    return tree
+
+
+def descendants(pid: int) -> list[int]:
+    tree, found, todo = _children(), [], [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as raw:
+            return raw.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+@dataclass
+class World:
+    """One case's Terraform working directory, provider installation and databases."""
+
+    terraform: str
+    work: Path
+    env: dict[str, str]
+    gate: Path
+    databases: list[Database]
+    root: Path
+
+    def config(
+        self, *, parallel_resources: int = 1, timeout: str | None = None, proxy: bool = False
+    ) -> None:
+        blocks = []
+        for number, database in enumerate(self.databases[:parallel_resources]):
+            extra = f'\n  timeouts {{\n    create = "{timeout}"\n  }}' if timeout else ""
+            url = database.url
+            if proxy:
+                upstream = make_url(url)
+                port = _free_port()
+                command = [
+                    sys.executable,
+                    str(FAKE_PROXY),
+                    "--listen",
+                    f"127.0.0.1:{port}",
+                    "--forward",
+                    f"{upstream.host}:{upstream.port or 5432}",
+                    "--record",
+                    str(self.gate / "proxies"),
+                ]
+                extra += f"\n  proxy_command = {json.dumps(command)}"
+                extra += f'\n  proxy_ready   = "127.0.0.1:{port}"'
+                url = upstream.set(host="127.0.0.1", port=port).render_as_string(
+                    hide_password=False
+                )
+            blocks.append(
+                f"""
+resource "alembic_upgrade" "db{number}" {{
+  target = "heads"
+  environment = {{
+    DATABASE_URL      = {json.dumps(url)}
+    ALEMBIC_TEST_GATE = {json.dumps(str(self.gate))}
+  }}{extra}
+}}
+"""
+            )
+        (self.work / "main.tf").write_text(
+            f"""
+terraform {{
+  required_providers {{
+    alembic = {{
+      source  = "terraform.local/alembic/alembic"
+      version = "0.1.0"
+    }}
+  }}
+}}
+
+provider "alembic" {{
+  project_root = {json.dumps(str(self.root))}
+}}
+{"".join(blocks)}"""
+        )
+
+    def tf(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        flags = ["-no-color"] if args[0] == "show" else ["-input=false", "-no-color"]
+        result = subprocess.run(
+            [self.terraform, *args, *flags],
+            cwd=self.work,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            pytest.fail(f"terraform {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def start_apply(self, parallelism: int = 10) -> subprocess.Popen[str]:
+        """Start an apply in a session of its own; its output goes to ``apply.log``."""
+        with open(self.work / "apply.log", "w") as log:
+            return subprocess.Popen(
+                [
+                    self.terraform,
+                    "apply",
+                    "-auto-approve",
+                    "-input=false",
+                    "-no-color",
+                    f"-parallelism={parallelism}",
+                ],
+                cwd=self.work,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+
+    def blocked(self, count: int = 1) -> None:
+        _wait_for(
+            lambda: sum(sleeping(d.url) for d in self.databases) >= count,
+            f"{count} migration(s) to block on the server",
+        )
+
+    def settled(self) -> float:
+        return _wait_for(
+            lambda: all(sleeping(d.url) == 0 and locks(d.url) == 0 for d in self.databases),
+            "no statement running and no lock held",
+        )
+
+    def state_revision(self, name: str = "db0") -> str | None:
+        shown = json.loads(self.tf("show", "-json").stdout)
+        for resource in shown.get("values", {}).get("root_module", {}).get("resources", []):
+            if resource["name"] == name:
+                return str(resource["values"]["revision"])
+        return None
+
+
+@pytest.fixture
+def world_factory(
+    tmp_path: Path, database_servers: ServerPool
+) -> Iterator[Callable[[str, int], World]]:
+    if not _NEWEST:
+        pytest.skip("no Terraform binary found")
+    with ExitStack() as stack:
+
+        def build(kind: str, count: int = 1) -> World:
+            server = database_servers.server(kind)
+            if isinstance(server, Unavailable):
+                unavailable(server.reason)
+            assert not isinstance(server, Unavailable)
+            databases = [stack.enter_context(fresh_database(kind, server)) for _ in range(count)]
+            home = tmp_path / "home"
+            home.mkdir()
+            cli_config = tmp_path / "terraformrc"
+            cli_config.write_text("")
+            env = {
+                "PATH": os.environ.get("PATH", os.defpath),
+                "HOME": str(home),
+                "TF_CLI_CONFIG_FILE": str(cli_config),
+                "CHECKPOINT_DISABLE": "1",
+                "TF_IN_AUTOMATION": "1",
+                # The provider Terraform starts serves the session itself: its tree is known.
+                "TERRAFORM_PROVIDER_ALEMBIC_DAEMON": "0",
+            }
+            subprocess.run(
+                [sys.executable, "-m", "alembic_provider", "install"],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            gate = tmp_path / "gate"
+            gate.mkdir()
+            (gate / "block").touch()
+            work = tmp_path / "work"
+            work.mkdir()
+            root = make_project(tmp_path / "alembic", revisions=REVISIONS)
+            world = World(_NEWEST[0].path.as_posix(), work, env, gate, databases, root)
+            world.config(parallel_resources=count)
+            world.tf("init")
+            return world
+
+        yield build
+
+
+VICTIMS = ("terraform", "provider", "both")
+
+
+def _provider(terraform_pid: int) -> int:
+    for pid in descendants(terraform_pid):
+        line = _cmdline(pid)
+        if "alembic_provider" in line and "worker" not in line:
+            return pid
+    pytest.fail("no provider process under Terraform")
+
+
+@pytest.mark.parametrize(
+    ("kind", "victim", "proxy"),
+    [
+        *[(kind, victim, False) for kind in ("postgresql", "mariadb") for victim in VICTIMS],
+        ("postgresql", "both", True),
+        ("mariadb", "provider", True),
+    ],
+)
+def test_kill_9_mid_migration_loses_nothing(
+    world_factory: Callable[[str, int], World], kind: str, victim: str, proxy: bool
+) -> None:
+    world = world_factory(kind, 1)
+    if proxy:
+        world.config(proxy=True)
+    apply = world.start_apply()
+    try:
+        world.blocked()
+        tree = descendants(apply.pid)
+        provider = _provider(apply.pid)
+        killed = {"terraform": [apply.pid], "provider": [provider], "both": [apply.pid, provider]}
+        for pid in killed[victim]:
+            os.kill(pid, signal.SIGKILL)
+        apply.wait(timeout=HANG)
+        gone = _wait_for(lambda: not any(alive(pid) for pid in tree), "the provider's tree to go")
+        settled = world.settled()
+        if proxy:
+            proxies = [int(p) for p in (world.gate / "proxies").read_text().split()]
+            assert proxies, "the migration ran through the proxy"
+            _wait_for(lambda: not any(alive(pid) for pid in proxies), "the proxy to stop")
+        case = f"{kind}/{victim}/proxy={proxy}"
+        print(f"[{case}] processes gone after {gone:.1f}s, database {settled:.1f}s")
+    finally:
+        if apply.poll() is None:
+            os.killpg(apply.pid, signal.SIGKILL)
+            apply.wait()
+    url = world.databases[0].url
+    # The interrupted migration left nothing: PostgreSQL rolled the run back as one
+    # transaction; MariaDB kept the migration that had finished before it.
+    assert runs(url) == ([] if kind == "postgresql" else ["f1"])
+
+    (world.gate / "block").unlink()
+    world.tf("apply", "-auto-approve")
+    assert runs(url) == ["f1", "f2", "f3"], "every migration ran exactly once"
+    assert world.databases[0].heads() == ("f3",)
+    assert world.state_revision() == "f3"
+    assert "No changes." in world.tf("plan").stdout
+
+
+@pytest.mark.parametrize("parallelism", [1, 50])
+def test_ctrl_c_stops_every_migration_and_commits_nothing(
+    world_factory: Callable[[str, int], World], parallelism: int
+) -> None:
+    count = 4
+    world = world_factory("postgresql", count)
+    apply = world.start_apply(parallelism)
+    try:
+        world.blocked(1 if parallelism == 1 else count)
+        tree = descendants(apply.pid)
+        # A terminal's Ctrl-C reaches the whole foreground process group.
+        interrupted = time.monotonic()
+        os.killpg(apply.pid, signal.SIGINT)
+        apply.wait(timeout=HANG)
+        stopped = time.monotonic() - interrupted
+        _wait_for(lambda: not any(alive(pid) for pid in tree), "the provider's tree to go")
+        world.settled()
+        print(f"[ctrl-c parallelism={parallelism}] terraform exited after {stopped:.1f}s")
+    finally:
+        if apply.poll() is None:
+            os.killpg(apply.pid, signal.SIGKILL)
+            apply.wait()
+    assert apply.returncode != 0
+    output = " ".join((world.work / "apply.log").read_text().split())
+    assert "was cancelled" in output, output
+    for database in world.databases:
+        assert runs(database.url) == [], "nothing is committed after the interrupt"
+        assert database.heads() == ()
+
+
+def test_timeout_mid_statement_cancels_it_on_the_server(
+    world_factory: Callable[[str, int], World],
+) -> None:
+    world = world_factory("postgresql", 1)
+    world.config(timeout="3s")
+    result = world.tf("apply", "-auto-approve", check=False)
+    assert result.returncode != 0
+    text = " ".join((result.stdout + result.stderr).split())
+    assert "ran past its timeout" in text, text
+    assert "A cancel for its running statement was sent to the database server" in text, text
+    assert "The migration lock is released" in text, text
+    world.settled()
+    assert runs(world.databases[0].url) == []
