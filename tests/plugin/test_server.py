@@ -197,9 +197,13 @@ def test_debug_mode_prints_reattach_value_and_stops_on_sigterm() -> None:
     )
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
+        lines = [process.stdout.readline() for _ in range(5)]
         assert lines[0].startswith("Provider started.")
         assert lines[2].startswith('\tTF_REATTACH_PROVIDERS=\'{"terraform.local/alembic/alembic"')
+        assert lines[4] == (
+            "Relative paths in configurations (such as project_root) resolve against this "
+            f"directory, not Terraform's working directory: {os.getcwd()}\n"
+        )
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=5) == 0
     finally:
