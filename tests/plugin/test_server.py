@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,7 +60,10 @@ class Plugin:
         assert self.process.stdout is not None
         self.line = self.process.stdout.readline().strip()
         parts = self.line.split("|")
-        assert parts[:3] == ["1", "6", "unix"], self.line
+        if parts[:3] != ["1", "6", "unix"]:
+            self.process.kill()
+            _, errors = self.process.communicate(timeout=10)
+            raise AssertionError(f"no handshake: {self.line!r}; the provider said:\n{errors}")
         self.socket_path = parts[3]
         self.cert_field = parts[5]
 
@@ -235,7 +240,16 @@ def test_stale_socket_directories_of_dead_providers_are_removed(tmp_path: Path) 
     )
 
 
-def test_a_starting_provider_removes_the_directory_of_a_killed_one(tmp_path: Path) -> None:
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A temporary directory with a short path: a unix socket path has at most 107 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="tfa-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_starting_provider_removes_the_directory_of_a_killed_one(short_tmp: Path) -> None:
+    tmp_path = short_tmp
     # Served in the process Terraform started (no warm server), which SIGKILL stops at once.
     env = _env(TMPDIR=str(tmp_path), TERRAFORM_PROVIDER_ALEMBIC_DAEMON="0")
     killed = Plugin(env)
