@@ -432,3 +432,69 @@ def test_timeout_mid_statement_cancels_it_on_the_server(
     assert "The migration lock is released" in text, text
     world.settled()
     assert runs(world.databases[0].url) == []
+
+
+def test_severed_connection_mid_migration(
+    world_factory: Callable[[str, int], World], tmp_path: Path
+) -> None:
+    """A forwarding proxy between provider and server drops every connection mid-migration."""
+    world = world_factory("postgresql", 1)
+    database = world.databases[0]
+    upstream = make_url(database.url)
+    port = _free_port()
+    severed = tmp_path / "sever"
+    forward = [
+        sys.executable,
+        str(FAKE_PROXY),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--forward",
+        f"{upstream.host}:{upstream.port or 5432}",
+        "--exit-on",
+        str(severed),
+    ]
+    forwarder = subprocess.Popen(
+        forward,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        through = upstream.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+        main_tf = world.work / "main.tf"
+        main_tf.write_text(
+            main_tf.read_text().replace(json.dumps(database.url), json.dumps(through))
+        )
+        apply = world.start_apply()
+        world.blocked()
+        severed.touch()
+        forwarder.wait(timeout=HANG)
+        apply.wait(timeout=HANG)
+    finally:
+        if forwarder.poll() is None:
+            forwarder.kill()
+            forwarder.wait()
+    assert apply.returncode != 0
+    output = " ".join((world.work / "apply.log").read_text().split())
+    assert "Revision 'f2' (blocks while told to) failed during upgrade" in output, output
+    # The lock's connection was idle: the server saw it go and released the lock at once.
+    _wait_for(lambda: locks(database.url) == 0, "the migration lock to be released")
+    # The sleeping statement's backend notices the lost client only when it next talks to it;
+    # stand in for the server's own limit by cancelling it, as an operator would.
+    _scalar(
+        database.url,
+        "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE "
+        "datname = current_database() AND query LIKE 'SELECT pg_sleep%'",
+    )
+    world.settled()
+    assert runs(database.url) == []
+
+    (world.gate / "block").unlink()
+    # The way to the database is back (the state keeps the URL through it).
+    restored = subprocess.Popen(forward[:-2], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        world.tf("apply", "-auto-approve")
+    finally:
+        restored.kill()
+        restored.wait()
+    assert runs(database.url) == ["f1", "f2", "f3"], "every migration ran exactly once"
+    assert world.state_revision() == "f3"
