@@ -13,7 +13,6 @@ response: that is ``client.py``'s job.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import hashlib
 import json
@@ -24,11 +23,12 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alembic_provider.childproc import LineSink, OutputReader, ended, tail
 from alembic_provider.errors import WorkerEnvironmentError
 
 __all__ = ["WORKER_PATH", "Exchange", "Launch", "WorkerProcesses"]
@@ -59,8 +59,6 @@ _STARTUP_PREFIXES = (
     "HOME",
 )
 
-LineSink = Callable[[str], None]
-
 
 @dataclass(frozen=True)
 class Launch:
@@ -83,47 +81,6 @@ class Exchange:
     output: str
     stopped: str | None
     ended: str
-
-
-class _Output(threading.Thread):
-    """Read a pipe to its end, passing each line on and keeping a bounded tail."""
-
-    def __init__(self, fd: int, on_line: LineSink | None) -> None:
-        super().__init__(daemon=True, name="alembic-worker-output")
-        self._fd = fd
-        self._on_line = on_line
-        self._chunks: collections.deque[str] = collections.deque()
-        self._size = 0
-        self._partial = b""
-
-    def run(self) -> None:
-        try:
-            while True:
-                data = os.read(self._fd, 65536)
-                if not data:
-                    break
-                self._take(data)
-        finally:
-            if self._partial:
-                self._line(self._partial)
-            os.close(self._fd)
-
-    def _take(self, data: bytes) -> None:
-        *lines, self._partial = (self._partial + data).split(b"\n")
-        for line in lines:
-            self._line(line)
-
-    def _line(self, raw: bytes) -> None:
-        line = raw.decode("utf-8", errors="replace").rstrip("\r")
-        self._chunks.append(line)
-        self._size += len(line) + 1
-        while self._size > _OUTPUT_LIMIT and len(self._chunks) > 1:
-            self._size -= len(self._chunks.popleft()) + 1
-        if self._on_line is not None:
-            self._on_line(line)
-
-    def text(self) -> str:
-        return "\n".join(self._chunks)
 
 
 def _kill_group(pid: int) -> None:
@@ -167,7 +124,9 @@ class _Server:
         finally:
             theirs.close()
             os.close(write_fd)
-        self._errors = _Output(read_fd, None)
+        self._errors = OutputReader(
+            read_fd, None, limit=_OUTPUT_LIMIT, name="alembic-worker-output"
+        )
         self._errors.start()
         self._pending = bytearray()
         self._eof = False
@@ -188,12 +147,12 @@ class _Server:
         if running:
             what = f"did not start the Alembic worker within {timeout:g} seconds"
         else:
-            what = f"ended before the Alembic worker was ready ({_ended(self._popen.returncode)})"
+            what = f"ended before the Alembic worker was ready ({ended(self._popen.returncode)})"
         raise WorkerEnvironmentError(
             f"The interpreter command {list(self.command)!r} {what}. Set 'python' to an "
             "interpreter that has alembic and SQLAlchemy installed.",
             kind="environment",
-            stderr_tail=_tail(self._errors.text()),
+            stderr_tail=tail(self._errors.text()),
         )
 
     def fork(self, theirs: socket.socket, output_fd: int) -> int | None:
@@ -314,18 +273,6 @@ class _SharedServer(_Server):
         self._control.close()
 
 
-def _ended(returncode: int | None) -> str:
-    if returncode is None:
-        return "still running"
-    if returncode < 0:
-        return f"killed by signal {-returncode}"
-    return f"exit status {returncode}"
-
-
-def _tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.splitlines()[-lines:])
-
-
 class WorkerProcesses:
     """Warm servers per interpreter, and the exchange of one request with a fresh worker.
 
@@ -358,7 +305,7 @@ class WorkerProcesses:
         deadline = None if timeout is None else time.monotonic() + timeout
         ours, theirs = socket.socketpair()
         read_fd, write_fd = os.pipe()
-        output = _Output(read_fd, on_line)
+        output = OutputReader(read_fd, on_line, limit=_OUTPUT_LIMIT, name="alembic-worker-output")
         output.start()
         try:
             pid, popen = self._start(launch, theirs, write_fd)
@@ -382,8 +329,8 @@ class WorkerProcesses:
         if output.is_alive():
             _kill_group(pid)
             output.join(_DRAIN)
-        ended = _ended(popen.returncode) if popen is not None else "forked worker ended"
-        return Exchange(response, output.text(), stopped, ended)
+        how = ended(popen.returncode) if popen is not None else "forked worker ended"
+        return Exchange(response, output.text(), stopped, how)
 
     def prestart(self, launch: Launch) -> None:
         """Start the warm server for ``launch`` now, so the first request does not wait."""

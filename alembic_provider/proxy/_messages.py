@@ -7,9 +7,10 @@ process or a clock, and never decides whether a proxy failed: ``statemachine.pro
 
 from __future__ import annotations
 
-import signal
 from typing import TYPE_CHECKING
 
+from alembic_provider import childproc
+from alembic_provider.childproc import ended
 from alembic_provider.errors import ProxyError
 from statemachine.proxy import Failure
 
@@ -30,21 +31,9 @@ def command_text(spec: ProxySpec) -> str:
     return repr(list(spec.command))
 
 
-def ended(status: int | None) -> str:
-    """Return how a process ended: its exit status, or the signal that killed it."""
-    if status is None:
-        return "exit status unknown"
-    if status < 0:
-        try:
-            return f"killed by {signal.Signals(-status).name}"
-        except ValueError:
-            return f"killed by signal {-status}"
-    return f"exit status {status}"
-
-
 def tail(text: str) -> str:
     """Return the last lines of what a proxy printed, enough to show why it failed."""
-    return "\n".join(text.rstrip("\n").splitlines()[-_TAIL_LINES:])
+    return childproc.tail(text, _TAIL_LINES)
 
 
 def proxy_error(spec: ProxySpec, model: ProxyLifecycle, redactor: Redactor) -> ProxyError:

@@ -11,7 +11,6 @@ provider's stdout (Terraform's handshake pipe). Never decides anything: the mana
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import select
@@ -19,11 +18,11 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol
 
 from alembic_provider.bundle import helper_python
+from alembic_provider.childproc import LineSink, OutputReader
 from alembic_provider.proxy.readiness import ReadyTarget, probe
 from alembic_provider.proxy.spec import ProxySpec
 from statemachine.proxy import Signal
@@ -31,7 +30,6 @@ from statemachine.proxy import Signal
 __all__ = [
     "SUPERVISOR_PATH",
     "LineSink",
-    "OutputBuffer",
     "ProxyLauncher",
     "ProxyProcess",
     "SpawnError",
@@ -44,8 +42,6 @@ _OUTPUT_LIMIT = 64 * 1024
 _LINE_LIMIT = 4096
 _START_TIMEOUT = 30.0
 _DRAIN = 2.0
-
-LineSink = Callable[[str], None]
 
 
 class SpawnError(Exception):
@@ -95,50 +91,6 @@ class ProxyLauncher(Protocol):
         ...
 
 
-class OutputBuffer(threading.Thread):
-    """Read a pipe to its end, keeping the last 64 KiB of lines and passing each one on."""
-
-    def __init__(self, fd: int, on_line: LineSink | None = None) -> None:
-        super().__init__(daemon=True, name="alembic-proxy-output")
-        self._fd = fd
-        self._on_line = on_line
-        self._lines: collections.deque[str] = collections.deque()
-        self._size = 0
-        self._partial = b""
-        self._lock = threading.Lock()
-
-    def run(self) -> None:
-        try:
-            while data := os.read(self._fd, 65536):
-                *lines, partial = (self._partial + data).split(b"\n")
-                for line in lines:
-                    self._line(line)
-                while len(partial) > _LINE_LIMIT:
-                    self._line(partial[:_LINE_LIMIT])
-                    partial = partial[_LINE_LIMIT:]
-                self._partial = partial
-        except OSError:
-            pass
-        finally:
-            if self._partial:
-                self._line(self._partial)
-            os.close(self._fd)
-
-    def _line(self, raw: bytes) -> None:
-        line = raw[:_LINE_LIMIT].decode("utf-8", errors="replace").rstrip("\r")
-        with self._lock:
-            self._lines.append(line)
-            self._size += len(line) + 1
-            while self._size > _OUTPUT_LIMIT and len(self._lines) > 1:
-                self._size -= len(self._lines.popleft()) + 1
-        if self._on_line is not None:
-            self._on_line(line)
-
-    def text(self) -> str:
-        with self._lock:
-            return "\n".join(self._lines)
-
-
 class _StatusLines:
     """The supervisor's status pipe, read one line at a time with a timeout."""
 
@@ -178,7 +130,7 @@ class SupervisedProcess:
     """A proxy started by ``_supervisor.py``: signals go through it, exits come back from it."""
 
     def __init__(
-        self, popen: subprocess.Popen[bytes], status: _StatusLines, output: OutputBuffer, pid: int
+        self, popen: subprocess.Popen[bytes], status: _StatusLines, output: OutputReader, pid: int
     ) -> None:
         self._popen = popen
         self._status = status
@@ -276,7 +228,13 @@ class SupervisedLauncher:
             raise SpawnError(f"the supervisor could not be started: {exc}") from exc
         finally:
             os.close(output_write)
-        output = OutputBuffer(output_read, on_line)
+        output = OutputReader(
+            output_read,
+            on_line,
+            limit=_OUTPUT_LIMIT,
+            line_limit=_LINE_LIMIT,
+            name="alembic-proxy-output",
+        )
         output.start()
         assert popen.stdout is not None and popen.stdin is not None
         status = _StatusLines(popen.stdout)
