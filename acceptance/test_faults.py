@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -498,3 +500,57 @@ def test_severed_connection_mid_migration(
         restored.wait()
     assert runs(database.url) == ["f1", "f2", "f3"], "every migration ran exactly once"
     assert world.state_revision() == "f3"
+
+
+def _mentioning(text: str) -> list[int]:
+    """Running processes whose command line mentions ``text`` (the warm servers' socket)."""
+    return [
+        int(name)
+        for name in os.listdir("/proc")
+        if name.isdigit() and text in _cmdline(int(name)) and alive(int(name))
+    ]
+
+
+def test_kill_9_with_the_warm_server_ends_the_session_and_its_worker(
+    world_factory: Callable[[str, int], World],
+) -> None:
+    """With the warm server (the default), the session and its worker are not Terraform's
+    children: they are forked by servers that outlive the command, and must still stop."""
+    world = world_factory("postgresql", 1)
+    warm = Path(tempfile.mkdtemp(prefix="tfw-", dir="/tmp"))  # unix socket paths are short
+    world.env.pop("TERRAFORM_PROVIDER_ALEMBIC_DAEMON")
+    world.env["TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR"] = str(warm)
+    try:
+        apply = world.start_apply()
+        try:
+            world.blocked()
+            # The provider's warm server and its session fork; the worker server and its fork.
+            before = _mentioning(str(warm))
+            assert len(before) >= 4, [_cmdline(p) for p in before]
+            starting = _provider(apply.pid)
+            for pid in (apply.pid, starting):
+                os.kill(pid, signal.SIGKILL)
+            apply.wait(timeout=HANG)
+            world.settled()
+            # Only the long-lived servers stay; the forked session and worker are gone.
+            _wait_for(
+                lambda: len(_mentioning(str(warm))) <= len(before) - 2,
+                "the session and its worker to go",
+            )
+        finally:
+            if apply.poll() is None:
+                os.killpg(apply.pid, signal.SIGKILL)
+                apply.wait()
+        assert runs(world.databases[0].url) == []
+        (world.gate / "block").unlink()
+        world.tf("apply", "-auto-approve")
+        assert runs(world.databases[0].url) == ["f1", "f2", "f3"]
+        assert world.state_revision() == "f3"
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "alembic_provider", "daemon", "stop"],
+            env=world.env,
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(warm, ignore_errors=True)
