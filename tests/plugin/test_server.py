@@ -263,3 +263,39 @@ def test_a_starting_provider_removes_the_directory_of_a_killed_one(short_tmp: Pa
         assert Path(started.socket_path).exists()
     finally:
         started.stop()
+
+
+_SYSTEM_PYTHON = "/usr/bin/python3"  # one another user may run (a virtualenv may be private)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not os.path.exists(_SYSTEM_PYTHON),
+    reason="needs root and a system Python to run a client as another user",
+)
+def test_another_user_cannot_reach_the_socket(tls_plugin: Plugin) -> None:
+    """The socket's directory is private (0700): another user cannot even connect."""
+    probe = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "try:\n"
+        "    s.connect(sys.argv[1])\n"
+        "except PermissionError:\n"
+        "    sys.exit(13)\n"
+    )
+    nobody = 65534
+    result = subprocess.run(
+        [_SYSTEM_PYTHON, "-I", "-c", probe, tls_plugin.socket_path],
+        user=nobody,
+        group=nobody,
+        extra_groups=[],
+        capture_output=True,
+        check=False,
+        cwd="/",
+    )
+    assert result.returncode == 13, result.stderr
+    # The owner still can.
+    with tls_plugin.channel() as channel:
+        health = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="plugin"), timeout=10
+        )
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
