@@ -348,6 +348,8 @@ def _provider(terraform_pid: int) -> int:
     [
         *[(kind, victim, False) for kind in ("postgresql", "mariadb") for victim in VICTIMS],
         ("postgresql", "both", True),
+        # Terraform's second Ctrl-C: "Exiting immediately", then the plugins are killed.
+        ("postgresql", "interrupt twice", False),
         ("mariadb", "provider", True),
     ],
 )
@@ -363,7 +365,11 @@ def test_kill_9_mid_migration_loses_nothing(
         tree = descendants(apply.pid)
         provider = _provider(apply.pid)
         killed = {"terraform": [apply.pid], "provider": [provider], "both": [apply.pid, provider]}
-        for pid in killed[victim]:
+        if victim == "interrupt twice":
+            os.killpg(apply.pid, signal.SIGINT)
+            time.sleep(0.2)  # two separate key presses
+            os.killpg(apply.pid, signal.SIGINT)
+        for pid in killed.get(victim, []):
             os.kill(pid, signal.SIGKILL)
         apply.wait(timeout=HANG)
         gone = _wait_for(lambda: not any(alive(pid) for pid in tree), "the provider's tree to go")
