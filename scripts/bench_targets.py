@@ -123,9 +123,17 @@ class Bench:
         shutil.rmtree(self.db_dir, ignore_errors=True)
 
     def run(self, argv: list[str], cwd: Path | None = None, **env: str) -> None:
-        subprocess.run(
-            argv, cwd=cwd, env={**self.env, **env}, check=True, capture_output=True, timeout=900
+        done = subprocess.run(
+            argv,
+            cwd=cwd,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"{argv} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
     def tf(self, where: Path, *args: str, **env: str) -> None:
         self.run([self.terraform, *args, "-input=false", "-no-color"], cwd=where, **env)

@@ -81,6 +81,9 @@ def test_a_second_read_runs_no_revision_module(
 
     assert _graph(any_executor, project) == first
     assert _imports(log) == []
+    pending = any_executor.inspect(project, "heads")
+    assert [step.revision for step in pending.steps] == ["c0000001", "c0000002"]
+    assert _imports(log) == [], "planning pending steps ran revision modules"
     any_executor.upgrade(project, "heads")
     _imports(log)
     inspection = any_executor.inspect(project, "heads")

@@ -174,6 +174,29 @@ def _entries(script: Any) -> list[dict[str, Any]]:
     ]
 
 
+class _LazyModule:
+    """Stands for a revision module until something needs it.
+
+    Alembic takes ``module.upgrade`` (or ``downgrade``) when it plans a step, long before the
+    step runs, and a plan never runs it: those two come back as functions that load the
+    module when called. Anything else loads it at once.
+    """
+
+    def __init__(self, script: Any) -> None:
+        self._script = script
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("upgrade", "downgrade"):
+            script = self._script
+
+            def migrate(*args: Any, **kwargs: Any) -> Any:
+                return getattr(script.loaded(), name)(*args, **kwargs)
+
+            migrate.__name__ = name  # Alembic names the step after its function
+            return migrate
+        return getattr(self._script.loaded(), name)
+
+
 def _tupled(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
@@ -200,6 +223,9 @@ def _scripts(entries: list[dict[str, Any]]) -> Iterator[Any]:
 
         @property
         def module(self) -> Any:  # type: ignore[override]  # loaded on first use
+            return _LazyModule(self)
+
+        def loaded(self) -> Any:
             if self._module is None:
                 directory, filename = os.path.split(self.path)
                 self._module = load_python_file(directory, filename)
