@@ -57,11 +57,18 @@ class Machine:
             "TF_CLI_CONFIG_FILE": str(config),
             "CHECKPOINT_DISABLE": "1",
             "TF_IN_AUTOMATION": "1",
-            **self.extra_env,
         }
         if "TMPDIR" in os.environ:
             env["TMPDIR"] = os.environ["TMPDIR"]
-        return env
+        # Warm servers live where the test run keeps them, so the run stops them at its end.
+        env.update(
+            {
+                k: v
+                for k, v in os.environ.items()
+                if k.startswith("TERRAFORM_PROVIDER_ALEMBIC_DAEMON")
+            }
+        )
+        return {**env, **self.extra_env}
 
     def run(self, *argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         """Run a command on this machine, returning whatever happened."""
