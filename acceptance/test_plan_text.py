@@ -130,3 +130,25 @@ def test_every_plan_names_the_migrations_it_runs(
         ],
         provider=PROVIDER,
     )
+
+
+def test_destroy_plan_names_the_downgrade_of_on_destroy(harness: Harness, tmp_path: Path) -> None:
+    """Terraform 1.3+ plans destroys with the provider: the plan says what on_destroy undoes."""
+    database = sqlite_database(tmp_path)
+    project = _project(tmp_path)
+    config = upgrade_config(project, database, on_destroy="base")
+
+    def names_the_downgrade(plan: Plan) -> None:
+        text = normalise_output(plan.output)
+        assert "Warning: Destroy Downgrades The Database" in text, plan.output
+        assert "undoing 'r2' (add email), 'r1' (create users)" in text, plan.output
+        assert database.heads() == ("r2",), "planning a destroy must not downgrade"
+
+    harness.test(
+        [
+            Step(config=config, check=database_at(database, ["r2"])),
+            Step(config=config, destroy=True, plan_check=names_the_downgrade),
+        ],
+        provider=PROVIDER,
+    )
+    assert database.heads() == ()

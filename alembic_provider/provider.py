@@ -33,6 +33,7 @@ from alembic_provider.resources.base import (
     Resource,
     Values,
 )
+from alembic_provider.resources.databases import PlannedDatabases
 from alembic_provider.schema import Block, Nesting, Schema, empty_object
 
 __all__ = ["Imported", "Provider", "Schemas", "new_provider"]
@@ -107,6 +108,7 @@ class Provider:
         self.log = log.with_redactor(redactor.redact)
         self.executor = executor
         self.proxies = proxies or NoProxies()
+        self.databases = PlannedDatabases()
         self._cancel = threading.Event()
         self._cancel_lock = threading.Lock()
         self._config: Values = empty_object(provider_schema.block)
@@ -150,6 +152,9 @@ class Provider:
         with self._guard(op, "ConfigureProvider"):
             self.log.info("configuring provider", terraform_version=terraform_version)
             self._config = config
+            # Terraform configures the provider at the start of every walk (plan, apply):
+            # moves planned by an earlier walk are no story of this one.
+            self.databases.clear()
         return diagnostics
 
     def close(self) -> None:
@@ -322,6 +327,7 @@ class Provider:
             executor=self.executor,
             cancel=self.cancel,
             proxies=self.proxies,
+            databases=self.databases,
         )
 
     def _resource(self, type_name: str) -> Resource:

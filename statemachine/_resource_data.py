@@ -92,7 +92,10 @@ class Facts:
 
     known: bool = True
     error: str | None = None
+    error_summary: str | None = None
     db_heads: Heads | None = None
+    #: Where the plan starts when other resources of the plan move the database first.
+    start_heads: Heads | None = None
     target_heads: Heads | None = None
     downgrades: tuple[str, ...] = ()
     allow_downgrade: bool = False
@@ -101,17 +104,23 @@ class Facts:
     recorded_by_refresh: bool = False
     reached: bool = False
     replacing: bool = False
+    equal_to_prior: bool = False
     heads_reached: Heads | None = None
     message: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("db_heads", "target_heads", "heads_reached"):
+        for name in ("db_heads", "start_heads", "target_heads", "heads_reached"):
             object.__setattr__(self, name, as_heads(getattr(self, name)))
         if isinstance(self.downgrades, str):
             raise TypeError(
                 f"Downgrades are a list of revision ids, not the string '{self.downgrades}'."
             )
         object.__setattr__(self, "downgrades", tuple(self.downgrades))
+
+    @property
+    def from_heads(self) -> Heads | None:
+        """The heads a plan starts from: ``start_heads`` when given, else the database's."""
+        return self.db_heads if self.start_heads is None else self.start_heads
 
     @classmethod
     def of(cls, event: EventData) -> Facts:

@@ -86,6 +86,7 @@ __all__ = [
     "ResourceLifecycle",
     "ResourceSnapshot",
     "State",
+    "recorded_heads",
 ]
 
 
@@ -143,6 +144,9 @@ TRANSITIONS: list[TransitionConfigDict] = [
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("has_downgrades", "can_downgrade"), do="plan_downgrade"),
     edge("planned", _IN_STATE, "=", when="has_downgrades", do="refuse_downgrade"),
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, do="plan_upgrade"),
+    # PlanResourceChange filled the planned values: Terraform applies only what differs.
+    edge("values_planned", S.PLANNED_UPDATE, "=", when=("has_pending_writes", "is_equal_to_prior"), do="warn_refresh_needed"),
+    edge("values_planned", (S.PLANNED_CREATE, S.PLANNED_UPDATE, *_IN_STATE), "="),
     # ApplyResourceChange: check the plan still holds, then decide the writes.
     edge("apply_started", S.PLANNED_CREATE, S.ABSENT, when="has_error", do="refuse"),
     edge("apply_started", S.PLANNED_CREATE, S.ABSENT, when="is_plan_incomplete", do="refuse_incomplete"),
@@ -160,7 +164,7 @@ TRANSITIONS: list[TransitionConfigDict] = [
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when="is_stamp", do="plan_forget"),
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when="is_replacing", do="plan_forget"),
     edge("destroy_planned", S.PARTIAL, S.PLANNED_DELETE, when="has_destroy_target", do="keep_partial"),
-    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when=("has_destroy_target", "has_downgrades"), do="plan_downgrade"),
+    edge("destroy_planned", _APPLIED, S.PLANNED_DELETE, when=("has_destroy_target", "has_downgrades"), do="plan_downgrade"),
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_forget"),
     edge("destroy_started", S.PLANNED_DELETE, S.DELETING, when="is_forget_plan", do="record_pending"),
     edge("destroy_started", S.PLANNED_DELETE, S.PARTIAL, when="has_error", do="refuse"),
@@ -174,6 +178,18 @@ TRANSITIONS: list[TransitionConfigDict] = [
     edge("import_failed", S.IMPORTING, S.ABSENT, do="record_error"),
 ]
 # fmt: on
+
+
+def recorded_heads(recorded: Iterable[str], found: Iterable[str], *, keep: bool) -> Heads:
+    """Return the heads a plan that writes nothing records: ``found``, or what was recorded.
+
+    What another resource of the same database did is not this resource's change, so its
+    recorded heads stay (until a refresh reads the database) when ``keep`` says the database
+    moved only on branches unrelated to the target, or this is a stamp the database is at or
+    past.
+    """
+    return as_heads(recorded if keep else found) or ()
+
 
 TERMINAL = frozenset({S.GONE})
 """States with no way out. A later create of the same address starts a new model at ABSENT."""
@@ -244,6 +260,8 @@ class ResourceLifecycle:
     error: str | None = field(default=None, init=False)
     #: Short Title-Case heading for ``error``: what kind of problem stopped the step.
     error_summary: str | None = field(default=None, init=False)
+    #: The configuration attribute ``error`` is about (``()`` for the resource as a whole).
+    error_attribute: tuple[str, ...] = field(default=(), init=False)
     warnings: list[str] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -317,7 +335,9 @@ class ResourceLifecycle:
         *,
         known: bool = True,
         error: str | None = None,
+        error_summary: str | None = None,
         db_heads: Iterable[str] | None = None,
+        start_heads: Iterable[str] | None = None,
         target_heads: Iterable[str] | None = None,
         downgrades: Iterable[str] = (),
         allow_downgrade: bool = False,
@@ -330,7 +350,11 @@ class ResourceLifecycle:
 
         :param known: false when an input (URL, target, project path ...) is unknown until apply;
             then nothing else is needed and the database is not read.
-        :param error: why the target could not be resolved (for example multiple heads).
+        :param error: why the target could not be resolved (for example multiple heads);
+            ``error_summary`` its heading, when the worker gave a more precise one.
+        :param start_heads: where the other resources this one depends on leave the database
+            (it acts after them); the plan starts there instead of at ``db_heads``, and apply
+            expects to find the database there.
         :param downgrades: the revisions moving to the target would undo, in order.
         :param config_changed: the planned object differs from the prior state (configuration or
             a recorded value), so Terraform will call apply even when the database is already
@@ -341,6 +365,11 @@ class ResourceLifecycle:
             that plan must find the database where the refresh did.
         :param reached: the database is at or past the target (see ``refreshed``).
         """
+        return unbound()
+
+    def values_planned(self, *, equal_to_prior: bool, db_heads: Iterable[str]) -> bool:
+        """PlanResourceChange filled the planned values; ``equal_to_prior`` compares them with
+        the prior state, as Terraform will before it calls apply."""
         return unbound()
 
     def apply_started(self, *, db_heads: Iterable[str] | None, error: str | None = None) -> bool:
@@ -399,6 +428,7 @@ class ResourceLifecycle:
         return unbound()
 
     trigger = may_trigger = unbound
+    may_values_planned = unbound
     may_refreshed = may_planned = may_apply_started = may_apply_succeeded = unbound
     may_apply_failed = may_destroy_planned = may_destroy_started = may_destroyed = unbound
     may_destroy_failed = may_import_started = may_imported = may_import_failed = unbound
@@ -417,9 +447,9 @@ class ResourceLifecycle:
         return Facts.of(event).error is not None
 
     def is_at_target(self, event: EventData) -> bool:
-        """The database's heads are exactly the target's."""
+        """The database's heads (where the plan starts) are exactly the target's."""
         facts = Facts.of(event)
-        return need(facts.db_heads, "db_heads") == need(facts.target_heads, "target_heads")
+        return need(facts.from_heads, "db_heads") == need(facts.target_heads, "target_heads")
 
     def is_stamp(self, event: EventData) -> bool:
         """This is an ``alembic_stamp``: it writes the version table, never runs migrations."""
@@ -466,6 +496,14 @@ class ResourceLifecycle:
         """The destroy makes way for a new create, which continues from the database as it is."""
         return Facts.of(event).replacing
 
+    def has_pending_writes(self, event: EventData) -> bool:
+        """The current plan decided a write."""
+        return self.pending_writes
+
+    def is_equal_to_prior(self, event: EventData) -> bool:
+        """The planned values equal the prior state, so Terraform will not call apply."""
+        return Facts.of(event).equal_to_prior
+
     def is_plan_incomplete(self, event: EventData) -> bool:
         """Apply was given a plan that decided nothing it could run."""
         return self.decision in (None, Decision.UNKNOWN, Decision.ERROR)
@@ -494,11 +532,12 @@ class ResourceLifecycle:
         self.pending = ()
         self.error = None
         self.error_summary = None
+        self.error_attribute = ()
 
     def _plan(self, event: EventData, decision: Decision) -> None:
         facts = Facts.of(event)
         self.decision = decision
-        self.planned_from = facts.db_heads
+        self.planned_from = facts.from_heads
         self.target_heads = facts.target_heads
 
     def plan_unknown(self, event: EventData) -> None:
@@ -507,8 +546,10 @@ class ResourceLifecycle:
 
     def plan_error(self, event: EventData) -> None:
         self._plan(event, Decision.ERROR)
-        self.error = Facts.of(event).error
-        self.error_summary = "Invalid Target Revision"
+        facts = Facts.of(event)
+        self.error = facts.error
+        self.error_summary = facts.error_summary or "Invalid Target Revision"
+        self.error_attribute = ("target",)
 
     def plan_noop(self, event: EventData) -> None:
         self._plan(event, Decision.NOOP)
@@ -540,6 +581,7 @@ class ResourceLifecycle:
     def refuse_downgrade(self, event: EventData) -> None:
         self._plan(event, Decision.ERROR)
         self.error_summary = "Downgrade Not Allowed"
+        self.error_attribute = ("target",)
         facts = Facts.of(event)
         self.error = (
             f"The target {quote(facts.target_heads)} is behind the database at "
@@ -597,6 +639,15 @@ class ResourceLifecycle:
             f"The database moved from {quote(self.planned_from)} to "
             f"{quote(Facts.of(event).db_heads)} after the plan was made, so nothing was "
             "applied. Run terraform apply again to plan from the database's current revision."
+        )
+
+    def warn_refresh_needed(self, event: EventData) -> None:
+        """A write is pending, but the stale state already shows its outcome: say so."""
+        self.warnings.append(
+            f"The database is at {quote(Facts.of(event).db_heads)}, but Terraform's state still "
+            f"records {quote(self.heads)}, so Terraform sees nothing to apply although "
+            "migrations are pending. Run terraform apply without -refresh=false (or terraform "
+            "apply -refresh-only first) to run them."
         )
 
     def record_reached(self, event: EventData) -> None:

@@ -100,7 +100,14 @@ class FakeExecutor:
         self.position = self._resolve(target)
         return RunResult(heads=self._heads())
 
-    def stamp(self, project: Project, target: str, *, options: RunOptions = _RUN) -> RunResult:
+    def stamp(
+        self,
+        project: Project,
+        target: str,
+        *,
+        options: RunOptions = _RUN,
+        exact: Sequence[str] = (),
+    ) -> RunResult:
         self.calls.append("stamp")
         self.writes += 1
         self.position = self._resolve(target)

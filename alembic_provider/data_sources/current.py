@@ -1,8 +1,10 @@
 """``alembic_current``: a database's heads and what an upgrade toward a target would run.
 
 Read-only: it reads the version table through ``env.py`` the way ``alembic current`` does,
-without creating it. Useful to gate other resources on the schema, or to show pending
-migrations without managing them.
+without creating it. Read while Terraform plans, after resources it depends on (by reference
+or ``depends_on``) that act on the same database, it reports the heads they will leave.
+Useful to gate other resources on the schema, or to show pending migrations without managing
+them.
 """
 
 from __future__ import annotations
@@ -75,13 +77,19 @@ class CurrentDataSource:
         if project is None:
             raise errors.InternalError("A configuration value was still unknown during read.")
         target = config.get("target") or "heads"
-        inspection = ctx.executor.inspect(project, target, options=CallOptions(cancel=ctx.cancel))
+        # Read during a plan after resources it depends on were planned, it reports where they
+        # leave the database, which is what it finds when read again after they applied.
+        planned = ctx.databases.others()
+        inspection = ctx.executor.inspect(
+            project, target, options=CallOptions(cancel=ctx.cancel), planned=planned
+        )
+        heads = inspection.planned_from
         return {
             **config,
-            "revision": heads_text(inspection.current),
-            "revisions": sorted(inspection.current),
+            "revision": heads_text(heads),
+            "revisions": sorted(heads),
             "target_revisions": sorted(inspection.target),
             "pending": [{"revision": s.revision, "message": s.message} for s in inspection.steps],
             "direction": inspection.direction,
-            "id": f"{heads_text(inspection.current)}->{heads_text(inspection.target)}",
+            "id": f"{heads_text(heads)}->{heads_text(inspection.target)}",
         }

@@ -32,6 +32,7 @@ from alembic_provider.executor.messages import (
     Direction,
     Inspection,
     PendingStep,
+    PlannedMove,
     Project,
     Request,
     RevisionInfo,
@@ -109,7 +110,14 @@ class Executor(Protocol):
     ) -> tuple[str, ...]: ...
 
     def inspect(
-        self, project: Project, target: str, *, options: CallOptions = ...
+        self,
+        project: Project,
+        target: str,
+        *,
+        options: CallOptions = ...,
+        planned: Sequence[PlannedMove] = (),
+        offline: bool = False,
+        recorded: Sequence[str] | None = None,
     ) -> Inspection: ...
 
     def pending(
@@ -122,7 +130,14 @@ class Executor(Protocol):
         self, project: Project, target: str, *, options: RunOptions = ...
     ) -> RunResult: ...
 
-    def stamp(self, project: Project, target: str, *, options: RunOptions = ...) -> RunResult: ...
+    def stamp(
+        self,
+        project: Project,
+        target: str,
+        *,
+        options: RunOptions = ...,
+        exact: Sequence[str] = (),
+    ) -> RunResult: ...
 
     def sql(
         self,
@@ -190,10 +205,28 @@ class WorkerExecutor:
         return _parse(result, "resolve", lambda r: _strings(r["target"]))
 
     def inspect(
-        self, project: Project, target: str, *, options: CallOptions = _DEFAULT_CALL
+        self,
+        project: Project,
+        target: str,
+        *,
+        options: CallOptions = _DEFAULT_CALL,
+        planned: Sequence[PlannedMove] = (),
+        offline: bool = False,
+        recorded: Sequence[str] | None = None,
     ) -> Inspection:
-        """Read the database's heads, resolve ``target`` and list what an apply would run."""
-        result = self._call(project, "inspect", {"target": target}, options)
+        """Read the database's heads, resolve ``target`` and list what an apply would run.
+
+        :param planned: moves other resources of this plan will make; on the database they
+            name, the steps start where they leave it (``Inspection.start``).
+        :param offline: do not read the database; plan from an empty version table.
+        :param recorded: the heads the resource's state records (see ``others_moved``).
+        """
+        extra: dict[str, Any] = {"target": target, "offline": offline}
+        extra["recorded"] = None if recorded is None else list(recorded)
+        extra["planned"] = [
+            {"database": m.database, "from": list(m.start), "to": list(m.end)} for m in planned
+        ]
+        result = self._call(project, "inspect", extra, options)
         return _parse(result, "inspect", _inspection)
 
     def pending(
@@ -230,15 +263,30 @@ class WorkerExecutor:
         return self._run(project, "downgrade", target, options)
 
     def stamp(
-        self, project: Project, target: str, *, options: RunOptions = _DEFAULT_RUN
+        self,
+        project: Project,
+        target: str,
+        *,
+        options: RunOptions = _DEFAULT_RUN,
+        exact: Sequence[str] = (),
     ) -> RunResult:
-        return self._run(project, "stamp", target, options)
+        """Stamp ``target``; with ``exact``, leave exactly those heads (from an empty table)."""
+        return self._run(project, "stamp", target, options, exact)
 
     # -- internals -------------------------------------------------------------------------
 
-    def _run(self, project: Project, verb: str, target: str, options: RunOptions) -> RunResult:
+    def _run(
+        self,
+        project: Project,
+        verb: str,
+        target: str,
+        options: RunOptions,
+        exact: Sequence[str] = (),
+    ) -> RunResult:
         lock = {"enabled": options.lock, "timeout": options.lock_timeout}
-        extra = {"target": target, "lock": lock}
+        extra: dict[str, Any] = {"target": target, "lock": lock}
+        if exact:
+            extra["exact"] = list(exact)
         result, output = self._exchange(project, verb, extra, options)
         return _parse(
             result,
@@ -476,6 +524,9 @@ def _inspection(result: dict[str, Any]) -> Inspection:
         dialect=result.get("dialect"),
         expected=_strings(result["expected"]) if "expected" in result else None,
         stamped=_strings(result["stamped"]) if "stamped" in result else None,
+        start=_strings(result["start"]) if "start" in result else None,
+        database=result["database"] if isinstance(result.get("database"), str) else None,
+        others_moved=result.get("others_moved") is True,
     )
 
 

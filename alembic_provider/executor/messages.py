@@ -22,6 +22,7 @@ __all__ = [
     "ErrorPayload",
     "Inspection",
     "PendingStep",
+    "PlannedMove",
     "Project",
     "Request",
     "Response",
@@ -32,7 +33,7 @@ __all__ = [
     "Step",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 Direction = Literal["upgrade", "downgrade", "none"]
 
@@ -146,6 +147,11 @@ class Inspection:
         Alembic's bookkeeping decides (other branches kept, ``depends_on`` heads folded in);
         the current heads when nothing is pending.
     :param stamped: the heads stamping the target would leave (other branches kept).
+    :param start: the heads the plan starts from: ``current``, or where the moves other
+        resources of this plan will make leave the database (see :class:`PlannedMove`).
+    :param database: a password-free fingerprint of the version table env.py connected to
+        (backend, host, port, database name, schema and table); None when it cannot be told
+        (read offline, or env.py gave no engine).
     """
 
     current: tuple[str, ...]
@@ -156,6 +162,15 @@ class Inspection:
     dialect: str | None = None
     expected: tuple[str, ...] | None = None
     stamped: tuple[str, ...] | None = None
+    start: tuple[str, ...] | None = None
+    database: str | None = None
+    #: The recorded heads given to ``inspect`` differ from ``start`` only on other branches.
+    others_moved: bool = False
+
+    @property
+    def planned_from(self) -> tuple[str, ...]:
+        """The heads the plan starts from."""
+        return self.current if self.start is None else self.start
 
     @property
     def pending(self) -> PendingStep:
@@ -180,6 +195,19 @@ class Inspection:
         if self.expected is not None:
             return self.expected
         return self.current if self.at_target else self.target
+
+
+@dataclass(frozen=True)
+class PlannedMove:
+    """A move another resource of the same plan will make on one database.
+
+    :param database: the fingerprint :class:`Inspection` reports for it.
+    :param start: the heads it plans from; ``end``: the heads it leaves.
+    """
+
+    database: str
+    start: tuple[str, ...]
+    end: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -248,6 +276,10 @@ class Request(TypedDict):
     umask: NotRequired[int]
     target: NotRequired[str]
     current: NotRequired[list[str] | None]
+    planned: NotRequired[list[dict[str, object]]]
+    offline: NotRequired[bool]
+    recorded: NotRequired[list[str] | None]
+    exact: NotRequired[list[str]]
     lock: NotRequired[LockPayload]
 
 

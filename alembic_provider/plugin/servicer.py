@@ -25,6 +25,11 @@ __all__ = ["ProviderService"]
 _T = TypeVar("_T")
 
 
+#: Terraform 1.3 and newer then plan destroys with the provider too, so a destroy that
+#: downgrades (``on_destroy``) says so in the plan; older versions ignore the field.
+_CAPABILITIES = pb.ServerCapabilities(plan_destroy=True)
+
+
 class ProviderService(pb_grpc.ProviderServicer):
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
@@ -91,7 +96,7 @@ class ProviderService(pb_grpc.ProviderServicer):
         def body() -> Any:
             schemas = self.provider.schemas()
             return pb.GetMetadata.Response(
-                server_capabilities=pb.ServerCapabilities(plan_destroy=False),
+                server_capabilities=_CAPABILITIES,
                 resources=[pb.GetMetadata.ResourceMetadata(type_name=n) for n in schemas.resources],
                 data_sources=[
                     pb.GetMetadata.DataSourceMetadata(type_name=n) for n in schemas.data_sources
@@ -107,7 +112,7 @@ class ProviderService(pb_grpc.ProviderServicer):
                 provider=convert.schema(schemas.provider),
                 resource_schemas={n: convert.schema(s) for n, s in schemas.resources.items()},
                 data_source_schemas={n: convert.schema(s) for n, s in schemas.data_sources.items()},
-                server_capabilities=pb.ServerCapabilities(plan_destroy=False),
+                server_capabilities=_CAPABILITIES,
             )
 
         return self._safely(pb.GetProviderSchema.Response, "GetProviderSchema", body)

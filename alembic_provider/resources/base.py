@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from alembic_provider.diagnostics import AttributePath, Diagnostics
 from alembic_provider.log import Logger
+from alembic_provider.resources.databases import PlannedDatabases
 
 if TYPE_CHECKING:
     from alembic_provider.executor import Executor
@@ -72,6 +73,8 @@ class Context:
     executor: Executor
     cancel: threading.Event = field(default_factory=threading.Event)
     proxies: ProxySessions = field(default_factory=NoProxies)
+    #: The moves other resources planned in this process, shared by every RPC.
+    databases: PlannedDatabases = field(default_factory=PlannedDatabases)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,14 @@ from typing import Any
 from alembic_provider import errors
 from alembic_provider.cty import UNKNOWN, contains_unknown
 from alembic_provider.durations import parse_duration
-from alembic_provider.executor import CallOptions, Inspection, Project, RunOptions, RunResult
+from alembic_provider.executor import (
+    CallOptions,
+    Inspection,
+    PlannedMove,
+    Project,
+    RunOptions,
+    RunResult,
+)
 from alembic_provider.resources.base import Applied, Context, Planned, Values
 from alembic_provider.resources.common import (
     fill_defaults,
@@ -27,8 +34,17 @@ from alembic_provider.resources.common import (
     project_for,
     upgrade_state_values,
 )
+from alembic_provider.resources.databases import owner_of
 from alembic_provider.schema import Block, Schema, empty_object
-from statemachine.resource import Decision, Kind, ResourceLifecycle, ResourceSnapshot, State
+from statemachine.resource import (
+    Action,
+    Decision,
+    Kind,
+    ResourceLifecycle,
+    ResourceSnapshot,
+    State,
+    recorded_heads,
+)
 
 __all__ = ["COMPUTED", "Flow", "MigrationResource"]
 
@@ -53,6 +69,10 @@ class _Private:
     written_by_us: bool = True
     #: The recorded heads come from a refresh (ReadResource), not from an apply.
     refreshed: bool = False
+    #: Imported without reading the database: the resource's own settings (``url``,
+    #: ``environment``, ``python``) reach import and the refresh after it only through the
+    #: configuration, which the first plan brings.
+    unread: bool = False
 
     @classmethod
     def decode(cls, raw: bytes) -> _Private:
@@ -66,15 +86,19 @@ class _Private:
                 snapshot,
                 target if isinstance(target, str) else None,
                 refreshed=data.get("refreshed") is True,
+                unread=data.get("unread") is True,
             )
         except (ValueError, KeyError, TypeError):
             return cls()
 
-    def encode(self, life: ResourceLifecycle, *, refreshed: bool = False) -> bytes:
+    def encode(
+        self, life: ResourceLifecycle, *, refreshed: bool = False, unread: bool = False
+    ) -> bytes:
         data = {
             "lifecycle": json.loads(life.snapshot().to_json()),
             "configured_target": self.configured_target,
             "refreshed": refreshed,
+            "unread": unread,
         }
         return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
 
@@ -103,9 +127,22 @@ class _Work:
             cancel=self.cancel,
         )
 
-    def inspect(self, target: str | None = None, operation: str = "read") -> Inspection:
+    def inspect(
+        self,
+        target: str | None = None,
+        operation: str = "read",
+        *,
+        planned: tuple[PlannedMove, ...] = (),
+        offline: bool = False,
+        recorded: tuple[str, ...] | None = None,
+    ) -> Inspection:
         return self.ctx.executor.inspect(
-            self.project, target or self.target, options=self.call_options(operation)
+            self.project,
+            target or self.target,
+            options=self.call_options(operation),
+            planned=planned,
+            offline=offline,
+            recorded=recorded,
         )
 
     def call_options(self, operation: str) -> CallOptions:
@@ -139,8 +176,10 @@ class Flow:
         prior_private: bytes,
     ) -> Planned:
         if proposed is None or config is None:
-            # Terraform asks nothing of a destroy plan; the destroy decides during apply.
-            return Planned(None)
+            if prior is not None:
+                self._plan_destroy(ctx, prior, prior_private)
+            # The destroy decides again during apply (Terraform 1.0-1.2 plan no destroy).
+            return Planned(None, prior_private)
         planned = fill_defaults(self.block, config, proposed)
         kept = _Private.decode(prior_private)
         # A plan from a null prior is a create, even when Terraform passes along the private
@@ -156,19 +195,31 @@ class Flow:
         else:
             planned["id"] = target if isinstance(target, str) else UNKNOWN
         project = project_for(ctx.provider_config, planned)
+        owner = owner_of(self.kind, config)
         if project is None or not isinstance(target, str) or _has_unknown_input(planned):
-            life.planned(known=False)
-            planned.update(dict.fromkeys(self._computed(), UNKNOWN))
-            return Planned(planned, private.encode(life))
+            ctx.databases.record(owner, None)
+            return self._plan_unknown(life, planned, private)
         with self._session(ctx, planned) as cancel:
             work = _Work(ctx, project, target, planned, cancel)
             try:
-                inspection = work.inspect()
+                inspection = work.inspect(
+                    planned=ctx.databases.others(owner),
+                    recorded=None if prior is None else _heads_of(prior),
+                )
             except errors.TargetError as exc:
-                life.planned(error=exc.message)
-                raise
+                life.planned(error=exc.message, error_summary=exc.summary)
+                raise _plan_error(life, exc.stderr_tail) from exc
+            except errors.ProviderError as exc:
+                if prior is not None or exc.kind != "database":
+                    raise
+                if ctx.databases.record_unreachable(owner):
+                    _warn_unreachable(ctx, exc, known=False)
+                    return self._plan_unknown(life, planned, private)
+                _warn_unreachable(ctx, exc, known=True)
+                inspection = work.inspect(offline=True)
             life.planned(
                 db_heads=inspection.current,
+                start_heads=inspection.start,
                 target_heads=self._target_heads(inspection),
                 downgrades=_downgrades(inspection),
                 allow_downgrade=bool(planned.get("allow_downgrade")),
@@ -178,31 +229,63 @@ class Flow:
                     or _differs(prior, self._unchanged(prior, inspection))
                 ),
                 target_changed=prior is not None and prior.get("target") != planned["target"],
-                recorded_by_refresh=kept.refreshed,
+                recorded_by_refresh=kept.refreshed
+                and _same_connection(prior, planned)
+                and not ctx.databases.explains(
+                    inspection.database, _heads_of(prior or {}), inspection.current, owner
+                ),
                 reached=_reached(inspection),
             )
             if life.decision is Decision.ERROR:
-                summary = life.error_summary or "Plan Failed"
-                raise errors.ConfigError(
-                    life.error or "The plan could not be made.",
-                    attribute=() if summary == "Database Moved" else ("target",),
-                    summary=summary,
-                )
+                raise _plan_error(life)
             self._fill_plan(work, life, prior, inspection)
+            ctx.databases.record(owner, _move(life, inspection))
         _warn(ctx, life)
         if not inspection.script_heads:
             _warn_no_migrations(ctx, project)
-        if prior is not None and life.pending_writes and planned == prior:
-            # Terraform applies only what differs from its state, and this state already shows
-            # the outcome (it was not refreshed after the database moved back by hand).
-            ctx.diagnostics.warning(
-                "Refresh Needed",
-                f"The database is at '{heads_text(inspection.current) or 'base'}', but "
-                f"Terraform's state still records '{prior.get('revision') or 'base'}', so "
-                "Terraform sees nothing to apply although migrations are pending. Run "
-                "terraform apply without -refresh=false (or terraform apply -refresh-only "
-                "first) to run them.",
+        seen = len(life.warnings)
+        life.values_planned(
+            equal_to_prior=prior is not None and planned == prior,
+            db_heads=inspection.current,
+        )
+        _warn(ctx, life, "Refresh Needed", seen)
+        return Planned(planned, private.encode(life))
+
+    def _plan_destroy(self, ctx: Context, prior: Values, prior_private: bytes) -> None:
+        """Say in the plan what destroying the resource does to the database (Terraform 1.3+).
+
+        Only ``on_destroy`` writes: its downgrade, with every revision it undoes, is a warning
+        of the plan, since a destroy plan has no values to show it in.
+        """
+        target = prior.get("on_destroy")
+        project = project_for(ctx.provider_config, prior)
+        if not isinstance(target, str) or not target or project is None:
+            return
+        life = self._restore(prior, _Private.decode(prior_private))
+        with self._session(ctx, prior) as cancel:
+            inspection = _Work(ctx, project, target, prior, cancel).inspect(operation="delete")
+        life.destroy_planned(
+            target_heads=inspection.heads_after,
+            db_heads=inspection.current,
+            downgrades=_downgrades(inspection),
+        )
+        if life.decision is Decision.DOWNGRADE:
+            undone = ", ".join(
+                f"'{s.revision}'" + (f" ({s.message})" if s.message else "")
+                for s in inspection.steps
             )
+            ctx.diagnostics.warning(
+                "Destroy Downgrades The Database",
+                f"Destroying this resource downgrades the database from "
+                f"'{heads_text(inspection.current) or 'base'}' to '{target}' "
+                f"(on_destroy), undoing {undone}.",
+            )
+        _warn(ctx, life, "Database Kept")
+
+    def _plan_unknown(self, life: ResourceLifecycle, planned: Values, private: _Private) -> Planned:
+        """Plan every computed value as known after apply, without reading the database."""
+        life.planned(known=False)
+        planned.update(dict.fromkeys(self._computed(), UNKNOWN))
         return Planned(planned, private.encode(life))
 
     def _target_heads(self, inspection: Inspection) -> tuple[str, ...]:
@@ -232,22 +315,23 @@ class Flow:
     def _unchanged(self, prior: Values | None, inspection: Inspection) -> Values:
         """The computed values of a plan that writes nothing.
 
-        The heads are the database's own, except for a stamp the database is at or past: what
-        other resources (an ``alembic_upgrade`` after a baseline) did to the database is not
-        its change, so it keeps the heads it recorded until a refresh reads them. ``pending``
-        and ``sql`` keep what the state holds, and a stamp keeps the revisions it stamped, so a
-        plan after new revision files (or
-        without a refresh) stays empty.
+        The heads are the database's own, except where the difference is other resources'
+        business (see :func:`~statemachine.resource.recorded_heads`): then the heads the state
+        records stay until a refresh reads the new ones. ``pending`` and ``sql`` keep what the
+        state holds, and a stamp keeps the revisions it stamped, so a plan after new revision
+        files (or without a refresh) stays empty.
         """
         prior = prior or {}
+        found = inspection.planned_from
+        recorded = prior.get("revisions")
+        if isinstance(recorded, list) and all(isinstance(r, str) for r in recorded):
+            satisfied = self.kind == "stamp" and _reached(inspection)
+            found = recorded_heads(recorded, found, keep=satisfied or inspection.others_moved)
         values: Values = {
-            "revision": heads_text(inspection.current),
-            "revisions": list(inspection.current),
+            "revision": heads_text(found),
+            "revisions": list(found),
             "target_revisions": sorted(inspection.target),
         }
-        recorded = prior.get("revisions")
-        if self.kind == "stamp" and _reached(inspection) and isinstance(recorded, list):
-            values.update(revision=prior.get("revision"), revisions=recorded)
         if self.kind == "stamp" and isinstance(prior.get("target_revisions"), list):
             values["target_revisions"] = prior["target_revisions"]
         if "pending" in self._computed():
@@ -260,7 +344,7 @@ class Flow:
             return work.ctx.executor.sql(
                 work.project,
                 work.target,
-                current=inspection.current,
+                current=inspection.planned_from,
                 options=work.call_options("read"),
             )
         except errors.ProviderError as exc:
@@ -327,11 +411,7 @@ class Flow:
         result: RunResult | None = None
         try:
             for action in life.pending:
-                exact = _run_target(work)
-                work.ctx.log.info(f"running alembic {action.verb}", target=exact)
-                result = getattr(work.ctx.executor, action.verb)(
-                    work.project, exact, options=options
-                )
+                result = _execute(work, action, options)
         except errors.MigrationError as exc:
             reached = exc.heads_reached
             if reached is None:
@@ -370,8 +450,8 @@ class Flow:
             life.destroy_started(db_heads=inspection.current)
             _warn(ctx, life, "Database Kept")
             try:
-                for _action in life.pending:
-                    ctx.executor.downgrade(project, target, options=work.run_options("delete"))
+                for action in life.pending:
+                    _execute(work, action, work.run_options("delete"))
             except errors.MigrationError as exc:
                 reached = exc.heads_reached
                 if reached is None:
@@ -400,7 +480,13 @@ class Flow:
             work = _Work(ctx, project, target, state, cancel)
             try:
                 inspection = work.inspect()
-            except errors.TargetError:
+            except errors.ProviderError as exc:
+                if not isinstance(exc, errors.TargetError):
+                    if kept.unread and exc.kind in _UNREADABLE:
+                        # Imported: the configuration's settings arrive with the first plan.
+                        ctx.log.info("refresh after import left to the plan", error=exc.message)
+                        return Applied(state, private)
+                    raise _unreachable(exc) from exc
                 # The plan reports the target problem on its attribute; a refresh only reads.
                 # The lifecycle keeps what the last apply recorded, so it must not claim these
                 # heads came from a refresh.
@@ -456,9 +542,18 @@ class Flow:
         life.import_started()
         try:
             inspection = _Work(ctx, project, target, state, ctx.cancel).inspect()
-        except errors.ProviderError as exc:
+        except errors.TargetError as exc:
             life.import_failed(message=exc.message)
             raise
+        except errors.ProviderError as exc:
+            if exc.kind not in _UNREADABLE:
+                life.import_failed(message=exc.message)
+                raise
+            # Terraform gives import no configuration: a resource whose ``url``, ``environment``
+            # or ``python`` make the database reachable is read by the first plan instead.
+            ctx.log.info("import leaves reading the database to the first plan", error=exc.message)
+            life.imported(db_heads=())
+            return Applied(state, _Private().encode(life, unread=True))
         life.imported(db_heads=inspection.current)
         self._fill_observed(state, inspection)
         return Applied(state, _Private().encode(life))
@@ -577,8 +672,79 @@ def _warn_no_migrations(ctx: Context, project: Project) -> None:
     )
 
 
-def _warn(ctx: Context, life: ResourceLifecycle, summary: str = "Database Not At Target") -> None:
-    for warning in life.warnings:
+def _move(life: ResourceLifecycle, inspection: Inspection) -> PlannedMove | None:
+    """The move a plan that writes will make, for the plans of other resources after it."""
+    end = life.planned_heads
+    if inspection.database is None or not life.pending_writes or end is None:
+        return None
+    return PlannedMove(inspection.database, inspection.planned_from, end)
+
+
+#: Failures that mean "these settings do not reach the database": env.py failed, the database
+#: refused, or the interpreter lacks a driver.
+_UNREADABLE = frozenset({"env", "database", "environment"})
+_CONNECTION = ("url", "environment", "python", "alembic", "extra", "tag")
+
+
+def _plan_error(life: ResourceLifecycle, output: str = "") -> errors.ProviderError:
+    """Report the error the machine recorded, with its summary and attribute."""
+    cls = errors.TargetError if life.error_attribute == ("target",) else errors.ConfigError
+    return cls(
+        life.error or "The plan could not be made.",
+        summary=life.error_summary,
+        attribute=life.error_attribute,
+        stderr_tail=output,
+    )
+
+
+def _same_connection(prior: Values | None, planned: Values) -> bool:
+    """Whether the stored heads were read with the settings the plan uses.
+
+    Import gets no configuration, so the refresh after it reads with the provider's settings
+    only; heads read that way say nothing about the database the configuration names.
+    """
+    return prior is not None and all(prior.get(n) == planned.get(n) for n in _CONNECTION)
+
+
+def _unreachable(exc: errors.ProviderError) -> errors.ProviderError:
+    """Explain a refresh that cannot read the database of a resource in Terraform's state."""
+    if exc.kind != "database":
+        return exc
+    return errors.MigrationError(
+        f"The database of this resource could not be read: {exc.message}\n\nTerraform's state "
+        "says the resource exists, so its database must be reachable to refresh it. Check the "
+        "connection (url, environment, the proxy settings, whether the server is running). If "
+        "the database was removed on purpose, remove the resource from the state with "
+        "'terraform state rm ADDRESS'.",
+        kind="database",
+        summary="Database Not Reachable",
+        stderr_tail=exc.stderr_tail,
+    )
+
+
+def _warn_unreachable(ctx: Context, exc: errors.ProviderError, *, known: bool) -> None:
+    if known:
+        consequence = (
+            "The plan assumes the database is created in this apply (for example by another "
+            "resource) and starts from an empty version table, so it runs every migration up "
+            "to the target. If the database should exist already, fix the connection before "
+            "applying."
+        )
+    else:
+        consequence = (
+            "Another resource of this plan acts on a database that cannot be reached either, "
+            "and whether it is the same one cannot be told yet, so this plan's revisions are "
+            "known only after apply."
+        )
+    ctx.diagnostics.warning(
+        "Database Not Reachable", f"The database could not be read: {exc.message}\n\n{consequence}"
+    )
+
+
+def _warn(
+    ctx: Context, life: ResourceLifecycle, summary: str = "Database Not At Target", start: int = 0
+) -> None:
+    for warning in life.warnings[start:]:
         ctx.diagnostics.warning(summary, warning)
 
 
@@ -633,13 +799,19 @@ def _config_changed(block: Block, prior: Values, planned: Values) -> bool:
     return attributes or blocks
 
 
-def _run_target(work: _Work) -> str:
-    """The target to hand Alembic: the exact planned revision when it is a single one.
+def _execute(work: _Work, action: Action, options: RunOptions) -> RunResult:
+    """Run one write the machine decided: its verb, toward its exact heads.
 
-    Naming the id rather than ``heads`` keeps apply to the planned step even when a migration
-    file appeared after the plan.
+    One head is named by its id (so a migration file that appeared after the plan does not
+    run), none is ``base``. Several heads: a stamp writes exactly that set; an upgrade or
+    downgrade is given the configured target, which the plan resolved to them.
     """
-    resolved = work.values.get("target_revisions")
-    if isinstance(resolved, list) and len(resolved) == 1:
-        return str(resolved[0])
-    return work.target
+    heads = action.target
+    argument = heads[0] if len(heads) == 1 else ("base" if not heads else work.target)
+    work.ctx.log.info(f"running alembic {action.verb}", target=argument)
+    executor = work.ctx.executor
+    if action.verb == "stamp":
+        exact = heads if len(heads) > 1 else ()
+        return executor.stamp(work.project, argument, options=options, exact=exact)
+    run = executor.upgrade if action.verb == "upgrade" else executor.downgrade
+    return run(work.project, argument, options=options)

@@ -53,7 +53,10 @@ def test_linear_lifecycle(
         dialect=first.dialect,
         expected=("aaaa0003",),
         stamped=("aaaa0003",),
+        start=(),
+        database=first.database,
     )
+    assert first.database is not None and len(first.database) == 16
     assert version_rows(database_url) is None, "a read must not create the version table"
     assert "CREATE TABLE t_aaaa0001" in executor.sql(project, "heads", current=())
 

@@ -15,6 +15,7 @@ import pytest
 
 from alembic_provider.errors import CancelledError, WorkerEnvironmentError
 from alembic_provider.executor import CallOptions, Project, WorkerExecutor
+from alembic_provider.executor.messages import PROTOCOL_VERSION
 from alembic_provider.executor.process import WORKER_PATH, Launch, WorkerProcesses
 from tests.alembic_projects import Revision as Rev
 from tests.alembic_projects import make_project, sqlite_url
@@ -147,7 +148,7 @@ def test_warm_servers_are_shared_and_bounded(tmp_path: Path) -> None:
     processes = WorkerProcesses(warm=True, shared=False, max_servers=1)
     root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
     request = {
-        "protocol": 1,
+        "protocol": PROTOCOL_VERSION,
         "op": "resolve",
         "config": str(root / "alembic.ini"),
         "section": "alembic",

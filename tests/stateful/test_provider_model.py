@@ -314,6 +314,7 @@ class Terraform:
         self.type = schema.cty_type()
         self.state: Stored | None = None
         self.diagnostics: list[str] = []
+        self.project_root = Path()
 
     def _dv(self, value: Values | None) -> Any:
         return pb.DynamicValue(msgpack=encode_msgpack(value, self.type))
@@ -332,7 +333,10 @@ class Terraform:
                 errors.append(diagnostic.summary)
         return errors
 
-    def configure(self, project_root: Path) -> None:
+    def configure(self, project_root: Path | None = None) -> None:
+        """ConfigureProvider, which starts every walk (each command's plan, and its apply)."""
+        project_root = project_root or self.project_root
+        self.project_root = project_root
         value: Values = {a.name: None for a in PROVIDER_SCHEMA.block.attributes}
         value["project_root"] = str(project_root)
         config = pb.DynamicValue(msgpack=encode_msgpack(value, PROVIDER_SCHEMA.cty_type()))
@@ -417,6 +421,7 @@ class Terraform:
         :param replace: ``-replace=ADDR``: plan the object's replacement.
         """
         planning = config if planning is None else planning
+        self.configure()
         validation = self.service.ValidateResourceConfig(
             pb.ValidateResourceConfig.Request(type_name=self.type_name, config=self._dv(planning)),
             None,
@@ -451,6 +456,7 @@ class Terraform:
 
     def apply(self, plan: SavedPlan, before_apply: Callable[[], None] | None = None) -> Outcome:
         """``terraform apply PLAN``: destroy half of a replace, final plan, then apply."""
+        self.configure()
         self.state = plan.prior
         if plan.action == "noop":
             return Outcome()
@@ -515,6 +521,7 @@ class Terraform:
     def destroy(self) -> list[str]:
         """``terraform destroy``: refresh, then apply a null plan with the stored private."""
         assert self.state is not None
+        self.configure()
         current, errors = self.read(self.state)
         if errors:
             return errors
@@ -525,6 +532,7 @@ class Terraform:
 
     def import_(self, import_id: str) -> list[str]:
         """``terraform import``: ImportResourceState, then ReadResource of what it returned."""
+        self.configure()
         response = self.service.ImportResourceState(
             pb.ImportResourceState.Request(type_name=self.type_name, id=import_id), None
         )
@@ -678,21 +686,17 @@ class ProviderModel(RuleBasedStateMachine):
         heads = self.scripts.heads()
         return self._write(self._new_id(), (heads[head % len(heads)],) if heads else ())
 
-    # Stamps run on a single line of history: ``alembic stamp`` of several heads can drop the
-    # head of an unrelated branch (tests/regressions/test_stamp_heads_across_branches.py).
-    @precondition(lambda self: self.kind != "stamp")
     @rule(target=revisions, parent=revisions)
     def add_branch(self, parent: str) -> str:
         label = f"br{len(self.scripts.labels) + 1}"
         return self._write(self._new_id(), (parent,), label)
 
-    @precondition(lambda self: self.kind != "stamp")
     @rule(target=revisions)
     def add_base(self) -> str:
         label = f"br{len(self.scripts.labels) + 1}"
         return self._write(self._new_id(), (), label)
 
-    @precondition(lambda self: self.kind != "stamp" and len(self.scripts.heads()) >= 2)
+    @precondition(lambda self: len(self.scripts.heads()) >= 2)
     @rule(target=revisions, first=st.integers(0, 9), second=st.integers(0, 9))
     def merge_heads(self, first: int, second: int) -> str:
         heads = self.scripts.heads()
@@ -802,13 +806,25 @@ class ProviderModel(RuleBasedStateMachine):
         if expected.error in ("target", "unknown"):
             return expected
         fresh = prior is None or prior.tainted
-        recorded = None if prior is None or fresh or not prior.read else prior.value["revisions"]
+        # Heads a refresh read with other connection settings (the refresh after an import, which
+        # gets no configuration) say nothing about this database.
+        same = prior is not None and all(
+            prior.value.get(n) == config.get(n) for n in ("url", "environment", "python")
+        )
+        recorded = (
+            None
+            if prior is None or fresh or not prior.read or not same
+            else prior.value["revisions"]
+        )
         # A stamp is satisfied once the database is at or past its target.
         reached = self.kind == "stamp" and set(expected.target) <= self.scripts.ancestry(self.rows)
         satisfied = reached and (fresh or not self.partial)
         if recorded is not None and recorded != sorted(self.rows) and not satisfied:
             return Expected(error="moved")
+        kept = None if prior is None or fresh else tuple(prior.value["revisions"])
         if self.kind != "stamp":
+            if expected.error is None and expected.direction == "none" and kept is not None:
+                return Expected(target=expected.target, heads=self._noop_heads(expected, kept))
             return expected
         # A stamp writes when created away from its target, when ``target`` changed to one the
         # database has not reached, or after a failure; never because revisions were added or
@@ -819,8 +835,26 @@ class ProviderModel(RuleBasedStateMachine):
         after = self.scripts.stamped(self.rows, expected.target)
         again = fresh or self.partial or (prior is not None and prior.value["target"] != target)
         if after == rows or not again or satisfied:
-            return Expected(target=expected.target, heads=rows)
+            heads = rows if kept is None else self._noop_heads(expected, kept)
+            return Expected(target=expected.target, heads=heads)
         return Expected(target=expected.target, heads=after, direction="stamp")
+
+    def _noop_heads(self, expected: Expected, recorded: tuple[str, ...]) -> tuple[str, ...]:
+        """The heads a plan that writes nothing records: the recorded ones when the database
+        moved only on branches unrelated to the target (another resource's business)."""
+        rows = tuple(sorted(self.rows))
+        lineage = self.scripts.ancestry(expected.target)
+
+        def related(heads: Iterable[str]) -> set[str]:
+            return {
+                h
+                for h in heads
+                if h in lineage or set(expected.target) & self.scripts.ancestry([h])
+            }
+
+        if recorded != rows and related(recorded) == related(rows):
+            return recorded
+        return rows
 
     def _refresh_expected(self, stored: Stored) -> bool:
         """Whether a refresh of ``stored`` must fail: its target resolves, the rows are unknown."""

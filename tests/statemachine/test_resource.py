@@ -521,3 +521,20 @@ def test_a_foreign_snapshot_is_rejected(text: str) -> None:
         ValueError, match=re.escape("expected the JSON written by ResourceSnapshot.to_json")
     ):
         ResourceSnapshot.from_json(text)
+
+
+def test_a_write_plan_equal_to_the_stale_state_says_a_refresh_is_needed() -> None:
+    life = at(State.PRESENT, heads=("a1",))
+    life.planned(db_heads=[], target_heads=["a1"])
+    assert life.decision is Decision.UPGRADE
+    life.values_planned(equal_to_prior=True, db_heads=[])
+    assert life.state is State.PLANNED_UPDATE
+    assert len(life.warnings) == 1
+    assert life.warnings[0].startswith("The database is at 'base', but Terraform's state still ")
+
+
+def test_a_write_plan_that_differs_from_the_state_needs_no_refresh() -> None:
+    life = at(State.PRESENT, heads=("a1",))
+    life.planned(db_heads=[], target_heads=["a1"])
+    life.values_planned(equal_to_prior=False, db_heads=[])
+    assert (life.state, life.warnings) == (State.PLANNED_UPDATE, [])

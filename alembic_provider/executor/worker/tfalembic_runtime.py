@@ -6,6 +6,8 @@ library. Never imports the provider package.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -15,7 +17,16 @@ from tfalembic_errors import ReportedError, error_text, import_failure
 from tfalembic_lifeline import LIFELINE
 from tfalembic_scripts import check_known, step_pair
 
-__all__ = ["Facts", "Reader", "Runner", "env_failure", "read_database", "read_directly", "run_env"]
+__all__ = [
+    "Facts",
+    "Reader",
+    "Runner",
+    "env_failure",
+    "fingerprint",
+    "read_database",
+    "read_directly",
+    "run_env",
+]
 
 
 class Facts:
@@ -27,6 +38,27 @@ class Facts:
         self.engine: Any = getattr(getattr(context, "connection", None), "engine", None)
         self.version_table: str = getattr(context, "version_table", "alembic_version")
         self.version_table_schema: str | None = getattr(context, "version_table_schema", None)
+        self.database = fingerprint(self.engine, self.version_table, self.version_table_schema)
+
+
+def fingerprint(engine: Any, version_table: str, schema: str | None) -> str | None:
+    """Name the version table env.py connected to, without the password: a short hash.
+
+    Made of the backend, host, port, database name, version table schema and version table:
+    user, password, driver and query options are left out. Two resources whose env.py connect
+    to the same version table get the same name, so the provider can plan one from what the
+    other will leave. SQLite files are named by their absolute path. None when env.py gave no
+    engine to look at.
+    """
+    url = getattr(engine, "url", None)
+    if url is None:
+        return None
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        database = os.path.abspath(database)
+    parts = [url.get_backend_name(), url.host or "", str(url.port or ""), database]
+    parts += [schema or "", version_table]
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 class Reader:
@@ -43,7 +75,7 @@ class Reader:
 class Runner:
     """An ``fn`` that yields the steps one at a time, so a failure names its revision."""
 
-    def __init__(self, script: Any, verb: str, target: str) -> None:
+    def __init__(self, script: Any, verb: str, target: str | tuple[str, ...]) -> None:
         self.script = script
         self.verb = verb
         self.target = target

@@ -25,6 +25,7 @@ __all__ = [
     "load_script",
     "plan",
     "resolve",
+    "same_on_target_lineage",
     "step_pair",
     "unknown_heads",
 ]
@@ -199,13 +200,71 @@ def heads_after(current: Sequence[str], steps: Sequence[Any]) -> list[str]:
     return sorted(maintainer.heads)
 
 
-def heads_after_stamp(script: Any, target: str, current: Sequence[str]) -> list[str]:
-    """Return the heads ``alembic stamp target`` would leave (other branches are kept)."""
+def _ancestry(script: Any, revisions: Sequence[str]) -> set[str]:
+    """Return the revisions and all their ancestors (ids the scripts lack are left out)."""
+    seen: set[str] = set()
+    stack = list(revisions)
+    while stack:
+        revision = _revision(script, stack.pop())
+        if revision is None or revision.revision in seen:
+            continue
+        seen.add(revision.revision)
+        stack.extend(_tuple(revision.down_revision))
+    return seen
+
+
+def _revision(script: Any, revision_id: str) -> Any:
     try:
-        steps = script._stamp_revs(target, tuple(current))
-    except Exception:  # the target was resolved above; stamping across unknown heads fails here
-        return sorted(resolve(script, target))
-    return heads_after(current, steps)
+        return script.revision_map.get_revision(revision_id)
+    except Exception:  # an id the scripts lack
+        return None
+
+
+def _known(script: Any, revision_id: str) -> bool:
+    return _revision(script, revision_id) is not None
+
+
+def same_on_target_lineage(
+    script: Any, target: Sequence[str], before: Sequence[str], after: Sequence[str]
+) -> bool:
+    """Whether two sets of heads differ only in heads unrelated to the target revisions.
+
+    A head is related when it is a target revision's ancestor or descendant: the rest belong
+    to other branches, which other resources move.
+    """
+    lineage = _ancestry(script, target)
+
+    def related(head: str) -> bool:
+        return head in lineage or bool(set(target) & _ancestry(script, [head]))
+
+    return {h for h in before if related(h)} == {h for h in after if related(h)}
+
+
+def heads_after_stamp(script: Any, target: str, current: Sequence[str]) -> list[str]:
+    """Return the heads stamping ``target`` leaves: the target, plus unrelated branches' heads.
+
+    A current head that is neither an ancestor nor a descendant of a target revision belongs
+    to another branch and is kept; ``base`` clears the table. ``alembic stamp`` of several
+    heads can drop such a head (it pairs every current head with each target revision), so
+    the apply stamps exactly this set (see ``op_stamp``) instead of trusting that bookkeeping.
+    """
+    resolved = resolve(script, target)
+    if not resolved:
+        return []
+    related = _ancestry(script, resolved)
+    kept = {
+        head
+        for head in current
+        if _known(script, head)
+        and head not in related
+        and not set(resolved) & _ancestry(script, [head])
+    }
+    chosen = set(resolved) | kept
+    below: set[str] = set()
+    for revision in chosen:
+        parents = _tuple(script.revision_map.get_revision(revision).down_revision)
+        below |= _ancestry(script, parents)
+    return sorted(chosen - below)
 
 
 def describe(script: Any) -> Result:

@@ -25,6 +25,7 @@ from tfalembic_scripts import (
     load_script,
     plan,
     resolve,
+    same_on_target_lineage,
     step_pair,
     unknown_heads,
 )
@@ -51,21 +52,57 @@ def op_current(request: Result) -> Result:
 
 
 def op_inspect(request: Result) -> Result:
+    """Read the database and plan the way to the target; never writes.
+
+    :param request: ``target``; optionally ``planned``, the moves other resources of this plan
+        will make (``{"database", "from", "to"}`` each): on the database they name, starting
+        where the database is, the plan starts where those moves leave it. With ``offline``
+        the database is not read at all and the plan starts from an empty version table (a
+        database that does not exist yet). ``recorded``: the heads the resource's state
+        records; ``others_moved`` then says whether the database differs from them only on
+        branches unrelated to the target (other resources' business).
+    """
     config = load_config(request, ["current"])
     script = load_script(config)
     target = resolve(script, request["target"])
-    facts = read_database(config, script, request.get("tag"))
-    direction, steps = plan(script, request["target"], facts.heads)
+    if request.get("offline"):
+        current: tuple[str, ...] = ()
+        dialect = database = None
+    else:
+        facts = read_database(config, script, request.get("tag"))
+        current, dialect, database = facts.heads, facts.dialect, facts.database
+    start = _planned_start(current, database, request.get("planned") or [])
+    direction, steps = plan(script, request["target"], start)
+    recorded = request.get("recorded")
     return {
-        "current": list(facts.heads),
+        "others_moved": recorded is not None
+        and tuple(sorted(recorded)) != start
+        and same_on_target_lineage(script, target, recorded, start),
+        "current": list(current),
+        "start": list(start),
+        "database": database,
         "target": target,
         "direction": direction,
         "steps": [step_pair(step) for step in steps],
-        "expected": heads_after(facts.heads, steps),
-        "stamped": heads_after_stamp(script, request["target"], facts.heads),
+        "expected": heads_after(start, steps),
+        "stamped": heads_after_stamp(script, request["target"], start),
         "script_heads": sorted(script.get_heads()),
-        "dialect": facts.dialect,
+        "dialect": dialect,
     }
+
+
+def _planned_start(
+    current: tuple[str, ...], database: str | None, planned: Sequence[Result]
+) -> tuple[str, ...]:
+    """Follow the planned moves of ``database`` from ``current``, each at most once."""
+    heads = current
+    moves = [m for m in planned if database is not None and m.get("database") == database]
+    while True:
+        move = next((m for m in moves if tuple(sorted(m["from"])) == heads), None)
+        if move is None:
+            return heads
+        moves.remove(move)
+        heads = tuple(sorted(move["to"]))
 
 
 def _mutate(request: Result, verb: str) -> Result:
@@ -79,13 +116,17 @@ def _mutate(request: Result, verb: str) -> Result:
     config = load_config(request, [verb, "heads"], target)
     script = load_script(config)
     resolve(script, target)
+    # A stamp of an exact set of heads starts from an empty table: ``alembic stamp`` of
+    # several heads can drop the head of an unrelated branch.
+    exact = tuple(request.get("exact") or ()) if verb == "stamp" else ()
     tag = request.get("tag")
     settings = request.get("lock") or {"enabled": False, "timeout": None}
     before = read_database(config, script, tag) if settings["enabled"] or verb == "stamp" else None
     lock = Lock.acquire(before, settings["timeout"]) if before and settings["enabled"] else None
     try:
-        runner = Runner(script, verb, target)
+        runner = Runner(script, verb, exact or target)
         purge = verb == "stamp" and before is not None and bool(unknown_heads(script, before.heads))
+        purge = purge or len(exact) > 1
         failure = None
         try:
             run_env(config, script, runner, tag=tag, destination_rev=target, purge=purge)
@@ -110,7 +151,10 @@ def _mutate(request: Result, verb: str) -> Result:
                 f"The {verb} to '{target}' finished, but the database's revisions could not be "
                 "read back afterwards; the next refresh will show where the database is.",
             )
-        _verify(script, verb, target, heads)
+        if exact:
+            _verify_exact(exact, heads)
+        else:
+            _verify(script, verb, target, heads)
         return {"heads": list(heads), "steps": runner.done}
     finally:
         if lock is not None:
@@ -180,6 +224,17 @@ def _verify(script: Any, verb: str, target: str, heads: Sequence[str]) -> None:
             f"The {verb} to '{target}' finished without an error, but the database still needs "
             f"{quoted([step_pair(step)[0] for step in left])}. env.py may run the migrations in a "
             "transaction it never commits.",
+            heads=heads,
+        )
+
+
+def _verify_exact(exact: Sequence[str], heads: Sequence[str]) -> None:
+    if sorted(exact) != sorted(heads):
+        raise ReportedError(
+            "verify",
+            f"The stamp of {quoted(sorted(exact))} finished without an error, but the database "
+            f"is at {quoted(sorted(heads)) or 'base'}. env.py may run the stamp in a transaction "
+            "it never commits.",
             heads=heads,
         )
 

@@ -1,4 +1,4 @@
 # The import ID is the target the database was stamped at: a revision id, head, heads, a branch
-# label or branch@head. The database is read with the provider block's settings: set its url,
-# or DATABASE_URL in the environment Terraform runs in, when env.py reads that.
+# label or branch@head. Import itself gets no configuration: when the resource sets url,
+# environment or python, the first plan after the import reads the database with them.
 terraform import alembic_stamp.baseline 1975ea83b712
