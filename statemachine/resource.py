@@ -191,6 +191,8 @@ def recorded_heads(recorded: Iterable[str], found: Iterable[str], *, keep: bool)
     return as_heads(recorded if keep else found) or ()
 
 
+_NOT_AS_PLANNED = "Migration Not Applied As Planned"
+
 TERMINAL = frozenset({S.GONE})
 """States with no way out. A later create of the same address starts a new model at ABSENT."""
 
@@ -613,6 +615,7 @@ class ResourceLifecycle:
     def refuse(self, event: EventData) -> None:
         facts = Facts.of(event)
         self.error = facts.error
+        self.error_summary = _NOT_AS_PLANNED
         self.heads = facts.db_heads if facts.db_heads is not None else self.heads
 
     def refuse_incomplete(self, event: EventData) -> None:
@@ -656,6 +659,7 @@ class ResourceLifecycle:
     def record_shortfall(self, event: EventData) -> None:
         reached = Facts.of(event).heads_reached
         self.heads = reached
+        self.error_summary = _NOT_AS_PLANNED
         self.error = (
             f"The apply finished at {quote(reached)}, but the plan expected "
             f"{quote(self.planned_heads)}; the state records the revision the database reached."

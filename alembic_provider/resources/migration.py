@@ -211,7 +211,7 @@ class Flow:
                 raise _plan_error(life, exc.stderr_tail) from exc
             except errors.ProviderError as exc:
                 if prior is not None or exc.kind != "database":
-                    raise
+                    raise _unreachable(exc) from exc
                 if ctx.databases.record_unreachable(owner):
                     _warn_unreachable(ctx, exc, known=False)
                     return self._plan_unknown(life, planned, private)
@@ -395,7 +395,7 @@ class Flow:
             if life.error is None:
                 self._run(work, life, operation)
         if life.error is not None and not ctx.diagnostics.has_errors:
-            ctx.diagnostics.error("Migration Not Applied As Planned", life.error)
+            ctx.diagnostics.error(life.error_summary or "Migration Failed", life.error)
         if life.state is State.ABSENT:
             return Applied(None)
         state = dict(planned)
@@ -481,11 +481,11 @@ class Flow:
             try:
                 inspection = work.inspect()
             except errors.ProviderError as exc:
+                if kept.unread:
+                    # Imported: the configuration's settings arrive with the first plan.
+                    ctx.log.info("refresh after import left to the plan", error=exc.message)
+                    return Applied(state, private)
                 if not isinstance(exc, errors.TargetError):
-                    if kept.unread and exc.kind in _UNREADABLE:
-                        # Imported: the configuration's settings arrive with the first plan.
-                        ctx.log.info("refresh after import left to the plan", error=exc.message)
-                        return Applied(state, private)
                     raise _unreachable(exc) from exc
                 # The plan reports the target problem on its attribute; a refresh only reads.
                 # The lifecycle keeps what the last apply recorded, so it must not claim these

@@ -6,7 +6,10 @@ generated Alembic project and an SQLite file in a temporary directory. Rules cha
 directory (linear revisions, branches, merges, failing migrations and their fixes), the
 configuration (target and settings), the database by hand (SQL on ``alembic_version``), and run
 Terraform's commands (plan, apply, apply of a saved plan, ``-replace``, refresh, import,
-destroy). :class:`Terraform` repeats the calls and the checks Terraform itself makes
+destroy). Some worlds start without the database (it appears with the first apply, as when
+another resource creates it) or with an ``alembic.ini`` that cannot reach it (only the
+resource's ``environment`` does, so an import is read by the first plan). :class:`Terraform`
+repeats the calls and the checks Terraform itself makes
 (ProposedNewState, plan validity, the final plan, consistency after apply, tainted objects and
 their replacement); :class:`Scripts` is the plain reference that predicts what each plan and
 apply must do. ``--hypothesis-show-statistics`` counts the outcomes seen. The test never
@@ -64,6 +67,7 @@ _SUMMARIES = {
     "downgrade": {"Downgrade Not Allowed"},
     "moved": {"Database Moved"},
 }
+_UNREACHABLE = "Database Not Reachable"
 _BUG_WORDS = ("please report it", "Unexpected Provider Error", "Invalid Value Encoding")
 # Raise from a migration with the secret in the message and on stderr, as a driver would.
 _FAILURE = (
@@ -614,14 +618,35 @@ class ProviderModel(RuleBasedStateMachine):
 
     # -- world -----------------------------------------------------------------------------
 
-    @initialize(target=revisions, count=st.integers(0, 3), kind=st.sampled_from(list(SCHEMAS)))
-    def build(self, count: int, kind: str = "upgrade") -> Any:
+    @initialize(
+        target=revisions,
+        count=st.integers(0, 3),
+        kind=st.sampled_from(list(SCHEMAS)),
+        created_later=st.booleans(),
+        resource_settings_only=st.booleans(),
+    )
+    def build(
+        self,
+        count: int,
+        kind: str = "upgrade",
+        created_later: bool = False,
+        resource_settings_only: bool = False,
+    ) -> Any:
+        """Make the project and the provider.
+
+        :param created_later: the database's directory appears only with the first apply (as
+            when another resource of that apply creates the database) or a change by hand.
+        :param resource_settings_only: only the resource's ``environment`` reaches the
+            database; ``alembic.ini`` names one that cannot be opened, so an import (which gets
+            no configuration) cannot read it.
+        """
         self.kind = kind
+        self.resource_settings_only = resource_settings_only
         self.root = Path(tempfile.mkdtemp(prefix="provider-model-")).resolve()
-        self.database = self.root / "db.sqlite"
-        self.project = make_project(
-            self.root, sqlite_url(self.database), transaction_per_migration=True
-        )
+        folder = self.root / "later" if created_later else self.root
+        self.database = folder / "db.sqlite"
+        ini_url = self.root / "nowhere" / "db.sqlite" if resource_settings_only else self.database
+        self.project = make_project(self.root, sqlite_url(ini_url), transaction_per_migration=True)
         self.scripts = Scripts()
         self.rows: Rows = frozenset()
         self.before_children = _children(os.getpid()) if _PROC else {}
@@ -769,7 +794,22 @@ class ProviderModel(RuleBasedStateMachine):
 
     # -- an operator moves the database by hand --------------------------------------------
 
+    def _create_database(self) -> None:
+        """Create the database's directory, as the resource creating it would (or an operator)."""
+        self.database.parent.mkdir(exist_ok=True)
+
+    @property
+    def blind(self) -> bool:
+        """Whether the provider block's settings alone (an import's) cannot open the database."""
+        return self.resource_settings_only or not self.database.parent.exists()
+
+    def _deferred(self, stored: Stored | None) -> bool:
+        """Whether a refresh of ``stored`` leaves it alone: an import that could not read the
+        database, refreshed again without the configuration's settings."""
+        return stored is not None and stored.value.get("environment") is None and self.blind
+
     def _set_rows(self, rows: Iterable[str] | None) -> None:
+        self._create_database()
         write_rows(self.database, None if rows is None else frozenset(rows))
         self.rows = frozenset(rows or ())
         self.world += 1
@@ -821,7 +861,8 @@ class ProviderModel(RuleBasedStateMachine):
         satisfied = reached and (fresh or not self.partial)
         if recorded is not None and recorded != sorted(self.rows) and not satisfied:
             return Expected(error="moved")
-        kept = None if prior is None or fresh else tuple(prior.value["revisions"])
+        read = prior is not None and prior.value["revisions"] is not None
+        kept = None if prior is None or fresh or not read else tuple(prior.value["revisions"])
         if self.kind != "stamp":
             if expected.error is None and expected.direction == "none" and kept is not None:
                 return Expected(target=expected.target, heads=self._noop_heads(expected, kept))
@@ -830,7 +871,7 @@ class ProviderModel(RuleBasedStateMachine):
         # database has not reached, or after a failure; never because revisions were added or
         # the database moved. Satisfied, it keeps the heads it recorded.
         rows = tuple(sorted(self.rows))
-        if satisfied and prior is not None and not fresh:
+        if satisfied and prior is not None and not fresh and read:
             return Expected(target=expected.target, heads=tuple(prior.value["revisions"]))
         after = self.scripts.stamped(self.rows, expected.target)
         again = fresh or self.partial or (prior is not None and prior.value["target"] != target)
@@ -859,6 +900,8 @@ class ProviderModel(RuleBasedStateMachine):
     def _refresh_expected(self, stored: Stored) -> bool:
         """Whether a refresh of ``stored`` must fail: its target resolves, the rows are unknown."""
         target = stored.value.get("target") or "heads"
+        if self._deferred(stored):
+            return False
         return self.scripts.resolve(target) is not None and self._expect_unknown()
 
     def _expect_unknown(self) -> bool:
@@ -872,7 +915,7 @@ class ProviderModel(RuleBasedStateMachine):
 
     def _refreshed(self, stored: Stored | None, rows: Rows) -> None:
         """Record that Terraform persisted a refresh made when the database held ``rows``."""
-        if stored is None:
+        if stored is None or stored.value["revisions"] is None:
             return
         assert stored.value["revisions"] == sorted(rows), (stored.value, rows)
         if self._at_target(stored.value, rows):
@@ -900,11 +943,12 @@ class ProviderModel(RuleBasedStateMachine):
         seen = len(self.tf.diagnostics)
         plan, current, errors = self.tf.plan(config, refresh, planning, replace)
         self._unwritten(before, "a plan")
+        missing = not self.database.parent.exists()
         if refresh and stored is not None:
             if self._refresh_expected(stored):
                 assert errors == ["Unknown Database Revision"], errors
                 return None
-            if current is not None:
+            if current is not None and not self._deferred(stored):
                 assert current.value["revisions"] == sorted(self.rows), current.value
         if unknown is not None:
             note("plan: unknown values")
@@ -914,6 +958,8 @@ class ProviderModel(RuleBasedStateMachine):
             assert set(unknowns) | {"id"} == set(computed), plan
             return plan
         expected = self._expect(config, current)
+        if self._missing_database(missing, current, expected, errors):
+            return None
         if replace and expected.error is None:
             expected = self._expect(config, None)  # the replacement is planned from null
         if expected.error is not None:
@@ -923,13 +969,18 @@ class ProviderModel(RuleBasedStateMachine):
             return None
         note(f"plan: {plan.action if plan else None}")
         assert plan is not None and not errors, (expected, errors)
+        if missing and stored is None:
+            note("plan: database created later")
+            said = [d for d in self.tf.diagnostics[seen:] if d.startswith(_UNREACHABLE)]
+            assert said, self.tf.diagnostics[seen:]
         planned = plan.planned
         assert planned["revisions"] == list(expected.heads), (expected, planned)
         assert planned["revision"] == ",".join(expected.heads)
-        targets = list(expected.target)
         kept = current is not None and not current.tainted and not replace
-        if self.kind == "stamp" and expected.direction == "none" and kept and current:
-            targets = current.value["target_revisions"]  # a stamp keeps what it stamped
+        stamped = None if current is None else current.value["target_revisions"]
+        keeps = self.kind == "stamp" and expected.direction == "none" and kept
+        # A stamp keeps what it stamped (an import that could not read stamped nothing).
+        targets = stamped if keeps and stamped is not None else list(expected.target)
         assert planned["target_revisions"] == targets, (expected, planned)
         if expected.direction != "none" and plan.action == "noop":
             # Only a stale, unrefreshed state can hide a write; the plan must then say so.
@@ -945,6 +996,16 @@ class ProviderModel(RuleBasedStateMachine):
         if settled and expected.direction == "none":
             assert plan.action == "noop", ("perpetual diff", current, planned)
         return plan
+
+    def _missing_database(
+        self, missing: bool, current: Stored | None, expected: Expected, errors: list[str]
+    ) -> bool:
+        """A plan of a resource in the state whose database is missing is an error."""
+        if missing and current is not None and not current.tainted and expected.error != "target":
+            note("plan refused: the database of a resource in the state is missing")
+            assert errors == [_UNREACHABLE], errors
+            return True
+        return False
 
     def _settled(self, stored: Stored, config: Values) -> bool:
         """Whether every attribute the user sets already has its configured value in ``stored``."""
@@ -973,6 +1034,7 @@ class ProviderModel(RuleBasedStateMachine):
         rows = self.rows
         expected = self._expect(saved.config, saved.prior if saved.action == "update" else None)
         seen = len(self.tf.diagnostics)
+        self._create_database()  # by the resource the apply creates it with, if it is missing
         outcome = self.tf.apply(saved, move_in_between if race else None)
         if refreshed_rows is not None:
             self._refreshed(saved.prior, refreshed_rows)
@@ -1081,6 +1143,8 @@ class ProviderModel(RuleBasedStateMachine):
             assert errors == ["Unknown Database Revision"], errors
             return
         assert errors == [] and stored is not None, errors
+        if self._deferred(self.tf.state):
+            assert stored.value == self.tf.state.value, "a refresh without settings changed it"
         self.tf.state = stored
         self._refreshed(stored, self.rows)
 
@@ -1100,6 +1164,9 @@ class ProviderModel(RuleBasedStateMachine):
         errors = self.tf.import_(import_id)
         self._unwritten(before, "an import")
         expected = self.scripts.expect(import_id, self.rows, allow_downgrade=True)
+        if self.blind and expected.error == "unknown":
+            # The import cannot read the database: the first plan will, with the settings.
+            expected = Expected(target=expected.target)
         if expected.error is not None:
             note(f"import refused: {expected.error}")
             assert errors and self.tf.state is None, (expected, errors)
@@ -1107,7 +1174,11 @@ class ProviderModel(RuleBasedStateMachine):
         assert errors == [], errors
         assert self.tf.state is not None
         value = self.tf.state.value
-        assert value["revisions"] == sorted(self.rows), value
+        if self.blind:
+            note("import: left to the first plan")
+            assert value["revisions"] is None, value
+        else:
+            assert value["revisions"] == sorted(self.rows), value
         assert value["target"] == value["id"] == import_id, value
         self.partial = False
 
