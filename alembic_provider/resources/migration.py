@@ -681,8 +681,8 @@ def _move(life: ResourceLifecycle, inspection: Inspection) -> PlannedMove | None
 
 
 #: Failures that mean "these settings do not reach the database": env.py failed, the database
-#: refused, or the interpreter lacks a driver.
-_UNREADABLE = frozenset({"env", "database", "environment"})
+#: refused, the interpreter lacks a driver, or env.py still has the placeholder URL.
+_UNREADABLE = frozenset({"env", "database", "environment", "placeholder_url"})
 _CONNECTION = ("url", "environment", "python", "alembic", "extra", "tag")
 
 
