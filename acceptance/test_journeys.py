@@ -18,8 +18,10 @@ journey, so the suite stays cheap:
 Below them, single-plan checks on SQLite with the newest Terraform: the stock ``env.py`` given
 ``environment`` instead of ``url``, and a project with no revision files yet.
 
-Behaviour the provider does not have yet is marked ``xfail(strict=True)`` with what is missing.
-Never edits the provider.
+Together they are the regression tests of the five ways the first day used to break: pending
+migrations missing from the plan's text, stamp plus upgrade failing its first apply, import
+ignoring the resource's ``url``, a database created in the same apply failing the plan, and the
+stock ``env.py`` failing with an unexplained placeholder URL. Never edits the provider.
 """
 
 from __future__ import annotations
