@@ -238,20 +238,26 @@ class _SharedServer(_Server):
         return connection
 
     def _start(self, client: Any, path: str, env: Mapping[str, str], idle: float) -> socket.socket:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+        failed = path + ".failed"
+        for stale in (path, failed):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(stale)
         argv = [*self.command, "-B", str(WORKER_PATH), "listen", path, repr(idle)]
-        # Spawned, not a Popen: the server outlives this process, which never waits for it.
-        # Its own session, no terminal, none of Terraform's streams; the directory is ours.
+        # The server detaches at once (its first process exits, reaped here), so it is no
+        # process's child: it outlives this one. Its own session, none of Terraform's streams.
         devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
         pid = os.posix_spawnp(argv[0], argv, dict(env), file_actions=devnull, setsid=True)
+        _pid, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise OSError(f"the shared warm server did not start (wait status {status})")
         deadline = time.monotonic() + _START_TIMEOUT
         while True:
             connection = self._connect(client, path)
             if connection is not None:
                 return connection
-            ended, _status = os.waitpid(pid, os.WNOHANG)
-            if ended or time.monotonic() > deadline:
+            if os.path.exists(failed) or time.monotonic() > deadline:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(failed)
                 raise OSError("the shared warm server did not start")
             time.sleep(_POLL / 5)
 
@@ -386,6 +392,8 @@ class WorkerProcesses:
             server = self._servers.get(key)
             if server is not None and server.alive():
                 return server
+            if server is not None:
+                server.close()
             server = self._shared_server(launch, startup)
             if server is None:
                 env = {**os.environ, **startup, "PYTHONDONTWRITEBYTECODE": "1"}

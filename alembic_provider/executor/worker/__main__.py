@@ -43,6 +43,8 @@ from tfalembic_serve import listen, prepare_process, run, serve
 
 def main(argv: Sequence[str]) -> int:
     if len(argv) == 4 and argv[1] == "listen":
+        if os.fork() != 0:
+            os._exit(0)  # detach: the starter reaps this process, the server is nobody's child
         prepare_process()
         status = listen(argv[2], float(argv[3]))
         sys.stdout.flush()

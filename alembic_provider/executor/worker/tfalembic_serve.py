@@ -153,7 +153,10 @@ def listen(path: str, idle_seconds: float) -> int:
     try:
         versions = _preload()
     except ImportError as exc:
-        sys.stderr.write(json.dumps(import_failure(exc).payload("")) + "\n")
+        # Nobody reads this server's output: the marker tells the starter to use a private
+        # server, which reports the failure with the interpreter's own words.
+        with open(path + ".failed", "w") as marker:
+            marker.write(json.dumps(import_failure(exc).payload("")) + "\n")
         return 1
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     listener = _bind(path)
