@@ -193,6 +193,7 @@ def _session(connection: socket.socket) -> int:
     os.environ.update({str(k): str(v) for k, v in dict(payload["env"]).items()})
     sys.argv = [str(arg) for arg in payload["argv"]]
     tempfile.tempdir = None  # chosen again from this session's TMPDIR
+    time.tzset()  # this session's TZ
     send_message(connection, {"started": True})
 
     from alembic_provider.__main__ import serve_managed
