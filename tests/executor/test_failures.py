@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -357,3 +358,101 @@ def test_a_run_that_commits_nothing_is_caught(
         "'aaaa0001', 'aaaa0002'. env.py may run the migrations in a transaction it never "
         "commits."
     )
+
+
+_CREATE_TABLE = "op.create_table('made_by_m1', sa.Column('id', sa.Integer, primary_key=True))"
+_SECOND = {
+    "python": {"upgrade_sql": [], "upgrade_code": "raise RuntimeError('m2 is broken')"},
+    "dml": {
+        "upgrade_sql": [
+            "INSERT INTO made_by_m1 (id) VALUES (1)",
+            "INSERT INTO made_by_m1 (id) VALUES (1)",
+        ]
+    },
+}
+
+
+_LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
+
+
+_ENVS = {
+    "stock": lambda text: text,
+    # The same env.py running the migrations inside a transaction of its own.
+    "begin": lambda text: text.replace("connectable.connect()", "connectable.begin()"),
+}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("stock", "python", "current"),
+        ("stock", "dml", "current"),
+        ("stock", "python", "legacy"),
+        ("begin", "python", "current"),
+        ("begin", "dml", "current"),
+        ("begin", "python", "legacy"),
+        ("begin", "dml", "legacy"),
+    ],
+    ids="-".join,
+)
+@pytest.mark.parametrize("server_backend", ["mariadb"], indirect=True)
+def test_env_py_on_mariadb_keeps_progress_when_the_second_migration_fails(
+    executor: WorkerExecutor,
+    project_factory: ProjectFactory,
+    server_url_db: str,
+    case: tuple[str, str, str],
+) -> None:
+    """The version table stays at the last migration that completed, however env.py commits.
+
+    DDL commits implicitly on MariaDB, and the version row written after a migration's last DDL
+    is kept only if something commits before the next migration fails. With the env.py
+    ``alembic init`` writes, Alembic makes the outer ``begin_transaction()`` a no-op and gives
+    each migration a transaction of its own, whatever ``transaction_per_migration`` says. When
+    env.py runs the migrations inside its own ``engine.begin()``, Alembic leaves that one
+    transaction alone, so the worker commits between migrations: otherwise the failed run
+    leaves the version table empty while m1's table exists.
+    """
+    import alembic
+
+    env, second, python = case
+    revisions = [
+        Rev("cccc0001", None, "m1", upgrade_sql=[], upgrade_code=_CREATE_TABLE),
+        Rev("cccc0002", "cccc0001", "m2", **_SECOND[second]),  # type: ignore[arg-type]
+    ]
+    if python == "legacy" and not _LEGACY:
+        pytest.skip("ALEMBIC_TEST_LEGACY_PYTHON is not set")
+    interpreter = (_LEGACY,) if python == "legacy" else ()
+    project = project_factory(revisions, database=server_url_db, python=interpreter)
+    for path in (Path(project.project_root) / "migrations" / "versions").glob("*.py"):
+        path.write_text(path.read_text().replace("from alembic import op", _IMPORTS))
+    stock = Path(alembic.__file__).parent / "templates" / "generic" / "env.py"
+    env_py = Path(project.project_root) / "migrations" / "env.py"
+    env_py.write_text(_ENVS[env](stock.read_text()))
+    assert ("connectable.begin()" in env_py.read_text()) == (env == "begin")
+
+    with pytest.raises(MigrationError) as raised:
+        executor.upgrade(project, "heads")
+    error = raised.value
+    assert (error.revision, error.heads_reached) == ("cccc0002", ("cccc0001",))
+    assert version_rows(server_url_db) == {"cccc0001"}
+    assert "made_by_m1" in tables(server_url_db)
+    assert (
+        "commits DDL implicitly, so statements of revision 'cccc0002' that ran before the "
+        "error may have been committed; check the database before applying again."
+    ) in error.message
+    assert "The database is now at revision 'cccc0001'." in error.diagnostic().detail
+
+    # Fixed, the next upgrade runs only m2.
+    m2 = Path(project.project_root) / "migrations" / "versions" / "cccc0002.py"
+    m2.write_text(
+        m2.read_text()
+        .replace("raise RuntimeError('m2 is broken')", "pass")
+        .replace("    op.execute('INSERT INTO made_by_m1 (id) VALUES (1)')\n", "", 1)
+    )
+    result = executor.upgrade(project, "heads")
+    assert result.heads == ("cccc0002",)
+    assert [step.revision for step in result.steps] == ["cccc0002"]
+    assert version_rows(server_url_db) == {"cccc0002"}
+
+
+_IMPORTS = "from alembic import op\nimport sqlalchemy as sa"

@@ -83,6 +83,7 @@ class Runner:
         self.facts: Facts | None = None
         self.active: list[str] | None = None
         self.done: list[list[str]] = []
+        self.commit_between: Callable[[], None] | None = None
 
     def __call__(self, heads: Sequence[str], context: Any) -> Iterator[Any]:
         self.facts = Facts(heads, context)
@@ -97,6 +98,7 @@ class Runner:
             revs = getattr(self.script, f"_{self.verb}_revs")
             steps = revs(self.target, tuple(heads))
         self.state = "running"
+        self.commit_between = _boundary_commit(context)
         return self._each(steps)
 
     def _each(self, steps: Sequence[Any]) -> Iterator[Any]:
@@ -107,8 +109,37 @@ class Runner:
             yield step
             if self.active is not None:
                 self.done.append(self.active)
+                if self.commit_between is not None:
+                    LIFELINE.check()
+                    self.commit_between()
             self.active = None
         self.state = "finished"
+
+
+def _boundary_commit(context: Any) -> Callable[[], None] | None:
+    """On MySQL and MariaDB, commit after each migration when Alembic will not.
+
+    DDL commits implicitly there, so a migration's tables outlive any failure, but the version
+    row written after its last statement is kept only if something commits before the next
+    migration fails. Alembic commits each migration on its own (the env.py ``alembic init``
+    writes included) unless env.py runs the migrations inside a transaction of its own
+    (``engine.begin()``, or a query before ``configure()`` that began one) or forces
+    ``transactional_ddl`` without ``transaction_per_migration``. Then a ``COMMIT`` between
+    migrations, a statement like the DDL that would commit anyway, keeps the version table at
+    the last migration that completed. Other databases keep the transaction env.py chose.
+    """
+    connection = getattr(context, "connection", None)
+    if connection is None or getattr(context, "as_sql", False):
+        return None
+    if context.dialect.name not in ("mysql", "mariadb"):
+        return None
+    external = bool(getattr(context, "_in_external_transaction", False))
+    one_transaction = bool(getattr(context.impl, "transactional_ddl", False)) and not bool(
+        getattr(context, "_transaction_per_migration", False)
+    )
+    if not (external or one_transaction):
+        return None
+    return lambda: connection.exec_driver_sql("COMMIT")
 
 
 def run_env(config: Any, script: Any, fn: Callable[..., Any], **options: Any) -> None:
