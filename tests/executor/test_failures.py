@@ -379,6 +379,17 @@ _ENVS = {
     "stock": lambda text: text,
     # The same env.py running the migrations inside a transaction of its own.
     "begin": lambda text: text.replace("connectable.connect()", "connectable.begin()"),
+    # A query before configure() begins a transaction (SQLAlchemy 2 autobegin).
+    "query": lambda text: text.replace(
+        "        context.configure(\n            connection=connection, target",
+        "        connection.exec_driver_sql('SELECT 1')\n"
+        "        context.configure(\n            connection=connection, target",
+    ),
+    # Alembic opens one transaction for the whole run itself.
+    "ddl": lambda text: text.replace(
+        "connection=connection, target_metadata=target_metadata",
+        "connection=connection, target_metadata=target_metadata, transactional_ddl=True",
+    ),
 }
 
 
@@ -392,6 +403,8 @@ _ENVS = {
         ("begin", "dml", "current"),
         ("begin", "python", "legacy"),
         ("begin", "dml", "legacy"),
+        ("query", "python", "current"),
+        ("ddl", "python", "current"),
     ],
     ids="-".join,
 )
@@ -408,8 +421,9 @@ def test_env_py_on_mariadb_keeps_progress_when_the_second_migration_fails(
     is kept only if something commits before the next migration fails. With the env.py
     ``alembic init`` writes, Alembic makes the outer ``begin_transaction()`` a no-op and gives
     each migration a transaction of its own, whatever ``transaction_per_migration`` says. When
-    env.py runs the migrations inside its own ``engine.begin()``, Alembic leaves that one
-    transaction alone, so the worker commits between migrations: otherwise the failed run
+    env.py runs the migrations inside its own ``engine.begin()`` (or a query before
+    ``configure()`` began one, or env.py forces ``transactional_ddl``), there is one
+    transaction for the run, so the worker commits between migrations: otherwise the failed run
     leaves the version table empty while m1's table exists.
     """
     import alembic
@@ -428,7 +442,7 @@ def test_env_py_on_mariadb_keeps_progress_when_the_second_migration_fails(
     stock = Path(alembic.__file__).parent / "templates" / "generic" / "env.py"
     env_py = Path(project.project_root) / "migrations" / "env.py"
     env_py.write_text(_ENVS[env](stock.read_text()))
-    assert ("connectable.begin()" in env_py.read_text()) == (env == "begin")
+    assert (env_py.read_text() == stock.read_text()) == (env == "stock")
 
     with pytest.raises(MigrationError) as raised:
         executor.upgrade(project, "heads")
