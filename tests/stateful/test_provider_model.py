@@ -1381,14 +1381,29 @@ class OneDatabaseModel(RuleBasedStateMachine):
 
     # -- Terraform -------------------------------------------------------------------------
 
-    def _walk(self, refresh: bool) -> tuple[SavedPlan, SavedPlan]:
-        """One plan walk: the first resource, then the second; both must plan."""
+    def _walk(self, refresh: bool) -> tuple[SavedPlan, SavedPlan] | None:
+        """One plan walk: the first resource, then the second; both must plan.
+
+        None when a plan without refresh was refused because the database moved by hand since
+        a refresh recorded the resource's heads (see :meth:`_quiet`).
+        """
         first_config, second_config = self._configs()
-        first, _, errors = self.first.plan(first_config, refresh)
-        assert first is not None and errors == [], errors
-        second, _, errors = self.second.plan(second_config, refresh, starts_walk=False)
-        assert second is not None and errors == [], errors
-        return first, second
+        plans = []
+        starts_walk = True
+        for tf, config in zip(
+            (self.first, self.second), (first_config, second_config), strict=True
+        ):
+            stored = tf.state
+            plan, _, errors = tf.plan(config, refresh, starts_walk=starts_walk)
+            starts_walk = False
+            stale = stored is not None and stored.read and stored.value["revisions"]
+            if not refresh and stale and stale != sorted(self.rows) and errors:
+                note("pair: unrefreshed plan refused, moved since its refresh")
+                assert errors == ["Database Moved"], errors
+                return None
+            assert plan is not None and errors == [], (tf.type_name, errors)
+            plans.append(plan)
+        return plans[0], plans[1]
 
     def _quiet(self) -> None:
         """The plans after an apply change nothing.
@@ -1420,7 +1435,10 @@ class OneDatabaseModel(RuleBasedStateMachine):
         expected = self.scripts.expect(second_config["target"], first_end, False)
         assert expected.error is None and expected.direction in ("none", "upgrade"), expected
         second_end = frozenset(expected.heads)
-        first, second = self._walk(refresh)
+        walked = self._walk(refresh)
+        if walked is None:
+            return
+        first, second = walked
         for plan, start, end in ((first, self.rows, first_end), (second, first_end, second_end)):
             if end != start:
                 assert plan.action != "noop", ("a plan that writes, yet no change", plan)
