@@ -42,13 +42,7 @@ def _handshake_seconds(tls: bool) -> float:
     else:
         env.pop("PLUGIN_CLIENT_CERT", None)
     start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-B", "-m", "alembic_provider"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    process = _start_provider(env)
     assert process.stdout is not None
     line = process.stdout.readline()
     elapsed = time.perf_counter() - start
@@ -57,6 +51,17 @@ def _handshake_seconds(tls: bool) -> float:
     if not line.startswith("1|6|unix|"):
         raise RuntimeError(f"unexpected handshake line: {line!r}")
     return elapsed
+
+
+def _start_provider(env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start the provider as Terraform does, its handshake line readable on stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-B", "-m", "alembic_provider"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 def _shutdown_seconds() -> float:
@@ -69,13 +74,7 @@ def _shutdown_seconds() -> float:
     env[MAGIC_COOKIE_KEY] = MAGIC_COOKIE_VALUE
     env.pop("TF_LOG", None)
     env.pop("PLUGIN_CLIENT_CERT", None)
-    process = subprocess.Popen(
-        [sys.executable, "-B", "-m", "alembic_provider"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    process = _start_provider(env)
     assert process.stdout is not None
     socket_path = process.stdout.readline().split("|")[3]
     with grpc.insecure_channel(f"unix:{socket_path}") as channel:
