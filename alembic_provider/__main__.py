@@ -235,7 +235,8 @@ def _daemon(action: str, socket_path: str | None, idle: float | None) -> int:
     sys.stdout.write(
         f"Warm server {status.get('pid')} for terraform-provider-alembic {status.get('version')}\n"
         f"  socket:   {status.get('socket')}\n"
-        f"  sessions: {status.get('sessions')} served, up {status.get('uptime_seconds')} s\n"
+        f"  sessions: {status.get('sessions')} served ({status.get('fast_starts')} through the "
+        f"launcher's fast start), up {status.get('uptime_seconds')} s\n"
         f"  idle:     exits after {status.get('idle_seconds')} s without a session\n"
         f"  memory:   {status.get('rss_kib')} KiB resident\n"
     )

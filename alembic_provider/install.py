@@ -5,8 +5,10 @@ on every command, and a team commits that file. So the mirror holds exactly one 
 whose bytes depend on nothing but the provider's version: it finds the interpreter at run time,
 from ``TERRAFORM_PROVIDER_ALEMBIC_PYTHON``, else from a per-user file that ``install`` writes
 (``${XDG_CONFIG_HOME:-$HOME/.config}/terraform-provider-alembic/VERSION/python``), else from a
-``python3`` on ``PATH`` that can import the provider. Nothing is ever written next to the
-launcher afterwards. Never imports grpc, alembic or SQLAlchemy.
+``python3`` on ``PATH`` that can import the provider. That file's second line names the fast
+start script of the installed package (``daemon/fast_start.py``), which the launcher runs
+without ``site`` when it exists. Nothing is ever written next to the launcher afterwards. Never
+imports grpc, alembic or SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from alembic_provider.errors import ConfigError
 
 __all__ = [
     "DEFAULT_SOURCE",
+    "FAST_START",
     "LAUNCHER_VERSION_ENV",
     "PYTHON_ENV",
     "Action",
@@ -44,6 +47,9 @@ PYTHON_ENV = "TERRAFORM_PROVIDER_ALEMBIC_PYTHON"
 """Names the interpreter the launcher runs, overriding the file ``install`` writes."""
 LAUNCHER_VERSION_ENV = "TERRAFORM_PROVIDER_ALEMBIC_LAUNCHER"
 """Set by the launcher to its own version, so the provider can refuse a mismatched install."""
+
+FAST_START = os.path.join(os.path.dirname(os.path.abspath(__file__)), "daemon", "fast_start.py")
+"""The installed package's fast start script, named on the interpreter file's second line."""
 
 _DEFAULT_HOST = "registry.terraform.io"
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
@@ -180,6 +186,8 @@ _LAUNCHER = r"""#!/bin/sh
 #   1. the TERRAFORM_PROVIDER_ALEMBIC_PYTHON environment variable;
 #   2. the file `terraform-provider-alembic install` writes:
 #      ${XDG_CONFIG_HOME:-$HOME/.config}/terraform-provider-alembic/@VERSION@/python
+#      (its second line, when present, names the installed package's fast start script,
+#      which hands the session to a running warm server without Python's site start-up);
 #   3. python3 on PATH, if it can import alembic_provider.
 version=@VERSION@
 # Terraform shows a plugin's first line of stdout when the handshake fails, never its stderr.
@@ -190,6 +198,7 @@ fail() {
 }
 python="${TERRAFORM_PROVIDER_ALEMBIC_PYTHON:-}"
 origin="TERRAFORM_PROVIDER_ALEMBIC_PYTHON"
+fast=""
 if [ -z "$python" ]; then
   case "${XDG_CONFIG_HOME:-}" in
     /*) config="$XDG_CONFIG_HOME" ;;
@@ -197,7 +206,7 @@ if [ -z "$python" ]; then
   esac
   origin="$config/terraform-provider-alembic/$version/python"
   if [ -f "$origin" ]; then
-    IFS= read -r python < "$origin" || :
+    { IFS= read -r python || :; IFS= read -r fast || :; } < "$origin"
   elif command -v python3 >/dev/null 2>&1 &&
       python3 -P -c 'import alembic_provider' >/dev/null 2>&1; then
     python=python3
@@ -218,6 +227,9 @@ installed in, or set TERRAFORM_PROVIDER_ALEMBIC_PYTHON to its python."
 fi
 TERRAFORM_PROVIDER_ALEMBIC_LAUNCHER="$version"
 export TERRAFORM_PROVIDER_ALEMBIC_LAUNCHER
+if [ -n "$fast" ] && [ -f "$fast" ]; then
+  exec "$python" -I -S "$fast" "$@"
+fi
 exec "$python" -m alembic_provider "$@"
 """
 
@@ -229,6 +241,7 @@ def install(
     python: str,
     version: str = __version__,
     environ: Mapping[str, str] | None = None,
+    fast_start: str = FAST_START,
 ) -> Installation:
     """Write the launcher into ``directory`` and point the per-user file at ``python``.
 
@@ -236,13 +249,17 @@ def install(
     lock files stay valid.
 
     :param directory: the plugin directory; :func:`default_plugin_dir` when ``None``.
+    :param fast_start: the fast start script the per-user file names on its second line.
     """
     parsed = ProviderSource.parse(source)
     path = launcher_path(directory, parsed, version)
     existed = path.exists()
     launcher = _write(path, launcher_text(version), "the launcher", mode=0o755)
     interpreter = _write(
-        python_file(version, environ), f"{python}\n", "the interpreter file", mode=0o644
+        python_file(version, environ),
+        _interpreter_text(python, fast_start),
+        "the interpreter file",
+        mode=0o644,
     )
     interpreter = Action(interpreter.verb, interpreter.path, interpreter.what, f"names {python}")
     return Installation(
@@ -262,12 +279,15 @@ def uninstall(
     python: str,
     version: str = __version__,
     environ: Mapping[str, str] | None = None,
+    fast_start: str = FAST_START,
 ) -> tuple[Action, ...]:
     """Remove what :func:`install` with the same arguments wrote, and nothing else.
 
     A launcher whose text is not this version's, or an interpreter file naming another
-    interpreter, belongs to someone else and is kept. Directories left empty are removed up to,
-    not including, the plugin directory and the per-user configuration directory.
+    interpreter or another fast start script, belongs to someone else and is kept (a file of
+    one line, from an earlier release, naming ``python`` is this installation's). Directories
+    left empty are removed up to, not including, the plugin directory and the per-user
+    configuration directory.
     """
     parsed = ProviderSource.parse(source)
     root = directory if directory is not None else default_plugin_dir()
@@ -275,11 +295,15 @@ def uninstall(
     launcher = _remove(path, launcher_text(version), "the launcher", stop=root)
     interpreter = _remove(
         python_file(version, environ),
-        f"{python}\n",
+        (_interpreter_text(python, fast_start), f"{python}\n"),
         "the interpreter file",
         stop=config_dir(environ).parent,
     )
     return (launcher, interpreter)
+
+
+def _interpreter_text(python: str, fast_start: str) -> str:
+    return f"{python}\n{fast_start}\n"
 
 
 def _write(path: Path, text: str, what: str, *, mode: int) -> Action:
@@ -293,10 +317,10 @@ def _write(path: Path, text: str, what: str, *, mode: int) -> Action:
     return Action("wrote", path, what)
 
 
-def _remove(path: Path, text: str, what: str, *, stop: Path) -> Action:
+def _remove(path: Path, texts: str | tuple[str, ...], what: str, *, stop: Path) -> Action:
     if not path.exists():
         return Action("absent", path, what)
-    if path.read_text(errors="replace") != text:
+    if path.read_text(errors="replace") not in ((texts,) if isinstance(texts, str) else texts):
         return Action("kept", path, what, "another installation wrote it")
     path.unlink()
     parent = path.parent

@@ -10,6 +10,7 @@ import pytest
 from alembic_provider import __version__
 from alembic_provider.errors import ConfigError
 from alembic_provider.install import (
+    FAST_START,
     ProviderSource,
     config_dir,
     install,
@@ -33,6 +34,10 @@ def _launcher(plugins: Path) -> Path:
     )
 
 
+def _interpreter(python: str) -> str:
+    return f"{python}\n{FAST_START}\n"
+
+
 def test_writes_one_executable_launcher_and_the_interpreter_file(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path / "home")}
     result = install(tmp_path / "plugins", python="/venv/bin/python", environ=env)
@@ -44,7 +49,8 @@ def test_writes_one_executable_launcher_and_the_interpreter_file(tmp_path: Path)
         result.python_file
         == tmp_path / f"home/.config/terraform-provider-alembic/{__version__}/python"
     )
-    assert result.python_file.read_text() == "/venv/bin/python\n"
+    assert result.python_file.read_text() == _interpreter("/venv/bin/python")
+    assert str(ROOT / "alembic_provider/daemon/fast_start.py") == FAST_START
     assert [action.describe() for action in result.actions] == [
         f"Wrote the launcher {result.path}",
         f"Wrote the interpreter file {result.python_file} (names /venv/bin/python)",
@@ -85,7 +91,19 @@ def test_installing_from_another_interpreter_rewrites_only_the_interpreter_file(
     install(tmp_path, python="/old/bin/python", environ=env)
     again = install(tmp_path, python="/new/bin/python", environ=env)
     assert [action.verb for action in again.actions] == ["unchanged", "wrote"]
-    assert again.python_file.read_text() == "/new/bin/python\n"
+    assert again.python_file.read_text() == _interpreter("/new/bin/python")
+
+
+def test_an_interpreter_file_of_one_line_is_completed_once(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path / "home")}
+    old = python_file(environ=env)
+    old.parent.mkdir(parents=True)
+    old.write_text("/venv/bin/python\n")
+    first = install(tmp_path, python="/venv/bin/python", environ=env)
+    assert [action.verb for action in first.actions] == ["wrote", "wrote"]
+    assert old.read_text() == _interpreter("/venv/bin/python")
+    again = install(tmp_path, python="/venv/bin/python", environ=env)
+    assert [action.verb for action in again.actions] == ["unchanged", "unchanged"]
 
 
 def test_an_older_launcher_is_replaced_and_reported(tmp_path: Path) -> None:
@@ -122,6 +140,26 @@ def test_uninstall_removes_exactly_what_install_wrote(tmp_path: Path) -> None:
     assert [action.verb for action in again] == ["absent", "absent"]
 
 
+def test_uninstall_removes_a_one_line_interpreter_file_naming_this_interpreter(
+    tmp_path: Path,
+) -> None:
+    env = {"HOME": str(tmp_path / "home")}
+    old = python_file(environ=env)
+    old.parent.mkdir(parents=True)
+    old.write_text("/venv/bin/python\n")
+    actions = uninstall(tmp_path, python="/venv/bin/python", environ=env)
+    assert [action.verb for action in actions] == ["absent", "removed"]
+    assert not old.exists()
+
+
+def test_uninstall_keeps_an_interpreter_file_naming_another_fast_start(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path / "home")}
+    install(tmp_path, python="/venv/bin/python", environ=env, fast_start="/elsewhere/fast.py")
+    actions = uninstall(tmp_path, python="/venv/bin/python", environ=env)
+    assert [action.verb for action in actions] == ["removed", "kept"]
+    assert python_file(environ=env).read_text() == "/venv/bin/python\n/elsewhere/fast.py\n"
+
+
 def test_uninstall_keeps_an_interpreter_file_another_installation_wrote(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path / "home")}
     install(tmp_path, python="/first/bin/python", environ=env)
@@ -129,7 +167,7 @@ def test_uninstall_keeps_an_interpreter_file_another_installation_wrote(tmp_path
     actions = uninstall(tmp_path, python="/first/bin/python", environ=env)
     assert [action.verb for action in actions] == ["removed", "kept"]
     assert actions[1].describe().endswith("(another installation wrote it)")
-    assert python_file(environ=env).read_text() == "/second/bin/python\n"
+    assert python_file(environ=env).read_text() == _interpreter("/second/bin/python")
 
 
 def test_source_without_host_uses_the_public_registry_host() -> None:
@@ -205,6 +243,19 @@ def test_launcher_runs_the_interpreter_named_in_the_per_user_file(tmp_path: Path
     home = tmp_path / "home"
     python = _venv_link(tmp_path, "venv")
     result = install(tmp_path, python=python, environ={"HOME": str(home)})
+    proc = _run_launcher(result.path, home)
+    assert proc.stdout.strip() == f"terraform-provider-alembic {__version__}", proc.stderr
+
+
+@pytest.mark.parametrize("second_line", ["", "/gone/fast_start.py\n"])
+def test_launcher_runs_the_module_without_a_usable_fast_start(
+    tmp_path: Path, second_line: str
+) -> None:
+    """An interpreter file of one line (an earlier release), or one naming a missing script."""
+    home = tmp_path / "home"
+    python = _venv_link(tmp_path, "venv")
+    result = install(tmp_path, python=python, environ={"HOME": str(home)})
+    result.python_file.write_text(f"{python}\n{second_line}")
     proc = _run_launcher(result.path, home)
     assert proc.stdout.strip() == f"terraform-provider-alembic {__version__}", proc.stderr
 

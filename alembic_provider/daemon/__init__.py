@@ -5,5 +5,7 @@ Terraform starts (``client.py``, standard library only) hands its standard strea
 environment, working directory and arguments over a unix socket to a server that has already
 imported everything (``server.py``); the server forks a fresh process for that session, which
 serves Terraform exactly as an unshared provider would, while the starting process relays its
-exit status. ``settings.py`` says where the socket lives and whether the server is used at all.
+exit status. ``wire.py`` is that exchange, both ends; ``fast_start.py`` is the script the
+launcher runs without ``site`` to reach a running server sooner; ``settings.py`` says where the
+socket lives and whether the server is used at all.
 """

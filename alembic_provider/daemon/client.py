@@ -3,10 +3,12 @@
 Runs in the process Terraform starts, before anything heavy is imported: standard library only.
 :func:`handoff` connects to this installation's server (starting it when there is none), checks
 that the server runs as this user, passes the standard streams with ``SCM_RIGHTS`` together
-with the environment, working directory, umask and arguments, then waits. The forked session
-watches this connection as its lifeline: when this process dies, the session stops. Until the
-session confirms it has taken over, any failure returns ``None`` and the caller serves in this
-process as if there were no server, so a broken or killed server never breaks a command.
+with the environment, working directory, umask and arguments (the exchange in ``wire.py``, which
+the launcher's fast start shares), then waits. The forked session watches this connection as
+its lifeline: when this process dies, the session stops. Until the session confirms it has
+taken over, any failure returns ``None`` and the caller serves in this process as if there were
+no server, so a broken or killed server never breaks a command. Control requests (``status``,
+``stop``) are JSON lines.
 """
 
 from __future__ import annotations
@@ -15,10 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
-import select
-import signal
 import socket
-import struct
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import subprocess
 
+from alembic_provider.daemon import wire
 from alembic_provider.daemon.settings import (
     ENABLE_VARIABLE,
     Settings,
     UnsafeDirectoryError,
     private_directory,
-    reachable,
     settings,
 )
 
@@ -49,19 +48,15 @@ __all__ = [
 ]
 
 _START_SECONDS = 30.0
-_REPLY_SECONDS = 30.0
+_REPLY_SECONDS = wire.REPLY_SECONDS
 _POLL_SECONDS = 0.01
-_PARENT_POLL_SECONDS = 1.0
 _MAX_LINE = 4 * 1024 * 1024
 # What the server itself needs from the first session's environment; nothing else of it (no
 # secret) is kept by a process that outlives the session.
 _SERVER_VARIABLES = ("PATH", "HOME", "LANG", "TMPDIR", "XDG_RUNTIME_DIR", "VIRTUAL_ENV")
 _SERVER_PREFIXES = ("LC_", "PYTHON")
-_FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
-
-class ServerUnavailableError(Exception):
-    """The warm server cannot take this session; serve it in this process instead."""
+ServerUnavailableError = wire.ServerUnavailableError
 
 
 def handoff(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
@@ -72,11 +67,15 @@ def handoff(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
     try:
         private_directory(config.directory)
         connection = _connect_or_start(config, environ)
-        pid = _start_session(connection, argv, environ)
+        try:
+            pid, lines = wire.start_session(connection, argv, environ)
+        except BaseException:
+            connection.close()
+            raise
     except (OSError, ValueError, UnsafeDirectoryError, ServerUnavailableError) as exc:
         sys.stderr.write(f"The warm server is not used for this session: {exc}\n")
         return None
-    return _relay(connection, pid)
+    return wire.relay(lines, pid)
 
 
 def query(config: Settings, path: str, op: str) -> dict[str, Any]:
@@ -150,22 +149,7 @@ def locked(path: str) -> Iterator[None]:
 
 
 def _connect(path: str) -> socket.socket:
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        with reachable(path) as address:
-            connection.connect(address)
-        credentials = connection.getsockopt(
-            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
-        )
-        _pid, uid, _gid = struct.unpack("3i", credentials)
-        if uid != os.getuid():
-            raise ServerUnavailableError(
-                f"the socket '{path}' is served by another user (uid {uid})"
-            )
-    except BaseException:
-        connection.close()
-        raise
-    return connection
+    return socket.socket(fileno=wire.connect(path).detach())
 
 
 def _connect_or_start(config: Settings, environ: Mapping[str, str]) -> socket.socket:
@@ -234,63 +218,3 @@ def _spawn(config: Settings, environ: Mapping[str, str]) -> subprocess.Popen[byt
             start_new_session=True,
             close_fds=True,
         )
-
-
-def _start_session(
-    connection: socket.socket, argv: Sequence[str], environ: Mapping[str, str]
-) -> int:
-    """Hand the session over; return the forked session's pid once it has taken over."""
-    try:
-        send_message(connection, {"op": "session"})
-        pid = read_message(connection, _REPLY_SECONDS).get("pid")
-        if not isinstance(pid, int):
-            raise ServerUnavailableError("the warm server did not fork a session")
-        umask = os.umask(0o022)
-        os.umask(umask)
-        payload = {"argv": list(argv), "env": dict(environ), "cwd": os.getcwd(), "umask": umask}
-        send_message(connection, payload, fds=(0, 1, 2))
-        if read_message(connection, _REPLY_SECONDS).get("started") is not True:
-            raise ServerUnavailableError("the forked session did not start")
-    except BaseException:
-        connection.close()
-        raise
-    return pid
-
-
-def _relay(connection: socket.socket, pid: int) -> int:
-    """Wait for the session's exit status, passing on the signals Terraform sends us.
-
-    When Terraform goes away without stopping us (killed), this process leaves too, and with it
-    the session's lifeline: the session then shuts down exactly as a provider whose parent
-    died does.
-    """
-
-    def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signum)
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for signum in _FORWARDED:
-        signal.signal(signum, forward)
-    parent = os.getppid()
-    connection.settimeout(None)
-    pending = b""
-    while not pending.endswith(b"\n"):
-        ready, _, _ = select.select([connection], [], [], _PARENT_POLL_SECONDS)
-        if not ready:
-            if os.getppid() != parent:
-                return 1
-            continue
-        try:
-            chunk = connection.recv(4096)
-        except OSError:
-            chunk = b""
-        if not chunk:
-            sys.stderr.write("The provider session ended without reporting an exit status.\n")
-            return 1
-        pending += chunk
-    try:
-        status = json.loads(pending).get("status")
-    except (ValueError, AttributeError):
-        status = None
-    return status if isinstance(status, int) else 1

@@ -1,11 +1,12 @@
 """The warm server: import once, then fork a fresh session process per provider start.
 
-The server imports gRPC, the protocol buffers, cryptography and every provider module, then
-waits on its socket. It never reads a session's data: on a ``session`` request it forks at
-once, and the child alone receives the standard streams, environment, working directory and
-arguments, takes them over as its own, and serves Terraform exactly as a provider started
-directly would. The connection to the starting process is the session's lifeline: when it
-closes, the session shuts down as if Terraform had gone away.
+The server imports gRPC, the protocol buffers, cryptography and every module a session needs
+before its handshake, then waits on its socket. It never reads a session's data: on a
+``session`` request (``wire.py``) it forks at once, and the child alone receives the standard
+streams, environment, working directory and arguments, takes them over as its own, and serves
+Terraform exactly as a provider started directly would. The connection to the starting
+process is the session's lifeline: when it closes, the session shuts down as if Terraform had
+gone away.
 
 The server answers only its own user (``SO_PEERCRED``), exits after its idle time without a
 request, when asked to stop, or when its socket is removed or taken over, and leaves no
@@ -15,12 +16,12 @@ session behind on purpose: each session lives exactly as long as its starting pr
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import select
 import signal
 import socket
-import struct
 import sys
 import tempfile
 import threading
@@ -30,13 +31,20 @@ from collections.abc import Callable
 from typing import Any
 
 from alembic_provider import __version__
-from alembic_provider.daemon.client import read_message, send_message
+from alembic_provider.daemon import wire
+from alembic_provider.daemon.client import send_message
 from alembic_provider.daemon.settings import reachable
 
 __all__ = ["run_server"]
 
+# Everything a session imports before its handshake, so that a forked session imports nothing.
 _PRELOAD = (
     "grpc",
+    "grpc._server",
+    "grpc._interceptor",
+    "concurrent.futures.thread",
+    "queue",
+    "alembic_provider.__main__",
     "alembic_provider.plugin.server",
     "alembic_provider.plugin.servicer",
     "alembic_provider.plugin.services",
@@ -55,6 +63,7 @@ _PRELOAD = (
     "cryptography.hazmat.primitives.asymmetric.ec",
     "cryptography.hazmat.primitives.hashes",
     "cryptography.hazmat.primitives.serialization",
+    "cryptography.hazmat.backends.openssl.backend",
 )
 _CHECK_SECONDS = 1.0
 _REQUEST_SECONDS = 10.0
@@ -66,6 +75,7 @@ def run_server(socket_path: str, idle_seconds: float) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in _PRELOAD:
         __import__(name)
+    _warm_up()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)
@@ -83,7 +93,7 @@ def run_server(socket_path: str, idle_seconds: float) -> int:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     started = time.time()
     last = time.monotonic()
-    served = 0
+    served = fast = 0
     try:
         while not stopping.is_set():
             remaining = idle_seconds - (time.monotonic() - last)
@@ -98,11 +108,14 @@ def run_server(socket_path: str, idle_seconds: float) -> int:
                     continue
                 last = time.monotonic()
                 op = _request(connection)
-                if op == "session":
+                if op in ("session", "session fast"):
                     _fork_session(connection, listener)
                     served += 1
+                    fast += op == "session fast"
                 elif op == "status":
-                    send_message(connection, _status(socket_path, idle_seconds, started, served))
+                    send_message(
+                        connection, _status(socket_path, idle_seconds, started, served, fast)
+                    )
                 elif op == "stop":
                     send_message(connection, {"pid": os.getpid(), "stopping": True})
                     return 0
@@ -114,6 +127,16 @@ def run_server(socket_path: str, idle_seconds: float) -> int:
                 os.unlink(socket_path)
 
 
+def _warm_up() -> None:
+    """Make one certificate and throw it away: the libraries' lazy set-up then happens once.
+
+    The key made here is never used or kept; each session makes its own.
+    """
+    from alembic_provider.plugin.tls import make_server_certificate
+
+    make_server_certificate()
+
+
 def _still_ours(path: str, identity: int) -> bool:
     try:
         return os.stat(path).st_ino == identity
@@ -122,22 +145,22 @@ def _still_ours(path: str, identity: int) -> bool:
 
 
 def _same_user(connection: socket.socket) -> bool:
-    credentials = connection.getsockopt(
-        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
-    )
-    uid: int = struct.unpack("3i", credentials)[1]
-    return uid == os.getuid()
+    return wire.peer_uid(connection) == os.getuid()
 
 
 def _request(connection: socket.socket) -> str | None:
+    """Read the request: a ``session`` line (``wire.py``) or a JSON control request."""
     try:
-        op = read_message(connection, _REQUEST_SECONDS).get("op")
+        line = wire.read_line(connection, _REQUEST_SECONDS)
+        if line.startswith(b"session"):
+            return line.decode("ascii")
+        op = json.loads(line).get("op")
     except Exception:  # a peer that speaks nonsense gets no answer
         return None
     return op if isinstance(op, str) else None
 
 
-def _status(path: str, idle: float, started: float, served: int) -> dict[str, Any]:
+def _status(path: str, idle: float, started: float, served: int, fast: int) -> dict[str, Any]:
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:
         with open("/proc/self/statm") as statm:
@@ -151,6 +174,7 @@ def _status(path: str, idle: float, started: float, served: int) -> dict[str, An
         "idle_seconds": idle,
         "uptime_seconds": round(time.time() - started, 1),
         "sessions": served,
+        "fast_starts": fast,
         "rss_kib": rss_kib,
         "peak_rss_kib": peak_kib,
     }
@@ -181,48 +205,27 @@ def _session(connection: socket.socket) -> int:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.setsid()
-    send_message(connection, {"pid": os.getpid()})
-    payload, fds = _receive_payload(connection)
-    for target, descriptor in enumerate(fds):
+    wire.send_line(connection, f"pid {os.getpid()}")
+    session = wire.receive_session(connection, _SESSION_SECONDS)
+    for target, descriptor in enumerate(session.fds):
         os.dup2(descriptor, target)
         if descriptor > 2:
             os.close(descriptor)
-    os.umask(int(payload["umask"]))
-    os.chdir(str(payload["cwd"]))
+    os.umask(session.umask)
+    os.chdir(session.cwd)
     os.environ.clear()
-    os.environ.update({str(k): str(v) for k, v in dict(payload["env"]).items()})
-    sys.argv = [str(arg) for arg in payload["argv"]]
+    os.environ.update(session.environ)
+    sys.argv = session.argv
     tempfile.tempdir = None  # chosen again from this session's TMPDIR
     time.tzset()  # this session's TZ
-    send_message(connection, {"started": True})
+    wire.send_line(connection, "started")
 
     from alembic_provider.__main__ import serve_managed
 
     status = serve_managed(watch=_lifeline(connection))
     with contextlib.suppress(OSError):
-        send_message(connection, {"status": status})
+        wire.send_line(connection, f"status {status}")
     return status
-
-
-def _receive_payload(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
-    connection.settimeout(_SESSION_SECONDS)
-    pending = b""
-    fds: list[int] = []
-    while not pending.endswith(b"\n"):
-        data, received, _flags, _address = socket.recv_fds(connection, 65536, 3)
-        fds.extend(received)
-        if not data:
-            raise ConnectionError("the starting process hung up before handing over")
-        pending += data
-    connection.settimeout(None)
-    if len(fds) != 3:
-        raise ConnectionError(f"expected three standard streams, got {len(fds)}")
-    import json
-
-    payload = json.loads(pending)
-    if not isinstance(payload, dict):
-        raise ValueError("the session description is not an object")
-    return payload, fds
 
 
 def _lifeline(connection: socket.socket) -> Callable[[threading.Event], None]:

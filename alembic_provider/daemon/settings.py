@@ -1,21 +1,30 @@
 """Where the warm server's socket lives, which installation it belongs to, and whether to use it.
 
-Standard library only: the process Terraform starts reads this before anything heavy. The
-socket lives in a directory only its user can enter; its name is a digest of the provider
-version and of the installation (interpreter, package files and their modification times,
-import path variables), so an upgraded or edited provider never talks to an old server.
+Standard library modules written in C only (no ``contextlib``, ``hashlib``, ``typing``): the
+launcher's fast start imports this without ``site``, before anything else. The socket lives in
+a directory only its user can enter; its name is a digest of the provider version and of the
+installation (interpreter, package files and their modification times, import path
+variables), so an upgraded or edited provider never talks to an old server.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
-import stat
 import sys
-from collections.abc import Iterator, Mapping
 
 from alembic_provider import __version__
+
+try:  # the C implementation alone: hashlib would load OpenSSL first
+    from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]
+except ImportError:
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+    except ImportError:
+        from hashlib import sha256  # type: ignore[no-redef,unused-ignore]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "DIRECTORY_VARIABLE",
@@ -38,6 +47,12 @@ _SOCKET_PATH_LIMIT = 100
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Variables that change what the server imports: part of the installation's identity.
 _IMPORT_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSAFEPATH", "PYTHONNOUSERSITE")
+_S_IFMT = 0o170000
+_S_IFDIR = 0o040000
+# Keys this process computed, by the values of the import variables: the package a running
+# process imported does not change under it, so a session forked from the warm server (whose
+# variables are the ones its socket was named with) need not walk the package again.
+_KEYS: dict[tuple[str, ...], str] = {}
 
 
 class UnsafeDirectoryError(Exception):
@@ -100,14 +115,16 @@ def private_directory(path: str) -> str:
     :raises UnsafeDirectoryError: when it belongs to someone else or others may enter it.
     """
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with contextlib.suppress(FileExistsError):
+    try:  # noqa: SIM105 (contextlib would cost the fast start its import)
         os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
     info = os.lstat(path)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+    if info.st_mode & _S_IFMT != _S_IFDIR or info.st_uid != os.getuid():
         raise UnsafeDirectoryError(
             f"The warm server directory '{path}' is not a directory owned by this user."
         )
-    if stat.S_IMODE(info.st_mode) & 0o077:
+    if info.st_mode & 0o077:
         raise UnsafeDirectoryError(
             f"The warm server directory '{path}' may be entered by other users; make it "
             f"private (chmod 700 '{path}') or remove it."
@@ -115,25 +132,42 @@ def private_directory(path: str) -> str:
     return path
 
 
-@contextlib.contextmanager
-def reachable(path: str) -> Iterator[str]:
-    """Yield an address for the unix socket ``path`` that fits the kernel's 108-byte limit.
+class reachable:  # noqa: N801 (used as a function: ``with reachable(path) as address``)
+    """Give an address for the unix socket ``path`` that fits the kernel's 108-byte limit.
 
-    A long path is reached through a descriptor of its directory (``/proc/self/fd/N/name``).
+    A long path is reached through a descriptor of its directory (``/proc/self/fd/N/name``),
+    open for as long as the ``with`` block lasts.
     """
-    if len(os.fsencode(path)) < _SOCKET_PATH_LIMIT:
-        yield path
-        return
-    directory = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        yield f"/proc/self/fd/{directory}/{os.path.basename(path)}"
-    finally:
-        os.close(directory)
+
+    __slots__ = ("_directory", "_path")
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._directory: int | None = None
+
+    def __enter__(self) -> str:
+        if len(os.fsencode(self._path)) < _SOCKET_PATH_LIMIT:
+            return self._path
+        self._directory = os.open(os.path.dirname(self._path), os.O_RDONLY | os.O_DIRECTORY)
+        return f"/proc/self/fd/{self._directory}/{os.path.basename(self._path)}"
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._directory is not None:
+            os.close(self._directory)
+            self._directory = None
 
 
 def installation_key(environ: Mapping[str, str]) -> str:
     """Digest the version and everything that makes this installation what it is."""
-    digest = hashlib.sha256()
+    variables = tuple(environ.get(name, "") for name in _IMPORT_VARIABLES)
+    known = _KEYS.get((__version__, *variables))
+    if known is None:
+        known = _KEYS[(__version__, *variables)] = _digest(environ)
+    return known
+
+
+def _digest(environ: Mapping[str, str]) -> str:
+    digest = sha256()
     for part in (__version__, os.path.realpath(sys.executable), os.path.realpath(_PACKAGE)):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     for name in _IMPORT_VARIABLES:
