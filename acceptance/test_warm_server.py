@@ -99,16 +99,22 @@ def test_sessions_see_only_their_own_environment(tmp_path: Path) -> None:
                 assert entry["environment"]["ALEMBIC_TEST_RECORD"].endswith(f"{name}.jsonl")
         assert (tmp_path / "first" / "db.sqlite").exists()
         assert (tmp_path / "second" / "db.sqlite").exists()
-        status = subprocess.run(
-            [sys.executable, "-m", "alembic_provider", "daemon", "status"],
-            env=base,
+        served, fast = _sessions(base)
+        assert served >= 6
+        # With the server running, every start of a plan comes through the launcher's fast start.
+        plan = subprocess.run(
+            [terraform, "plan", "-detailed-exitcode", "-input=false", "-no-color"],
+            cwd=tmp_path / "second",
+            env=dict(base, ALEMBIC_TEST_RECORD=str(tmp_path / "plan.jsonl")),
             capture_output=True,
             text=True,
             check=False,
         )
-        assert status.returncode == 0, status.stdout
-        served = int(status.stdout.split("sessions: ")[1].split()[0])
-        assert served >= 6, status.stdout
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+        assert "No changes." in plan.stdout
+        served_after, fast_after = _sessions(base)
+        assert served_after > served
+        assert fast_after - fast == served_after - served
     finally:
         subprocess.run(
             [sys.executable, "-m", "alembic_provider", "daemon", "stop"],
@@ -116,3 +122,17 @@ def test_sessions_see_only_their_own_environment(tmp_path: Path) -> None:
             capture_output=True,
             check=False,
         )
+
+
+def _sessions(env: dict[str, str]) -> tuple[int, int]:
+    """Return the sessions the warm server has served, and how many came by the fast start."""
+    status = subprocess.run(
+        [sys.executable, "-m", "alembic_provider", "daemon", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert status.returncode == 0, status.stdout
+    served, _, fast = status.stdout.split("sessions: ")[1].split()[:3]
+    return int(served), int(fast.lstrip("("))
