@@ -14,10 +14,12 @@ response: that is ``client.py``'s job.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -208,7 +210,7 @@ class _SharedServer(_Server):
     its idle time passes. Started here when no such server answers.
     """
 
-    def __init__(self, command: tuple[str, ...], cwd: str, env: Mapping[str, str]) -> None:
+    def __init__(self, command: tuple[str, ...], cwd: str | None, env: Mapping[str, str]) -> None:
         from alembic_provider.daemon import client, settings
 
         config = settings.settings()
@@ -222,7 +224,7 @@ class _SharedServer(_Server):
             with client.locked(os.path.join(config.directory, f"{name}.lock")):
                 control = self._connect(client, path)
                 if control is None:
-                    control = self._start(client, path, env, config.idle_seconds)
+                    control = self._start(client, path, cwd, env, config.idle_seconds)
         self._control = control
         self._pending = bytearray()
         self._eof = False
@@ -237,19 +239,37 @@ class _SharedServer(_Server):
             return None
         return connection
 
-    def _start(self, client: Any, path: str, env: Mapping[str, str], idle: float) -> socket.socket:
+    def _start(
+        self,
+        client: Any,
+        path: str,
+        cwd: str | None,
+        env: Mapping[str, str],
+        idle: float,
+    ) -> socket.socket:
         failed = path + ".failed"
         for stale in (path, failed):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(stale)
         argv = [*self.command, "-B", str(WORKER_PATH), "listen", path, repr(idle)]
         # The server detaches at once (its first process exits, reaped here), so it is no
-        # process's child: it outlives this one. Its own session, none of Terraform's streams.
-        devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
-        pid = os.posix_spawnp(argv[0], argv, dict(env), file_actions=devnull, setsid=True)
-        _pid, status = os.waitpid(pid, 0)
+        # process's child: it outlives this one. Its own session, none of Terraform's streams,
+        # and no working directory of a project unless its interpreter command chooses by it.
+        try:
+            starter = subprocess.Popen(
+                argv,
+                cwd=cwd or "/",
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise _start_error(self.command, exc) from exc
+        status = starter.wait()
         if status != 0:
-            raise OSError(f"the shared warm server did not start (wait status {status})")
+            raise OSError(f"the shared warm server did not start (exit status {status})")
         deadline = time.monotonic() + _START_TIMEOUT
         while True:
             connection = self._connect(client, path)
@@ -387,17 +407,18 @@ class WorkerProcesses:
             for key, value in launch.environment.items()
             if key.startswith(_STARTUP_PREFIXES)
         }
-        key = (launch.command, launch.cwd, tuple(sorted(startup.items())))
+        directory = launch.cwd if _chooses_by_directory(launch.command) else None
+        key = (launch.command, directory, tuple(sorted(startup.items())))
         with self._lock:
             server = self._servers.get(key)
             if server is not None and server.alive():
                 return server
             if server is not None:
                 server.close()
-            server = self._shared_server(launch, startup)
+            server = self._shared_server(launch, directory, startup)
             if server is None:
                 env = {**os.environ, **startup, "PYTHONDONTWRITEBYTECODE": "1"}
-                server = _Server(launch.command, launch.cwd, env)
+                server = _Server(launch.command, directory or "/", env)
                 server.wait_ready(_START_TIMEOUT)
             self._servers[key] = server
             evicted = self._evict()
@@ -405,7 +426,9 @@ class WorkerProcesses:
             old.close()
         return server
 
-    def _shared_server(self, launch: Launch, startup: Mapping[str, str]) -> _Server | None:
+    def _shared_server(
+        self, launch: Launch, directory: str | None, startup: Mapping[str, str]
+    ) -> _Server | None:
         """Use (or start) the warm server shared across commands; None to use a private one.
 
         Its environment holds only what starts an interpreter; each request brings the rest.
@@ -422,7 +445,7 @@ class WorkerProcesses:
         from alembic_provider.daemon.settings import UnsafeDirectoryError
 
         try:
-            server = _SharedServer(launch.command, launch.cwd, env)
+            server = _SharedServer(launch.command, directory, env)
             server.wait_ready(_START_TIMEOUT)
         except (OSError, ValueError, ServerUnavailableError, UnsafeDirectoryError):
             return None  # a private server works as before
@@ -441,6 +464,27 @@ class WorkerProcesses:
                 if value is server:
                     del self._servers[key]
         server.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _chooses_by_directory(command: tuple[str, ...]) -> bool:
+    """Whether ``command`` may pick its Python by the directory it starts in.
+
+    An interpreter binary (a virtualenv's ``bin/python`` included) is the same in every
+    directory, so one warm server serves every project that uses it. A wrapper (``poetry
+    run python``, a pyenv shim, any ``#!`` script) may choose by ``.python-version``,
+    ``pyproject.toml`` and the like: it gets a server per project directory.
+    """
+    if len(command) != 1:
+        return True
+    found = shutil.which(command[0])
+    if found is None:
+        return True
+    try:
+        with open(found, "rb") as executable:
+            return executable.read(2) == b"#!"
+    except OSError:
+        return True
 
 
 def _sharing_enabled() -> bool:

@@ -262,6 +262,46 @@ def test_a_shared_server_outlives_its_provider_and_serves_the_next(
     _wait_for(lambda: not _alive(pid), "the stopped shared server to exit")
 
 
+def test_projects_share_a_server_per_interpreter_but_not_per_wrapper_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One interpreter binary serves every project; a wrapper may pick its Python by directory."""
+    monkeypatch.setenv("TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR", str(tmp_path / "warm"))
+    roots = [
+        make_project(tmp_path / name, sqlite_url(tmp_path / f"{name}.sqlite"), REVISIONS)
+        for name in ("one", "two")
+    ]
+    wrapper = tmp_path / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    servers: dict[str, set[int | None]] = {}
+    processes = WorkerProcesses(warm=True)
+    try:
+        for label, command in (("binary", (sys.executable,)), ("wrapper", (str(wrapper),))):
+            for root in roots:
+                request = {
+                    **_resolve_request(root),
+                    "protocol": PROTOCOL_VERSION,
+                    "op": "resolve",
+                    "target": "heads",
+                }
+                response = processes.exchange(Launch(command, str(root), {}), request)
+                assert response.response == {"ok": True, "result": {"target": ["aaaa0002"]}}
+            servers[label] = {
+                getattr(server, "pid", None)
+                for server in processes._servers.values()
+                if server.command == command
+            }
+    finally:
+        processes.close()
+        from alembic_provider.daemon.client import stop_all
+        from alembic_provider.daemon.settings import settings
+
+        stop_all(settings())
+    assert len(servers["binary"]) == 1, servers
+    assert len(servers["wrapper"]) == 2, servers
+
+
 def test_a_shared_server_gives_each_request_its_providers_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,23 +17,37 @@ from tfalembic_errors import ReportedError, quoted
 if TYPE_CHECKING:
     Result = dict[str, Any]
 
-__all__ = ["load_config", "placeholder_url"]
+__all__ = ["alembic_parser", "load_config", "placeholder_url"]
 
 # The scheme of the URL every ``alembic init`` template writes into alembic.ini
 # (``driver://user:pass@localhost/dbname``): no SQLAlchemy dialect is called that.
 _PLACEHOLDER_SCHEME = "driver"
 
 
+_PARSERS: list[Any] = []
+
+
+def alembic_parser() -> Any:
+    """Return Alembic's own command-line parser, built once per process.
+
+    Building it costs more than the rest of a request's set-up (a parser per command, each
+    looking up translations), so a warm server builds it before it forks.
+    """
+    if not _PARSERS:
+        from alembic.config import CommandLine
+
+        _PARSERS.append(CommandLine(prog="alembic").parser)
+    return _PARSERS[0]
+
+
 def _cli_options(request: Result, verb: Sequence[str]) -> Any:
     """Parse a command line with Alembic's own parser, so env.py finds every option it reads."""
     from argparse import Namespace
 
-    from alembic.config import CommandLine
-
     argv = ["-c", request["config"], "-n", request["section"]]
     argv += ["-x" + item for item in request["x"]]
     try:
-        options = CommandLine(prog="alembic").parser.parse_args([*argv, *verb])
+        options = alembic_parser().parse_args([*argv, *verb])
     except SystemExit:
         options = Namespace(config=request["config"], name=request["section"])
     options.x = list(request["x"])

@@ -22,6 +22,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from tfalembic_config import alembic_parser
 from tfalembic_errors import import_failure
 from tfalembic_lifeline import LIFELINE
 from tfalembic_verbs import dispatch
@@ -76,12 +77,40 @@ def _preload() -> Result:
     for dialect in ("sqlite", "postgresql", "mysql"):
         with contextlib.suppress(ImportError):
             __import__("sqlalchemy.dialects." + dialect)
+    alembic_parser()
+    _rehearse()
     return {
         "python": ".".join(str(part) for part in sys.version_info[:3]),
         "alembic": getattr(alembic, "__version__", "unknown"),
         "sqlalchemy": getattr(sqlalchemy, "__version__", "unknown"),
         "logging": logging.config.__name__,
     }
+
+
+# Drivers the dialects above load when env.py connects; whichever are installed.
+_DRIVERS = ("sqlite3", "psycopg2", "psycopg", "pymysql", "MySQLdb", "mysql.connector")
+
+
+def _rehearse() -> None:
+    """Read the version table of an empty in-memory database once, before any fork.
+
+    SQLAlchemy and Alembic build much of their machinery on first use (compiled patterns,
+    dialect class caches); doing that here spares every forked request the work. Nothing of it
+    touches a user's database, and the engine is gone before the first fork.
+    """
+    for driver in _DRIVERS:
+        with contextlib.suppress(ImportError):
+            __import__(driver)
+    import sqlalchemy
+    from alembic.runtime.migration import MigrationContext
+
+    with contextlib.suppress(Exception):
+        engine = sqlalchemy.create_engine("sqlite://")
+        try:
+            with engine.connect() as connection:
+                MigrationContext.configure(connection).get_current_heads()
+        finally:
+            engine.dispose()
 
 
 def serve(fd: int) -> int:
