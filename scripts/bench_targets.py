@@ -45,7 +45,10 @@ _PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 @dataclass
 class Row:
-    """One line of the table: ours next to the yardstick, and the target for the ratio."""
+    """One line of the table: ours next to the yardstick, and the target.
+
+    ``limit`` bounds the ratio to the yardstick; ``most`` bounds our own figure.
+    """
 
     name: str
     ours_ms: float
@@ -53,6 +56,7 @@ class Row:
     target: str
     limit: float | None = None
     note: str = ""
+    most: float | None = None
 
     def ratio(self) -> float | None:
         if self.theirs_ms in (None, 0):
@@ -61,6 +65,8 @@ class Row:
 
     def verdict(self) -> str:
         ratio = self.ratio()
+        if self.most is not None:
+            return "met" if self.ours_ms <= self.most else "NOT met"
         if self.limit is None or ratio is None:
             return ""
         return "met" if ratio <= self.limit else "NOT met"
@@ -274,10 +280,12 @@ def _pss_kib(pid: str) -> int:
     return 0
 
 
-def _idle_servers_kib(bench: Bench) -> tuple[float, int]:
-    """Sum the resident memory of the warm servers left running (their command names the
-    warm server directory): the provider's and the worker's."""
-    total, count = 0, 0
+def _idle_servers_kib(bench: Bench) -> tuple[float, float, int]:
+    """Measure the warm servers left running (their command names the warm server directory):
+    the provider's and the worker's. Returns their memory in all (PSS: a page two servers share,
+    such as the interpreter's own code, counts once), the plain sum of their resident sets
+    (which counts such pages once per process), and how many there are."""
+    pss, rss, count = 0, 0, 0
     marker = str(bench.warm_dir).encode()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -286,11 +294,12 @@ def _idle_servers_kib(bench: Bench) -> tuple[float, int]:
             if marker not in Path(f"/proc/{entry}/cmdline").read_bytes():
                 continue
             fields = Path(f"/proc/{entry}/statm").read_text().split()
+            pss += _pss_kib(entry)
         except OSError:
             continue
-        total += int(fields[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        rss += int(fields[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
         count += 1
-    return float(total), count
+    return float(pss), float(rss), count
 
 
 _HANDSHAKE_STARTS = 20
@@ -387,6 +396,7 @@ def _small_rows(bench: Bench, small: Path, one: Path) -> Iterator[Row]:
         None,
         "stretch: <= 150 ms",
         note=f"empty plan {empty_ms:.0f} ms",
+        most=150,
     )
     cold = _cold(bench, plan(one))
     yield Row(
@@ -499,6 +509,7 @@ def _many_rows(bench: Bench, small: Path, one: Path) -> Iterator[Row]:
         None,
         "<= 20 ms per resource",
         note=f"50: {fifty:.0f} ms, 1: {single:.0f} ms",
+        most=20,
     )
     markers = (
         f"{sys.executable}\0-m\0alembic_provider",
@@ -511,13 +522,14 @@ def _many_rows(bench: Bench, small: Path, one: Path) -> Iterator[Row]:
         None,
         "report (MiB)",
     )
-    idle, servers = _idle_servers_kib(bench)
+    idle, resident, servers = _idle_servers_kib(bench)
     yield Row(
-        "memory: idle warm servers, resident, all of them",
+        "memory: idle warm servers, all of them (PSS)",
         idle / 1024,
         None,
         "<= 100 MiB (MiB)",
-        note=f"{servers} processes",
+        note=f"{servers} processes; their resident sets add up to {resident / 1024:.0f} MiB",
+        most=100,
     )
 
 

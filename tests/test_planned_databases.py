@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alembic_provider.executor import PlannedMove
-from alembic_provider.resources.databases import PlannedDatabases, owner_of
+from alembic_provider.executor import DatabaseFacts, PlannedMove, Project
+from alembic_provider.resources.databases import PlannedDatabases, owner_of, reading_of
 
 
 def test_a_resource_sees_the_moves_of_the_others_only() -> None:
@@ -40,3 +40,24 @@ def test_a_second_unreachable_database_is_reported() -> None:
 def test_owner_names_hold_no_secret() -> None:
     owner = owner_of("upgrade", {"url": "postgresql://u:hunter2@db/x"})
     assert "hunter2" not in owner and owner.startswith("upgrade:")
+
+
+def test_a_refresh_read_serves_one_plan_of_the_same_connection_in_the_same_walk() -> None:
+    plans = PlannedDatabases()
+    facts = DatabaseFacts(("a1",), "sqlite", "db")
+    first = reading_of(Project("/p", url="sqlite:///one.db"))
+    # Two URLs that differ only in a secret are two connections; the names hold no secret.
+    assert reading_of(Project("/p", url="postgresql://u:one@h/db")) != reading_of(
+        Project("/p", url="postgresql://u:two@h/db")
+    )
+    assert "one" not in reading_of(Project("/p", url="postgresql://u:one@h/db"))
+    plans.keep_read(first, facts)
+    assert plans.take_read(reading_of(Project("/p", url="sqlite:///two.db"))) is None
+    assert plans.take_read(first) == facts
+    assert plans.take_read(first) is None, "a read serves one plan"
+    plans.keep_read(first, facts)
+    plans.forget_reads()
+    assert plans.take_read(first) is None, "a write makes every read stale"
+    plans.keep_read(first, facts)
+    plans.clear()
+    assert plans.take_read(first) is None, "a new walk reads again"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from alembic_provider.executor.client import Executor, LogSink, WorkerExecutor
 from alembic_provider.executor.messages import (
     CallOptions,
+    DatabaseFacts,
     Direction,
     Inspection,
     PendingStep,
@@ -25,6 +26,7 @@ from alembic_provider.executor.messages import (
 
 __all__ = [
     "CallOptions",
+    "DatabaseFacts",
     "Direction",
     "Executor",
     "Inspection",

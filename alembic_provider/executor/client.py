@@ -29,6 +29,7 @@ from alembic_provider.executor.interpreter import python_command
 from alembic_provider.executor.messages import (
     PROTOCOL_VERSION,
     CallOptions,
+    DatabaseFacts,
     Direction,
     Inspection,
     PendingStep,
@@ -118,6 +119,7 @@ class Executor(Protocol):
         planned: Sequence[PlannedMove] = (),
         offline: bool = False,
         recorded: Sequence[str] | None = None,
+        known: DatabaseFacts | None = None,
     ) -> Inspection: ...
 
     def pending(
@@ -213,6 +215,7 @@ class WorkerExecutor:
         planned: Sequence[PlannedMove] = (),
         offline: bool = False,
         recorded: Sequence[str] | None = None,
+        known: DatabaseFacts | None = None,
     ) -> Inspection:
         """Read the database's heads, resolve ``target`` and list what an apply would run.
 
@@ -220,8 +223,15 @@ class WorkerExecutor:
             name, the steps start where they leave it (``Inspection.start``).
         :param offline: do not read the database; plan from an empty version table.
         :param recorded: the heads the resource's state records (see ``others_moved``).
+        :param known: what a read of this database moments ago said; env.py does not run.
         """
         extra: dict[str, Any] = {"target": target, "offline": offline}
+        if known is not None:
+            extra["known"] = {
+                "current": list(known.current),
+                "dialect": known.dialect,
+                "database": known.database,
+            }
         extra["recorded"] = None if recorded is None else list(recorded)
         extra["planned"] = [
             {"database": m.database, "from": list(m.start), "to": list(m.end)} for m in planned

@@ -18,6 +18,7 @@ from alembic_provider.redaction import MASK, Redactor, mask_url
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "DatabaseFacts",
     "Direction",
     "ErrorPayload",
     "Inspection",
@@ -33,7 +34,7 @@ __all__ = [
     "Step",
 ]
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 Direction = Literal["upgrade", "downgrade", "none"]
 
@@ -134,6 +135,19 @@ class PendingStep:
 
 
 @dataclass(frozen=True)
+class DatabaseFacts:
+    """What reading a database told: its heads, dialect and fingerprint (see ``Inspection``).
+
+    A plan made right after a refresh of the same resource in the same walk starts from these
+    instead of running env.py again.
+    """
+
+    current: tuple[str, ...]
+    dialect: str | None
+    database: str | None
+
+
+@dataclass(frozen=True)
 class Inspection:
     """Everything plan and refresh need, read in one worker round trip without writing.
 
@@ -183,6 +197,11 @@ class Inspection:
     @property
     def target_heads(self) -> tuple[str, ...]:
         return self.target
+
+    @property
+    def facts(self) -> DatabaseFacts:
+        """What the database read said, for a later inspection to start from."""
+        return DatabaseFacts(self.current, self.dialect, self.database)
 
     @property
     def heads_after_stamp(self) -> tuple[str, ...]:
@@ -261,6 +280,14 @@ class LockPayload(TypedDict):
     timeout: float | None
 
 
+class KnownPayload(TypedDict):
+    """:class:`DatabaseFacts` on the wire: an inspection that starts from them reads nothing."""
+
+    current: list[str]
+    dialect: str | None
+    database: str | None
+
+
 class Request(TypedDict):
     """One operation for a worker; the first line it reads on its socket."""
 
@@ -278,6 +305,7 @@ class Request(TypedDict):
     current: NotRequired[list[str] | None]
     planned: NotRequired[list[dict[str, object]]]
     offline: NotRequired[bool]
+    known: NotRequired[KnownPayload | None]
     recorded: NotRequired[list[str] | None]
     exact: NotRequired[list[str]]
     lock: NotRequired[LockPayload]

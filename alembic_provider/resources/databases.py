@@ -17,25 +17,39 @@ cannot be reached yet are tracked apart, so a second one plans its values as unk
 assuming an order.
 
 A resource is named by its type and a hash of its configuration: the protocol gives no address.
+
+The registry also keeps what each refresh of this walk read (:meth:`PlannedDatabases.keep_read`),
+for the plan Terraform makes of the same resource right after: nothing writes to a database
+between a refresh and a plan of one walk, so that plan starts from those facts without running
+env.py again. A fact serves one plan, and every fact is dropped when something writes.
+
 Holds no secret (only hashes) and never does I/O.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
 from typing import Any
 
-from alembic_provider.executor import PlannedMove
+from alembic_provider.executor import DatabaseFacts, PlannedMove, Project
 
-__all__ = ["PlannedDatabases", "owner_of"]
+__all__ = ["PlannedDatabases", "owner_of", "reading_of"]
 
 
 def owner_of(kind: str, config: dict[str, Any]) -> str:
     """Name one resource by its kind and configuration (hashed: it may hold secrets)."""
     text = json.dumps(config, sort_keys=True, default=repr, separators=(",", ":"))
     return kind + ":" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def reading_of(project: Project) -> str:
+    """Name what one resource reads: everything env.py sees (hashed: it holds secrets)."""
+    fields = dataclasses.asdict(project)
+    text = json.dumps(fields, sort_keys=True, default=repr, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class PlannedDatabases:
@@ -45,12 +59,29 @@ class PlannedDatabases:
         self._lock = threading.Lock()
         self._moves: dict[str, PlannedMove] = {}
         self._unreachable: set[str] = set()
+        self._reads: dict[str, DatabaseFacts] = {}
 
     def clear(self) -> None:
-        """Forget every planned move: a new walk begins."""
+        """Forget every planned move and read: a new walk begins."""
         with self._lock:
             self._moves.clear()
             self._unreachable.clear()
+            self._reads.clear()
+
+    def keep_read(self, reading: str, facts: DatabaseFacts) -> None:
+        """Keep what a refresh read, for the plan of the same resource (see :func:`reading_of`)."""
+        with self._lock:
+            self._reads[reading] = facts
+
+    def take_read(self, reading: str) -> DatabaseFacts | None:
+        """Hand over, once, what a refresh of this walk read for ``reading``; None if nothing."""
+        with self._lock:
+            return self._reads.pop(reading, None)
+
+    def forget_reads(self) -> None:
+        """Something writes to a database: what the refreshes read may no longer hold."""
+        with self._lock:
+            self._reads.clear()
 
     def others(self, owner: str | None = None) -> tuple[PlannedMove, ...]:
         """Return the moves every other resource planned (all of them for ``None``)."""

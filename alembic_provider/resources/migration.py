@@ -21,6 +21,7 @@ from alembic_provider.cty import UNKNOWN, contains_unknown
 from alembic_provider.durations import parse_duration
 from alembic_provider.executor import (
     CallOptions,
+    DatabaseFacts,
     Inspection,
     PlannedMove,
     Project,
@@ -34,7 +35,7 @@ from alembic_provider.resources.common import (
     project_for,
     upgrade_state_values,
 )
-from alembic_provider.resources.databases import owner_of
+from alembic_provider.resources.databases import owner_of, reading_of
 from alembic_provider.schema import Block, Schema, empty_object
 from statemachine.resource import (
     Action,
@@ -135,6 +136,7 @@ class _Work:
         planned: tuple[PlannedMove, ...] = (),
         offline: bool = False,
         recorded: tuple[str, ...] | None = None,
+        known: DatabaseFacts | None = None,
     ) -> Inspection:
         return self.ctx.executor.inspect(
             self.project,
@@ -143,6 +145,7 @@ class _Work:
             planned=planned,
             offline=offline,
             recorded=recorded,
+            known=known,
         )
 
     def call_options(self, operation: str) -> CallOptions:
@@ -205,6 +208,7 @@ class Flow:
                 inspection = work.inspect(
                     planned=ctx.databases.others(owner),
                     recorded=None if prior is None else _heads_of(prior),
+                    known=ctx.databases.take_read(reading_of(project)),
                 )
             except errors.TargetError as exc:
                 life.planned(error=exc.message, error_summary=exc.summary)
@@ -366,6 +370,8 @@ class Flow:
         config: Values | None,
         planned_private: bytes,
     ) -> Applied:
+        # Whatever this writes, no refresh of this walk describes the database any more.
+        ctx.databases.forget_reads()
         if planned is None:
             assert prior is not None, "Terraform never applies a null object to a null one"
             return self._destroy(ctx, prior, planned_private)
@@ -495,6 +501,7 @@ class Flow:
                 )
                 refreshed.update(revision=heads_text(heads), revisions=list(heads))
                 return Applied(refreshed, kept.encode(life) if kept.written_by_us else b"")
+        ctx.databases.keep_read(reading_of(project), inspection.facts)
         life.refreshed(
             db_heads=inspection.current,
             target_heads=self._target_heads(inspection),

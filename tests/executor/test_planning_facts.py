@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic_provider.errors import ProviderError
-from alembic_provider.executor import PlannedMove, Project, Step, WorkerExecutor
+from alembic_provider.executor import DatabaseFacts, PlannedMove, Project, Step, WorkerExecutor
 from tests.alembic_projects import Revision as Rev
 from tests.alembic_projects import make_project, sqlite_url, version_rows
 
@@ -38,6 +38,26 @@ def test_one_database_has_one_fingerprint_whoever_connects(
     assert first.database is not None
     assert first.database == second.database
     assert other.database not in (None, first.database)
+
+
+def test_an_inspection_from_known_facts_plans_from_them_without_running_env_py(
+    executor: WorkerExecutor, tmp_path: Path
+) -> None:
+    url = sqlite_url(tmp_path / "db.sqlite")
+    record = tmp_path / "runs.jsonl"
+    root = make_project(tmp_path / "p", url, LINES)
+    project = Project(str(root), environment={"ALEMBIC_TEST_RECORD": str(record)})
+    read = executor.inspect(project, "a@head")
+    assert record.read_text().count("\n") == 1
+    known = DatabaseFacts(("aaaa0001",), read.dialect, read.database)
+    planned = executor.inspect(project, "a@head", known=known)
+    assert record.read_text().count("\n") == 1, "env.py did not run again"
+    assert (planned.current, planned.database, planned.dialect) == (
+        ("aaaa0001",),
+        read.database,
+        read.dialect,
+    )
+    assert planned.steps == (Step("aaaa0002", "create t2"),)
 
 
 def test_a_plan_starts_where_the_planned_moves_leave_the_database(

@@ -78,7 +78,6 @@ def _preload() -> Result:
         with contextlib.suppress(ImportError):
             __import__("sqlalchemy.dialects." + dialect)
     alembic_parser()
-    _rehearse()
     return {
         "python": ".".join(str(part) for part in sys.version_info[:3]),
         "alembic": getattr(alembic, "__version__", "unknown"),
@@ -88,15 +87,35 @@ def _preload() -> Result:
 
 
 # Drivers the dialects above load when env.py connects; whichever are installed.
-_DRIVERS = ("sqlite3", "psycopg2", "psycopg", "pymysql", "MySQLdb", "mysql.connector")
+_DRIVERS = ("sqlite3", "psycopg2", "psycopg", "pymysql", "MySQLdb")
+
+
+class _Rehearsal:
+    """Warm what forked requests would otherwise each build, once, while the server is idle.
+
+    SQLAlchemy and Alembic build much of their machinery on first use (compiled patterns,
+    dialect class caches), and env.py imports a database driver when it connects. A server that
+    waits for requests does that work once, between requests, so that a request never waits
+    for it: not even the first one, which arrives while a cold command is waiting.
+    """
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def when_idle(self, *socks: socket.socket) -> None:
+        if self.done:
+            return
+        readable, _, _ = select.select(list(socks), [], [], 0)
+        if readable:
+            return
+        self.done = True
+        _rehearse()
 
 
 def _rehearse() -> None:
-    """Read the version table of an empty in-memory database once, before any fork.
+    """Import the drivers and read the version table of an empty in-memory database.
 
-    SQLAlchemy and Alembic build much of their machinery on first use (compiled patterns,
-    dialect class caches); doing that here spares every forked request the work. Nothing of it
-    touches a user's database, and the engine is gone before the first fork.
+    Nothing of it touches a user's database, and the engine is gone before the next fork.
     """
     for driver in _DRIVERS:
         with contextlib.suppress(ImportError):
@@ -129,8 +148,11 @@ def serve(fd: int) -> int:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     send(control, dict(versions, ready=True, protocol=PROTOCOL_VERSION))
     pending = bytearray()
+    rehearsal = _Rehearsal()
     while True:
         fds: list[int] = []
+        if b"\n" not in pending:
+            rehearsal.when_idle(control)
         if read_line(control, pending, fds) is None:
             # The provider hung up: leave at once. Tearing down an interpreter that has
             # imported Alembic and SQLAlchemy costs time the provider would wait for.
@@ -193,10 +215,12 @@ def listen(path: str, idle_seconds: float) -> int:
     ready = dict(versions, ready=True, protocol=PROTOCOL_VERSION, pid=os.getpid())
     channels: dict[socket.socket, bytearray] = {}
     last = time.monotonic()
+    rehearsal = _Rehearsal()
     try:
         while channels or time.monotonic() - last < idle_seconds:
             if not _still_ours(path, identity):
                 return 0
+            rehearsal.when_idle(listener, *channels)
             readable, _, _ = select.select([listener, *channels], [], [], 1.0)
             for sock in readable:
                 if sock is listener:

@@ -58,16 +58,22 @@ def op_inspect(request: Result) -> Result:
         will make (``{"database", "from", "to"}`` each): on the database they name, starting
         where the database is, the plan starts where those moves leave it. With ``offline``
         the database is not read at all and the plan starts from an empty version table (a
-        database that does not exist yet). ``recorded``: the heads the resource's state
+        database that does not exist yet). ``known``: what a read of the database moments ago
+        said (``current``, ``dialect``, ``database``); env.py does not run again. ``recorded``:
+        the heads the resource's state
         records; ``others_moved`` then says whether the database differs from them only on
         branches unrelated to the target (other resources' business).
     """
     config = load_config(request, ["current"])
     script = load_script(config)
     target = resolve(script, request["target"])
+    known = request.get("known")
     if request.get("offline"):
         current: tuple[str, ...] = ()
         dialect = database = None
+    elif isinstance(known, dict):
+        current = tuple(sorted(known["current"]))
+        dialect, database = known.get("dialect"), known.get("database")
     else:
         facts = read_database(config, script, request.get("tag"))
         current, dialect, database = facts.heads, facts.dialect, facts.database

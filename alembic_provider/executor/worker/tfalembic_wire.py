@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PROTOCOL_VERSION", "line_buffered", "read_line", "send"]
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 _MAX_MESSAGE = 1024 * 1024
 
 
