@@ -338,7 +338,7 @@ VICTIMS = ("terraform", "provider", "both")
 def _provider(terraform_pid: int) -> int:
     for pid in descendants(terraform_pid):
         line = _cmdline(pid)
-        if "alembic_provider" in line and "worker" not in line:
+        if "alembic_provider" in line and "executor/worker" not in line:
             return pid
     pytest.fail("no provider process under Terraform")
 

@@ -68,15 +68,33 @@ def _tuple(value: Any) -> tuple[str, ...]:
 
 
 def _all_ids(script: Any) -> set[str]:
-    return {revision.revision for revision in script.walk_revisions()}
+    """Every revision id: each one is a head or an ancestor of one.
+
+    Found by following parents from the heads, once per script object; Alembic's own walk
+    sorts the whole graph, which costs far more on a long history than everything else a
+    plan asks of it.
+    """
+    known: set[str] | None = getattr(script, "tfalembic_ids", None)
+    if known is None:
+        known = _ancestry(script, script.get_heads())
+        setattr(script, "tfalembic_ids", known)  # noqa: B010
+    return known
 
 
 def labels(script: Any) -> dict[str, str]:
+    """Map each branch label to the revision that declares it (the one nearest the base)."""
     return {
         label: revision.revision
         for revision in script.walk_revisions()
         for label in revision.branch_labels
     }
+
+
+def _is_label(script: Any, name: str) -> bool:
+    return any(
+        name in script.revision_map.get_revision(revision_id).branch_labels
+        for revision_id in _all_ids(script)
+    )
 
 
 def step_pair(step: Any) -> list[str]:
@@ -100,7 +118,7 @@ def resolve(script: Any, target: str) -> list[str]:
             f"use {_ABSOLUTE}.",
             revision=target,
         )
-    symbolic = target in _SYMBOLS or "@" in target or target in labels(script)
+    symbolic = target in _SYMBOLS or "@" in target or _is_label(script, target)
     starts = sorted(i for i in ids if i.startswith(target))
     if not symbolic and len(starts) > 1:
         raise ReportedError(
@@ -157,6 +175,9 @@ def plan(script: Any, target: str, current: Sequence[str]) -> tuple[str, list[An
     from alembic.util import CommandError
 
     check_known(script, current)
+    exact = target in _SYMBOLS or target in _all_ids(script)
+    if exact and sorted(current) == resolve(script, target):
+        return "none", []  # at the target: nothing to run either way
     try:
         steps = script._upgrade_revs(target, tuple(current))
     except CommandError as exc:
