@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alembic_provider.executor import DatabaseFacts, PlannedMove, Project
-from alembic_provider.resources.databases import PlannedDatabases, owner_of, reading_of
+from alembic_provider.executor import Inspection, PlannedMove, Project, Step
+from alembic_provider.resources.databases import PlannedDatabases, Reading, owner_of, reading_of
 
 
 def test_a_resource_sees_the_moves_of_the_others_only() -> None:
@@ -42,22 +42,47 @@ def test_owner_names_hold_no_secret() -> None:
     assert "hunter2" not in owner and owner.startswith("upgrade:")
 
 
+def _reading(target: str = "heads", current: tuple[str, ...] = ("a1",)) -> Reading:
+    inspection = Inspection(
+        current=current,
+        target=("a2",),
+        direction="upgrade",
+        steps=(Step("a2", "second"),),
+        script_heads=("a2",),
+        dialect="sqlite",
+        start=current,
+        database="db",
+    )
+    return Reading(target, inspection)
+
+
 def test_a_refresh_read_serves_one_plan_of_the_same_connection_in_the_same_walk() -> None:
     plans = PlannedDatabases()
-    facts = DatabaseFacts(("a1",), "sqlite", "db")
+    read = _reading()
     first = reading_of(Project("/p", url="sqlite:///one.db"))
     # Two URLs that differ only in a secret are two connections; the names hold no secret.
     assert reading_of(Project("/p", url="postgresql://u:one@h/db")) != reading_of(
         Project("/p", url="postgresql://u:two@h/db")
     )
     assert "one" not in reading_of(Project("/p", url="postgresql://u:one@h/db"))
-    plans.keep_read(first, facts)
+    plans.keep_read(first, read)
     assert plans.take_read(reading_of(Project("/p", url="sqlite:///two.db"))) is None
-    assert plans.take_read(first) == facts
+    assert plans.take_read(first) == read
     assert plans.take_read(first) is None, "a read serves one plan"
-    plans.keep_read(first, facts)
+    plans.keep_read(first, read)
     plans.forget_reads()
     assert plans.take_read(first) is None, "a write makes every read stale"
-    plans.keep_read(first, facts)
+    plans.keep_read(first, read)
     plans.clear()
     assert plans.take_read(first) is None, "a new walk reads again"
+
+
+def test_a_refresh_answers_a_plan_that_asks_the_same_question() -> None:
+    read = _reading()
+    assert read.answers("heads", ("a1",), ())
+    assert read.answers("heads", ("a1",), (PlannedMove("elsewhere", ("a1",), ("a2",)),))
+    assert not read.answers("a2", ("a1",), ()), "another target"
+    assert not read.answers("heads", ("a0",), ()), "the state records other heads"
+    assert not read.answers("heads", ("a1",), (PlannedMove("db", ("a1",), ("a2",)),)), (
+        "another resource moves the database first"
+    )

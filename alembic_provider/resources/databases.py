@@ -20,8 +20,10 @@ A resource is named by its type and a hash of its configuration: the protocol gi
 
 The registry also keeps what each refresh of this walk read (:meth:`PlannedDatabases.keep_read`),
 for the plan Terraform makes of the same resource right after: nothing writes to a database
-between a refresh and a plan of one walk, so that plan starts from those facts without running
-env.py again. A fact serves one plan, and every fact is dropped when something writes.
+between a refresh and a plan of one walk. When the plan asks what the refresh already answered
+(same target, no other resource's move starts where the database is) it uses that answer;
+otherwise it starts from the facts the refresh read, without running env.py again. A reading
+serves one plan, and every reading is dropped when something writes.
 
 Holds no secret (only hashes) and never does I/O.
 """
@@ -34,15 +36,39 @@ import json
 import threading
 from typing import Any
 
-from alembic_provider.executor import DatabaseFacts, PlannedMove, Project
+from alembic_provider.executor import Inspection, PlannedMove, Project
 
-__all__ = ["PlannedDatabases", "owner_of", "reading_of"]
+__all__ = ["PlannedDatabases", "Reading", "owner_of", "reading_of"]
 
 
 def owner_of(kind: str, config: dict[str, Any]) -> str:
     """Name one resource by its kind and configuration (hashed: it may hold secrets)."""
     text = json.dumps(config, sort_keys=True, default=repr, separators=(",", ":"))
     return kind + ":" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """What one refresh asked (its target) and what the worker answered."""
+
+    target: str
+    inspection: Inspection
+
+    def answers(
+        self, target: str, recorded: tuple[str, ...], moves: tuple[PlannedMove, ...]
+    ) -> bool:
+        """Whether a plan of ``target`` from ``recorded`` heads would get the same answer.
+
+        It does when the refresh resolved the same target, the resource's state holds the heads
+        the refresh read, and no other resource's planned move starts where the database is.
+        """
+        current = self.inspection.current
+        database = self.inspection.database
+        return (
+            target == self.target
+            and tuple(sorted(recorded)) == current
+            and not any(m.database == database and m.start == current for m in moves)
+        )
 
 
 def reading_of(project: Project) -> str:
@@ -59,7 +85,7 @@ class PlannedDatabases:
         self._lock = threading.Lock()
         self._moves: dict[str, PlannedMove] = {}
         self._unreachable: set[str] = set()
-        self._reads: dict[str, DatabaseFacts] = {}
+        self._reads: dict[str, Reading] = {}
 
     def clear(self) -> None:
         """Forget every planned move and read: a new walk begins."""
@@ -68,12 +94,12 @@ class PlannedDatabases:
             self._unreachable.clear()
             self._reads.clear()
 
-    def keep_read(self, reading: str, facts: DatabaseFacts) -> None:
+    def keep_read(self, reading: str, read: Reading) -> None:
         """Keep what a refresh read, for the plan of the same resource (see :func:`reading_of`)."""
         with self._lock:
-            self._reads[reading] = facts
+            self._reads[reading] = read
 
-    def take_read(self, reading: str) -> DatabaseFacts | None:
+    def take_read(self, reading: str) -> Reading | None:
         """Hand over, once, what a refresh of this walk read for ``reading``; None if nothing."""
         with self._lock:
             return self._reads.pop(reading, None)

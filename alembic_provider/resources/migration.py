@@ -35,7 +35,7 @@ from alembic_provider.resources.common import (
     project_for,
     upgrade_state_values,
 )
-from alembic_provider.resources.databases import owner_of, reading_of
+from alembic_provider.resources.databases import Reading, owner_of, reading_of
 from alembic_provider.schema import Block, Schema, empty_object
 from statemachine.resource import (
     Action,
@@ -161,6 +161,21 @@ class _Work:
             return fallback
 
 
+def _plan_inspection(
+    work: _Work,
+    earlier: Reading | None,
+    *,
+    planned: tuple[PlannedMove, ...],
+    recorded: tuple[str, ...] | None,
+) -> Inspection:
+    """Inspect for a plan, reusing what the refresh moments before read where it can."""
+    if earlier is None:
+        return work.inspect(planned=planned, recorded=recorded)
+    if recorded is not None and earlier.answers(work.target, recorded, planned):
+        return earlier.inspection
+    return work.inspect(planned=planned, recorded=recorded, known=earlier.inspection.facts)
+
+
 @dataclass(frozen=True)
 class Flow:
     """Plan, apply, read and import for one migration resource type."""
@@ -205,10 +220,11 @@ class Flow:
         with self._session(ctx, planned) as cancel:
             work = _Work(ctx, project, target, planned, cancel)
             try:
-                inspection = work.inspect(
+                inspection = _plan_inspection(
+                    work,
+                    ctx.databases.take_read(reading_of(project)),
                     planned=ctx.databases.others(owner),
                     recorded=None if prior is None else _heads_of(prior),
-                    known=ctx.databases.take_read(reading_of(project)),
                 )
             except errors.TargetError as exc:
                 life.planned(error=exc.message, error_summary=exc.summary)
@@ -501,7 +517,7 @@ class Flow:
                 )
                 refreshed.update(revision=heads_text(heads), revisions=list(heads))
                 return Applied(refreshed, kept.encode(life) if kept.written_by_us else b"")
-        ctx.databases.keep_read(reading_of(project), inspection.facts)
+        ctx.databases.keep_read(reading_of(project), Reading(target, inspection))
         life.refreshed(
             db_heads=inspection.current,
             target_heads=self._target_heads(inspection),
