@@ -1,14 +1,14 @@
 """The speed targets, measured side by side (``make bench`` prints this table first).
 
 Every row runs whole processes, ours and the yardstick interleaved (A B A B ...), and reports
-medians. The yardstick for a plan is what the Go provider did for a refresh: ``alembic
-current`` and ``alembic heads`` as processes, plus Terraform's own cost (a plan of an empty
-configuration). "warm" is a second command in a row (warm server running, script graph cached);
-"cold" stops the warm server and empties the cache before every run, like the first command in
-a fresh CI job. SQLite files live in ``/dev/shm`` when it exists, so the disk's fsync does not
-drown what is measured. PostgreSQL rows run when ``ALEMBIC_TEST_POSTGRES_URL`` (default
-``postgresql://postgres@127.0.0.1:5432/postgres``) is reachable. ``BENCH_REPEAT`` sets the runs
-per row (default 3). Nothing here asserts a speed.
+medians. The yardstick for a plan is what the Go provider did for a refresh: ``alembic current``
+and ``alembic heads`` as processes, plus Terraform's own cost (a plan of an empty configuration
+that requires no provider). "warm" is a second command in a row (warm server running, script graph
+cached); "cold" stops the warm server and empties the cache before every run, like the first
+command in a fresh CI job. SQLite files live in ``/dev/shm`` when it exists, so the disk's fsync
+does not drown what is measured. PostgreSQL rows run when ``ALEMBIC_TEST_POSTGRES_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/postgres``) is reachable. ``BENCH_REPEAT`` sets the runs per
+row (default 3). Nothing here asserts a speed.
 """
 
 from __future__ import annotations
@@ -157,10 +157,11 @@ class Bench:
         (self.db_dir / f"{name}.sqlite").unlink(missing_ok=True)
         return f"sqlite:///{self.db_dir / name}.sqlite"
 
-    def workspace(self, name: str, config: str) -> Path:
+    def workspace(self, name: str, config: str, *, provider: bool = True) -> Path:
+        """A working directory with ``config``, initialised; ``provider`` requires this one."""
         where = self.base / name
         where.mkdir()
-        (where / "main.tf").write_text(_PROVIDER_BLOCK + config)
+        (where / "main.tf").write_text((_PROVIDER_BLOCK if provider else "") + config)
         self.tf(where, "init")
         return where
 
@@ -366,7 +367,9 @@ def _plan(bench: Bench, where: Path) -> Callable[[], None]:
 
 
 def _small_rows(bench: Bench, small: Path, one: Path) -> Iterator[Row]:
-    empty = bench.workspace("empty", "")
+    # Terraform's own cost: a configuration that requires no provider at all (one that
+    # requires this provider already starts it once, to read its schema).
+    empty = bench.workspace("empty", "", provider=False)
     plan = functools.partial(_plan, bench)
 
     def empty_plan() -> None:
