@@ -10,6 +10,7 @@ describes, anything else an internal error with the traceback. Never imports ale
 from __future__ import annotations
 
 import json
+import os
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,7 @@ from alembic_provider.resources.base import (
     Resource,
     Values,
 )
+from alembic_provider.resources.common import project_for
 from alembic_provider.resources.databases import PlannedDatabases
 from alembic_provider.schema import Block, Nesting, Schema, empty_object
 
@@ -144,6 +146,9 @@ class Provider:
         diagnostics = op.diagnostics
         with self._guard(op, "ValidateProviderConfig"):
             _check_validators(self.provider_schema.block, config, diagnostics)
+            project = None if diagnostics.has_errors else project_for(config, {})
+            if project is not None and os.path.isdir(project.project_root):
+                self.executor.warm_up(project)
         return diagnostics
 
     def configure(self, terraform_version: str, config: Values) -> Diagnostics:

@@ -118,6 +118,9 @@ class FakeExecutor:
     ) -> str:
         return f"-- upgrade to {target}\n"
 
+    def warm_up(self, project: Project) -> None:
+        self.calls.append("warm_up")
+
     def close(self) -> None:
         self.calls.append("close")
 

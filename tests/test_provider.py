@@ -318,3 +318,24 @@ def test_invalid_durations_are_reported_on_their_attribute() -> None:
     assert paths == [["lock_timeout"], ["timeouts", "create"]]
     assert all(d.severity == pb.Diagnostic.ERROR for d in response.diagnostics)
     assert "'soon'" in response.diagnostics[0].detail
+
+
+@pytest.mark.parametrize(
+    ("root", "warmed"),
+    [(".", True), (UNKNOWN, False), ("/no/such/directory", False)],
+    ids=["known", "unknown", "missing"],
+)
+def test_validating_the_provider_config_warms_the_project_interpreter_up(
+    root: Any, warmed: bool
+) -> None:
+    """The validate walk's provider process starts the shared Alembic server for later ones."""
+    h = Harness()
+    value = {a.name: None for a in PROVIDER_SCHEMA.block.attributes} | {"project_root": root}
+    response = h.service.ValidateProviderConfig(
+        pb.ValidateProviderConfig.Request(
+            config=pb.DynamicValue(msgpack=encode_msgpack(value, PROVIDER))
+        ),
+        None,
+    )
+    assert _errors(response) == []
+    assert (h.executor.calls == ["warm_up"]) is warmed, h.executor.calls

@@ -11,6 +11,7 @@ output line and log field passes through the project's redactor first. Never imp
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, Protocol, TypeVar
 
@@ -150,6 +151,8 @@ class Executor(Protocol):
         options: CallOptions = ...,
     ) -> str: ...
 
+    def warm_up(self, project: Project) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -184,11 +187,20 @@ class WorkerExecutor:
         self._processes.close()
 
     def warm_up(self, project: Project) -> None:
-        """Start the warm server for ``project``'s interpreter ahead of the first request."""
-        try:
-            self._processes.prestart(self._launch(project))
-        except ProviderError as exc:
-            self._debug("alembic worker warm-up failed", error=exc.message)
+        """Start the shared warm server for ``project``'s interpreter, in the background.
+
+        Terraform validates the provider's configuration in the command's first provider
+        processes, well before the one that reads a database: a cold command then finds
+        Alembic already imported, or being imported, instead of waiting for all of it.
+        """
+
+        def start() -> None:
+            try:
+                self._processes.prestart(self._launch(project))
+            except (ProviderError, OSError) as exc:
+                self._debug("alembic worker warm-up failed", error=str(exc))
+
+        threading.Thread(target=start, name="alembic-worker-warm-up", daemon=True).start()
 
     # -- read operations: never write ------------------------------------------------------
 

@@ -359,8 +359,11 @@ class WorkerProcesses:
         return Exchange(response, output.text(), stopped, how)
 
     def prestart(self, launch: Launch) -> None:
-        """Start the warm server for ``launch`` now, so the first request does not wait."""
-        if self._warm:
+        """Start the shared warm server for ``launch`` now, for the requests still to come.
+
+        Only a shared server outlives this process; a private one would be started in vain.
+        """
+        if self._shared:
             self._server(launch)
 
     def close(self) -> None:

@@ -302,6 +302,62 @@ def test_projects_share_a_server_per_interpreter_but_not_per_wrapper_directory(
     assert len(servers["wrapper"]) == 2, servers
 
 
+_WARM_UP_AND_LEAVE = """
+import os, sys, threading, time
+from alembic_provider.executor.process import Launch, WorkerProcesses
+launch = Launch((sys.executable,), sys.argv[1], {})
+threading.Thread(target=WorkerProcesses(warm=True).prestart, args=(launch,), daemon=True).start()
+time.sleep(0.2)
+os._exit(0)
+"""
+
+
+def test_a_server_whose_starter_left_early_still_serves_the_next_provider(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider process warms up the shared server and exits while Alembic is still being
+    imported (Terraform's validate walk does); the next one waits for that server."""
+    socket_dir = tmp_path / "warm"
+    monkeypatch.setenv("TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR", str(socket_dir))
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
+    subprocess.run([sys.executable, "-c", _WARM_UP_AND_LEAVE, str(root)], check=True, timeout=60)
+    asking = WorkerProcesses(warm=True)
+    try:
+        request = {
+            **_resolve_request(root),
+            "protocol": PROTOCOL_VERSION,
+            "op": "resolve",
+            "target": "heads",
+        }
+        assert asking.exchange(Launch((sys.executable,), str(root), {}), request).response == {
+            "ok": True,
+            "result": {"target": ["aaaa0002"]},
+        }
+        assert _listening(socket_dir) == [_server_pid(asking)], "one server, started by the warm-up"
+    finally:
+        asking.close()
+        from alembic_provider.daemon.client import stop_all
+        from alembic_provider.daemon.settings import settings
+
+        stop_all(settings())
+
+
+def _listening(socket_dir: Path) -> list[int]:
+    """The worker servers whose command names ``socket_dir`` (exited ones left out)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ours = b"listen" in command and any(str(socket_dir).encode() in p for p in command)
+        if ours and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
 def test_a_shared_server_gives_each_request_its_providers_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -200,18 +200,25 @@ def listen(path: str, idle_seconds: float) -> int:
     goes to the forked child only, with the provider's whole environment: the server keeps
     nothing of any provider's session. It exits once no provider has been connected for
     ``idle_seconds``, on a ``stop`` request, or when its socket is removed or replaced.
+
+    The socket is bound before Alembic is imported: a provider process that comes while the
+    server is still importing waits for its ready line instead of starting a second server.
     """
+    listener = _bind(path)
+    identity = os.stat(path).st_ino
     try:
         versions = _preload()
     except ImportError as exc:
         # Nobody reads this server's output: the marker tells the starter to use a private
-        # server, which reports the failure with the interpreter's own words.
+        # server, which reports the failure with the interpreter's own words; whoever already
+        # connected sees the connection close.
         with open(path + ".failed", "w") as marker:
             marker.write(json.dumps(import_failure(exc).payload("")) + "\n")
+        listener.close()
+        if _still_ours(path, identity):
+            os.unlink(path)
         return 1
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    listener = _bind(path)
-    identity = os.stat(path).st_ino
     ready = dict(versions, ready=True, protocol=PROTOCOL_VERSION, pid=os.getpid())
     channels: dict[socket.socket, bytearray] = {}
     last = time.monotonic()
@@ -224,15 +231,14 @@ def listen(path: str, idle_seconds: float) -> int:
             readable, _, _ = select.select([listener, *channels], [], [], 1.0)
             for sock in readable:
                 if sock is listener:
-                    connection, _ = listener.accept()
-                    if _peer_uid(connection) != os.getuid():
-                        connection.close()
-                        continue
-                    channels[connection] = bytearray()
-                    send(connection, ready)
+                    _welcome(listener, channels, ready)
                     continue
-                if not _answer_channel(sock, channels, listener):
-                    return 0
+                try:
+                    if not _answer_channel(sock, channels, listener):
+                        return 0
+                except OSError:  # that provider is gone
+                    del channels[sock]
+                    sock.close()
                 if sock not in channels:
                     last = time.monotonic()
         return 0
@@ -240,6 +246,25 @@ def listen(path: str, idle_seconds: float) -> int:
         if _still_ours(path, identity):
             with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+def _welcome(
+    listener: socket.socket, channels: dict[socket.socket, bytearray], ready: Result
+) -> None:
+    """Accept a provider of this user and send it the ready line.
+
+    It may have left already (while this server was still importing): then it is dropped.
+    """
+    connection, _ = listener.accept()
+    if _peer_uid(connection) != os.getuid():
+        connection.close()
+        return
+    try:
+        send(connection, ready)
+    except OSError:
+        connection.close()
+        return
+    channels[connection] = bytearray()
 
 
 def _bind(path: str) -> socket.socket:
