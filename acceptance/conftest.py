@@ -35,12 +35,31 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(
-    params=_BINARIES or [None],
-    ids=[binary.id for binary in _BINARIES if binary is not None] or ["no-terraform"],
-)
+def _ids(binaries: list[TerraformBinary | None]) -> list[str]:
+    return [binary.id for binary in binaries if binary is not None] or ["no-terraform"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run a test marked ``newest_terraform`` with the newest binary found only."""
+    newest = _BINARIES[-1] if _BINARIES else None
+    keep: list[pytest.Item] = []
+    older: list[pytest.Item] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        marked = item.get_closest_marker("newest_terraform") is not None
+        if marked and "terraform" in params and params["terraform"] is not newest:
+            older.append(item)
+        else:
+            keep.append(item)
+    if older:
+        config.hook.pytest_deselected(items=older)
+        items[:] = keep
+
+
+@pytest.fixture(params=_BINARIES or [None], ids=_ids(_BINARIES))
 def terraform(request: pytest.FixtureRequest) -> TerraformBinary:
-    """Return one Terraform binary; the test runs once per distinct version found."""
+    """Return one Terraform binary; the test runs once per distinct version found, or with the
+    newest only when marked ``newest_terraform``."""
     binary: TerraformBinary | None = request.param
     if binary is None:
         unavailable(

@@ -15,23 +15,15 @@ import pytest
 from acceptance.databases import sqlite_database
 from acceptance.harness import Harness, Step
 from acceptance.state import State
-from acceptance.terraform_bin import TerraformBinary
 from acceptance.test_upgrade_semantics import (
     PROVIDER,
     hcl,
-    newest_terraform,
     provider_block,
     run_alembic,
 )
 from tests.alembic_projects import Revision, make_project
 
-pytestmark = pytest.mark.acceptance
-
-
-@pytest.fixture
-def terraform() -> TerraformBinary:
-    """Run this module's tests with the newest Terraform only."""
-    return newest_terraform()
+pytestmark = [pytest.mark.acceptance, pytest.mark.newest_terraform]
 
 
 def test_revisions_lists_the_script_directory(harness: Harness, tmp_path: Path) -> None:

@@ -17,24 +17,16 @@ import pytest
 from acceptance.databases import Database, sqlite_database
 from acceptance.harness import Harness, Step, normalise_output
 from acceptance.state import Plan, State
-from acceptance.terraform_bin import TerraformBinary
 from acceptance.test_upgrade_semantics import (
     PROVIDER,
     database_at,
     hcl,
-    newest_terraform,
     pending_ids,
     provider_block,
 )
 from tests.alembic_projects import Revision, add_revision, make_project
 
-pytestmark = pytest.mark.acceptance
-
-
-@pytest.fixture
-def terraform() -> TerraformBinary:
-    """Run this module's tests with the newest Terraform only."""
-    return newest_terraform()
+pytestmark = [pytest.mark.acceptance, pytest.mark.newest_terraform]
 
 
 def block(type_name: str, name: str, body: str, depends_on: str = "") -> str:

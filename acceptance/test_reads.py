@@ -18,24 +18,16 @@ import pytest
 from acceptance.databases import sqlite_database
 from acceptance.harness import Harness, Step
 from acceptance.state import Plan
-from acceptance.terraform_bin import TerraformBinary
 from acceptance.test_upgrade_semantics import (
     PROVIDER,
     database_at,
-    newest_terraform,
     pending_ids,
     run_alembic,
     upgrade_config,
 )
 from tests.alembic_projects import Revision, make_project
 
-pytestmark = pytest.mark.acceptance
-
-
-@pytest.fixture
-def terraform() -> TerraformBinary:
-    """Run this module's tests with the newest Terraform only."""
-    return newest_terraform()
+pytestmark = [pytest.mark.acceptance, pytest.mark.newest_terraform]
 
 
 def _runs(record: Path) -> list[dict[str, object]]:

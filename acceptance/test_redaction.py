@@ -20,22 +20,14 @@ from sqlalchemy.engine import make_url
 from acceptance.databases import Database
 from acceptance.harness import CommandResult, Harness, Step
 from acceptance.providers import Managed
-from acceptance.terraform_bin import TerraformBinary
 from acceptance.test_upgrade_semantics import (
     database_at,
-    newest_terraform,
     provider_block,
     resource_block,
 )
 from tests.alembic_projects import Revision, add_revision, make_project
 
-pytestmark = pytest.mark.acceptance
-
-
-@pytest.fixture
-def terraform() -> TerraformBinary:
-    """Run this module's tests with the newest Terraform only."""
-    return newest_terraform()
+pytestmark = [pytest.mark.acceptance, pytest.mark.newest_terraform]
 
 
 def _leaking_revision(project: Path, *, fail: bool) -> None:

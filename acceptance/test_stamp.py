@@ -15,25 +15,17 @@ import pytest
 from acceptance.databases import Database, sqlite_database
 from acceptance.harness import Harness, PlanCheck, Step, normalise_output
 from acceptance.state import Plan, State
-from acceptance.terraform_bin import TerraformBinary
 from acceptance.test_upgrade_semantics import (
     PROVIDER,
     database_at,
-    newest_terraform,
     provider_block,
     resource_block,
 )
 from tests.alembic_projects import Revision, add_revision, make_project
 
-pytestmark = pytest.mark.acceptance
+pytestmark = [pytest.mark.acceptance, pytest.mark.newest_terraform]
 
 ADDRESS = "alembic_stamp.baseline"
-
-
-@pytest.fixture
-def terraform() -> TerraformBinary:
-    """Run this module's tests with the newest Terraform only."""
-    return newest_terraform()
 
 
 def _project(tmp_path: Path) -> Path:

@@ -33,7 +33,7 @@ from acceptance.state import Plan, State
 from acceptance.terraform_bin import TerraformBinary, find_binaries
 from tests.alembic_projects import Revision, add_revision, make_project, table_name
 
-pytestmark = pytest.mark.acceptance
+pytestmark = [pytest.mark.acceptance, pytest.mark.newest_terraform]
 
 ADDRESS = "alembic_upgrade.db"
 PROVIDER = Reattach()
@@ -58,12 +58,6 @@ def newest_terraform() -> TerraformBinary:
         conftest.unavailable("No terraform binary found.")
     assert binary is not None
     return binary
-
-
-@pytest.fixture
-def terraform() -> TerraformBinary:
-    """Run this module's tests with the newest Terraform only."""
-    return newest_terraform()
 
 
 def hcl(value: HclValue) -> str:
