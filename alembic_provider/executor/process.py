@@ -362,9 +362,13 @@ class WorkerProcesses:
         """Start the shared warm server for ``launch`` now, for the requests still to come.
 
         Only a shared server outlives this process; a private one would be started in vain.
+        Nothing is registered here, so closing this process never waits for the start.
         """
         if self._shared:
-            self._server(launch)
+            directory, startup = _server_identity(launch)
+            server = self._shared_server(launch, directory, startup)
+            if server is not None:
+                server.close()
 
     def close(self) -> None:
         with self._lock:
@@ -405,12 +409,7 @@ class WorkerProcesses:
             raise _start_error(launch.command, exc) from exc
 
     def _server(self, launch: Launch) -> _Server:
-        startup = {
-            key: value
-            for key, value in launch.environment.items()
-            if key.startswith(_STARTUP_PREFIXES)
-        }
-        directory = launch.cwd if _chooses_by_directory(launch.command) else None
+        directory, startup = _server_identity(launch)
         key = (launch.command, directory, tuple(sorted(startup.items())))
         with self._lock:
             server = self._servers.get(key)
@@ -467,6 +466,15 @@ class WorkerProcesses:
                 if value is server:
                     del self._servers[key]
         server.close()
+
+
+def _server_identity(launch: Launch) -> tuple[str | None, dict[str, str]]:
+    """What besides its command tells warm servers apart: the directory it must start in (None
+    when any will do) and the variables the interpreter reads while it starts."""
+    startup = {
+        key: value for key, value in launch.environment.items() if key.startswith(_STARTUP_PREFIXES)
+    }
+    return (launch.cwd if _chooses_by_directory(launch.command) else None), startup
 
 
 @functools.lru_cache(maxsize=64)

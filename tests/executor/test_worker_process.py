@@ -181,7 +181,8 @@ def test_a_wrapper_that_exits_is_reported(tmp_path: Path) -> None:
     processes = WorkerProcesses(warm=True)
     launch = Launch(("/bin/sh", "-c", "echo no python here >&2; exit 3"), str(tmp_path), {})
     with pytest.raises(WorkerEnvironmentError) as raised:
-        processes.prestart(launch)
+        processes.exchange(launch, {"protocol": PROTOCOL_VERSION, "op": "current"})
+    processes.prestart(launch)  # a warm-up says nothing: the request that follows does
     assert raised.value.message == (
         "The interpreter command ['/bin/sh', '-c', 'echo no python here >&2; exit 3'] ended "
         "before the Alembic worker was ready (exit status 3). Set 'python' to an interpreter "
@@ -356,6 +357,29 @@ def _listening(socket_dir: Path) -> list[int]:
         if ours and _alive(int(entry.name)):
             found.append(int(entry.name))
     return sorted(found)
+
+
+def test_closing_never_waits_for_a_warm_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provider process that only validated leaves at once, its warm-up still starting."""
+    monkeypatch.setenv("TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR", str(tmp_path / "warm"))
+    slow = tmp_path / "slow-python"
+    slow.write_text(f'#!/bin/sh\nsleep 3\nexec "{sys.executable}" "$@"\n')
+    slow.chmod(0o755)
+    processes = WorkerProcesses(warm=True)
+    warm_up = threading.Thread(
+        target=processes.prestart, args=(Launch((str(slow),), str(tmp_path), {}),)
+    )
+    warm_up.start()
+    try:
+        _wait_for(lambda: any((tmp_path / "warm").glob("worker-*.lock")), "the warm-up to begin")
+        processes.close()
+        assert warm_up.is_alive(), "close() returned while the server was still starting"
+    finally:
+        warm_up.join(60)
+        from alembic_provider.daemon.client import stop_all
+        from alembic_provider.daemon.settings import settings
+
+        stop_all(settings())
 
 
 def test_a_shared_server_gives_each_request_its_providers_environment(
