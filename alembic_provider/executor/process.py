@@ -282,7 +282,10 @@ class _SharedServer(_Server):
             time.sleep(_POLL / 5)
 
     def wait_ready(self, timeout: float) -> dict[str, Any]:
-        message = self._read(timeout)
+        try:
+            message = self._read(timeout)
+        except (OSError, ValueError):  # it failed to start and closed its socket under us
+            message = None
         if message is None or not message.get("ready"):
             self.close()
             raise OSError("the shared warm server did not say it was ready")
