@@ -11,7 +11,6 @@ output line and log field passes through the project's redactor first. Never imp
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, Protocol, TypeVar
 
@@ -194,13 +193,10 @@ class WorkerExecutor:
         Alembic already imported, or being imported, instead of waiting for all of it.
         """
 
-        def start() -> None:
-            try:
-                self._processes.prestart(self._launch(project))
-            except (ProviderError, OSError) as exc:
-                self._debug("alembic worker warm-up failed", error=str(exc))
-
-        threading.Thread(target=start, name="alembic-worker-warm-up", daemon=True).start()
+        try:
+            self._processes.prestart(self._launch(project))
+        except (ProviderError, OSError) as exc:
+            self._debug("alembic worker warm-up failed", error=str(exc))
 
     # -- read operations: never write ------------------------------------------------------
 

@@ -215,13 +215,11 @@ class _SharedServer(_Server):
 
         config = settings.settings()
         settings.private_directory(config.directory)
-        digest = hashlib.sha256(repr((config.key, command, cwd, sorted(env.items()))).encode())
-        name = f"worker-{digest.hexdigest()[:24]}"
-        path = os.path.join(config.directory, f"{name}.sock")
+        path = self.socket_path(command, cwd, env)
         self.command = command
         control = self._connect(client, path)
         if control is None:
-            with client.locked(os.path.join(config.directory, f"{name}.lock")):
+            with client.locked(path.removesuffix(".sock") + ".lock"):
                 control = self._connect(client, path)
                 if control is None:
                     control = self._start(client, path, cwd, env, config.idle_seconds)
@@ -230,6 +228,15 @@ class _SharedServer(_Server):
         self._eof = False
         self._lock = threading.Lock()
         self.used = time.monotonic()
+
+    @staticmethod
+    def socket_path(command: tuple[str, ...], cwd: str | None, env: Mapping[str, str]) -> str:
+        """Where the server for this interpreter, directory and environment listens."""
+        from alembic_provider.daemon import settings
+
+        config = settings.settings()
+        digest = hashlib.sha256(repr((config.key, command, cwd, sorted(env.items()))).encode())
+        return os.path.join(config.directory, f"worker-{digest.hexdigest()[:24]}.sock")
 
     @staticmethod
     def _connect(client: Any, path: str) -> socket.socket | None:
@@ -361,17 +368,30 @@ class WorkerProcesses:
         how = ended(popen.returncode) if popen is not None else "forked worker ended"
         return Exchange(response, output.text(), stopped, how)
 
-    def prestart(self, launch: Launch) -> None:
-        """Start the shared warm server for ``launch`` now, for the requests still to come.
+    def prestart(self, launch: Launch) -> threading.Thread | None:
+        """Start the shared warm server for ``launch`` in the background, for requests to come.
 
         Only a shared server outlives this process; a private one would be started in vain.
-        Nothing is registered here, so closing this process never waits for the start.
+        Nothing is registered here, so closing this process never waits for the start. When
+        the server already listens nothing happens at all: a thread started for nothing would
+        only take the interpreter lock from the request being served. Returns the thread that
+        starts it, if any.
         """
-        if self._shared:
-            directory, startup = _server_identity(launch)
+        if not self._shared:
+            return None
+        directory, startup = _server_identity(launch)
+        path = _SharedServer.socket_path(launch.command, directory, _shared_env(startup))
+        if os.path.exists(path):
+            return None  # running, or starting and already listening
+
+        def start() -> None:
             server = self._shared_server(launch, directory, startup)
             if server is not None:
                 server.close()
+
+        thread = threading.Thread(target=start, name="alembic-worker-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def close(self) -> None:
         with self._lock:
@@ -440,12 +460,7 @@ class WorkerProcesses:
         """
         if not self._shared:
             return None
-        env = {
-            key: value
-            for key, value in {**os.environ, **startup}.items()
-            if key.startswith(_STARTUP_PREFIXES)
-        }
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env = _shared_env(startup)
         from alembic_provider.daemon.client import ServerUnavailableError
         from alembic_provider.daemon.settings import UnsafeDirectoryError
 
@@ -469,6 +484,17 @@ class WorkerProcesses:
                 if value is server:
                     del self._servers[key]
         server.close()
+
+
+def _shared_env(startup: Mapping[str, str]) -> dict[str, str]:
+    """A shared server's whole environment: only what starts an interpreter."""
+    env = {
+        key: value
+        for key, value in {**os.environ, **startup}.items()
+        if key.startswith(_STARTUP_PREFIXES)
+    }
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
 
 
 def _server_identity(launch: Launch) -> tuple[str | None, dict[str, str]]:

@@ -182,7 +182,9 @@ def test_a_wrapper_that_exits_is_reported(tmp_path: Path) -> None:
     launch = Launch(("/bin/sh", "-c", "echo no python here >&2; exit 3"), str(tmp_path), {})
     with pytest.raises(WorkerEnvironmentError) as raised:
         processes.exchange(launch, {"protocol": PROTOCOL_VERSION, "op": "current"})
-    processes.prestart(launch)  # a warm-up says nothing: the request that follows does
+    warm_up = processes.prestart(launch)  # says nothing: the request that follows does
+    if warm_up is not None:
+        warm_up.join(60)
     assert raised.value.message == (
         "The interpreter command ['/bin/sh', '-c', 'echo no python here >&2; exit 3'] ended "
         "before the Alembic worker was ready (exit status 3). Set 'python' to an interpreter "
@@ -304,10 +306,10 @@ def test_projects_share_a_server_per_interpreter_but_not_per_wrapper_directory(
 
 
 _WARM_UP_AND_LEAVE = """
-import os, sys, threading, time
+import os, sys, time
 from alembic_provider.executor.process import Launch, WorkerProcesses
 launch = Launch((sys.executable,), sys.argv[1], {})
-threading.Thread(target=WorkerProcesses(warm=True).prestart, args=(launch,), daemon=True).start()
+WorkerProcesses(warm=True).prestart(launch)
 time.sleep(0.2)
 os._exit(0)
 """
@@ -366,10 +368,8 @@ def test_closing_never_waits_for_a_warm_up(tmp_path: Path, monkeypatch: pytest.M
     slow.write_text(f'#!/bin/sh\nsleep 3\nexec "{sys.executable}" "$@"\n')
     slow.chmod(0o755)
     processes = WorkerProcesses(warm=True)
-    warm_up = threading.Thread(
-        target=processes.prestart, args=(Launch((str(slow),), str(tmp_path), {}),)
-    )
-    warm_up.start()
+    warm_up = processes.prestart(Launch((str(slow),), str(tmp_path), {}))
+    assert warm_up is not None, "no server listens yet, so a warm-up starts one"
     try:
         _wait_for(lambda: any((tmp_path / "warm").glob("worker-*.lock")), "the warm-up to begin")
         processes.close()
