@@ -198,11 +198,12 @@ def test_a_launcher_of_another_version_falls_back_and_is_refused(
         environ={"HOME": str(world.home)},
     ).path
     started = Started([str(other)], world.env())
+    status = started.process.wait(timeout=_WAIT)  # it refuses, and exits by itself
     stderr = started.stop()
     assert started.line.startswith(
         f"The terraform-provider-alembic 9.9.9 launcher found version {__version__} installed"
     )
-    assert started.process.returncode == 1, stderr
+    assert status == 1, stderr
     assert "(0 through the launcher's fast start)" in world.status()
 
 
