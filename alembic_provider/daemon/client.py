@@ -50,7 +50,6 @@ __all__ = [
 _START_SECONDS = 30.0
 _REPLY_SECONDS = wire.REPLY_SECONDS
 _POLL_SECONDS = 0.01
-_MAX_LINE = 4 * 1024 * 1024
 # What the server itself needs from the first session's environment; nothing else of it (no
 # secret) is kept by a process that outlives the session.
 _SERVER_VARIABLES = ("PATH", "HOME", "LANG", "TMPDIR", "XDG_RUNTIME_DIR", "VIRTUAL_ENV")
@@ -118,16 +117,11 @@ def send_message(
 
 def read_message(connection: socket.socket, timeout: float | None) -> dict[str, Any]:
     """Read one JSON line; raise when the peer hangs up or stays silent past ``timeout``."""
-    connection.settimeout(timeout)
-    pending = b""
-    while not pending.endswith(b"\n"):
-        chunk = connection.recv(1)
-        if not chunk:
-            raise ServerUnavailableError("the warm server hung up")
-        pending += chunk
-        if len(pending) > _MAX_LINE:
-            raise ValueError("the warm server sent an overlong line")
-    message = json.loads(pending)
+    try:
+        line = wire.read_line(connection, timeout)
+    except ConnectionError as exc:
+        raise ServerUnavailableError("the warm server hung up") from exc
+    message = json.loads(line)
     if not isinstance(message, dict):
         raise ValueError("the warm server sent something other than an object")
     return message
