@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -380,6 +381,30 @@ def test_closing_never_waits_for_a_warm_up(tmp_path: Path, monkeypatch: pytest.M
         from alembic_provider.daemon.settings import settings
 
         stop_all(settings())
+
+
+def test_a_shared_server_stops_when_asked_even_if_it_cannot_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR", str(tmp_path / "warm"))
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
+    processes = WorkerProcesses(warm=True)
+    try:
+        processes.exchange(Launch((sys.executable,), str(root), {}), _resolve_request(root))
+        pid = _server_pid(processes)
+    finally:
+        processes.close()
+    assert pid is not None and _alive(pid)
+    (path,) = (tmp_path / "warm").glob("worker-*.sock")
+    # An asker that reads nothing more: every answer the server writes fails.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as asker:
+        from alembic_provider.daemon.settings import reachable
+
+        with reachable(str(path)) as address:
+            asker.connect(address)
+        asker.shutdown(socket.SHUT_RD)
+        asker.sendall(b'{"op": "stop"}\n')
+        _wait_for(lambda: not _alive(pid), "the shared server to stop")
 
 
 def test_a_shared_server_gives_each_request_its_providers_environment(

@@ -253,17 +253,15 @@ def _welcome(
 ) -> None:
     """Accept a provider of this user and send it the ready line.
 
-    It may have left already (while this server was still importing): then it is dropped.
+    It may have left already (while this server was still importing, or after asking to stop
+    without waiting for the answer): what it sent is read all the same, then it is dropped.
     """
     connection, _ = listener.accept()
     if _peer_uid(connection) != os.getuid():
         connection.close()
         return
-    try:
+    with contextlib.suppress(OSError):
         send(connection, ready)
-    except OSError:
-        connection.close()
-        return
     channels[connection] = bytearray()
 
 
@@ -295,7 +293,8 @@ def _answer_channel(
         return True
     op = json.loads(line.decode("utf-8")).get("op")
     if op == "stop":
-        send(sock, {"pid": os.getpid(), "stopping": True})
+        with contextlib.suppress(OSError):  # whoever asked may not wait for the answer
+            send(sock, {"pid": os.getpid(), "stopping": True})
         return False
     if op == "status":
         send(sock, {"pid": os.getpid(), "providers": len(channels)})
