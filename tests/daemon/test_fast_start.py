@@ -30,6 +30,7 @@ from tests.daemon.test_warm_server import (
     _sessions_serving,
     _wait_for,
 )
+from tests.started import StartedProvider
 
 _WAIT = 60.0
 _FAST = ["-I", "-S", FAST_START]
@@ -59,37 +60,17 @@ class World:
         return _cli(self.daemon_dir, "status").stdout
 
 
-class Started:
-    """A provider started as Terraform starts it, up to its handshake line."""
+class Started(StartedProvider):
+    """A provider started through the launcher, as Terraform starts it."""
 
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            argv,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        assert self.process.stdout is not None
-        self.line = self.process.stdout.readline().strip()
+        super().__init__(argv, env)
         # The process that relays (or serves): the launcher exec'd the interpreter in place.
         self.cmdline = Path(f"/proc/{self.process.pid}/cmdline").read_bytes().split(b"\0")[1:-1]
 
     @property
     def flags(self) -> list[str]:
         return [part.decode() for part in self.cmdline]
-
-    @property
-    def socket_path(self) -> Path:
-        parts = self.line.split("|")
-        assert parts[:3] == ["1", "6", "unix"], self.line
-        return Path(parts[3])
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.kill()
-        return self.process.communicate(timeout=_WAIT)[1]
 
 
 @pytest.fixture

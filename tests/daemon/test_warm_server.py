@@ -23,6 +23,7 @@ import pytest
 from alembic_provider.daemon import settings as daemon_settings
 from alembic_provider.plugin.proto import tfplugin6_pb2, tfplugin6_pb2_grpc
 from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
+from tests.started import PROVIDER_COMMAND, StartedProvider
 
 _WAIT = 60.0
 
@@ -85,27 +86,11 @@ def _server_pid(directory: Path) -> int | None:
     return int(status.stdout.split()[2])
 
 
-class Launcher:
+class Launcher(StartedProvider):
     """The process Terraform starts, up to its handshake line."""
 
     def __init__(self, env: dict[str, str], cwd: Path | None = None) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-B", "-m", "alembic_provider"],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        assert self.process.stdout is not None
-        self.line = self.process.stdout.readline().strip()
-
-    @property
-    def socket_path(self) -> Path:
-        parts = self.line.split("|")
-        assert parts[:3] == ["1", "6", "unix"], self.line
-        return Path(parts[3])
+        super().__init__(PROVIDER_COMMAND, env, cwd)
 
     def schema(self) -> tfplugin6_pb2.GetProviderSchema.Response:
         with grpc.insecure_channel(f"unix:{self.socket_path}") as channel:
@@ -114,12 +99,6 @@ class Launcher:
                 tfplugin6_pb2.GetProviderSchema.Request(), timeout=30
             )
             return response
-
-    def stop(self) -> str:
-        """Kill the launcher (as Terraform may) and return what it wrote on stderr."""
-        if self.process.poll() is None:
-            self.process.kill()
-        return self.process.communicate(timeout=_WAIT)[1]
 
 
 def test_a_session_is_served_by_the_warm_server(daemon_dir: Path, tmp_path: Path) -> None:

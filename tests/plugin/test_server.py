@@ -34,6 +34,7 @@ from alembic_provider.plugin.server import (
     remove_stale_directories,
 )
 from alembic_provider.plugin.tls import make_server_certificate
+from tests.started import PROVIDER_COMMAND, StartedProvider
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -47,24 +48,13 @@ def _pem_der(cert_field: str) -> bytes:
     return base64.b64decode(cert_field + "=" * (-len(cert_field) % 4))
 
 
-class Plugin:
+class Plugin(StartedProvider):
     def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-B", "-m", "alembic_provider"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        assert self.process.stdout is not None
-        self.line = self.process.stdout.readline().strip()
+        super().__init__(PROVIDER_COMMAND, env)
         parts = self.line.split("|")
         if parts[:3] != ["1", "6", "unix"]:
-            self.process.kill()
-            _, errors = self.process.communicate(timeout=10)
+            errors = self.stop(timeout=10)
             raise AssertionError(f"no handshake: {self.line!r}; the provider said:\n{errors}")
-        self.socket_path = parts[3]
         self.cert_field = parts[5]
 
     def channel(self) -> grpc.Channel:
@@ -79,11 +69,6 @@ class Plugin:
         return grpc.secure_channel(
             target, credentials, options=[("grpc.ssl_target_name_override", "localhost")]
         )
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate(timeout=10)
 
 
 @pytest.fixture
