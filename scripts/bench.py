@@ -41,22 +41,19 @@ def _handshake_seconds(tls: bool) -> float:
         env["PLUGIN_CLIENT_CERT"] = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"
     else:
         env.pop("PLUGIN_CLIENT_CERT", None)
-    start = time.perf_counter()
-    process = _start_provider(env)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    elapsed = time.perf_counter() - start
-    process.terminate()
-    process.wait(timeout=10)
-    if not line.startswith("1|6|unix|"):
-        raise RuntimeError(f"unexpected handshake line: {line!r}")
-    return elapsed
+    from bench_targets import seconds_to_handshake  # type: ignore[import-not-found]
+
+    seconds: float = seconds_to_handshake(_PROVIDER_COMMAND, env)
+    return seconds
+
+
+_PROVIDER_COMMAND = [sys.executable, "-B", "-m", "alembic_provider"]
 
 
 def _start_provider(env: dict[str, str]) -> subprocess.Popen[str]:
     """Start the provider as Terraform does, its handshake line readable on stdout."""
     return subprocess.Popen(
-        [sys.executable, "-B", "-m", "alembic_provider"],
+        _PROVIDER_COMMAND,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -37,7 +37,7 @@ from bench_history import write_history  # noqa: E402
 from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE  # noqa: E402
 from tests.alembic_projects import Revision, make_project  # noqa: E402
 
-__all__ = ["main", "measure"]
+__all__ = ["main", "measure", "seconds_to_handshake"]
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 _PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -314,13 +314,14 @@ def _handshake(env: dict[str, str]) -> float:
     launcher = launcher_path(plugins, ProviderSource.parse(DEFAULT_SOURCE))
     env = {**env, MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"}
     env["PLUGIN_CLIENT_CERT"] = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"
+    return seconds_to_handshake([str(launcher)], env)
+
+
+def seconds_to_handshake(argv: list[str], env: dict[str, str]) -> float:
+    """Start ``argv`` as Terraform starts a provider; return the time to its handshake line."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        [str(launcher)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     assert process.stdout is not None
     line = process.stdout.readline()
