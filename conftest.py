@@ -13,6 +13,8 @@ import tempfile
 
 import pytest
 
+pytest_plugins = ["tests.rows_reached"]
+
 _VARIABLES = {
     "TERRAFORM_PROVIDER_ALEMBIC_CACHE_DIR": "tf-alembic-test-cache-",
     "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR": "tf-alembic-test-warm-",

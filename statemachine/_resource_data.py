@@ -1,6 +1,6 @@
-"""Plain data of the resource lifecycle: decisions, actions, the facts triggers carry.
+"""Plain data of the resource lifecycle: decisions, actions, facts, and the outcome of a step.
 
-Kept apart from ``statemachine.resource`` so that module reads as the machine: states, table,
+Kept apart from ``statemachine.resource`` so that module reads as the machine: states, tables,
 model. Never does I/O, never reads a clock; standard library only.
 """
 
@@ -15,12 +15,15 @@ if TYPE_CHECKING:
     from transitions.core import EventData
 
 __all__ = [
+    "UNREADABLE",
     "WRITES",
     "Action",
     "Decision",
     "Facts",
     "Heads",
     "Kind",
+    "Note",
+    "Outcome",
     "Verb",
     "as_heads",
     "need",
@@ -31,6 +34,10 @@ Kind = Literal["upgrade", "stamp"]
 Heads = tuple[str, ...]
 """Revision ids, sorted; ``()`` is an empty version table (alembic's ``base``)."""
 Verb = Literal["upgrade", "downgrade", "stamp"]
+
+#: Failure kinds that mean "these settings do not reach the database": env.py failed, the
+#: database refused, the interpreter lacks a driver, or env.py still has the placeholder URL.
+UNREADABLE = frozenset({"env", "database", "environment", "placeholder_url"})
 
 
 class Decision(enum.Enum):
@@ -54,10 +61,53 @@ WRITES: dict[Decision, Verb] = {
 
 @dataclass(frozen=True)
 class Action:
-    """One write the handler must run during apply: the alembic verb and the concrete target."""
+    """One write the handler must run during apply: the alembic verb and the exact heads."""
 
     verb: Verb
     target: Heads
+
+
+@dataclass(frozen=True)
+class Note:
+    """A diagnostic the handler must report, worded by the machine."""
+
+    severity: Literal["error", "warning"]
+    summary: str
+    detail: str
+    attribute: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything one step decided, for the handler to carry out as given.
+
+    :param actions: the writes to run, in order, each toward its exact heads.
+    :param notes: the diagnostics to report.
+    :param exists: whether Terraform keeps an object after this step (false after a refused
+        create, a destroy, a failed import, or a plan that could not be made).
+    :param unknown: plan every computed value as known only after apply.
+    :param revisions: the heads to plan or record; None leaves the values as they are.
+    :param target_revisions: the target's revision ids to plan or record; None leaves them.
+    :param steps: list the migrations the plan runs (``pending``, and ``sql`` when previewed).
+    :param moves_to: the heads a plan that writes leaves the database at, for the plans of
+        other resources on the same database; None when it writes nothing.
+    :param refreshed: the recorded heads come from this refresh.
+    """
+
+    actions: tuple[Action, ...] = ()
+    notes: tuple[Note, ...] = ()
+    exists: bool = True
+    unknown: bool = False
+    revisions: Heads | None = None
+    target_revisions: Heads | None = None
+    steps: bool = False
+    moves_to: Heads | None = None
+    refreshed: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """An error note says the step did not do what was asked."""
+        return any(note.severity == "error" for note in self.notes)
 
 
 def as_heads(value: Iterable[str] | None) -> Heads | None:
@@ -86,36 +136,75 @@ def quote(heads: Heads | None) -> str:
     return ", ".join(f"'{head}'" for head in heads) if heads else "'base'"
 
 
+_HEADS = (
+    "db_heads",
+    "start_heads",
+    "target_heads",
+    "stamp_heads",
+    "target_revisions",
+    "recorded_heads",
+    "recorded_target_revisions",
+    "heads_reached",
+)
+
+
 @dataclass(frozen=True)
 class Facts:
     """Every fact a trigger may carry, with the defaults the trigger declarations use."""
 
     known: bool = True
+    #: Why a fact could not be established: the message, its heading, the whole diagnostic
+    #: detail, and the kind of failure (``"database"``, ``"target"``, ``"env"`` ...).
     error: str | None = None
     error_summary: str | None = None
+    error_detail: str | None = None
+    error_kind: str | None = None
+    error_attribute: tuple[str, ...] = ()
+    #: The database's heads, read now.
     db_heads: Heads | None = None
     #: Where the plan starts when other resources of the plan move the database first.
     start_heads: Heads | None = None
+    #: The heads running the migrations to the target leaves (Alembic's bookkeeping).
     target_heads: Heads | None = None
+    #: The heads stamping the target leaves; ``target_heads`` when not given.
+    stamp_heads: Heads | None = None
+    #: The target resolved to revision ids.
+    target_revisions: Heads | None = None
+    #: What Terraform's state holds now (None: nothing usable).
+    recorded_heads: Heads | None = None
+    recorded_target_revisions: Heads | None = None
     downgrades: tuple[str, ...] = ()
+    #: The revisions a downgrade undoes, each worded for a message.
+    undone: tuple[str, ...] = ()
     allow_downgrade: bool = False
-    config_changed: bool = False
     target_changed: bool = False
-    recorded_by_refresh: bool = False
+    #: The state's heads were read with the settings the plan uses.
+    same_connection: bool = True
+    #: Other resources' planned moves take the database from the recorded heads to where it is.
+    explained: bool = False
+    #: The database differs from the recorded heads only on branches other resources move.
+    others_moved: bool = False
+    #: Another resource of this plan cannot reach its database either.
+    others_unreachable: bool = False
     reached: bool = False
-    replacing: bool = False
+    has_migrations: bool = True
+    project_root: str = ""
+    destroy_target: str | None = None
     equal_to_prior: bool = False
     heads_reached: Heads | None = None
     message: str = ""
+    unread: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("db_heads", "start_heads", "target_heads", "heads_reached"):
+        for name in _HEADS:
             object.__setattr__(self, name, as_heads(getattr(self, name)))
-        if isinstance(self.downgrades, str):
-            raise TypeError(
-                f"Downgrades are a list of revision ids, not the string '{self.downgrades}'."
-            )
-        object.__setattr__(self, "downgrades", tuple(self.downgrades))
+        for name in ("downgrades", "undone", "error_attribute"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"'{name}' is a list of revision ids, not the string '{value}'.")
+            object.__setattr__(self, name, tuple(value))
+        if self.stamp_heads is None:
+            object.__setattr__(self, "stamp_heads", self.target_heads)
 
     @property
     def from_heads(self) -> Heads | None:

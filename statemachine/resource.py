@@ -1,26 +1,31 @@
 # ruff: noqa: E501
 """Lifecycle of one managed resource (``alembic_upgrade`` or ``alembic_stamp``) across Terraform's RPCs.
 
-The machine decides; the resource handler acts. A handler restores a ``ResourceLifecycle`` in the
-state it kept in private state, fires the fact it observed as a trigger (past tense, facts as
-keyword arguments), reads what the machine decided, executes it, and fires the outcome:
+The machine decides; the resource handler acts. A handler restores a ``ResourceLifecycle`` from
+the snapshot it kept in private state, gathers the facts of the RPC (what the database and the
+script directory say, what failed and why), fires them as a trigger (past tense, facts as keyword
+arguments), and carries out ``outcome`` as given: the writes to run with their exact heads, the
+diagnostics to report, the values to plan or record. It never inspects the state or the kind to
+choose what to do, and never raises after a fire: a failure is a fact, and its wording is the
+machine's.
 
-- PlanResourceChange: ``planned(...)`` or ``destroy_planned(...)``, then read ``decision``
-  (no-op, upgrade, downgrade, stamp, unknown, error, forget), ``error`` and ``planned_heads``
-  (the planned revision: the target when the plan writes, the database's heads when it does not).
-- ApplyResourceChange: ``apply_started(db_heads=...)``, run every ``Action`` in ``pending``, then
-  ``apply_succeeded(heads_reached=...)`` or ``apply_failed(heads_reached=..., message=...)``;
-  for a destroy ``destroy_started(...)`` then ``destroyed()`` or ``destroy_failed(...)``.
-- ReadResource: ``refreshed(db_heads=..., target_heads=...)``, then read ``state``, ``heads`` and
-  ``warnings``. ImportResourceState: ``import_started()`` then ``imported(db_heads=...)``.
+- ReadResource: ``refreshed(...)``.
+- PlanResourceChange: ``planned(...)`` then, once the values are filled, ``values_planned(...)``;
+  for a destroy ``destroy_planned(...)``.
+- ApplyResourceChange: ``apply_started(...)``, run ``outcome.actions``, then
+  ``apply_succeeded(...)`` or ``apply_failed(...)``; for a destroy ``destroy_planned(...)``,
+  ``destroy_started()``, the actions, then ``destroyed()`` or ``destroy_failed(...)``.
+- ImportResourceState: ``import_started()`` then ``imported(...)``.
 
-The rules live in the guards below: a downgrade needs ``allow_downgrade``; an ``alembic_stamp``
-is satisfied once the database is at or past its target (the target is an ancestor of the
-database's heads, as after the migrations that follow a baseline ran); it never stamps again
-because revisions were added or the database moved (a database behind the target or on an
-unrelated branch is a warning), only a changed ``target`` the database has not reached stamps again; unknown inputs plan unknown values without touching the
-database; and only ``apply_started``/``destroy_started`` ever put a write into ``pending``.
-Every trigger either takes an edge or raises ``MachineError``; ``may_<trigger>(...)`` asks first.
+Each kind has its own table, built from the rows both share and its own; so no guard asks which
+kind it is. The rules live in the guards: a downgrade needs ``allow_downgrade``; an
+``alembic_stamp`` is satisfied once the database is at or past its target (the target is an
+ancestor of the database's heads, as after the migrations that follow a baseline ran); it never
+stamps again because revisions were added or the database moved (a database behind the target or
+on an unrelated branch is a warning), only a changed ``target`` the database has not reached
+stamps again; unknown inputs plan unknown values without touching the database; and only
+``apply_started``/``destroy_started`` ever put a write into ``pending``. Every trigger either
+takes an edge or raises ``MachineError``; ``may_<trigger>(...)`` asks first.
 
 >>> life = ResourceLifecycle("upgrade")
 >>> life.planned(db_heads=[], target_heads=["a1"])
@@ -29,15 +34,15 @@ True
 (<State.PLANNED_CREATE: 'planned-create'>, <Decision.UPGRADE: 'upgrade'>)
 >>> life.apply_started(db_heads=[])
 True
->>> life.pending
+>>> life.outcome.actions
 (Action(verb='upgrade', target=('a1',)),)
 >>> life.apply_failed(heads_reached=["a0"], message="migration a1 failed")
 True
->>> life.state, life.revision_reached, life.pending
-(<State.PARTIAL: 'partial'>, ('a0',), ())
+>>> life.state, life.revision_reached, life.outcome.revisions
+(<State.PARTIAL: 'partial'>, ('a0',), ('a0',))
 
-Models are bound to one machine built at import (``transitions``' shared-machine pattern) and
-released at once, so creating one per RPC is cheap and nothing is retained.
+Models are bound to one machine per kind built at import (``transitions``' shared-machine
+pattern) and released at once, so creating one per RPC is cheap and nothing is retained.
 
 Import name: this folder is a PEP 420 namespace portion of ``statemachine``, the import name of
 PyPI's ``python-statemachine`` too. It has no ``__init__.py`` (nor ``py.typed``) and installs only
@@ -60,12 +65,15 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, get_args
 
 from statemachine._resource_data import (
+    UNREADABLE,
     WRITES,
     Action,
     Decision,
     Facts,
     Heads,
     Kind,
+    Note,
+    Outcome,
     as_heads,
     need,
     quote,
@@ -76,17 +84,18 @@ if TYPE_CHECKING:
     from transitions.core import EventData, TransitionConfigDict
 
 __all__ = [
-    "MACHINE",
+    "MACHINES",
+    "TABLES",
     "TERMINAL",
-    "TRANSITIONS",
     "Action",
     "Decision",
     "Heads",
     "Kind",
+    "Note",
+    "Outcome",
     "ResourceLifecycle",
     "ResourceSnapshot",
     "State",
-    "recorded_heads",
 ]
 
 
@@ -114,40 +123,40 @@ _APPLYING = (S.CREATING, S.UPDATING)
 _RECORDED = frozenset({*_IN_STATE, S.PLANNED_UPDATE, S.UPDATING, S.PLANNED_DELETE, S.DELETING})
 
 # fmt: off
-TRANSITIONS: list[TransitionConfigDict] = [
-    # ReadResource: the database's heads and the target as the script directory resolves it now.
-    edge("refreshed", _IN_STATE, S.PRESENT, when="is_at_target", do="record_refresh"),
-    edge("refreshed", _APPLIED, S.PRESENT, when="is_satisfied_stamp", do="record_refresh"),
-    edge("refreshed", _APPLIED, S.DRIFTED, when=("is_stamp", "has_db_moved"), do="warn_stamp"),
-    edge("refreshed", _APPLIED, "=", when="is_stamp", do="warn_stamp"),
-    edge("refreshed", _APPLIED, S.DRIFTED, do="record_refresh"),
-    edge("refreshed", S.PARTIAL, S.PARTIAL, do="record_refresh"),
-    # PlanResourceChange for a create.
+# ReadResource that could not read the database as asked; rows both kinds share.
+_REFRESH_FAILED: list[TransitionConfigDict] = [
+    edge("refreshed", _IN_STATE, "=", when="is_unknown", do="keep_values"),
+    edge("refreshed", _IN_STATE, "=", when=("has_error", "is_unread"), do="keep_unread"),
+    edge("refreshed", _IN_STATE, "=", when=("has_error", "is_target_error"), do="record_heads_only"),
+    edge("refreshed", _IN_STATE, "=", when=("has_error", "is_unreachable"), do="refuse_unreachable"),
+    edge("refreshed", _IN_STATE, "=", when="has_error", do="report_error"),
+]
+# PlanResourceChange for a create that cannot be planned from a database read.
+_CREATE_UNREAD: list[TransitionConfigDict] = [
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_unknown", do="plan_unknown"),
-    edge("planned", S.ABSENT, "=", when="has_error", do="plan_error"),
-    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_at_target", do="plan_noop"),
-    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_satisfied_stamp", do="plan_noop"),
-    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_stamp", do="plan_stamp"),
-    edge("planned", S.ABSENT, S.PLANNED_CREATE, when=("has_downgrades", "can_downgrade"), do="plan_downgrade"),
-    edge("planned", S.ABSENT, "=", when="has_downgrades", do="refuse_downgrade"),
-    edge("planned", S.ABSENT, S.PLANNED_CREATE, do="plan_upgrade"),
-    # PlanResourceChange for a resource already in Terraform's state.
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, when=("is_unreachable", "has_others_unreachable"), do=("warn_unreachable_unknown", "plan_unknown")),
+]
+_CREATE_FAILED: list[TransitionConfigDict] = [
+    edge("planned", S.ABSENT, "=", when=("has_error", "is_target_error"), do="plan_error"),
+    edge("planned", S.ABSENT, "=", when="has_error", do="report_error"),
+]
+# PlanResourceChange for a resource in Terraform's state that cannot be planned.
+_UPDATE_FAILED: list[TransitionConfigDict] = [
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, when="is_unknown", do="plan_unknown"),
-    edge("planned", _IN_STATE, "=", when="has_error", do="plan_error"),
-    edge("planned", _IN_STATE, "=", when="has_db_moved_since_refresh", unless="is_satisfied_stamp", do="refuse_moved_since_refresh"),
-    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("is_at_target", "has_config_changed"), do="plan_noop"),
-    edge("planned", _IN_STATE, S.PRESENT, when="is_at_target", do="plan_noop"),
-    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("is_stamp", "has_target_changed"), unless="has_reached_target", do="plan_stamp"),
-    edge("planned", S.PARTIAL, S.PLANNED_UPDATE, when="is_stamp", do="plan_stamp"),
-    edge("planned", _APPLIED, S.PLANNED_UPDATE, when=("is_stamp", "has_config_changed"), do="plan_noop"),
-    edge("planned", _APPLIED, S.PRESENT, when="is_stamp", do="plan_noop"),
-    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("has_downgrades", "can_downgrade"), do="plan_downgrade"),
-    edge("planned", _IN_STATE, "=", when="has_downgrades", do="refuse_downgrade"),
-    edge("planned", _IN_STATE, S.PLANNED_UPDATE, do="plan_upgrade"),
-    # PlanResourceChange filled the planned values: Terraform applies only what differs.
+    edge("planned", _IN_STATE, "=", when="is_unreachable", do="refuse_unreachable"),
+    edge("planned", _IN_STATE, "=", when=("has_error", "is_target_error"), do="plan_error"),
+    edge("planned", _IN_STATE, "=", when="has_error", do="report_error"),
+]
+# PlanResourceChange filled the planned values: Terraform calls apply only when they differ from
+# the prior state, so a plan equal to it rests at PRESENT.
+_VALUES_PLANNED: list[TransitionConfigDict] = [
     edge("values_planned", S.PLANNED_UPDATE, "=", when=("has_pending_writes", "is_equal_to_prior"), do="warn_refresh_needed"),
-    edge("values_planned", (S.PLANNED_CREATE, S.PLANNED_UPDATE, *_IN_STATE), "="),
-    # ApplyResourceChange: check the plan still holds, then decide the writes.
+    edge("values_planned", S.PLANNED_UPDATE, S.PRESENT, when="is_equal_to_prior"),
+    edge("values_planned", (S.PLANNED_CREATE, S.PLANNED_UPDATE), "="),
+]
+# ApplyResourceChange: check the plan still holds, decide the writes, record what they reached.
+_APPLY: list[TransitionConfigDict] = [
+    edge("apply_started", (S.ABSENT, *_IN_STATE), "=", do="refuse_without_plan"),
     edge("apply_started", S.PLANNED_CREATE, S.ABSENT, when="has_error", do="refuse"),
     edge("apply_started", S.PLANNED_CREATE, S.ABSENT, when="is_plan_incomplete", do="refuse_incomplete"),
     edge("apply_started", S.PLANNED_CREATE, S.ABSENT, when="has_db_moved_since_plan", do="refuse_moved"),
@@ -156,42 +165,98 @@ TRANSITIONS: list[TransitionConfigDict] = [
     edge("apply_started", S.PLANNED_UPDATE, S.PARTIAL, when="is_plan_incomplete", do="refuse_incomplete"),
     edge("apply_started", S.PLANNED_UPDATE, S.PARTIAL, when="has_db_moved_since_plan", do="refuse_moved"),
     edge("apply_started", S.PLANNED_UPDATE, S.UPDATING, do="record_pending"),
+    edge("apply_succeeded", _APPLYING, S.PRESENT, when="is_noop_plan", do="keep_planned"),
     edge("apply_succeeded", _APPLYING, S.PRESENT, when="is_at_planned_target", do="record_reached"),
     edge("apply_succeeded", _APPLYING, S.PARTIAL, do="record_shortfall"),
     edge("apply_failed", _APPLYING, S.PARTIAL, do="record_failure"),
-    # Destroy: PlanResourceChange with a null proposal, then ApplyResourceChange.
-    edge("destroy_planned", _IN_STATE, "=", when="has_error", do="plan_error"),
-    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when="is_stamp", do="plan_forget"),
-    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when="is_replacing", do="plan_forget"),
-    edge("destroy_planned", S.PARTIAL, S.PLANNED_DELETE, when="has_destroy_target", do="keep_partial"),
-    edge("destroy_planned", _APPLIED, S.PLANNED_DELETE, when=("has_destroy_target", "has_downgrades"), do="plan_downgrade"),
-    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_forget"),
-    edge("destroy_started", S.PLANNED_DELETE, S.DELETING, when="is_forget_plan", do="record_pending"),
-    edge("destroy_started", S.PLANNED_DELETE, S.PARTIAL, when="has_error", do="refuse"),
-    edge("destroy_started", S.PLANNED_DELETE, S.PARTIAL, when="has_db_moved_since_plan", do="refuse_moved"),
+]
+# Destroy: the destroy half of a replace carries the create plan that follows it.
+_REPLACED: list[TransitionConfigDict] = [
+    edge("destroy_planned", S.PLANNED_CREATE, S.PLANNED_DELETE, do="plan_forget"),
+]
+_DESTROY: list[TransitionConfigDict] = [
     edge("destroy_started", S.PLANNED_DELETE, S.DELETING, do="record_pending"),
     edge("destroyed", S.DELETING, S.GONE),
     edge("destroy_failed", S.DELETING, S.PARTIAL, do="record_failure"),
-    # ImportResourceState.
-    edge("import_started", S.ABSENT, S.IMPORTING),
-    edge("imported", S.IMPORTING, S.PRESENT, do="record_import"),
-    edge("import_failed", S.IMPORTING, S.ABSENT, do="record_error"),
 ]
+# ImportResourceState.
+_IMPORT: list[TransitionConfigDict] = [
+    edge("import_started", S.ABSENT, S.IMPORTING),
+    edge("imported", S.IMPORTING, S.PRESENT, when=("has_error", "is_unreadable"), do="record_unread_import"),
+    edge("imported", S.IMPORTING, S.ABSENT, when="has_error", do="report_error"),
+    edge("imported", S.IMPORTING, S.PRESENT, do="record_import"),
+]
+
+UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
+    *_REFRESH_FAILED,
+    edge("refreshed", _IN_STATE, S.PRESENT, when="is_at_target", do="record_refresh"),
+    edge("refreshed", _APPLIED, S.DRIFTED, do="record_refresh"),
+    edge("refreshed", S.PARTIAL, "=", do="record_refresh"),
+    *_CREATE_UNREAD,
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_unreachable", do=("warn_unreachable", "plan_upgrade")),
+    *_CREATE_FAILED,
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_at_target", do="plan_noop"),
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, when=("has_downgrades", "can_downgrade"), do="plan_downgrade"),
+    edge("planned", S.ABSENT, "=", when="has_downgrades", do="refuse_downgrade"),
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, do="plan_upgrade"),
+    *_UPDATE_FAILED,
+    edge("planned", _IN_STATE, "=", when="has_db_moved_since_refresh", do="refuse_moved_since_refresh"),
+    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when="is_at_target", do="plan_noop"),
+    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("has_downgrades", "can_downgrade"), do="plan_downgrade"),
+    edge("planned", _IN_STATE, "=", when="has_downgrades", do="refuse_downgrade"),
+    edge("planned", _IN_STATE, S.PLANNED_UPDATE, do="plan_upgrade"),
+    *_VALUES_PLANNED,
+    *_APPLY,
+    *_REPLACED,
+    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when="is_unknown", do="plan_forget"),
+    edge("destroy_planned", _IN_STATE, "=", when=("has_error", "is_target_error"), do="plan_destroy_error"),
+    edge("destroy_planned", _IN_STATE, "=", when="has_error", do="report_error"),
+    edge("destroy_planned", S.PARTIAL, S.PLANNED_DELETE, when="has_destroy_target", do="keep_partial"),
+    edge("destroy_planned", _APPLIED, S.PLANNED_DELETE, when=("has_destroy_target", "has_downgrades"), do="plan_destroy_downgrade"),
+    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_forget"),
+    *_DESTROY,
+    *_IMPORT,
+]
+"""``alembic_upgrade``: runs migrations to its target, may downgrade on destroy."""
+
+STAMP_TRANSITIONS: list[TransitionConfigDict] = [
+    *_REFRESH_FAILED,
+    edge("refreshed", _IN_STATE, S.PRESENT, when="is_at_target", do="record_refresh_stamped"),
+    edge("refreshed", _APPLIED, S.PRESENT, when="has_reached_target", do="record_refresh_stamped"),
+    edge("refreshed", _APPLIED, S.DRIFTED, when="has_db_moved", do="warn_stamp_behind"),
+    edge("refreshed", _APPLIED, "=", do="warn_stamp_behind"),
+    edge("refreshed", S.PARTIAL, "=", do="record_refresh_stamped"),
+    *_CREATE_UNREAD,
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_unreachable", do=("warn_unreachable", "plan_stamp")),
+    *_CREATE_FAILED,
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="has_reached_target", do="plan_noop_stamped"),
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, do="plan_stamp"),
+    *_UPDATE_FAILED,
+    edge("planned", _IN_STATE, "=", when="has_db_moved_since_refresh", unless="has_reached_target", do="refuse_moved_since_refresh"),
+    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when="has_target_changed", unless="has_reached_target", do="plan_stamp"),
+    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when="has_reached_target", do="plan_noop_stamped"),
+    edge("planned", S.PARTIAL, S.PLANNED_UPDATE, do="plan_stamp"),
+    edge("planned", _APPLIED, S.PLANNED_UPDATE, do="plan_noop_stamped"),
+    *_VALUES_PLANNED,
+    *_APPLY,
+    *_REPLACED,
+    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_forget"),
+    *_DESTROY,
+    *_IMPORT,
+]
+"""``alembic_stamp``: writes the version table only, never again for new revisions."""
 # fmt: on
 
+TABLES: dict[Kind, list[TransitionConfigDict]] = {
+    "upgrade": UPGRADE_TRANSITIONS,
+    "stamp": STAMP_TRANSITIONS,
+}
 
-def recorded_heads(recorded: Iterable[str], found: Iterable[str], *, keep: bool) -> Heads:
-    """Return the heads a plan that writes nothing records: ``found``, or what was recorded.
-
-    What another resource of the same database did is not this resource's change, so its
-    recorded heads stay (until a refresh reads the database) when ``keep`` says the database
-    moved only on branches unrelated to the target, or this is a stamp the database is at or
-    past.
-    """
-    return as_heads(recorded if keep else found) or ()
-
+#: Which fact names the heads a kind's write leaves the database at.
+_TARGET_FACT: dict[Kind, str] = {"upgrade": "target_heads", "stamp": "stamp_heads"}
 
 _NOT_AS_PLANNED = "Migration Not Applied As Planned"
+_NOT_REACHABLE = "Database Not Reachable"
 
 TERMINAL = frozenset({S.GONE})
 """States with no way out. A later create of the same address starts a new model at ABSENT."""
@@ -199,7 +264,15 @@ TERMINAL = frozenset({S.GONE})
 
 @dataclass(frozen=True)
 class ResourceSnapshot:
-    """What a handler keeps between RPCs (in private state) to restore the lifecycle."""
+    """What a handler keeps between RPCs (in private state) to restore the lifecycle.
+
+    :param from_refresh: the recorded heads come from a refresh (ReadResource), not an apply.
+    :param unread: imported without reading the database; the resource's own settings
+        (``url``, ``environment``, ``python``) reach the provider with the first plan.
+    :param configured_target: set only while the stored ``target`` is a revision id the Go
+        provider wrote in place of the configured ``head``: plans echo the stored value while
+        the configured one is what gets resolved.
+    """
 
     kind: Kind
     state: State
@@ -207,6 +280,9 @@ class ResourceSnapshot:
     target_heads: Heads | None = None
     planned_from: Heads | None = None
     decision: Decision | None = None
+    from_refresh: bool = False
+    unread: bool = False
+    configured_target: str | None = None
 
     def to_json(self) -> str:
         """Return the snapshot as compact JSON text."""
@@ -226,6 +302,7 @@ class ResourceSnapshot:
             if not isinstance(data, Mapping) or data.get("kind") not in get_args(Kind):
                 raise ValueError(f"expected an object with 'kind' in {get_args(Kind)}")
             decision = data.get("decision")
+            target = data.get("configured_target")
             return cls(
                 kind=data["kind"],
                 state=State[data["state"]],
@@ -233,6 +310,9 @@ class ResourceSnapshot:
                 target_heads=as_heads(data.get("target_heads")),
                 planned_from=as_heads(data.get("planned_from")),
                 decision=None if decision is None else Decision[decision],
+                from_refresh=data.get("from_refresh") is True,
+                unread=data.get("unread") is True,
+                configured_target=target if isinstance(target, str) else None,
             )
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(
@@ -250,6 +330,9 @@ class ResourceLifecycle:
     :param target_heads: the target resolved to revision ids by the last plan or refresh.
     :param planned_from: the database's heads when the current plan was made.
     :param decision: the last plan's decision, restored for apply.
+    :param from_refresh: the recorded heads come from a refresh.
+    :param unread: imported without reading the database.
+    :param configured_target: see :class:`ResourceSnapshot`.
     """
 
     kind: Kind
@@ -258,13 +341,20 @@ class ResourceLifecycle:
     target_heads: Heads | None = None
     planned_from: Heads | None = None
     decision: Decision | None = None
+    from_refresh: bool = False
+    unread: bool = False
+    configured_target: str | None = None
     pending: tuple[Action, ...] = field(default=(), init=False)
     error: str | None = field(default=None, init=False)
     #: Short Title-Case heading for ``error``: what kind of problem stopped the step.
     error_summary: str | None = field(default=None, init=False)
     #: The configuration attribute ``error`` is about (``()`` for the resource as a whole).
     error_attribute: tuple[str, ...] = field(default=(), init=False)
-    warnings: list[str] = field(default_factory=list, init=False)
+    warnings: list[Note] = field(default_factory=list, init=False)
+    #: Values the step plans or records (see :class:`Outcome`).
+    revisions: Heads | None = field(default=None, init=False)
+    target_revisions: Heads | None = field(default=None, init=False)
+    steps: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(Kind):
@@ -277,7 +367,7 @@ class ResourceLifecycle:
         self.heads = as_heads(self.heads)
         self.target_heads = as_heads(self.target_heads)
         self.planned_from = as_heads(self.planned_from)
-        MACHINE.bind(self, self.state)
+        MACHINES[self.kind].bind(self, self.state)
 
     @classmethod
     def restore(cls, snapshot: ResourceSnapshot) -> ResourceLifecycle:
@@ -289,12 +379,49 @@ class ResourceLifecycle:
             target_heads=snapshot.target_heads,
             planned_from=snapshot.planned_from,
             decision=snapshot.decision,
+            from_refresh=snapshot.from_refresh,
+            unread=snapshot.unread,
+            configured_target=snapshot.configured_target,
         )
 
     def snapshot(self) -> ResourceSnapshot:
         """Return what must survive until the next RPC."""
         return ResourceSnapshot(
-            self.kind, self.state, self.heads, self.target_heads, self.planned_from, self.decision
+            self.kind,
+            self.state,
+            self.heads,
+            self.target_heads,
+            self.planned_from,
+            self.decision,
+            self.from_refresh,
+            self.unread,
+            self.configured_target,
+        )
+
+    @property
+    def outcome(self) -> Outcome:
+        """What the last step decided, for the handler to carry out as given."""
+        notes = list(self.warnings)
+        if self.error is not None:
+            notes.append(
+                Note(
+                    "error",
+                    self.error_summary or "Migration Failed",
+                    self.error,
+                    self.error_attribute,
+                )
+            )
+        return Outcome(
+            actions=self.pending,
+            notes=tuple(notes),
+            exists=self.state not in (S.ABSENT, S.GONE),
+            unknown=self.decision is Decision.UNKNOWN
+            and self.state in (S.PLANNED_CREATE, S.PLANNED_UPDATE),
+            revisions=self.revisions,
+            target_revisions=self.target_revisions,
+            steps=self.steps,
+            moves_to=self.planned_heads if self.pending_writes else None,
+            refreshed=self.from_refresh,
         )
 
     @property
@@ -323,10 +450,27 @@ class ResourceLifecycle:
     # Triggers: declarations only; the machine binds the real ones (model_override).
 
     def refreshed(
-        self, *, db_heads: Iterable[str], target_heads: Iterable[str], reached: bool = False
+        self,
+        *,
+        known: bool = True,
+        error: str | None = None,
+        error_summary: str | None = None,
+        error_detail: str | None = None,
+        error_kind: str | None = None,
+        error_attribute: tuple[str, ...] = (),
+        db_heads: Iterable[str] | None = None,
+        target_heads: Iterable[str] | None = None,
+        stamp_heads: Iterable[str] | None = None,
+        target_revisions: Iterable[str] | None = None,
+        recorded_target_revisions: Iterable[str] | None = None,
+        reached: bool = False,
     ) -> bool:
-        """ReadResource read the database's heads and resolved the target.
+        """ReadResource read the database's heads and resolved the target, or could not.
 
+        :param known: false when an input is unknown, so nothing could be read.
+        :param error: why reading failed; ``error_kind`` ``"target"`` when only the target did
+            not resolve (``db_heads`` then still holds the database's heads), ``"database"``
+            when the database could not be reached.
         :param reached: every target revision is one of the database's heads or an ancestor
             of one (the database is at or past the target).
         """
@@ -338,34 +482,48 @@ class ResourceLifecycle:
         known: bool = True,
         error: str | None = None,
         error_summary: str | None = None,
+        error_detail: str | None = None,
+        error_kind: str | None = None,
+        error_attribute: tuple[str, ...] = (),
         db_heads: Iterable[str] | None = None,
         start_heads: Iterable[str] | None = None,
         target_heads: Iterable[str] | None = None,
+        stamp_heads: Iterable[str] | None = None,
+        target_revisions: Iterable[str] | None = None,
+        recorded_heads: Iterable[str] | None = None,
+        recorded_target_revisions: Iterable[str] | None = None,
         downgrades: Iterable[str] = (),
         allow_downgrade: bool = False,
-        config_changed: bool = False,
         target_changed: bool = False,
-        recorded_by_refresh: bool = False,
+        same_connection: bool = True,
+        explained: bool = False,
+        others_moved: bool = False,
+        others_unreachable: bool = False,
         reached: bool = False,
+        has_migrations: bool = True,
+        project_root: str = "",
     ) -> bool:
         """PlanResourceChange gathered its facts.
 
         :param known: false when an input (URL, target, project path ...) is unknown until apply;
             then nothing else is needed and the database is not read.
-        :param error: why the target could not be resolved (for example multiple heads);
-            ``error_summary`` its heading, when the worker gave a more precise one.
+        :param error: why the facts could not be read; with ``error_kind`` ``"database"`` on a
+            create, the other facts come from the script directory alone (the database may be
+            created in the same apply).
         :param start_heads: where the other resources this one depends on leave the database
             (it acts after them); the plan starts there instead of at ``db_heads``, and apply
             expects to find the database there.
         :param downgrades: the revisions moving to the target would undo, in order.
-        :param config_changed: the planned object differs from the prior state (configuration or
-            a recorded value), so Terraform will call apply even when the database is already
-            at the target.
         :param target_changed: ``target`` itself differs from the prior state.
-        :param recorded_by_refresh: the heads in the prior state were read by a refresh, not
-            left by an apply; Terraform plans again right before applying a saved plan, and
-            that plan must find the database where the refresh did.
+        :param same_connection: the recorded heads were read with the settings this plan uses.
+        :param explained: other resources' planned moves take the database from the recorded
+            heads to where it is now.
+        :param others_moved: the database differs from the recorded heads only on branches
+            other resources of the plan move.
+        :param others_unreachable: another resource of this plan cannot reach its database
+            either, so which one acts first on what may be one database is unknown.
         :param reached: the database is at or past the target (see ``refreshed``).
+        :param has_migrations: the script directory has revision files.
         """
         return unbound()
 
@@ -374,46 +532,73 @@ class ResourceLifecycle:
         the prior state, as Terraform will before it calls apply."""
         return unbound()
 
-    def apply_started(self, *, db_heads: Iterable[str] | None, error: str | None = None) -> bool:
-        """ApplyResourceChange re-read the database's heads before writing."""
+    def apply_started(
+        self,
+        *,
+        db_heads: Iterable[str] | None,
+        error: str | None = None,
+        error_summary: str | None = None,
+        error_detail: str | None = None,
+        error_kind: str | None = None,
+        error_attribute: tuple[str, ...] = (),
+    ) -> bool:
+        """ApplyResourceChange re-read the database's heads before writing, or could not."""
         return unbound()
 
-    def apply_succeeded(self, *, heads_reached: Iterable[str]) -> bool:
-        """Every pending action ran; ``heads_reached`` is what the database says afterwards."""
+    def apply_succeeded(self, *, heads_reached: Iterable[str] | None = None) -> bool:
+        """Every action ran; ``heads_reached`` is what the last one left (None: none ran)."""
         return unbound()
 
-    def apply_failed(self, *, heads_reached: Iterable[str], message: str) -> bool:
+    def apply_failed(
+        self,
+        *,
+        heads_reached: Iterable[str],
+        message: str,
+        error_summary: str | None = None,
+        error_detail: str | None = None,
+    ) -> bool:
         """An action failed; ``heads_reached`` is re-read from the database after the failure."""
         return unbound()
 
     def destroy_planned(
         self,
         *,
+        known: bool = True,
         error: str | None = None,
+        error_summary: str | None = None,
+        error_detail: str | None = None,
+        error_kind: str | None = None,
+        error_attribute: tuple[str, ...] = (),
+        destroy_target: str | None = None,
         target_heads: Iterable[str] | None = None,
         db_heads: Iterable[str] | None = None,
         downgrades: Iterable[str] = (),
-        replacing: bool = False,
+        undone: Iterable[str] = (),
     ) -> bool:
-        """A destroy began (Terraform plans no destroy with the provider).
+        """A destroy is planned (by Terraform 1.3+ in the plan, by every version at apply).
 
-        :param target_heads: the ``on_destroy`` target resolved, or None to keep the database.
-        :param db_heads: needed only with ``target_heads``.
-        :param replacing: this destroy is the first half of a replace; a create follows.
+        :param destroy_target: the configured ``on_destroy``, or None to keep the database.
+        :param target_heads: ``on_destroy`` resolved; with ``db_heads``, ``downgrades`` and
+            ``undone`` (each revision worded for a message), read only when it is set.
         """
         return unbound()
 
-    def destroy_started(
-        self, *, db_heads: Iterable[str] | None = None, error: str | None = None
-    ) -> bool:
-        """ApplyResourceChange began a destroy; ``db_heads`` is needed only for a downgrade."""
+    def destroy_started(self) -> bool:
+        """ApplyResourceChange began the destroy it planned."""
         return unbound()
 
     def destroyed(self) -> bool:
         """The destroy finished."""
         return unbound()
 
-    def destroy_failed(self, *, heads_reached: Iterable[str], message: str) -> bool:
+    def destroy_failed(
+        self,
+        *,
+        heads_reached: Iterable[str],
+        message: str,
+        error_summary: str | None = None,
+        error_detail: str | None = None,
+    ) -> bool:
         """The ``on_destroy`` downgrade failed part-way."""
         return unbound()
 
@@ -421,19 +606,25 @@ class ResourceLifecycle:
         """ImportResourceState began."""
         return unbound()
 
-    def imported(self, *, db_heads: Iterable[str]) -> bool:
-        """The import read the database's heads."""
-        return unbound()
-
-    def import_failed(self, *, message: str) -> bool:
-        """The import could not read the database."""
+    def imported(
+        self,
+        *,
+        db_heads: Iterable[str] | None = None,
+        target_revisions: Iterable[str] | None = None,
+        error: str | None = None,
+        error_summary: str | None = None,
+        error_detail: str | None = None,
+        error_kind: str | None = None,
+        error_attribute: tuple[str, ...] = (),
+    ) -> bool:
+        """The import read the database's heads, or could not (``error``)."""
         return unbound()
 
     trigger = may_trigger = unbound
     may_values_planned = unbound
     may_refreshed = may_planned = may_apply_started = may_apply_succeeded = unbound
     may_apply_failed = may_destroy_planned = may_destroy_started = may_destroyed = unbound
-    may_destroy_failed = may_import_started = may_imported = may_import_failed = unbound
+    may_destroy_failed = may_import_started = may_imported = unbound
     is_ABSENT = is_PLANNED_CREATE = is_CREATING = is_PRESENT = is_DRIFTED = unbound  # noqa: N815
     is_PLANNED_UPDATE = is_UPDATING = is_PARTIAL = is_PLANNED_DELETE = is_DELETING = unbound  # noqa: N815
     is_IMPORTING = is_GONE = unbound  # noqa: N815
@@ -448,30 +639,34 @@ class ResourceLifecycle:
         """The handler could not establish a fact (it says why)."""
         return Facts.of(event).error is not None
 
+    def is_target_error(self, event: EventData) -> bool:
+        """The target (or ``on_destroy``) names no revision, or several heads ambiguously."""
+        return Facts.of(event).error_kind == "target"
+
+    def is_unreachable(self, event: EventData) -> bool:
+        """The database could not be reached with these settings."""
+        return Facts.of(event).error_kind == "database"
+
+    def is_unreadable(self, event: EventData) -> bool:
+        """These settings do not reach the database: env.py, the driver or the server failed."""
+        return Facts.of(event).error_kind in UNREADABLE
+
+    def is_unread(self, event: EventData) -> bool:
+        """Imported without a read: the configuration's settings arrive with the first plan."""
+        return self.unread
+
+    def has_others_unreachable(self, event: EventData) -> bool:
+        """Another resource of this plan cannot reach its database either."""
+        return Facts.of(event).others_unreachable
+
     def is_at_target(self, event: EventData) -> bool:
         """The database's heads (where the plan starts) are exactly the target's."""
         facts = Facts.of(event)
-        return need(facts.from_heads, "db_heads") == need(facts.target_heads, "target_heads")
-
-    def is_stamp(self, event: EventData) -> bool:
-        """This is an ``alembic_stamp``: it writes the version table, never runs migrations."""
-        return self.kind == "stamp"
-
-    def has_config_changed(self, event: EventData) -> bool:
-        """Terraform will call apply because the configuration changed."""
-        facts = Facts.of(event)
-        return facts.config_changed or facts.target_changed
+        return need(facts.from_heads, "db_heads") == self._target(facts)
 
     def has_reached_target(self, event: EventData) -> bool:
         """The database is at or past the target: a stamp there has nothing left to mark."""
         return Facts.of(event).reached
-
-    def is_satisfied_stamp(self, event: EventData) -> bool:
-        """An ``alembic_stamp`` whose database is at or past its target: nothing to do or say.
-
-        Where other resources moved the database since is not its change.
-        """
-        return self.is_stamp(event) and self.has_reached_target(event)
 
     def has_target_changed(self, event: EventData) -> bool:
         """The configured ``target`` changed; the only reason a stamp stamps again."""
@@ -490,13 +685,18 @@ class ResourceLifecycle:
         return self.heads is not None and Facts.of(event).db_heads != self.heads
 
     def has_db_moved_since_refresh(self, event: EventData) -> bool:
-        """A refresh recorded the heads, and the database is no longer there."""
-        facts = Facts.of(event)
-        return facts.recorded_by_refresh and self.has_db_moved(event)
+        """A refresh recorded the heads with these settings, and the database left them.
 
-    def is_replacing(self, event: EventData) -> bool:
-        """The destroy makes way for a new create, which continues from the database as it is."""
-        return Facts.of(event).replacing
+        Terraform plans again right before applying a saved plan, and that plan must find the
+        database where the refresh did; moves other resources of the plan make are expected.
+        """
+        facts = Facts.of(event)
+        return (
+            self.from_refresh
+            and facts.same_connection
+            and not facts.explained
+            and self.has_db_moved(event)
+        )
 
     def has_pending_writes(self, event: EventData) -> bool:
         """The current plan decided a write."""
@@ -515,17 +715,17 @@ class ResourceLifecycle:
         db_heads = Facts.of(event).db_heads
         return db_heads is None or db_heads != self.planned_from
 
+    def is_noop_plan(self, event: EventData) -> bool:
+        """The plan writes nothing: the planned values already hold what to record."""
+        return self.decision is Decision.NOOP
+
     def is_at_planned_target(self, event: EventData) -> bool:
         """The apply left the database exactly where the plan said it would."""
-        return Facts.of(event).heads_reached == self.planned_heads
+        return self._reached(Facts.of(event)) == self.planned_heads
 
     def has_destroy_target(self, event: EventData) -> bool:
         """``on_destroy`` asks for a downgrade instead of keeping the database."""
-        return Facts.of(event).target_heads is not None
-
-    def is_forget_plan(self, event: EventData) -> bool:
-        """The destroy plan only removes the resource from Terraform's state."""
-        return self.decision is Decision.FORGET
+        return Facts.of(event).destroy_target is not None
 
     # Callbacks: record decisions on the model, nothing else.
 
@@ -535,12 +735,101 @@ class ResourceLifecycle:
         self.error = None
         self.error_summary = None
         self.error_attribute = ()
+        self.warnings = []
+        self.revisions = None
+        self.target_revisions = None
+        self.steps = False
+
+    def _target(self, facts: Facts) -> Heads:
+        """The heads this kind's write leaves the database at."""
+        heads: Heads | None = getattr(facts, _TARGET_FACT[self.kind])
+        return need(heads, "target_heads")
+
+    def _reached(self, facts: Facts) -> Heads | None:
+        """Where the apply left the database; where it was when no action ran."""
+        return self.planned_from if facts.heads_reached is None else facts.heads_reached
+
+    def _warn(self, summary: str, detail: str, attribute: tuple[str, ...] = ()) -> None:
+        self.warnings.append(Note("warning", summary, detail, attribute))
+
+    def _fail(self, summary: str, detail: str, attribute: tuple[str, ...] = ()) -> None:
+        self.error_summary = summary
+        self.error = detail
+        self.error_attribute = attribute
+
+    def _fail_with(self, facts: Facts, default_summary: str) -> None:
+        """Report the failure the handler observed, in its own words."""
+        self._fail(
+            facts.error_summary or default_summary,
+            facts.error_detail or facts.error or facts.message,
+            facts.error_attribute,
+        )
 
     def _plan(self, event: EventData, decision: Decision) -> None:
         facts = Facts.of(event)
         self.decision = decision
         self.planned_from = facts.from_heads
-        self.target_heads = facts.target_heads
+        self.target_heads = None if facts.target_heads is None else self._target(facts)
+        self.from_refresh = False
+        self.unread = False
+
+    def _plan_values(self, facts: Facts, revisions: Heads | None, target: Heads | None) -> None:
+        self.revisions = revisions
+        self.target_revisions = target
+        if not facts.has_migrations:
+            self._warn(
+                "No Migrations Yet",
+                f"The Alembic project in '{facts.project_root}' has no revision files, so there "
+                "is no migration to run and the database is left as it is. Create the first one "
+                "with 'alembic revision -m \"...\"' in that directory; the next plan shows it.",
+            )
+
+    def keep_values(self, event: EventData) -> None:
+        """Nothing could be read: the state stays as it is."""
+
+    def keep_unread(self, event: EventData) -> None:
+        """An import without a read: the configuration's settings come with the first plan."""
+
+    def record_heads_only(self, event: EventData) -> None:
+        """The target does not resolve: record the database's heads, which the plan reports on.
+
+        The lifecycle keeps what the last apply recorded, so it does not claim these heads came
+        from a refresh.
+        """
+        self.revisions = Facts.of(event).db_heads
+        self.from_refresh = False
+        self.unread = False
+
+    def refuse_unreachable(self, event: EventData) -> None:
+        """The resource is in Terraform's state, so its database must be reachable."""
+        self._fail(
+            _NOT_REACHABLE,
+            f"The database of this resource could not be read: {Facts.of(event).error}\n\n"
+            "Terraform's state says the resource exists, so its database must be reachable to "
+            "refresh it. Check the connection (url, environment, the proxy settings, whether the "
+            "server is running). If the database was removed on purpose, remove the resource "
+            "from the state with 'terraform state rm ADDRESS'.",
+        )
+
+    def report_error(self, event: EventData) -> None:
+        self._fail_with(Facts.of(event), "Provider Error")
+
+    def warn_unreachable(self, event: EventData) -> None:
+        self._warn(
+            _NOT_REACHABLE,
+            f"The database could not be read: {Facts.of(event).error}\n\nThe plan assumes the "
+            "database is created in this apply (for example by another resource) and starts "
+            "from an empty version table, so it runs every migration up to the target. If the "
+            "database should exist already, fix the connection before applying.",
+        )
+
+    def warn_unreachable_unknown(self, event: EventData) -> None:
+        self._warn(
+            _NOT_REACHABLE,
+            f"The database could not be read: {Facts.of(event).error}\n\nAnother resource of "
+            "this plan acts on a database that cannot be reached either, and whether it is the "
+            "same one cannot be told yet, so this plan's revisions are known only after apply.",
+        )
 
     def plan_unknown(self, event: EventData) -> None:
         """Unknown computed values, no database access."""
@@ -549,24 +838,69 @@ class ResourceLifecycle:
     def plan_error(self, event: EventData) -> None:
         self._plan(event, Decision.ERROR)
         facts = Facts.of(event)
-        self.error = facts.error
-        self.error_summary = facts.error_summary or "Invalid Target Revision"
-        self.error_attribute = ("target",)
+        self._fail(
+            facts.error_summary or "Invalid Target Revision",
+            facts.error_detail or facts.error or "",
+            ("target",),
+        )
+
+    def plan_destroy_error(self, event: EventData) -> None:
+        self._plan(event, Decision.ERROR)
+        self._fail_with(Facts.of(event), "Invalid On Destroy Revision")
 
     def plan_noop(self, event: EventData) -> None:
+        """Nothing to write. What other resources of the database move is not this one's change:
+        the recorded heads stay (until a refresh reads the new ones) when the database moved
+        only on their branches."""
         self._plan(event, Decision.NOOP)
+        facts = Facts.of(event)
+        keep = facts.others_moved and facts.recorded_heads is not None
+        self._plan_values(
+            facts, facts.recorded_heads if keep else facts.from_heads, facts.target_revisions
+        )
+
+    def plan_noop_stamped(self, event: EventData) -> None:
+        """Nothing to stamp: a stamp keeps the revisions it stamped while the database is at or
+        past them, so a plan after new revision files (or other resources' moves) stays empty."""
+        self._plan(event, Decision.NOOP)
+        facts = Facts.of(event)
+        keep = (facts.reached or facts.others_moved) and facts.recorded_heads is not None
+        recorded = facts.recorded_target_revisions
+        self._plan_values(
+            facts,
+            facts.recorded_heads if keep else facts.from_heads,
+            facts.target_revisions if recorded is None else recorded,
+        )
+
+    def _plan_write(self, event: EventData, decision: Decision, *, steps: bool) -> None:
+        self._plan(event, decision)
+        facts = Facts.of(event)
+        self._plan_values(facts, self.target_heads, facts.target_revisions)
+        self.steps = steps
 
     def plan_upgrade(self, event: EventData) -> None:
-        self._plan(event, Decision.UPGRADE)
+        self._plan_write(event, Decision.UPGRADE, steps=True)
 
     def plan_downgrade(self, event: EventData) -> None:
-        self._plan(event, Decision.DOWNGRADE)
+        self._plan_write(event, Decision.DOWNGRADE, steps=True)
 
     def plan_stamp(self, event: EventData) -> None:
-        self._plan(event, Decision.STAMP)
+        self._plan_write(event, Decision.STAMP, steps=False)
 
     def plan_forget(self, event: EventData) -> None:
         self._plan(event, Decision.FORGET)
+
+    def plan_destroy_downgrade(self, event: EventData) -> None:
+        """``on_destroy`` downgrades: say which revisions it undoes, since a destroy plan has no
+        values to show them in."""
+        self._plan(event, Decision.DOWNGRADE)
+        facts = Facts.of(event)
+        current = ",".join(need(facts.db_heads, "db_heads")) or "base"
+        self._warn(
+            "Destroy Downgrades The Database",
+            f"Destroying this resource downgrades the database from '{current}' to "
+            f"'{facts.destroy_target}' (on_destroy), undoing {', '.join(facts.undone)}.",
+        )
 
     def keep_partial(self, event: EventData) -> None:
         """A failed apply left the database part-way: destroying never downgrades it further.
@@ -575,36 +909,51 @@ class ResourceLifecycle:
         an ``on_destroy`` downgrade there would undo migrations the next create is about to run.
         """
         self._plan(event, Decision.FORGET)
-        self.warnings.append(
-            f"The database is at {quote(self.heads)} after a failed apply, so on_destroy does not "
-            "downgrade it; the resource is only removed from Terraform's state."
+        self._warn(
+            "Database Kept",
+            f"The database is at {quote(self.heads)} after a failed apply, so on_destroy does "
+            "not downgrade it; the resource is only removed from Terraform's state.",
         )
 
     def refuse_downgrade(self, event: EventData) -> None:
         self._plan(event, Decision.ERROR)
-        self.error_summary = "Downgrade Not Allowed"
-        self.error_attribute = ("target",)
         facts = Facts.of(event)
-        self.error = (
-            f"The target {quote(facts.target_heads)} is behind the database at "
+        self._fail(
+            "Downgrade Not Allowed",
+            f"The target {quote(self.target_heads)} is behind the database at "
             f"{quote(facts.db_heads)}, and allow_downgrade is false. Set allow_downgrade = true "
-            "to downgrade the database, or choose a target at or after its revision."
+            "to downgrade the database, or choose a target at or after its revision.",
+            ("target",),
         )
+
+    def _record_refresh(self, facts: Facts, target_revisions: Heads | None) -> None:
+        self.heads = facts.db_heads
+        self.target_heads = self._target(facts)
+        self.from_refresh = True
+        self.unread = False
+        self.revisions = facts.db_heads
+        self.target_revisions = target_revisions
 
     def record_refresh(self, event: EventData) -> None:
         facts = Facts.of(event)
-        self.heads = facts.db_heads
-        self.target_heads = facts.target_heads
+        self._record_refresh(facts, facts.target_revisions)
 
-    def warn_stamp(self, event: EventData) -> None:
+    def record_refresh_stamped(self, event: EventData) -> None:
+        """A stamp's ``target_revisions`` stay the revisions it stamped."""
         facts = Facts.of(event)
-        self.warnings.append(
+        recorded = facts.recorded_target_revisions
+        self._record_refresh(facts, facts.target_revisions if recorded is None else recorded)
+
+    def warn_stamp_behind(self, event: EventData) -> None:
+        facts = Facts.of(event)
+        self._warn(
+            "Database Not At Target",
             f"The database is at {quote(facts.db_heads)} but the target resolves to "
-            f"{quote(facts.target_heads)}, which it has not reached. alembic_stamp does not stamp "
-            "again when revisions are added or the database moves; run new migrations with "
-            "alembic_upgrade, or change target to stamp again."
+            f"{quote(self._target(facts))}, which it has not reached. alembic_stamp does not "
+            "stamp again when revisions are added or the database moves; run new migrations "
+            "with alembic_upgrade, or change target to stamp again.",
         )
-        self.record_refresh(event)
+        self.record_refresh_stamped(event)
 
     def record_pending(self, event: EventData) -> None:
         """Turn the plan's decision into the writes apply runs; the only place writes appear."""
@@ -612,76 +961,108 @@ class ResourceLifecycle:
         if verb is not None:
             self.pending = (Action(verb, need(self.target_heads, "target_heads")),)
 
+    def _keep_heads(self, event: EventData) -> None:
+        db_heads = Facts.of(event).db_heads
+        self.heads = db_heads if db_heads is not None else self.heads
+        self.revisions = self.heads
+
+    def refuse_without_plan(self, event: EventData) -> None:
+        self.revisions = self.heads
+        self._fail(
+            "Invalid Request",
+            f"The ApplyResourceChange request for an 'alembic_{self.kind}' carries no plan of "
+            "this provider in its 'planned_private' value, so what was planned is unknown. Run "
+            "'terraform plan' again and apply the new plan.",
+        )
+
     def refuse(self, event: EventData) -> None:
-        facts = Facts.of(event)
-        self.error = facts.error
-        self.error_summary = _NOT_AS_PLANNED
-        self.heads = facts.db_heads if facts.db_heads is not None else self.heads
+        self._keep_heads(event)
+        self._fail_with(Facts.of(event), _NOT_AS_PLANNED)
 
     def refuse_incomplete(self, event: EventData) -> None:
-        self.refuse(event)
+        self._keep_heads(event)
         decision = "none" if self.decision is None else self.decision.value
-        self.error = (
+        self._fail(
+            _NOT_AS_PLANNED,
             f"Apply started from a plan whose decision is '{decision}', so nothing was applied. "
-            "This is a bug in the provider; please report it."
+            "This is a bug in the provider; please report it.",
         )
 
     def refuse_moved_since_refresh(self, event: EventData) -> None:
         self._plan(event, Decision.ERROR)
-        self.error_summary = "Database Moved"
-        self.error = (
+        self._fail(
+            "Database Moved",
             f"The database moved from {quote(self.heads)} to {quote(Facts.of(event).db_heads)} "
             "after Terraform last read it (after the plan was made, or by hand since the last "
             "refresh), so nothing was planned or applied. Run terraform plan (or apply) again to "
-            "plan from the database's current revision."
+            "plan from the database's current revision.",
         )
 
     def refuse_moved(self, event: EventData) -> None:
-        self.refuse(event)
-        self.error = (
+        self._keep_heads(event)
+        self._fail(
+            _NOT_AS_PLANNED,
             f"The database moved from {quote(self.planned_from)} to "
             f"{quote(Facts.of(event).db_heads)} after the plan was made, so nothing was "
-            "applied. Run terraform apply again to plan from the database's current revision."
+            "applied. Run terraform apply again to plan from the database's current revision.",
         )
 
     def warn_refresh_needed(self, event: EventData) -> None:
         """A write is pending, but the stale state already shows its outcome: say so."""
-        self.warnings.append(
+        self._warn(
+            "Refresh Needed",
             f"The database is at {quote(Facts.of(event).db_heads)}, but Terraform's state still "
             f"records {quote(self.heads)}, so Terraform sees nothing to apply although "
             "migrations are pending. Run terraform apply without -refresh=false (or terraform "
-            "apply -refresh-only first) to run them."
+            "apply -refresh-only first) to run them.",
         )
 
+    def keep_planned(self, event: EventData) -> None:
+        """A plan that writes nothing already holds the values it records."""
+        self.heads = self._reached(Facts.of(event))
+
     def record_reached(self, event: EventData) -> None:
-        self.heads = Facts.of(event).heads_reached
+        self.heads = self._reached(Facts.of(event))
+        self.revisions = self.heads
 
     def record_shortfall(self, event: EventData) -> None:
-        reached = Facts.of(event).heads_reached
+        reached = self._reached(Facts.of(event))
         self.heads = reached
-        self.error_summary = _NOT_AS_PLANNED
-        self.error = (
+        self.revisions = reached
+        self._fail(
+            _NOT_AS_PLANNED,
             f"The apply finished at {quote(reached)}, but the plan expected "
-            f"{quote(self.planned_heads)}; the state records the revision the database reached."
+            f"{quote(self.planned_heads)}; the state records the revision the database reached.",
         )
 
     def record_failure(self, event: EventData) -> None:
         facts = Facts.of(event)
         self.heads = need(facts.heads_reached, "heads_reached")
-        self.error = facts.message
+        self.revisions = self.heads
+        self._fail_with(facts, "Migration Failed")
 
-    def record_error(self, event: EventData) -> None:
-        self.error = Facts.of(event).message
+    def record_unread_import(self, event: EventData) -> None:
+        """Terraform gives import no configuration: a resource whose own ``url``,
+        ``environment`` or ``python`` reach the database is read by the first plan."""
+        self.heads = ()
+        self.unread = True
 
     def record_import(self, event: EventData) -> None:
-        self.heads = Facts.of(event).db_heads
+        facts = Facts.of(event)
+        self.heads = need(facts.db_heads, "db_heads")
+        self.unread = False
+        self.revisions = self.heads
+        self.target_revisions = facts.target_revisions
 
 
-MACHINE = StrictMachine(
-    name="resource",
-    states=State,
-    initial=State.ABSENT,
-    transitions=TRANSITIONS,
-    before_state_change="start_step",
-)
-"""The one resource machine definition; ``ResourceLifecycle`` binds to it on creation."""
+MACHINES: dict[Kind, StrictMachine] = {
+    kind: StrictMachine(
+        name=f"alembic_{kind}",
+        states=State,
+        initial=State.ABSENT,
+        transitions=table,
+        before_state_change="start_step",
+    )
+    for kind, table in TABLES.items()
+}
+"""One machine definition per kind; ``ResourceLifecycle`` binds to its kind's on creation."""

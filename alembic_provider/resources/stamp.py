@@ -19,7 +19,7 @@ from alembic_provider.resources.attributes import (
     target_revisions_attribute,
     timeouts_block,
 )
-from alembic_provider.resources.migration import MigrationResource
+from alembic_provider.resources.migration.resource import MigrationResource
 from alembic_provider.schema import Attribute, Block, Schema
 
 __all__ = ["StampResource"]

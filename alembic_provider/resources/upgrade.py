@@ -22,7 +22,7 @@ from alembic_provider.resources.attributes import (
     timeouts_block,
 )
 from alembic_provider.resources.base import Context, Values
-from alembic_provider.resources.migration import MigrationResource
+from alembic_provider.resources.migration.resource import MigrationResource
 from alembic_provider.schema import Attribute, Block, Schema
 
 __all__ = ["UpgradeResource"]

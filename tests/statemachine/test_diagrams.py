@@ -31,9 +31,9 @@ def test_generation_is_deterministic_and_draws_every_edge() -> None:
     script = load_script()
     first, second = script.render(), script.render()
     assert first == second
-    assert first.count("```mermaid\n") == 2
+    assert first.count("```mermaid\n") == 3
     for line in (
-        "  PRESENT --> DRIFTED: refreshed [is_stamp & has_db_moved] | refreshed",
+        "  PRESENT --> DRIFTED: refreshed [has_db_moved]",
         "  PLANNED_UPDATE --> UPDATING: apply_started",
         "  WAITING_READY --> FAILED: exited",
         "  STOPPING --> STOPPING: released [has_users] | stop_requested"

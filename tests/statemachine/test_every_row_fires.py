@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import itertools
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from types import ModuleType
 from typing import Any
@@ -26,30 +27,48 @@ Assignment = dict[str, bool]
 #: Guards defined from other guards: name -> (the guards it needs, the value they force, or
 #: None when they leave it free).
 DERIVED: dict[str, tuple[tuple[str, ...], Callable[[Assignment], bool | None]]] = {
-    "is_satisfied_stamp": (
-        ("is_stamp", "has_reached_target"),
-        lambda a: a["is_stamp"] and a["has_reached_target"],
-    ),
     "has_db_moved_since_refresh": (
         ("has_db_moved",),
         lambda a: None if a["has_db_moved"] else False,
     ),
+    "is_unreachable": (
+        ("is_target_error",),
+        lambda a: False if a["is_target_error"] else None,
+    ),
+    "is_unreadable": (
+        ("is_target_error",),
+        lambda a: False if a["is_target_error"] else None,
+    ),
 }
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    module: ModuleType
+    rows: list[Any]
+    kind: str = ""
+
+
+TABLES = [
+    *(Table(f"alembic_{kind}", resource, rows, kind) for kind, rows in resource.TABLES.items()),
+    Table("proxy", proxy, proxy.TRANSITIONS),
+]
 
 
 def _names(row: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(row.get(key, ()))
 
 
-def _rows(module: ModuleType) -> Iterator[tuple[int, str, Enum, Mapping[str, Any]]]:
-    for index, row in enumerate(module.TRANSITIONS):
+def _rows(table: Table) -> Iterator[tuple[int, str, Enum, Mapping[str, Any]]]:
+    for index, row in enumerate(table.rows):
         sources = row["source"] if isinstance(row["source"], tuple) else (row["source"],)
         for source in sources:
             yield index, row["trigger"], source, row
 
 
-def _group(module: ModuleType, trigger: str, source: Enum) -> list[Mapping[str, Any]]:
-    return [row for _, t, s, row in _rows(module) if (t, s) == (trigger, source)]
+def _group(table: Table, trigger: str, source: Enum) -> list[Mapping[str, Any]]:
+    return [row for _, t, s, row in _rows(table) if (t, s) == (trigger, source)]
 
 
 def _matches(row: Mapping[str, Any], values: Assignment) -> bool:
@@ -89,8 +108,10 @@ def _facts(model: type, trigger: str) -> dict[str, Any]:
         if name == "self":
             continue
         annotation = str(param.annotation)
-        if "heads" in name or name == "downgrades":
+        if "heads" in name or name.endswith("revisions") or name in ("downgrades", "undone"):
             facts[name] = ("a",)
+        elif name == "error_attribute":
+            facts[name] = ("target",)
         elif name == "known":
             facts[name] = True
         elif annotation.startswith("bool"):
@@ -102,7 +123,8 @@ def _facts(model: type, trigger: str) -> dict[str, Any]:
     return facts
 
 
-def _model(module: ModuleType, source: Enum, values: Assignment) -> Any:
+def _model(table: Table, source: Enum, values: Assignment) -> Any:
+    module = table.module
     base = resource.ResourceLifecycle if module is resource else proxy.ProxyLifecycle
     fired: list[Any] = []
 
@@ -116,7 +138,7 @@ def _model(module: ModuleType, source: Enum, values: Assignment) -> Any:
     probe = type("Probe", (base,), methods)
     if module is resource:
         model = probe(
-            "upgrade",
+            table.kind,
             source,
             heads=("a",),
             target_heads=("b",),
@@ -133,18 +155,18 @@ def _model(module: ModuleType, source: Enum, values: Assignment) -> Any:
 
 
 CASES = [
-    pytest.param(module, index, trigger, source, id=f"{module.__name__}-{index}-{source.name}")
-    for module in (resource, proxy)
-    for index, trigger, source, _ in _rows(module)
+    pytest.param(table, index, trigger, source, id=f"{table.name}-{index}-{source.name}")
+    for table in TABLES
+    for index, trigger, source, _ in _rows(table)
 ]
 
 
-@pytest.mark.parametrize(("module", "index", "trigger", "source"), CASES)
-def test_every_row_can_fire(module: ModuleType, index: int, trigger: str, source: Enum) -> None:
-    row = module.TRANSITIONS[index]
-    values = _assignment(_group(module, trigger, source), row)
+@pytest.mark.parametrize(("table", "index", "trigger", "source"), CASES)
+def test_every_row_can_fire(table: Table, index: int, trigger: str, source: Enum) -> None:
+    row = table.rows[index]
+    values = _assignment(_group(table, trigger, source), row)
     assert values is not None, f"row {index} ({row}) is shadowed by the rows above it"
-    model = _model(module, source, values)
+    model = _model(table, source, values)
     getattr(model, trigger)(**_facts(type(model), trigger))
     (transition,) = model.fired
     ran = (

@@ -8,10 +8,11 @@ import inspect
 import sys
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, dataclass, fields
 from enum import Enum
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -23,10 +24,29 @@ FACTS = {resource: _resource_data.Facts, proxy: proxy._Facts}
 PACKAGE_DIR = Path(resource.__file__).parent
 
 
-def edges(module: ModuleType) -> list[tuple[str, Enum, Enum, dict[str, object]]]:
+@dataclass(frozen=True)
+class Table:
+    """One transition table with what it belongs to."""
+
+    name: str
+    module: ModuleType
+    rows: list[Any]
+    initial: str
+
+
+TABLES = [
+    *(
+        Table(f"alembic_{kind}", resource, rows, resource.MACHINES[kind].initial)
+        for kind, rows in resource.TABLES.items()
+    ),
+    Table("proxy", proxy, proxy.TRANSITIONS, proxy.MACHINE.initial),
+]
+
+
+def edges(table: Table) -> list[tuple[str, Enum, Enum, dict[str, object]]]:
     """Expand the table into (trigger, source, dest, row) with one source each."""
     expanded = []
-    for row in module.TRANSITIONS:
+    for row in table.rows:
         sources = row["source"] if isinstance(row["source"], tuple) else (row["source"],)
         for source in sources:
             dest = source if row["dest"] == "=" else row["dest"]
@@ -34,8 +54,8 @@ def edges(module: ModuleType) -> list[tuple[str, Enum, Enum, dict[str, object]]]
     return expanded
 
 
-def initial(module: ModuleType) -> Enum:
-    state: Enum = module.State[module.MACHINE.initial]
+def initial(table: Table) -> Enum:
+    state: Enum = table.module.State[table.initial]
     return state
 
 
@@ -46,32 +66,32 @@ def named(row: Mapping[str, object], key: str) -> list[str]:
     return value
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
-def test_every_state_is_reachable_from_the_initial_state(module: ModuleType) -> None:
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_every_state_is_reachable_from_the_initial_state(table: Table) -> None:
     graph: dict[Enum, set[Enum]] = {}
-    for _, source, dest, _ in edges(module):
+    for _, source, dest, _ in edges(table):
         graph.setdefault(source, set()).add(dest)
-    seen = {initial(module)}
+    seen = {initial(table)}
     queue = deque(seen)
     while queue:
         for nxt in graph.get(queue.popleft(), ()):
             if nxt not in seen:
                 seen.add(nxt)
                 queue.append(nxt)
-    assert seen == set(module.State)
+    assert seen == set(table.module.State)
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
-def test_only_terminal_states_are_dead_ends(module: ModuleType) -> None:
-    leaving = {source for _, source, dest, _ in edges(module) if dest != source}
-    assert set(module.State) - leaving == module.TERMINAL
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_only_terminal_states_are_dead_ends(table: Table) -> None:
+    leaving = {source for _, source, dest, _ in edges(table) if dest != source}
+    assert set(table.module.State) - leaving == table.module.TERMINAL
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
-def test_every_state_can_reach_a_terminal_or_resting_state(module: ModuleType) -> None:
-    resting = set(module.TERMINAL) | {initial(module)}
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_every_state_can_reach_a_terminal_or_resting_state(table: Table) -> None:
+    resting = set(table.module.TERMINAL) | {initial(table)}
     reverse: dict[Enum, set[Enum]] = {}
-    for _, source, dest, _ in edges(module):
+    for _, source, dest, _ in edges(table):
         reverse.setdefault(dest, set()).add(source)
     seen = set(resting)
     queue = deque(seen)
@@ -80,27 +100,27 @@ def test_every_state_can_reach_a_terminal_or_resting_state(module: ModuleType) -
             if prev not in seen:
                 seen.add(prev)
                 queue.append(prev)
-    assert seen == set(module.State)
+    assert seen == set(table.module.State)
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
-def test_guarded_edge_groups_end_with_an_otherwise_edge(module: ModuleType) -> None:
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_guarded_edge_groups_end_with_an_otherwise_edge(table: Table) -> None:
     last: dict[tuple[str, Enum], dict[str, object]] = {}
-    for trigger, source, _, row in edges(module):
+    for trigger, source, _, row in edges(table):
         last[trigger, source] = row
     open_ended = {key for key, row in last.items() if "conditions" in row or "unless" in row}
     expected = (
         {("released", s) for s in (proxy.State.STOPPING, proxy.State.STOPPED, proxy.State.FAILED)}
-        if module is proxy
+        if table.module is proxy
         else set()
     )
     assert open_ended == expected
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
-def test_guards_and_callbacks_are_named_model_methods(module: ModuleType) -> None:
-    model = MODELS[module]
-    for row in module.TRANSITIONS:
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_guards_and_callbacks_are_named_model_methods(table: Table) -> None:
+    model = MODELS[table.module]
+    for row in table.rows:
         for guard in [*named(row, "conditions"), *named(row, "unless")]:
             assert guard.startswith(("is_", "has_", "can_")), guard
             assert inspect.isfunction(getattr(model, guard)), guard
@@ -109,22 +129,22 @@ def test_guards_and_callbacks_are_named_model_methods(module: ModuleType) -> Non
         assert set(row) <= {"trigger", "source", "dest", "conditions", "unless", "before"}
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
-def test_every_trigger_is_declared_with_its_may_twin(module: ModuleType) -> None:
-    model = MODELS[module]
-    for trigger in {row["trigger"] for row in module.TRANSITIONS}:
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_every_trigger_is_declared_with_its_may_twin(table: Table) -> None:
+    model = MODELS[table.module]
+    for trigger in {row["trigger"] for row in table.rows}:
         declared = getattr(model, trigger)
         assert inspect.isfunction(declared) and declared.__doc__, trigger
         assert hasattr(model, f"may_{trigger}"), trigger
-    for state in module.State:
+    for state in table.module.State:
         assert hasattr(model, f"is_{state.name}")
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
-def test_trigger_defaults_match_the_facts_defaults(module: ModuleType) -> None:
-    facts = {f.name: f.default for f in fields(FACTS[module])}
-    model = MODELS[module]
-    for trigger in {row["trigger"] for row in module.TRANSITIONS}:
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_trigger_defaults_match_the_facts_defaults(table: Table) -> None:
+    facts = {f.name: f.default for f in fields(FACTS[table.module])}
+    model = MODELS[table.module]
+    for trigger in {row["trigger"] for row in table.rows}:
         for name, param in inspect.signature(getattr(model, trigger)).parameters.items():
             if name == "self":
                 continue
@@ -135,25 +155,26 @@ def test_trigger_defaults_match_the_facts_defaults(module: ModuleType) -> None:
     assert MISSING not in facts.values()
 
 
-def test_writes_are_decided_only_when_apply_starts() -> None:
-    writers = {
-        row["trigger"] for row in resource.TRANSITIONS if "record_pending" in named(row, "before")
-    }
+@pytest.mark.parametrize("kind", list(resource.TABLES))
+def test_writes_are_decided_only_when_apply_starts(kind: str) -> None:
+    rows = resource.TABLES[kind]  # type: ignore[index]
+    writers = {row["trigger"] for row in rows if "record_pending" in named(row, "before")}
     assert writers == {"apply_started", "destroy_started"}
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_one_edge_per_line(module: ModuleType) -> None:
+    """Tables read as data: every row is one ``edge(...)`` call on one line."""
     assert module.__file__ is not None
     tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
-    table = next(
-        node.value
-        for node in tree.body
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "TRANSITIONS"
-    )
-    assert isinstance(table, ast.List)
-    assert len(table.elts) == len(module.TRANSITIONS)
-    assert all(row.lineno == row.end_lineno for row in table.elts)
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "edge"
+    ]
+    rows = {id(row) for table in TABLES if table.module is module for row in table.rows}
+    assert len(calls) == len(rows)
+    assert all(call.lineno == call.end_lineno for call in calls)
 
 
 def test_the_package_imports_only_the_standard_library_and_transitions() -> None:

@@ -1,0 +1,346 @@
+"""The verbs ``alembic_upgrade`` and ``alembic_stamp`` share: gather facts, fire, carry out.
+
+Each verb restores the resource's :class:`~statemachine.resource.ResourceLifecycle` from private
+state, reads what it must through the executor (read-only), fires the facts as one trigger, and
+carries out the outcome: it reports the notes, runs the actions with their exact heads, writes
+the values. A failure to read is a fact like any other. No rule about what may happen lives
+here, and nothing here asks which kind of resource it serves or where its lifecycle stands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from alembic_provider import errors
+from alembic_provider.cty import UNKNOWN
+from alembic_provider.executor import Inspection, PlannedMove
+from alembic_provider.resources.base import Applied, Context, Planned, Values
+from alembic_provider.resources.common import fill_defaults, project_for
+from alembic_provider.resources.databases import Reading, owner_of, reading_of
+from alembic_provider.resources.migration import compat, effects
+from alembic_provider.resources.migration import facts as observe
+from alembic_provider.resources.migration.work import Work, session
+from alembic_provider.schema import Block
+from statemachine.resource import Kind, Outcome, ResourceLifecycle
+
+__all__ = ["Flow"]
+
+Facts = dict[str, Any]
+
+
+def _fire(ctx: Context, life: ResourceLifecycle, trigger: str, **facts: Any) -> Outcome:
+    """Fire one trigger and report the notes of the step it took."""
+    life.trigger(trigger, **facts)
+    outcome = life.outcome
+    effects.report(ctx, outcome)
+    return outcome
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Plan, apply, read and import for one migration resource type."""
+
+    kind: Kind
+    block: Block
+
+    # -- plan ------------------------------------------------------------------------------
+
+    def plan(
+        self,
+        ctx: Context,
+        prior: Values | None,
+        config: Values,
+        proposed: Values,
+        prior_private: bytes,
+    ) -> Planned:
+        """Plan a create (``prior`` is None) or an update."""
+        planned = fill_defaults(self.block, config, proposed)
+        snapshot = compat.decode_private(prior_private) if prior is not None else None
+        # A plan from a null prior is a create, even when Terraform passes along the private
+        # state of an earlier plan (it does for a forced replace).
+        life = compat.restore(self.kind, prior, snapshot)
+        target = planned["target"]
+        echoed = compat.echoed_target(prior, target, snapshot)
+        life.configured_target = target if echoed is not None else None
+        planned["target"] = target if echoed is None else echoed
+        stored_id = (prior or {}).get("id")
+        fallback_id = target if isinstance(target, str) else UNKNOWN
+        planned["id"] = stored_id if isinstance(stored_id, str) else fallback_id
+        project = project_for(ctx.provider_config, planned)
+        owner = owner_of(self.kind, config)
+        if project is None or not isinstance(target, str) or observe.has_unknown_input(planned):
+            _fire(ctx, life, "planned", known=False)
+            return self._planned(ctx, life, prior, planned, owner, None)
+        with session(ctx, planned) as cancel:
+            work = Work(ctx, project, target, planned, cancel)
+            facts, inspection = self._plan_facts(work, prior, owner)
+            _fire(ctx, life, "planned", **facts)
+            tracked = facts.get("error_kind") != "database"
+            return self._planned(
+                ctx, life, prior, planned, owner, inspection, work=work, tracked=tracked
+            )
+
+    def _plan_facts(
+        self, work: Work, prior: Values | None, owner: str
+    ) -> tuple[Facts, Inspection | None]:
+        """Read what the plan needs; a database that cannot be reached is read offline."""
+        ctx = work.ctx
+        recorded = None if prior is None else compat.heads_of(prior)
+        base: Facts = {
+            "allow_downgrade": bool(work.values.get("allow_downgrade")),
+            "target_changed": prior is not None and prior.get("target") != work.values["target"],
+            "same_connection": observe.same_connection(prior, work.values),
+            "project_root": work.project.project_root,
+            **observe.recorded(prior),
+        }
+        try:
+            inspection = _plan_inspection(
+                work,
+                ctx.databases.take_read(reading_of(work.project)),
+                planned=ctx.databases.others(owner),
+                recorded=recorded,
+            )
+        except errors.ProviderError as exc:
+            failed = {**base, **observe.failure(exc)}
+            if exc.kind != "database":
+                return failed, None
+            # The database may be created in this apply: plan from the script directory alone.
+            failed["others_unreachable"] = ctx.databases.record_unreachable(owner)
+            try:
+                offline = work.inspect(offline=True)
+            except errors.ProviderError as offline_exc:
+                return {**base, **observe.failure(offline_exc)}, None
+            return {**failed, **observe.planning(offline)}, offline
+        explained = ctx.databases.explains(
+            inspection.database, recorded or (), inspection.current, owner
+        )
+        return {**base, **observe.planning(inspection), "explained": explained}, inspection
+
+    def _planned(
+        self,
+        ctx: Context,
+        life: ResourceLifecycle,
+        prior: Values | None,
+        planned: Values,
+        owner: str,
+        inspection: Inspection | None,
+        *,
+        work: Work | None = None,
+        tracked: bool = True,
+    ) -> Planned:
+        """Carry out a plan's outcome: its values, its move for the plans after it."""
+        outcome = life.outcome
+        if outcome.failed:
+            return Planned(None)
+        if tracked:
+            ctx.databases.record(owner, _move(outcome, inspection))
+        effects.record(planned, outcome)
+        if work is not None and inspection is not None:
+            effects.plan_steps(work, outcome, inspection, prior)
+        _fire(
+            ctx,
+            life,
+            "values_planned",
+            equal_to_prior=prior is not None and planned == prior,
+            db_heads=() if inspection is None else inspection.current,
+        )
+        return Planned(planned, compat.encode_private(life))
+
+    def plan_destroy(self, ctx: Context, prior: Values, prior_private: bytes) -> Planned:
+        """Say in the plan what destroying the resource does to the database (Terraform 1.3+).
+
+        The destroy decides again during apply (Terraform 1.0-1.2 plan no destroy).
+        """
+        life = compat.restore(self.kind, prior, compat.decode_private(prior_private))
+        self._destroy(ctx, life, prior, run=False)
+        return Planned(None, prior_private)
+
+    # -- apply -----------------------------------------------------------------------------
+
+    def apply(
+        self,
+        ctx: Context,
+        prior: Values | None,
+        planned: Values,
+        config: Values | None,
+        planned_private: bytes,
+    ) -> Applied:
+        """Apply a create (``prior`` is None) or an update as planned."""
+        # Whatever this writes, no refresh of this walk describes the database any more.
+        ctx.databases.forget_reads()
+        life = compat.restore(self.kind, prior, compat.decode_private(planned_private))
+        project = project_for(ctx.provider_config, planned)
+        if project is None:
+            raise errors.InternalError("A configuration value was still unknown during apply.")
+        target = str((config or {}).get("target") or planned["target"])
+        operation = "create" if prior is None else "update"
+        with session(ctx, planned) as cancel:
+            work = Work(ctx, project, target, planned, cancel, operation)
+            try:
+                current: tuple[str, ...] | None = work.current()
+                facts: Facts = {"db_heads": current}
+            except errors.ProviderError as exc:
+                current = None
+                facts = {"db_heads": None, **observe.failure(exc)}
+            outcome = _fire(ctx, life, "apply_started", **facts)
+            if not outcome.failed:
+                ran = effects.run(work, outcome.actions, current or ())
+                trigger = "apply_failed" if ran.failed else "apply_succeeded"
+                outcome = _fire(ctx, life, trigger, **ran.facts)
+        if not outcome.exists:
+            return Applied(None)
+        state = dict(planned)
+        effects.record(state, outcome)
+        return Applied(state, compat.encode_private(life))
+
+    def delete(self, ctx: Context, prior: Values, planned_private: bytes) -> Applied:
+        """Destroy: keep the database, or downgrade it to ``on_destroy``."""
+        ctx.databases.forget_reads()
+        life = compat.restore(self.kind, prior, compat.decode_private(planned_private))
+        outcome = self._destroy(ctx, life, prior, run=True)
+        if not outcome.exists:
+            return Applied(None)
+        state = dict(prior)
+        effects.record(state, outcome)
+        return Applied(state, compat.encode_private(life))
+
+    def _destroy(
+        self, ctx: Context, life: ResourceLifecycle, prior: Values, *, run: bool
+    ) -> Outcome:
+        """Plan a destroy and, with ``run``, carry it out.
+
+        The database is read only when ``on_destroy`` names a revision to downgrade to.
+        """
+        target = prior.get("on_destroy")
+        project = project_for(ctx.provider_config, prior)
+        if not isinstance(target, str) or not target or project is None:
+            outcome = _fire(ctx, life, "destroy_planned", known=project is not None)
+            return self._carry_out_destroy(ctx, life, outcome, None, (), run=run)
+        with session(ctx, prior) as cancel:
+            work = Work(ctx, project, target, prior, cancel, "delete")
+            try:
+                inspection = work.inspect()
+            except errors.ProviderError as exc:
+                facts: Facts = observe.failure(exc)
+                current: tuple[str, ...] = ()
+            else:
+                facts = observe.destroying(inspection)
+                current = inspection.current
+            outcome = _fire(ctx, life, "destroy_planned", destroy_target=target, **facts)
+            return self._carry_out_destroy(ctx, life, outcome, work, current, run=run)
+
+    def _carry_out_destroy(
+        self,
+        ctx: Context,
+        life: ResourceLifecycle,
+        outcome: Outcome,
+        work: Work | None,
+        current: tuple[str, ...],
+        *,
+        run: bool,
+    ) -> Outcome:
+        if not run or outcome.failed:
+            return outcome
+        outcome = _fire(ctx, life, "destroy_started")
+        if work is None:
+            return _fire(ctx, life, "destroyed")
+        ran = effects.run(work, outcome.actions, current)
+        if ran.failed:
+            return _fire(ctx, life, "destroy_failed", **ran.facts)
+        return _fire(ctx, life, "destroyed")
+
+    # -- read ------------------------------------------------------------------------------
+
+    def read(self, ctx: Context, state: Values, private: bytes) -> Applied:
+        """Refresh: read the database's heads and resolve the target again."""
+        snapshot = compat.decode_private(private)
+        life = compat.restore(self.kind, state, snapshot)
+        target = life.configured_target or state.get("target")
+        project = project_for(ctx.provider_config, state)
+        if project is None or not isinstance(target, str):
+            facts: Facts = {"known": False}
+        else:
+            with session(ctx, state) as cancel:
+                facts = self._read_facts(Work(ctx, project, target, state, cancel), state)
+        outcome = _fire(ctx, life, "refreshed", **facts)
+        refreshed = dict(state)
+        effects.forget_pending(refreshed)
+        effects.record(refreshed, outcome)
+        # State the Go provider wrote keeps no private state until a plan has seen its config.
+        return Applied(refreshed, b"" if snapshot is None else compat.encode_private(life))
+
+    def _read_facts(self, work: Work, state: Values) -> Facts:
+        recorded_targets = observe.recorded(state)["recorded_target_revisions"]
+        try:
+            inspection = work.inspect()
+        except errors.ProviderError as exc:
+            failed = observe.failure(exc)
+            if failed["error_kind"] != "target":
+                return failed
+            # The target alone does not resolve: the database's heads are still worth recording.
+            try:
+                return {**failed, "db_heads": work.current()}
+            except errors.ProviderError as current_exc:
+                return observe.failure(current_exc)
+        work.ctx.databases.keep_read(reading_of(work.project), Reading(work.target, inspection))
+        return {
+            **observe.refreshing(inspection),
+            "recorded_target_revisions": recorded_targets,
+        }
+
+    # -- import ----------------------------------------------------------------------------
+
+    def import_state(self, ctx: Context, import_id: str, defaults: Values) -> Applied:
+        target = import_id.strip()
+        if not target:
+            raise errors.ConfigError(
+                "The import ID is empty; use the resource's target, for example "
+                "'terraform import alembic_upgrade.NAME heads'.",
+                summary="Invalid Import ID",
+            )
+        state = dict(defaults)
+        state.update(target=target, id=target)
+        project = project_for(ctx.provider_config, state)
+        if project is None:
+            raise errors.ConfigError(
+                "The provider configuration is not known yet, so the database cannot be read "
+                "for the import. Import after the values it depends on exist.",
+                summary="Cannot Import",
+            )
+        life = ResourceLifecycle(self.kind)
+        _fire(ctx, life, "import_started")
+        try:
+            inspection = Work(ctx, project, target, state, ctx.cancel).inspect()
+        except errors.ProviderError as exc:
+            facts = observe.failure(exc)
+        else:
+            facts = {"db_heads": inspection.current, "target_revisions": inspection.target}
+        outcome = _fire(ctx, life, "imported", **facts)
+        if not outcome.exists:
+            return Applied(None)
+        effects.forget_pending(state)
+        effects.record(state, outcome)
+        return Applied(state, compat.encode_private(life))
+
+
+def _plan_inspection(
+    work: Work,
+    earlier: Reading | None,
+    *,
+    planned: tuple[PlannedMove, ...],
+    recorded: tuple[str, ...] | None,
+) -> Inspection:
+    """Inspect for a plan, reusing what the refresh moments before read where it can."""
+    if earlier is None:
+        return work.inspect(planned=planned, recorded=recorded)
+    if recorded is not None and earlier.answers(work.target, recorded, planned):
+        return earlier.inspection
+    return work.inspect(planned=planned, recorded=recorded, known=earlier.inspection.facts)
+
+
+def _move(outcome: Outcome, inspection: Inspection | None) -> PlannedMove | None:
+    """The move a plan that writes will make, for the plans of other resources after it."""
+    if inspection is None or inspection.database is None or outcome.moves_to is None:
+        return None
+    return PlannedMove(inspection.database, inspection.planned_from, outcome.moves_to)
