@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tfalembic_alembic import heads_after_steps
 from tfalembic_config import load_config
 from tfalembic_errors import ReportedError, error_text, import_failure, quoted, user_frame
 from tfalembic_lifeline import LIFELINE
@@ -20,13 +21,13 @@ from tfalembic_lock import Lock
 from tfalembic_runtime import Runner, env_failure, read_database, read_directly, run_env
 from tfalembic_scripts import (
     describe,
-    heads_after,
     heads_after_stamp,
     load_script,
     plan,
     resolve,
     same_on_target_lineage,
     step_pair,
+    steps_to,
     unknown_heads,
 )
 from tfalembic_wire import PROTOCOL_VERSION
@@ -90,7 +91,7 @@ def op_inspect(request: Result) -> Result:
         "target": target,
         "direction": direction,
         "steps": [step_pair(step) for step in steps],
-        "expected": heads_after(start, steps),
+        "expected": heads_after_steps(start, steps),
         "stamped": heads_after_stamp(script, request["target"], start),
         "script_heads": sorted(script.get_heads()),
         "dialect": dialect,
@@ -217,13 +218,12 @@ def _stopped(runner: Runner, verb: str) -> ReportedError:
 
 def _verify(script: Any, verb: str, target: str, heads: Sequence[str]) -> None:
     """Re-check the database after a run: Alembic can finish cleanly while writing nothing."""
-    if verb == "downgrade":
-        try:
-            left = script._downgrade_revs(target, tuple(heads))
-        except Exception:
-            left = []
-    else:
-        left = script._upgrade_revs(target, tuple(heads))
+    try:
+        left = steps_to(script, verb, target, heads)
+    except Exception:
+        if verb != "downgrade":
+            raise
+        left = []
     if left:
         raise ReportedError(
             "verify",
