@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     Destination = str | tuple[str, ...]
 
 __all__ = [
+    "check_exact",
     "check_known",
     "describe",
     "heads_after_stamp",
@@ -167,6 +168,18 @@ def check_known(script: Any, heads: Sequence[str]) -> None:
             "Deploy the matching migration files, or stamp the database to a revision they "
             "contain.",
             heads=heads,
+        )
+
+
+def check_exact(script: Any, exact: Sequence[str]) -> None:
+    """Refuse exact revision ids the script directory no longer contains."""
+    missing = sorted(revision for revision in exact if not _known(script, revision))
+    if missing:
+        raise ReportedError(
+            "unknown_target",
+            f"The revision ids {quoted(missing)} this apply was planned to reach are not in the "
+            f"script directory '{script.dir}'; plan again.",
+            revision=missing[0],
         )
 
 
