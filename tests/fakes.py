@@ -79,10 +79,17 @@ class FakeExecutor:
     def pending(self, project: Project, target: str, **_: object) -> PendingStep:
         return self.inspect(project, target).pending
 
-    def upgrade(self, project: Project, target: str, *, options: RunOptions = _RUN) -> RunResult:
+    def upgrade(
+        self,
+        project: Project,
+        target: str,
+        *,
+        options: RunOptions = _RUN,
+        exact: Sequence[str] = (),
+    ) -> RunResult:
         self.calls.append("upgrade")
         self.writes += 1
-        end = self._resolve(target)
+        end = self._resolve(exact[-1] if exact else target)  # a linear history has one head
         ran: list[Step] = []
         while self.position < end:
             revision = self.history[self.position]
@@ -94,10 +101,17 @@ class FakeExecutor:
             ran.append(Step(revision, f"message {revision}"))
         return RunResult(heads=self._heads(), steps=tuple(ran))
 
-    def downgrade(self, project: Project, target: str, *, options: RunOptions = _RUN) -> RunResult:
+    def downgrade(
+        self,
+        project: Project,
+        target: str,
+        *,
+        options: RunOptions = _RUN,
+        exact: Sequence[str] = (),
+    ) -> RunResult:
         self.calls.append("downgrade")
         self.writes += 1
-        self.position = self._resolve(target)
+        self.position = self._resolve(exact[-1] if exact else target)
         return RunResult(heads=self._heads())
 
     def stamp(

@@ -126,10 +126,22 @@ class Executor(Protocol):
         self, project: Project, target: str, *, options: CallOptions = ...
     ) -> PendingStep: ...
 
-    def upgrade(self, project: Project, target: str, *, options: RunOptions = ...) -> RunResult: ...
+    def upgrade(
+        self,
+        project: Project,
+        target: str,
+        *,
+        options: RunOptions = ...,
+        exact: Sequence[str] = (),
+    ) -> RunResult: ...
 
     def downgrade(
-        self, project: Project, target: str, *, options: RunOptions = ...
+        self,
+        project: Project,
+        target: str,
+        *,
+        options: RunOptions = ...,
+        exact: Sequence[str] = (),
     ) -> RunResult: ...
 
     def stamp(
@@ -271,14 +283,35 @@ class WorkerExecutor:
     # -- apply operations ------------------------------------------------------------------
 
     def upgrade(
-        self, project: Project, target: str, *, options: RunOptions = _DEFAULT_RUN
+        self,
+        project: Project,
+        target: str,
+        *,
+        options: RunOptions = _DEFAULT_RUN,
+        exact: Sequence[str] = (),
     ) -> RunResult:
-        return self._run(project, "upgrade", target, options)
+        """Upgrade to ``target``; with ``exact``, to exactly those revision ids.
+
+        :param exact: the revision ids a plan resolved ``target`` to. The database then moves
+            to them and no further, even when a revision file was added since the plan;
+            ``target`` only names the move in logs and messages.
+        """
+        return self._run(project, "upgrade", target, options, exact)
 
     def downgrade(
-        self, project: Project, target: str, *, options: RunOptions = _DEFAULT_RUN
+        self,
+        project: Project,
+        target: str,
+        *,
+        options: RunOptions = _DEFAULT_RUN,
+        exact: Sequence[str] = (),
     ) -> RunResult:
-        return self._run(project, "downgrade", target, options)
+        """Downgrade to ``target``; with ``exact``, to exactly those revision ids.
+
+        :param exact: as for :meth:`upgrade`; each id is reached in turn, leaving the
+            database's other branches alone.
+        """
+        return self._run(project, "downgrade", target, options, exact)
 
     def stamp(
         self,

@@ -307,6 +307,7 @@ class Request(TypedDict):
     offline: NotRequired[bool]
     known: NotRequired[KnownPayload | None]
     recorded: NotRequired[list[str] | None]
+    #: upgrade, downgrade and stamp: the revision ids to reach, instead of resolving ``target``.
     exact: NotRequired[list[str]]
     lock: NotRequired[LockPayload]
 

@@ -9,6 +9,7 @@ releases. The modules beside this file are split along Alembic's own seams:
 - ``tfalembic_config``: the Config, built like the ``alembic`` command line builds it;
 - ``tfalembic_scripts``: the script directory's graph, targets and steps;
 - ``tfalembic_scriptcache``: that graph remembered, so a plan runs no revision module;
+- ``tfalembic_alembic``: the only private Alembic names the worker uses, each explained;
 - ``tfalembic_runtime``: running env.py with a small ``fn``;
 - ``tfalembic_lock``: the migration lock;
 - ``tfalembic_lifeline``: the provider's lifeline, and cancellation that reaches the database;
@@ -29,7 +30,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-import tfalembic_config  # noqa: F401  # imported before the directory leaves sys.path
+import tfalembic_alembic  # noqa: F401  # imported before the directory leaves sys.path
+import tfalembic_config  # noqa: F401
 import tfalembic_errors  # noqa: F401
 import tfalembic_lifeline  # noqa: F401
 import tfalembic_lock  # noqa: F401

@@ -12,10 +12,11 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from tfalembic_alembic import began_before_alembic, stamp_steps
 from tfalembic_config import placeholder_url
 from tfalembic_errors import ReportedError, error_text, import_failure
 from tfalembic_lifeline import LIFELINE
-from tfalembic_scripts import check_known, step_pair
+from tfalembic_scripts import check_known, step_pair, steps_to
 
 __all__ = [
     "Facts",
@@ -92,11 +93,10 @@ class Runner:
             LIFELINE.track(connection)
         self.state = "planning"
         if self.verb == "stamp":
-            steps = self.script._stamp_revs(self.target, tuple(heads))
+            steps = stamp_steps(self.script, self.target, heads)
         else:
             check_known(self.script, heads)
-            revs = getattr(self.script, f"_{self.verb}_revs")
-            steps = revs(self.target, tuple(heads))
+            steps = steps_to(self.script, self.verb, self.target, heads)
         self.state = "running"
         self.commit_between = _boundary_commit(context)
         return self._each(steps)
@@ -133,11 +133,10 @@ def _boundary_commit(context: Any) -> Callable[[], None] | None:
         return None
     if context.dialect.name not in ("mysql", "mariadb"):
         return None
-    external = bool(getattr(context, "_in_external_transaction", False))
     one_transaction = bool(getattr(context.impl, "transactional_ddl", False)) and not bool(
-        getattr(context, "_transaction_per_migration", False)
+        context.opts.get("transaction_per_migration", False)
     )
-    if not (external or one_transaction):
+    if not (began_before_alembic(context) or one_transaction):
         return None
     return lambda: connection.exec_driver_sql("COMMIT")
 

@@ -25,6 +25,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from tfalembic_alembic import revisions_in_load_order
+
 __all__ = ["CACHE_DIR_VARIABLE", "DISABLE_VARIABLE", "load_graph"]
 
 CACHE_DIR_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_CACHE_DIR"
@@ -66,7 +68,17 @@ def load_graph(script: Any) -> bool:
 
 
 def _locations(script: Any) -> list[str]:
-    return sorted({os.path.realpath(str(location)) for location in script._version_locations})
+    """Return the directories Alembic loads revisions from, as real absolute paths.
+
+    ``version_locations`` when the configuration sets it (a ``package:path`` entry names a
+    package's directory), else ``versions`` beside env.py.
+    """
+    from alembic.util import coerce_resource_to_filename
+
+    configured = script.version_locations or [os.path.join(script.dir, "versions")]
+    return sorted(
+        {os.path.realpath(str(coerce_resource_to_filename(str(path)))) for path in configured}
+    )
 
 
 def _fingerprint(script: Any, locations: list[str]) -> list[Any]:
@@ -156,22 +168,26 @@ def _listed(value: Any) -> Any:
 
 
 def _entries(script: Any) -> list[dict[str, Any]]:
-    # The map also holds branch labels and the base; keep each revision once, in load order.
-    revisions: dict[str, Any] = {}
-    for revision in script.revision_map._revision_map.values():
-        if revision is not None:
-            revisions.setdefault(revision.revision, revision)
+    """Describe each revision as its file declares it, in the order the files loaded."""
     return [
         {
             "revision": revision.revision,
             "down_revision": _listed(revision.down_revision),
             "depends_on": _listed(revision.dependencies),
-            "branch_labels": list(revision._orig_branch_labels or ()),
+            "branch_labels": _declared_labels(revision),
             "longdoc": revision.longdoc,
             "path": str(revision.path),
         }
-        for revision in revisions.values()
+        for revision in revisions_in_load_order(script)
     ]
+
+
+def _declared_labels(revision: Any) -> list[str]:
+    """The labels the revision file declares; the map adds those its descendants declare."""
+    labels = getattr(revision.module, "branch_labels", None)
+    if labels is None:
+        return []
+    return [labels] if isinstance(labels, str) else list(labels)
 
 
 class _LazyModule:

@@ -10,23 +10,28 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from tfalembic_alembic import heads_after_steps
 from tfalembic_errors import ReportedError, error_text, quoted
 from tfalembic_scriptcache import load_graph
 
 if TYPE_CHECKING:
     Result = dict[str, Any]
+    # A target as the user wrote it, or an exact set of revision ids, taken as it is.
+    Destination = str | tuple[str, ...]
 
 __all__ = [
+    "check_exact",
     "check_known",
     "describe",
-    "heads_after",
     "heads_after_stamp",
     "labels",
     "load_script",
     "plan",
     "resolve",
+    "revision_problem",
     "same_on_target_lineage",
     "step_pair",
+    "steps_to",
     "unknown_heads",
 ]
 
@@ -103,6 +108,7 @@ def step_pair(step: Any) -> list[str]:
 
 def resolve(script: Any, target: str) -> list[str]:
     """Resolve an absolute target to revision ids; refuse ones that move on every apply."""
+    from alembic.script.revision import MultipleHeads, RevisionError
     from alembic.util import CommandError
 
     ids = _all_ids(script)
@@ -128,16 +134,16 @@ def resolve(script: Any, target: str) -> list[str]:
             revision=target,
         )
     try:
-        found = script.get_revisions(target)
-    except CommandError as exc:
-        if "Multiple head revisions" in str(exc):
-            raise ReportedError(
-                "multiple_heads",
-                f"The target '{target}' is ambiguous because the script directory has several "
-                f"heads ({quoted(sorted(script.get_heads()))}); use 'heads' to apply all of "
-                "them, '<branch>@head' for one branch, or a revision id.",
-                revision=target,
-            ) from exc
+        found = script.revision_map.get_revisions(target)
+    except MultipleHeads as exc:
+        raise ReportedError(
+            "multiple_heads",
+            f"The target '{target}' is ambiguous because the script directory has several "
+            f"heads ({quoted(sorted(script.get_heads()))}); use 'heads' to apply all of "
+            "them, '<branch>@head' for one branch, or a revision id.",
+            revision=target,
+        ) from exc
+    except (RevisionError, CommandError) as exc:
         raise ReportedError(
             "unknown_target",
             f"The target '{target}' is not a revision id, branch label or symbol of the script "
@@ -165,6 +171,79 @@ def check_known(script: Any, heads: Sequence[str]) -> None:
         )
 
 
+def check_exact(script: Any, exact: Sequence[str]) -> None:
+    """Refuse exact revision ids the script directory no longer contains."""
+    missing = sorted(revision for revision in exact if not _known(script, revision))
+    if missing:
+        raise ReportedError(
+            "unknown_target",
+            f"The revision ids {quoted(missing)} this apply was planned to reach are not in the "
+            f"script directory '{script.dir}'; plan again.",
+            revision=missing[0],
+        )
+
+
+def revision_problem(exc: BaseException) -> str:
+    """Word a revision walk's failure by its class, with the values in quotes."""
+    from alembic.script.revision import MultipleHeads, RangeNotAncestorError, ResolutionError
+
+    if isinstance(exc, MultipleHeads):
+        return f"'{exc.argument}' names several heads ({quoted(sorted(exc.heads))})"
+    if isinstance(exc, RangeNotAncestorError):
+        return f"{_named(exc.lower)} is not an ancestor of {_named(exc.upper)}"
+    if isinstance(exc, ResolutionError):
+        return f"no revision or branch is named '{exc.argument}'"
+    return error_text(exc)
+
+
+def _named(revisions: Any) -> str:
+    return quoted(_tuple(revisions) or ("base",))
+
+
+def upgrade_steps(script: Any, destination: Destination, current: Sequence[str]) -> list[Any]:
+    """Return the migrations an upgrade from ``current`` to ``destination`` runs, in order.
+
+    A tuple destination is taken as it is: nothing beyond those revisions runs, whatever
+    the script directory's heads are now.
+    """
+    from alembic.runtime.migration import MigrationStep
+
+    walk = script.revision_map.iterate_revisions(destination, tuple(current), implicit_base=True)
+    return [
+        MigrationStep.upgrade_from_script(script.revision_map, revision)
+        for revision in reversed(list(walk))
+    ]
+
+
+def downgrade_steps(script: Any, destination: Destination, current: Sequence[str]) -> list[Any]:
+    """Return the migrations a downgrade from ``current`` to ``destination`` runs, in order.
+
+    Alembic's downgrade walk takes a single target, so a tuple destination is reached one
+    revision after the other, each walk starting where the previous one leaves the heads.
+    """
+    from alembic.runtime.migration import MigrationStep
+
+    if not isinstance(destination, str):
+        steps: list[Any] = []
+        heads = list(current)
+        for revision in destination:
+            more = downgrade_steps(script, revision, heads)
+            steps += more
+            heads = heads_after_steps(heads, more)
+        return steps
+    walk = script.revision_map.iterate_revisions(
+        tuple(current), destination, select_for_downgrade=True
+    )
+    return [MigrationStep.downgrade_from_script(script.revision_map, revision) for revision in walk]
+
+
+def steps_to(script: Any, verb: str, destination: Destination, current: Sequence[str]) -> list[Any]:
+    """Return the migrations ``verb`` (``upgrade`` or ``downgrade``) runs from ``current``."""
+    if verb == "downgrade":
+        return downgrade_steps(script, destination, current)
+    return upgrade_steps(script, destination, current)
+
+
 def plan(script: Any, target: str, current: Sequence[str]) -> tuple[str, list[Any]]:
     """Return the direction and the steps that move ``current`` to ``target``.
 
@@ -172,6 +251,7 @@ def plan(script: Any, target: str, current: Sequence[str]) -> tuple[str, list[An
     Alembic cannot downgrade to some targets at all (``heads``, another branch): then the
     database is at the target as far as any downgrade could tell.
     """
+    from alembic.script.revision import RevisionError
     from alembic.util import CommandError
 
     check_known(script, current)
@@ -179,46 +259,21 @@ def plan(script: Any, target: str, current: Sequence[str]) -> tuple[str, list[An
     if exact and sorted(current) == resolve(script, target):
         return "none", []  # at the target: nothing to run either way
     try:
-        steps = script._upgrade_revs(target, tuple(current))
-    except CommandError as exc:
+        steps = upgrade_steps(script, target, current)
+    except (RevisionError, CommandError) as exc:
         raise ReportedError(
             "target",
             f"Alembic cannot move the database from {quoted(current) or 'base'} to "
-            f"'{target}': {exc}",
+            f"'{target}': {revision_problem(exc)}",
             heads=current,
         ) from exc
     if steps:
         return "upgrade", steps
     try:
-        steps = script._downgrade_revs(target, tuple(current))
+        steps = downgrade_steps(script, target, current)
     except Exception:
         steps = []
     return ("downgrade", steps) if steps else ("none", [])
-
-
-def heads_after(current: Sequence[str], steps: Sequence[Any]) -> list[str]:
-    """Return the heads the version table will hold once ``steps`` ran from ``current``.
-
-    Alembic's own head bookkeeping decides, with its SQL left out, so branches, merges and
-    ``depends_on`` end exactly where a real run ends.
-    """
-    from alembic.runtime.migration import HeadMaintainer
-
-    class _Bookkeeping(HeadMaintainer):
-        def _insert_version(self, version: str) -> None:
-            self.heads.add(version)
-
-        def _delete_version(self, version: str) -> None:
-            self.heads.discard(version)
-
-        def _update_version(self, from_: str, to_: str) -> None:
-            self.heads.discard(from_)
-            self.heads.add(to_)
-
-    maintainer = _Bookkeeping(None, current)  # type: ignore[arg-type]  # no SQL is run
-    for step in steps:
-        maintainer.update_to_step(step)
-    return sorted(maintainer.heads)
 
 
 def _ancestry(script: Any, revisions: Sequence[str]) -> set[str]:

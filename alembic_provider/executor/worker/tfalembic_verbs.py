@@ -13,20 +13,22 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tfalembic_alembic import heads_after_steps
 from tfalembic_config import load_config
 from tfalembic_errors import ReportedError, error_text, import_failure, quoted, user_frame
 from tfalembic_lifeline import LIFELINE
 from tfalembic_lock import Lock
 from tfalembic_runtime import Runner, env_failure, read_database, read_directly, run_env
 from tfalembic_scripts import (
+    check_exact,
     describe,
-    heads_after,
     heads_after_stamp,
     load_script,
     plan,
     resolve,
     same_on_target_lineage,
     step_pair,
+    steps_to,
     unknown_heads,
 )
 from tfalembic_wire import PROTOCOL_VERSION
@@ -90,7 +92,7 @@ def op_inspect(request: Result) -> Result:
         "target": target,
         "direction": direction,
         "steps": [step_pair(step) for step in steps],
-        "expected": heads_after(start, steps),
+        "expected": heads_after_steps(start, steps),
         "stamped": heads_after_stamp(script, request["target"], start),
         "script_heads": sorted(script.get_heads()),
         "dialect": dialect,
@@ -117,14 +119,19 @@ def _mutate(request: Result, verb: str) -> Result:
     The lock is taken before env.py runs the verb, because Alembic reads the heads before it
     calls ``fn``: heads read before waiting would be stale. A stamp replaces revisions the
     scripts no longer know instead of failing on them.
+
+    :param request: ``target``; optionally ``exact``, the revision ids the plan resolved it
+        to. Those are then the destination as they are, so a revision file added since the
+        plan does not run; ``target`` only names the move in messages.
     """
     target = request["target"]
     config = load_config(request, [verb, "heads"], target)
     script = load_script(config)
-    resolve(script, target)
-    # A stamp of an exact set of heads starts from an empty table: ``alembic stamp`` of
-    # several heads can drop the head of an unrelated branch.
-    exact = tuple(request.get("exact") or ()) if verb == "stamp" else ()
+    exact = tuple(request.get("exact") or ())
+    if exact:
+        check_exact(script, exact)
+    else:
+        resolve(script, target)
     tag = request.get("tag")
     settings = request.get("lock") or {"enabled": False, "timeout": None}
     before = read_database(config, script, tag) if settings["enabled"] or verb == "stamp" else None
@@ -132,7 +139,9 @@ def _mutate(request: Result, verb: str) -> Result:
     try:
         runner = Runner(script, verb, exact or target)
         purge = verb == "stamp" and before is not None and bool(unknown_heads(script, before.heads))
-        purge = purge or len(exact) > 1
+        # A stamp of an exact set of heads starts from an empty table: ``alembic stamp`` of
+        # several heads can drop the head of an unrelated branch.
+        purge = purge or (verb == "stamp" and len(exact) > 1)
         failure = None
         try:
             run_env(config, script, runner, tag=tag, destination_rev=target, purge=purge)
@@ -157,10 +166,10 @@ def _mutate(request: Result, verb: str) -> Result:
                 f"The {verb} to '{target}' finished, but the database's revisions could not be "
                 "read back afterwards; the next refresh will show where the database is.",
             )
-        if exact:
+        if verb == "stamp" and exact:
             _verify_exact(exact, heads)
         else:
-            _verify(script, verb, target, heads)
+            _verify(script, verb, target, exact or target, heads)
         return {"heads": list(heads), "steps": runner.done}
     finally:
         if lock is not None:
@@ -215,15 +224,20 @@ def _stopped(runner: Runner, verb: str) -> ReportedError:
     return failure
 
 
-def _verify(script: Any, verb: str, target: str, heads: Sequence[str]) -> None:
+def _verify(
+    script: Any,
+    verb: str,
+    target: str,
+    destination: str | tuple[str, ...],
+    heads: Sequence[str],
+) -> None:
     """Re-check the database after a run: Alembic can finish cleanly while writing nothing."""
-    if verb == "downgrade":
-        try:
-            left = script._downgrade_revs(target, tuple(heads))
-        except Exception:
-            left = []
-    else:
-        left = script._upgrade_revs(target, tuple(heads))
+    try:
+        left = steps_to(script, verb, destination, heads)
+    except Exception:
+        if verb != "downgrade":
+            raise
+        left = []
     if left:
         raise ReportedError(
             "verify",
