@@ -122,6 +122,8 @@ class Provider:
 
     @diagnostics_rpc("ConfigureProvider", typed=False)
     def configure(self, op: Operation, terraform_version: str, config: Values) -> None:
+        op.remember(self.provider_schema.block, config)
+        self.remember_secrets(self.provider_schema.block, config)
         self.log.info("configuring provider", terraform_version=terraform_version)
         self._config = config
         # Terraform configures the provider at the start of every walk (plan, apply):
