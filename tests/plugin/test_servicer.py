@@ -111,3 +111,20 @@ def test_a_stop_cancels_and_a_failed_stop_answers_its_error_text() -> None:
     service.provider.stop = broken  # type: ignore[method-assign]
     error = service.StopProvider(pb.StopProvider.Request(), None).Error
     assert error.startswith("Unexpected Provider Error: StopProvider failed unexpectedly: cannot")
+
+
+def test_the_current_data_source_reports_heads_and_pending_steps() -> None:
+    current = CurrentDataSource().schema().cty_type()
+    config = dict.fromkeys(current[1]) | {"target": "b2"}
+    response = _service().ReadDataSource(
+        pb.ReadDataSource.Request(
+            type_name="alembic_current",
+            config=pb.DynamicValue(msgpack=encode_msgpack(config, current)),
+        ),
+        None,
+    )
+    assert list(response.diagnostics) == []
+    state = decode_msgpack(response.state.msgpack, current)
+    assert (state["revision"], state["direction"], state["id"]) == ("", "upgrade", "->b2")
+    assert [p["revision"] for p in state["pending"]] == ["a1", "b2"]
+    assert state["target"] == "b2", "configured values come back as they were"
