@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -16,7 +17,12 @@ from alembic_provider.framework.modifiers import (
     requires_replace,
     use_state_for_unknown,
 )
-from alembic_provider.schema import Attribute, AttributePlan, Block
+from alembic_provider.log import Logger
+from alembic_provider.provider import Provider
+from alembic_provider.redaction import Redactor
+from alembic_provider.resources.base import Planned
+from alembic_provider.schema import Attribute, AttributePlan, Block, Schema
+from tests.fakes import FakeExecutor
 
 
 def _plan(
@@ -109,3 +115,61 @@ def test_fill_defaults_plans_only_the_defaults() -> None:
     prior_like = _values(id=UNKNOWN)
     assert fill_defaults(_BLOCK, _values(), prior_like) == _values(alembic=["alembic"], id=UNKNOWN)
     assert fill_defaults(_BLOCK, _values(alembic=["x"]), _values(alembic=["x"]))["alembic"] == ["x"]
+
+
+class _Widget:
+    """A resource that declares modifiers and plans nothing of its own."""
+
+    TYPE_NAME = "alembic_widget"
+    SCHEMA_VERSION = 0
+
+    def __init__(self) -> None:
+        self.proposed: list[Any] = []
+
+    def schema(self) -> Schema:
+        return Schema(_BLOCK)
+
+    def plan(self, ctx: Any, prior: Any, proposed: Any, config: Any, private: bytes) -> Planned:
+        self.proposed.append(proposed)
+        return Planned(proposed, private, requires_replace=(("revision",),))
+
+
+def test_dispatch_runs_the_modifiers_before_the_resources_own_plan() -> None:
+    widget = _Widget()
+    provider = Provider(
+        Schema(Block(())),
+        resources=(widget,),  # type: ignore[arg-type]
+        data_sources=(),
+        log=Logger(level="error", stream=io.StringIO()),
+        redactor=Redactor(),
+        executor=FakeExecutor(),
+    )
+    prior = _values(alembic=["alembic"], url="sqlite:///a.db", id="x1", revision="c3")
+    config = _values(url="sqlite:///b.db")
+    proposed = _values(url="sqlite:///b.db", id=UNKNOWN, revision=UNKNOWN)
+    planned, diagnostics = provider.plan_resource_change(
+        "alembic_widget", prior, proposed, config, b"kept"
+    )
+    assert list(diagnostics) == []
+    assert widget.proposed == [
+        _values(alembic=["alembic"], url="sqlite:///b.db", id="x1", revision=UNKNOWN)
+    ]
+    assert planned is not None
+    assert planned.requires_replace == (("revision",), ("url",))
+    assert planned.private == b"kept"
+
+
+def test_dispatch_runs_no_modifier_on_a_destroy() -> None:
+    widget = _Widget()
+    provider = Provider(
+        Schema(Block(())),
+        resources=(widget,),  # type: ignore[arg-type]
+        data_sources=(),
+        log=Logger(level="error", stream=io.StringIO()),
+        redactor=Redactor(),
+        executor=FakeExecutor(),
+    )
+    prior = _values(url="sqlite:///a.db", id="x1")
+    planned, _ = provider.plan_resource_change("alembic_widget", prior, None, None, b"")
+    assert widget.proposed == [None]
+    assert planned is not None and planned.requires_replace == (("revision",),)
