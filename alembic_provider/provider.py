@@ -2,26 +2,31 @@
 
 The plugin layer decodes a request and calls one method here per protocol RPC; this module finds
 the resource or data source, builds its :class:`Context`, runs the hook and checks the result
-against Terraform's consistency contract before it leaves. It is the one place where exceptions
-become diagnostics: a :class:`~alembic_provider.errors.ProviderError` becomes the diagnostic it
-describes, anything else an internal error with the traceback. Never imports alembic.
+against Terraform's consistency contract before it leaves. Each method is the body of one
+operation (:mod:`alembic_provider.framework.dispatch`), so every RPC gets the same redaction, log
+and exception guard; the checks themselves live in :mod:`alembic_provider.framework.contract`.
+Never imports alembic.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import threading
-import traceback
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from alembic_provider import errors
-from alembic_provider.cty import CtyError, Unknown, contains_unknown, encode_msgpack
-from alembic_provider.diagnostics import AttributePath, Diagnostics
+from alembic_provider.diagnostics import AttributePath
 from alembic_provider.executor import Executor
+from alembic_provider.framework import contract
+from alembic_provider.framework.dispatch import (
+    Operation,
+    diagnostics_rpc,
+    remember_secrets,
+    rpc,
+)
+from alembic_provider.framework.modifiers import modify_plan
 from alembic_provider.log import Logger
 from alembic_provider.redaction import Redactor
 from alembic_provider.resources.base import (
@@ -36,11 +41,9 @@ from alembic_provider.resources.base import (
 )
 from alembic_provider.resources.common import project_for
 from alembic_provider.resources.databases import PlannedDatabases
-from alembic_provider.schema import Block, Nesting, Schema, empty_object
+from alembic_provider.schema import Block, Schema, empty_object
 
 __all__ = ["Imported", "Provider", "Schemas", "new_provider"]
-
-_BUG = "This is a bug in the provider; please report it."
 
 
 @dataclass(frozen=True)
@@ -55,37 +58,6 @@ class Imported:
     type_name: str
     state: Values
     private: bytes = b""
-
-
-class _Operation:
-    """One RPC's diagnostics and log, hiding the provider's secrets and the request's own.
-
-    The request's secrets live in a redactor of the operation's own, dropped with it, so the
-    memory they take is bounded by the requests in flight, not by every value ever seen.
-    """
-
-    def __init__(self, provider_redactor: Redactor, log: Logger) -> None:
-        self.redactor = provider_redactor.extended()
-        self.diagnostics = Diagnostics(self.redact)
-        self.log = log.with_redactor(self.redact)
-
-    def redact(self, text: str) -> str:
-        return self.redactor.redact(text)
-
-    def remember(self, block: Block, value: Values | None) -> None:
-        """Register every sensitive value of ``value`` before the operation uses it."""
-        _remember(self.redactor, block, value)
-
-
-def _remember(redactor: Redactor, block: Block, value: Values | None) -> None:
-    if not isinstance(value, dict):
-        return
-    for name in block.sensitive_names:
-        redactor.add_value(value.get(name))
-    for attribute in block.attributes:
-        item = value.get(attribute.name)
-        if isinstance(item, str) and "://" in item:
-            redactor.add_url(item)
 
 
 class Provider:
@@ -137,30 +109,26 @@ class Provider:
         Only the provider's own configuration is kept this way (Terraform configures a provider
         process once); a resource's secrets are known to the one operation that carries them.
         """
-        _remember(self.redactor, block, value)
+        remember_secrets(self.redactor, block, value)
 
     # -- provider --------------------------------------------------------------------------
 
-    def validate_provider_config(self, config: Values) -> Diagnostics:
-        op = self._begin()
-        diagnostics = op.diagnostics
-        with self._guard(op, "ValidateProviderConfig"):
-            _check_validators(self.provider_schema.block, config, diagnostics)
-            project = None if diagnostics.has_errors else project_for(config, {})
-            if project is not None and os.path.isdir(project.project_root):
-                self.executor.warm_up(project)
-        return diagnostics
+    @diagnostics_rpc("ValidateProviderConfig", typed=False)
+    def validate_provider_config(self, op: Operation, config: Values) -> None:
+        contract.check_validators(self.provider_schema.block, config, op.diagnostics)
+        project = None if op.diagnostics.has_errors else project_for(config, {})
+        if project is not None and os.path.isdir(project.project_root):
+            self.executor.warm_up(project)
 
-    def configure(self, terraform_version: str, config: Values) -> Diagnostics:
-        op = self._begin()
-        diagnostics = op.diagnostics
-        with self._guard(op, "ConfigureProvider"):
-            self.log.info("configuring provider", terraform_version=terraform_version)
-            self._config = config
-            # Terraform configures the provider at the start of every walk (plan, apply):
-            # moves planned by an earlier walk are no story of this one.
-            self.databases.clear()
-        return diagnostics
+    @diagnostics_rpc("ConfigureProvider", typed=False)
+    def configure(self, op: Operation, terraform_version: str, config: Values) -> None:
+        op.remember(self.provider_schema.block, config)
+        self.remember_secrets(self.provider_schema.block, config)
+        self.log.info("configuring provider", terraform_version=terraform_version)
+        self._config = config
+        # Terraform configures the provider at the start of every walk (plan, apply):
+        # moves planned by an earlier walk are no story of this one.
+        self.databases.clear()
 
     def close(self) -> None:
         """Release what the provider holds (warm workers, proxies) before the process exits."""
@@ -192,139 +160,117 @@ class Provider:
 
     # -- managed resources -----------------------------------------------------------------
 
-    def validate_resource_config(self, type_name: str, config: Values) -> Diagnostics:
-        op = self._begin()
-        diagnostics = op.diagnostics
-        with self._guard(op, "ValidateResourceConfig", type_name):
-            resource = self._resource(type_name)
-            _check_validators(self.resource_schema(type_name).block, config, diagnostics)
-            if not diagnostics.has_errors:
-                resource.validate(self._context(op, type_name), config)
-        return diagnostics
+    @diagnostics_rpc("ValidateResourceConfig")
+    def validate_resource_config(self, op: Operation, type_name: str, config: Values) -> None:
+        resource = self._resource(type_name)
+        contract.check_validators(self.resource_schema(type_name).block, config, op.diagnostics)
+        if not op.diagnostics.has_errors:
+            resource.validate(self._context(op, type_name), config)
 
+    @rpc("UpgradeResourceState")
     def upgrade_resource_state(
-        self, type_name: str, version: int, raw_json: bytes
-    ) -> tuple[Values | None, Diagnostics]:
-        op = self._begin()
-        diagnostics = op.diagnostics
-        result: Values | None = None
-        with self._guard(op, "UpgradeResourceState", type_name):
-            resource = self._resource(type_name)
-            raw = _load_raw_state(type_name, raw_json)
-            ctx = self._context(op, type_name)
-            result = resource.upgrade_state(ctx, version, raw)
-            schema = self.resource_schema(type_name)
-            _check_complete(schema.block, result, "upgraded state")
-            _check_fits(type_name, schema, result)
-        return result, diagnostics
+        self, op: Operation, type_name: str, version: int, raw_json: bytes
+    ) -> Values:
+        resource = self._resource(type_name)
+        raw = contract.load_raw_state(type_name, raw_json)
+        result = resource.upgrade_state(self._context(op, type_name), version, raw)
+        schema = self.resource_schema(type_name)
+        contract.check_complete(schema.block, result, "upgraded state")
+        contract.check_fits(type_name, schema, result)
+        return result
 
+    @rpc("ReadResource")
     def read_resource(
-        self, type_name: str, state: Values | None, private: bytes
-    ) -> tuple[Applied | None, Diagnostics]:
-        op = self._begin()
-        diagnostics = op.diagnostics
-        result: Applied | None = None
-        with self._guard(op, "ReadResource", type_name):
-            resource = self._resource(type_name)
-            op.remember(self.resource_schema(type_name).block, state)
-            if state is None:
-                return None, diagnostics
-            result = resource.read(self._context(op, type_name), state, private)
-        return result, diagnostics
+        self, op: Operation, type_name: str, state: Values | None, private: bytes
+    ) -> Applied | None:
+        resource = self._resource(type_name)
+        op.remember(self.resource_schema(type_name).block, state)
+        if state is None:
+            return None
+        return resource.read(self._context(op, type_name), state, private)
 
-    def plan_resource_change(
+    @rpc("PlanResourceChange")
+    def plan_resource_change(  # noqa: PLR0917 - the operation, then the request's fields
         self,
+        op: Operation,
         type_name: str,
         prior: Values | None,
         proposed: Values | None,
         config: Values | None,
         prior_private: bytes,
-    ) -> tuple[Planned | None, Diagnostics]:
-        op = self._begin()
-        diagnostics = op.diagnostics
-        result: Planned | None = None
-        with self._guard(op, "PlanResourceChange", type_name):
-            resource = self._resource(type_name)
-            block = self.resource_schema(type_name).block
-            op.remember(block, config)
-            ctx = self._context(op, type_name)
-            result = resource.plan(ctx, prior, proposed, config, prior_private)
-            if result.state is not None and config is not None:
-                _check_plan(block, config, result.state, prior)
-        return result, diagnostics
+    ) -> Planned:
+        resource = self._resource(type_name)
+        block = self.resource_schema(type_name).block
+        op.remember(block, config)
+        replaced: tuple[AttributePath, ...] = ()
+        if proposed is not None and config is not None:
+            modified = modify_plan(block, prior, config, proposed)
+            proposed, replaced = modified.values, modified.requires_replace
+        result = resource.plan(self._context(op, type_name), prior, proposed, config, prior_private)
+        if replaced:
+            paths = tuple(dict.fromkeys((*result.requires_replace, *replaced)))
+            result = dataclasses.replace(result, requires_replace=paths)
+        if result.state is not None and config is not None:
+            contract.check_plan(block, config, result.state, prior)
+        return result
 
-    def apply_resource_change(
+    @rpc("ApplyResourceChange")
+    def apply_resource_change(  # noqa: PLR0917 - the operation, then the request's fields
         self,
+        op: Operation,
         type_name: str,
         prior: Values | None,
         planned: Values | None,
         config: Values | None,
         planned_private: bytes,
-    ) -> tuple[Applied | None, Diagnostics]:
-        op = self._begin()
-        diagnostics = op.diagnostics
-        result: Applied | None = None
-        with self._guard(op, "ApplyResourceChange", type_name):
-            resource = self._resource(type_name)
-            if prior is None and planned is None:
-                raise errors.RequestError(
-                    "The ApplyResourceChange request has a null 'prior_state' and a null "
-                    "'planned_state': there is nothing to create and nothing to destroy."
-                )
-            op.remember(self.resource_schema(type_name).block, config)
-            ctx = self._context(op, type_name)
-            result = resource.apply(ctx, prior, planned, config, planned_private)
-            if result.state is not None and contains_unknown(result.state):
-                raise errors.InternalError(
-                    f"The provider returned an unknown value in the new state of '{type_name}'."
-                )
-        return result, diagnostics
+    ) -> Applied:
+        resource = self._resource(type_name)
+        if prior is None and planned is None:
+            raise errors.RequestError(
+                "The ApplyResourceChange request has a null 'prior_state' and a null "
+                "'planned_state': there is nothing to create and nothing to destroy."
+            )
+        op.remember(self.resource_schema(type_name).block, config)
+        ctx = self._context(op, type_name)
+        result = resource.apply(ctx, prior, planned, config, planned_private)
+        contract.check_new_state_known(type_name, result.state)
+        return result
 
+    @rpc("ImportResourceState", fallback=list[Imported])
     def import_resource_state(
-        self, type_name: str, import_id: str
-    ) -> tuple[list[Imported], Diagnostics]:
-        op = self._begin()
-        diagnostics = op.diagnostics
-        imported: list[Imported] = []
-        with self._guard(op, "ImportResourceState", type_name):
-            resource = self._resource(type_name)
-            result = resource.import_state(self._context(op, type_name), import_id)
-            if result.state is not None:
-                imported.append(Imported(resource.TYPE_NAME, result.state, result.private))
-        return imported, diagnostics
+        self, op: Operation, type_name: str, import_id: str
+    ) -> list[Imported]:
+        resource = self._resource(type_name)
+        result = resource.import_state(self._context(op, type_name), import_id)
+        if result.state is None:
+            return []
+        return [Imported(resource.TYPE_NAME, result.state, result.private)]
 
     # -- data sources ----------------------------------------------------------------------
 
-    def validate_data_source_config(self, type_name: str, config: Values) -> Diagnostics:
-        op = self._begin()
-        diagnostics = op.diagnostics
-        with self._guard(op, "ValidateDataResourceConfig", type_name):
-            data_source = self._data_source(type_name)
-            _check_validators(self.data_source_schema(type_name).block, config, diagnostics)
-            if not diagnostics.has_errors:
-                data_source.validate(self._context(op, type_name), config)
-        return diagnostics
+    @diagnostics_rpc("ValidateDataResourceConfig")
+    def validate_data_source_config(self, op: Operation, type_name: str, config: Values) -> None:
+        data_source = self._data_source(type_name)
+        block = self.data_source_schema(type_name).block
+        contract.check_validators(block, config, op.diagnostics)
+        if not op.diagnostics.has_errors:
+            data_source.validate(self._context(op, type_name), config)
 
-    def read_data_source(self, type_name: str, config: Values) -> tuple[Values | None, Diagnostics]:
-        op = self._begin()
-        diagnostics = op.diagnostics
-        result: Values | None = None
-        with self._guard(op, "ReadDataSource", type_name):
-            data_source = self._data_source(type_name)
-            op.remember(self.data_source_schema(type_name).block, config)
-            result = data_source.read(self._context(op, type_name), config)
-            if contains_unknown(result):
-                raise errors.InternalError(
-                    f"The data source '{type_name}' returned an unknown value."
-                )
-        return result, diagnostics
+    @rpc("ReadDataSource")
+    def read_data_source(self, op: Operation, type_name: str, config: Values) -> Values:
+        data_source = self._data_source(type_name)
+        op.remember(self.data_source_schema(type_name).block, config)
+        result = data_source.read(self._context(op, type_name), config)
+        contract.check_data_source_known(type_name, result)
+        return result
 
     # -- internals -------------------------------------------------------------------------
 
-    def _begin(self) -> _Operation:
-        return _Operation(self.redactor, self._raw_log)
+    def begin(self) -> Operation:
+        """Start one RPC's operation: its own redactor over the provider's, diagnostics, log."""
+        return Operation(self.redactor, self._raw_log)
 
-    def _context(self, op: _Operation, type_name: str) -> Context:
+    def _context(self, op: Operation, type_name: str) -> Context:
         return Context(
             provider_config=self._config,
             diagnostics=op.diagnostics,
@@ -352,110 +298,6 @@ class Provider:
                 f"The request names the unknown data source '{type_name}'; this provider has "
                 f"{', '.join(sorted(self.data_sources)) or 'none'}."
             ) from None
-
-    @contextmanager
-    def _guard(self, op: _Operation, rpc: str, type_name: str = "") -> Iterator[None]:
-        """Turn any exception raised by a hook into a diagnostic; the server never dies of one."""
-        diagnostics = op.diagnostics
-        log = op.log.child(tf_rpc=rpc, tf_resource_type=type_name) if type_name else op.log
-        log.trace("rpc started", tf_rpc=rpc)
-        try:
-            yield
-        except errors.ProviderError as exc:
-            log.debug("rpc failed", error=str(exc))
-            diagnostics.add(exc.diagnostic())
-        except Exception as exc:  # the one place every other failure becomes a diagnostic
-            log.error("rpc crashed", error=repr(exc))
-            diagnostics.error(
-                "Unexpected Provider Error",
-                f"{rpc} failed unexpectedly: {exc}\n\n{_BUG}\n\n{traceback.format_exc()}",
-            )
-        else:
-            log.trace("rpc finished", tf_rpc=rpc)
-
-
-def _load_raw_state(type_name: str, raw_json: bytes) -> dict[str, object]:
-    """Read the stored state's JSON (``raw_state``), refusing anything but a readable object."""
-    try:
-        raw = json.loads(raw_json or b"{}", parse_float=Decimal)
-    except RecursionError:
-        problem = "is nested too deeply to read"
-    except ValueError as exc:  # invalid JSON or UTF-8
-        problem = f"is not valid JSON ({exc})"
-    else:
-        if isinstance(raw, dict):
-            return raw
-        problem = "is not a JSON object"
-    raise errors.StateError(
-        f"The stored state of '{type_name}' (the request's 'raw_state') {problem}. Restore the "
-        "state from a backup, or remove the resource from state and import it again."
-    )
-
-
-def _check_fits(type_name: str, schema: Schema, state: Values) -> None:
-    """Refuse stored state whose values have the wrong types (a hand-edited state file)."""
-    try:
-        encode_msgpack(state, schema.cty_type())
-    except CtyError as exc:
-        raise errors.StateError(
-            f"The stored state of '{type_name}' (the request's 'raw_state') does not fit the "
-            f"schema: {exc} Restore the state from a backup, or remove the resource from state "
-            "and import it again."
-        ) from None
-
-
-def _check_validators(
-    block: Block, config: Values, diagnostics: Diagnostics, path: AttributePath = ()
-) -> None:
-    """Run every attribute's validators on known values, nested single blocks included."""
-    for attribute in block.attributes:
-        value = config.get(attribute.name)
-        if value is None or isinstance(value, Unknown) or contains_unknown(value):
-            continue
-        for validator in attribute.validators:
-            message = validator(value)
-            if message:
-                diagnostics.error(
-                    f"Invalid {_title(attribute.name)}", message, (*path, attribute.name)
-                )
-    for nested in block.block_types:
-        inner = config.get(nested.type_name)
-        if nested.nesting in (Nesting.SINGLE, Nesting.GROUP) and isinstance(inner, dict):
-            _check_validators(nested.block, inner, diagnostics, (*path, nested.type_name))
-
-
-def _title(name: str) -> str:
-    return " ".join(part.capitalize() for part in name.split("_"))
-
-
-def _check_complete(block: Block, value: Values | None, what: str) -> None:
-    if value is None:
-        return
-    expected = set(empty_object(block))
-    missing = sorted(expected - set(value))
-    extra = sorted(set(value) - expected)
-    if missing or extra:
-        raise errors.InternalError(
-            f"The {what} does not match the schema: missing {missing or 'nothing'}, "
-            f"unexpected {extra or 'nothing'}."
-        )
-
-
-def _check_plan(block: Block, config: Values, planned: Values, prior: Values | None) -> None:
-    """Refuse a plan Terraform would reject, with a message that names the attribute."""
-    _check_complete(block, planned, "planned state")
-    for attribute in block.attributes:
-        name = attribute.name
-        if attribute.computed and config.get(name) is None:
-            continue
-        want, got = config.get(name), planned.get(name)
-        if got == want and type(got) is type(want):
-            continue
-        if prior is not None and got == prior.get(name) and got is not None:
-            continue
-        raise errors.InternalError(
-            f"The planned value of '{name}' does not match its configuration value."
-        )
 
 
 def new_provider(log: Logger | None = None) -> Provider:

@@ -2,9 +2,9 @@
 
 Each resource, data source and the provider itself describe their configuration with these
 frozen dataclasses. The plugin layer turns them into protobuf, the codec takes their cty type, and
-the docs generator renders them, so a description is mandatory. Plan-time behaviour that is the
-same for many attributes (a default for an optional attribute, keeping a prior computed value)
-lives here as small named helpers. Never does I/O.
+the docs generator renders them, so a description is mandatory. An attribute declares its
+plan-time behaviour here too (a ``default``, ``plan_modifiers``); the named modifiers themselves
+and the code that runs them live in :mod:`alembic_provider.framework.modifiers`. Never does I/O.
 """
 
 from __future__ import annotations
@@ -12,15 +12,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from alembic_provider.cty import CtyType
 
 __all__ = [
     "Attribute",
+    "AttributePlan",
     "Block",
     "NestedBlock",
     "Nesting",
+    "PlanModifier",
     "Schema",
     "Validator",
     "empty_object",
@@ -29,6 +31,35 @@ __all__ = [
 #: A per-attribute validator: returns an error message, or None when the value is fine. It is
 #: only called with known, non-null values.
 Validator = Callable[[Any], "str | None"]
+
+
+@dataclass(frozen=True)
+class AttributePlan:
+    """One top-level attribute while a resource is planned: what a plan modifier sees and returns.
+
+    ``prior`` is None when the resource is being created (``creating``) or the prior value is
+    null; values are decoded cty values (``None`` for null, ``Unknown`` for unknown).
+    """
+
+    name: str
+    config: Any
+    prior: Any
+    planned: Any
+    creating: bool
+    requires_replace: bool = False
+
+
+class PlanModifier(Protocol):
+    """A named plan-time behaviour of one attribute, from :mod:`alembic_provider.framework`."""
+
+    @property
+    def description(self) -> str:
+        """One line saying what the modifier does, for people reading the schema."""
+        ...
+
+    def modify(self, plan: AttributePlan) -> AttributePlan:
+        """Return ``plan`` with the planned value (or ``requires_replace``) this modifier wants."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -46,6 +77,8 @@ class Attribute:
     #: Planned when the configuration leaves an optional+computed attribute null.
     default: Any = None
     validators: tuple[Validator, ...] = ()
+    #: Run in order on the planned value after the default, before the resource's own plan.
+    plan_modifiers: tuple[PlanModifier, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.description:

@@ -9,73 +9,58 @@ them.
 
 from __future__ import annotations
 
-from alembic_provider import errors
-from alembic_provider.executor import CallOptions
+from alembic_provider.data_sources.base import ProjectDataSource
+from alembic_provider.executor import CallOptions, Project
 from alembic_provider.resources.attributes import (
     connection_attributes,
-    id_attribute,
     pending_attribute,
     revision_attribute,
     revisions_attribute,
     target_revisions_attribute,
 )
 from alembic_provider.resources.base import Context, Values
-from alembic_provider.resources.common import heads_text, project_for
-from alembic_provider.schema import Attribute, Block, Schema
+from alembic_provider.resources.common import heads_text
+from alembic_provider.schema import Attribute
 
 __all__ = ["CurrentDataSource"]
 
 TYPE_NAME = "alembic_current"
 
 
-def schema() -> Schema:
-    return Schema(
-        Block(
-            description=(
-                "Reads a database's current Alembic revisions and lists the migrations an upgrade "
-                "(or downgrade) to `target` would run. It never writes to the database."
+class CurrentDataSource(ProjectDataSource):
+    TYPE_NAME = TYPE_NAME
+    DESCRIPTION = (
+        "Reads a database's current Alembic revisions and lists the migrations an upgrade "
+        "(or downgrade) to `target` would run. It never writes to the database."
+    )
+    ID_DESCRIPTION = "The database's heads and the resolved target, for reference."
+
+    def attributes(self) -> tuple[Attribute, ...]:
+        return (
+            Attribute(
+                "target",
+                "string",
+                "Revision to compare with: `heads` (the default), `head`, a revision id, "
+                "a branch label or `branch@head`.",
+                optional=True,
             ),
-            attributes=(
-                Attribute(
-                    "target",
-                    "string",
-                    "Revision to compare with: `heads` (the default), `head`, a revision id, "
-                    "a branch label or `branch@head`.",
-                    optional=True,
-                ),
-                *connection_attributes(),
-                revision_attribute(),
-                revisions_attribute(),
-                target_revisions_attribute(),
-                pending_attribute(
-                    "Migrations that moving the database to `target` would run, in order; empty "
-                    "when it is there."
-                ),
-                Attribute(
-                    "direction",
-                    "string",
-                    "`upgrade`, `downgrade`, or `none` when the database is at `target`.",
-                    computed=True,
-                ),
-                id_attribute("The database's heads and the resolved target, for reference."),
+            *connection_attributes(),
+            revision_attribute(),
+            revisions_attribute(),
+            target_revisions_attribute(),
+            pending_attribute(
+                "Migrations that moving the database to `target` would run, in order; empty "
+                "when it is there."
+            ),
+            Attribute(
+                "direction",
+                "string",
+                "`upgrade`, `downgrade`, or `none` when the database is at `target`.",
+                computed=True,
             ),
         )
-    )
 
-
-class CurrentDataSource:
-    TYPE_NAME = TYPE_NAME
-
-    def schema(self) -> Schema:
-        return schema()
-
-    def validate(self, ctx: Context, config: Values) -> None:
-        return None
-
-    def read(self, ctx: Context, config: Values) -> Values:
-        project = project_for(ctx.provider_config, config)
-        if project is None:
-            raise errors.InternalError("A configuration value was still unknown during read.")
+    def observe(self, ctx: Context, project: Project, config: Values) -> Values:
         target = config.get("target") or "heads"
         # Read during a plan after resources it depends on were planned, it reports where they
         # leave the database, which is what it finds when read again after they applied.
@@ -85,7 +70,6 @@ class CurrentDataSource:
         )
         heads = inspection.planned_from
         return {
-            **config,
             "revision": heads_text(heads),
             "revisions": sorted(heads),
             "target_revisions": sorted(inspection.target),

@@ -6,12 +6,10 @@ example to pin a target or to show what a release contains.
 
 from __future__ import annotations
 
-from alembic_provider import errors
-from alembic_provider.executor import CallOptions
-from alembic_provider.resources.attributes import id_attribute
+from alembic_provider.data_sources.base import ProjectDataSource
+from alembic_provider.executor import CallOptions, Project
 from alembic_provider.resources.base import Context, Values
-from alembic_provider.resources.common import project_for
-from alembic_provider.schema import Attribute, Block, Schema
+from alembic_provider.schema import Attribute
 
 __all__ = ["RevisionsDataSource"]
 
@@ -33,74 +31,59 @@ _REVISION_TYPE = [
 ]
 
 
-def schema() -> Schema:
-    return Schema(
-        Block(
-            description=(
-                "Reads the Alembic script directory of the provider's project: its heads, branch "
-                "labels and every revision with its message. It never connects to a database."
+class RevisionsDataSource(ProjectDataSource):
+    TYPE_NAME = TYPE_NAME
+    DESCRIPTION = (
+        "Reads the Alembic script directory of the provider's project: its heads, branch "
+        "labels and every revision with its message. It never connects to a database."
+    )
+    ID_DESCRIPTION = "The project directory and configuration file read."
+
+    def attributes(self) -> tuple[Attribute, ...]:
+        return (
+            Attribute(
+                "python",
+                ["list", "string"],
+                "Interpreter command, overriding the provider's `python`.",
+                optional=True,
             ),
-            attributes=(
-                Attribute(
-                    "python",
-                    ["list", "string"],
-                    "Interpreter command, overriding the provider's `python`.",
-                    optional=True,
-                ),
-                Attribute(
-                    "alembic",
-                    ["list", "string"],
-                    "Alembic command, overriding the provider's `alembic`.",
-                    optional=True,
-                ),
-                Attribute(
-                    "heads",
-                    ["list", "string"],
-                    "Head revisions of the script directory, sorted.",
-                    computed=True,
-                ),
-                Attribute(
-                    "bases",
-                    ["list", "string"],
-                    "Base revisions (those with no parent), sorted.",
-                    computed=True,
-                ),
-                Attribute(
-                    "branches",
-                    ["map", "string"],
-                    "Each branch label mapped to the revision that declares it.",
-                    computed=True,
-                ),
-                Attribute(
-                    "revisions",
-                    ["list", _REVISION_TYPE],
-                    "Every revision, from the bases to the heads, with its parents "
-                    "(`down_revisions`), `branch_labels`, `depends_on`, `message`, and whether it "
-                    "is a head, a base, a branch point or a merge point.",
-                    computed=True,
-                ),
-                id_attribute("The project directory and configuration file read."),
+            Attribute(
+                "alembic",
+                ["list", "string"],
+                "Alembic command, overriding the provider's `alembic`.",
+                optional=True,
+            ),
+            Attribute(
+                "heads",
+                ["list", "string"],
+                "Head revisions of the script directory, sorted.",
+                computed=True,
+            ),
+            Attribute(
+                "bases",
+                ["list", "string"],
+                "Base revisions (those with no parent), sorted.",
+                computed=True,
+            ),
+            Attribute(
+                "branches",
+                ["map", "string"],
+                "Each branch label mapped to the revision that declares it.",
+                computed=True,
+            ),
+            Attribute(
+                "revisions",
+                ["list", _REVISION_TYPE],
+                "Every revision, from the bases to the heads, with its parents "
+                "(`down_revisions`), `branch_labels`, `depends_on`, `message`, and whether it "
+                "is a head, a base, a branch point or a merge point.",
+                computed=True,
             ),
         )
-    )
 
-
-class RevisionsDataSource:
-    TYPE_NAME = TYPE_NAME
-
-    def schema(self) -> Schema:
-        return schema()
-
-    def validate(self, ctx: Context, config: Values) -> None:
-        return None
-
-    def read(self, ctx: Context, config: Values) -> Values:
-        project = project_for(ctx.provider_config, config)
-        if project is None:
-            raise errors.InternalError("A configuration value was still unknown during read.")
+    def observe(self, ctx: Context, project: Project, config: Values) -> Values:
         info = ctx.executor.describe(project, options=CallOptions(cancel=ctx.cancel))
         return {
-            **config,
             "heads": sorted(info.heads),
             "bases": sorted(info.bases),
             "branches": dict(info.branch_labels),
