@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from alembic_provider import errors
 from alembic_provider.diagnostics import AttributePath
 from alembic_provider.executor import Executor
-from alembic_provider.framework import contract
+from alembic_provider.framework import contract, routing
 from alembic_provider.framework.dispatch import (
     Operation,
     diagnostics_rpc,
@@ -206,7 +206,8 @@ class Provider:
         if proposed is not None and config is not None:
             modified = modify_plan(block, prior, config, proposed)
             proposed, replaced = modified.values, modified.requires_replace
-        result = resource.plan(self._context(op, type_name), prior, proposed, config, prior_private)
+        ctx = self._context(op, type_name)
+        result = routing.plan(resource, ctx, prior, proposed, config, prior_private)
         if replaced:
             paths = tuple(dict.fromkeys((*result.requires_replace, *replaced)))
             result = dataclasses.replace(result, requires_replace=paths)
@@ -225,14 +226,9 @@ class Provider:
         planned_private: bytes,
     ) -> Applied:
         resource = self._resource(type_name)
-        if prior is None and planned is None:
-            raise errors.RequestError(
-                "The ApplyResourceChange request has a null 'prior_state' and a null "
-                "'planned_state': there is nothing to create and nothing to destroy."
-            )
         op.remember(self.resource_schema(type_name).block, config)
         ctx = self._context(op, type_name)
-        result = resource.apply(ctx, prior, planned, config, planned_private)
+        result = routing.apply(resource, ctx, prior, planned, config, planned_private)
         contract.check_new_state_known(type_name, result.state)
         return result
 

@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from alembic_provider.diagnostics import AttributePath, Diagnostics
+from alembic_provider.diagnostics import Diagnostics
+from alembic_provider.framework.results import Applied, Planned, Values
+from alembic_provider.framework.routing import Routed
 from alembic_provider.log import Logger
 from alembic_provider.resources.databases import PlannedDatabases
 
@@ -34,8 +36,6 @@ __all__ = [
     "Resource",
     "Values",
 ]
-
-Values = dict[str, Any]
 
 
 class ProxySessions(Protocol):
@@ -77,44 +77,15 @@ class Context:
     databases: PlannedDatabases = field(default_factory=PlannedDatabases)
 
 
-@dataclass(frozen=True)
-class Planned:
-    state: Values | None
-    private: bytes = b""
-    requires_replace: tuple[AttributePath, ...] = ()
+class Resource(Routed[Context], Protocol):
+    """A managed resource type: its schema and one hook per change, routed by the framework."""
 
-
-@dataclass(frozen=True)
-class Applied:
-    state: Values | None
-    private: bytes = b""
-
-
-class Resource(Protocol):
     TYPE_NAME: str
     SCHEMA_VERSION: int
 
     def schema(self) -> Schema: ...
 
     def validate(self, ctx: Context, config: Values) -> None: ...
-
-    def plan(
-        self,
-        ctx: Context,
-        prior: Values | None,
-        proposed: Values | None,
-        config: Values | None,
-        prior_private: bytes,
-    ) -> Planned: ...
-
-    def apply(
-        self,
-        ctx: Context,
-        prior: Values | None,
-        planned: Values | None,
-        config: Values | None,
-        planned_private: bytes,
-    ) -> Applied: ...
 
     def read(self, ctx: Context, state: Values, private: bytes) -> Applied: ...
 

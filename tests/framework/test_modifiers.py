@@ -129,7 +129,7 @@ class _Widget:
     def schema(self) -> Schema:
         return Schema(_BLOCK)
 
-    def plan(self, ctx: Any, prior: Any, proposed: Any, config: Any, private: bytes) -> Planned:
+    def plan(self, ctx: Any, prior: Any, config: Any, proposed: Any, private: bytes) -> Planned:
         self.proposed.append(proposed)
         return Planned(proposed, private, requires_replace=(("revision",),))
 

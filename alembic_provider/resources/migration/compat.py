@@ -8,44 +8,53 @@ alembic.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
+from alembic_provider.framework.private import PrivateKey, PrivateState, flag, text
 from alembic_provider.resources.base import Values
 from statemachine.resource import Kind, ResourceLifecycle, ResourceSnapshot, State
 
 __all__ = ["decode_private", "echoed_target", "encode_private", "heads_of", "restore"]
 
 _SYMBOLS = ("head", "heads")
-#: The private-state key of the lifecycle snapshot.
-_LIFECYCLE = "lifecycle"
+
+
+def _snapshot(value: Any) -> ResourceSnapshot:
+    return ResourceSnapshot.from_json(json.dumps(value))
+
+
+#: The lifecycle snapshot: everything the machine keeps between RPCs.
+LIFECYCLE: PrivateKey[ResourceSnapshot | None] = PrivateKey(
+    "lifecycle",
+    None,
+    lambda snapshot: None if snapshot is None else json.loads(snapshot.to_json()),
+    _snapshot,
+)
+#: Flags that private state kept beside the snapshot before they moved into it.
+_EARLIER_FLAGS: tuple[tuple[PrivateKey[Any], str], ...] = (
+    (flag("refreshed"), "from_refresh"),
+    (flag("unread"), "unread"),
+    (text("configured_target"), "configured_target"),
+)
 
 
 def decode_private(raw: bytes) -> ResourceSnapshot | None:
-    """Return the snapshot kept in private state; None when there is none (Go state).
-
-    Private state written before the lifecycle flags moved into the snapshot kept them beside
-    it; they are read from there too.
-    """
-    if not raw:
+    """Return the snapshot kept in private state; None when there is none (Go state)."""
+    private = PrivateState.decode(raw)
+    snapshot = private.get(LIFECYCLE)
+    if snapshot is None:
         return None
-    try:
-        data = json.loads(raw)
-        lifecycle: dict[str, Any] = dict(data[_LIFECYCLE])
-        for old, new in (("refreshed", "from_refresh"), ("unread", "unread")):
-            if old in data and new not in lifecycle:
-                lifecycle[new] = data[old]
-        if "configured_target" in data and "configured_target" not in lifecycle:
-            lifecycle["configured_target"] = data["configured_target"]
-        return ResourceSnapshot.from_json(json.dumps(lifecycle))
-    except (ValueError, KeyError, TypeError):
-        return None
+    earlier = {name: private.get(key) for key, name in _EARLIER_FLAGS if key in private}
+    return dataclasses.replace(snapshot, **earlier) if earlier else snapshot
 
 
 def encode_private(life: ResourceLifecycle) -> bytes:
     """Return the private state that restores ``life`` in the next RPC."""
-    data = {_LIFECYCLE: json.loads(life.snapshot().to_json())}
-    return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+    private = PrivateState()
+    private.set(LIFECYCLE, life.snapshot())
+    return private.encode()
 
 
 def restore(

@@ -40,9 +40,7 @@ def record(values: Values, outcome: Outcome) -> None:
         values["target_revisions"] = list(outcome.target_revisions)
 
 
-def plan_steps(
-    work: Work, outcome: Outcome, inspection: Inspection, prior: Values | None
-) -> None:
+def plan_steps(work: Work, outcome: Outcome, inspection: Inspection, prior: Values | None) -> None:
     """List the migrations a plan runs, and their SQL when ``preview_sql`` asks for it.
 
     A plan that runs nothing keeps what the prior object says (nothing, once stored).

@@ -71,14 +71,21 @@ class Flow:
         owner = owner_of(self.kind, config)
         if project is None or not isinstance(target, str) or observe.has_unknown_input(planned):
             _fire(ctx, life, "planned", known=False)
-            return self._planned(ctx, life, prior, planned, owner, None)
+            return self._planned(ctx, life, prior, planned, owner=owner, inspection=None)
         with session(ctx, planned) as cancel:
             work = Work(ctx, project, target, planned, cancel)
             facts, inspection = self._plan_facts(work, prior, owner)
             _fire(ctx, life, "planned", **facts)
             tracked = facts.get("error_kind") != "database"
             return self._planned(
-                ctx, life, prior, planned, owner, inspection, work=work, tracked=tracked
+                ctx,
+                life,
+                prior,
+                planned,
+                owner=owner,
+                inspection=inspection,
+                work=work,
+                tracked=tracked,
             )
 
     def _plan_facts(
@@ -123,9 +130,9 @@ class Flow:
         life: ResourceLifecycle,
         prior: Values | None,
         planned: Values,
+        *,
         owner: str,
         inspection: Inspection | None,
-        *,
         work: Work | None = None,
         tracked: bool = True,
     ) -> Planned:

@@ -35,31 +35,25 @@ class MigrationResource:
         return None
 
     def plan(
-        self,
-        ctx: Context,
-        prior: Values | None,
-        proposed: Values | None,
-        config: Values | None,
-        prior_private: bytes,
+        self, ctx: Context, prior: Values | None, config: Values, proposed: Values, private: bytes
     ) -> Planned:
-        if proposed is None or config is None:
-            if prior is None:
-                return Planned(None, prior_private)
-            return self._flow.plan_destroy(ctx, prior, prior_private)
-        return self._flow.plan(ctx, prior, config, proposed, prior_private)
+        return self._flow.plan(ctx, prior, config, proposed, private)
 
-    def apply(
-        self,
-        ctx: Context,
-        prior: Values | None,
-        planned: Values | None,
-        config: Values | None,
-        planned_private: bytes,
+    def plan_destroy(self, ctx: Context, prior: Values, private: bytes) -> Planned:
+        return self._flow.plan_destroy(ctx, prior, private)
+
+    def create(
+        self, ctx: Context, planned: Values, config: Values | None, private: bytes
     ) -> Applied:
-        if planned is None:
-            assert prior is not None, "Terraform never applies a null object to a null one"
-            return self._flow.delete(ctx, prior, planned_private)
-        return self._flow.apply(ctx, prior, planned, config, planned_private)
+        return self._flow.apply(ctx, None, planned, config, private)
+
+    def update(
+        self, ctx: Context, prior: Values, planned: Values, config: Values | None, private: bytes
+    ) -> Applied:
+        return self._flow.apply(ctx, prior, planned, config, private)
+
+    def delete(self, ctx: Context, prior: Values, private: bytes) -> Applied:
+        return self._flow.delete(ctx, prior, private)
 
     def read(self, ctx: Context, state: Values, private: bytes) -> Applied:
         return self._flow.read(ctx, state, private)
