@@ -45,8 +45,10 @@ RENDEZVOUS_SOCKETS = os.path.join(_PACKAGE, "rendezvous", "sockets.py")
 def _load(path: str, name: str) -> ModuleType:
     """Load the standard-library-only module at ``path`` under ``name`` (no bytecode written)."""
     spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"The provider module '{path}' cannot be loaded; reinstall the provider.")
+    if spec is None or spec.loader is None or not os.path.isfile(path):
+        raise ImportError(
+            f"The provider file '{path}' the worker needs is missing; reinstall the provider."
+        )
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
