@@ -34,8 +34,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     owned = config.stash.get(_OWNED, [])
     if "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR" in owned:
-        from alembic_provider.daemon.client import stop_all
-        from alembic_provider.daemon.settings import settings
+        from alembic_provider.rendezvous.control import stop_all
+        from alembic_provider.rendezvous.settings import settings
 
         stop_all(settings())
     for name in owned:

@@ -126,6 +126,7 @@ def test_release_files_are_named_and_checksummed_as_a_registry_expects(
     worker = package / "executor" / "worker"
     assert (worker / "__main__.py").is_file() or worker.with_suffix(".py").is_file()
     assert (package / "proxy" / "_supervisor.py").is_file()
+    assert (package / "rendezvous" / "sockets.py").is_file()
 
     mirror = dist / "mirror" / SOURCE
     assert json.loads((mirror / "index.json").read_text()) == {"versions": {__version__: {}}}

@@ -6,7 +6,7 @@ whose bytes depend on nothing but the provider's version: it finds the interpret
 from ``TERRAFORM_PROVIDER_ALEMBIC_PYTHON``, else from a per-user file that ``install`` writes
 (``${XDG_CONFIG_HOME:-$HOME/.config}/terraform-provider-alembic/VERSION/python``), else from a
 ``python3`` on ``PATH`` that can import the provider. That file's second line names the fast
-start script of the installed package (``daemon/fast_start.py``), which the launcher runs
+start script of the installed package (``entry/fast_start.py``), which the launcher runs
 without ``site`` when it exists. Nothing is ever written next to the launcher afterwards. Never
 imports grpc, alembic or SQLAlchemy.
 """
@@ -48,8 +48,12 @@ PYTHON_ENV = "TERRAFORM_PROVIDER_ALEMBIC_PYTHON"
 LAUNCHER_VERSION_ENV = "TERRAFORM_PROVIDER_ALEMBIC_LAUNCHER"
 """Set by the launcher to its own version, so the provider can refuse a mismatched install."""
 
-FAST_START = os.path.join(os.path.dirname(os.path.abspath(__file__)), "daemon", "fast_start.py")
+FAST_START = os.path.join(os.path.dirname(os.path.abspath(__file__)), "entry", "fast_start.py")
 """The installed package's fast start script, named on the interpreter file's second line."""
+# Where earlier releases kept it: an interpreter file naming it is still this installation's.
+_EARLIER_FAST_START = os.path.join(
+    os.path.dirname(os.path.dirname(FAST_START)), "daemon", "fast_start.py"
+)
 
 _DEFAULT_HOST = "registry.terraform.io"
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
@@ -284,8 +288,9 @@ def uninstall(
     """Remove what :func:`install` with the same arguments wrote, and nothing else.
 
     A launcher whose text is not this version's, or an interpreter file naming another
-    interpreter or another fast start script, belongs to someone else and is kept (a file of
-    one line, from an earlier release, naming ``python`` is this installation's). Directories
+    interpreter or another fast start script, belongs to someone else and is kept (a file from
+    an earlier release naming ``python``, in one line or with the fast start where that release
+    kept it, is this installation's). Directories
     left empty are removed up to, not including, the plugin directory and the per-user
     configuration directory.
     """
@@ -295,7 +300,11 @@ def uninstall(
     launcher = _remove(path, launcher_text(version), "the launcher", stop=root)
     interpreter = _remove(
         python_file(version, environ),
-        (_interpreter_text(python, fast_start), f"{python}\n"),
+        (
+            _interpreter_text(python, fast_start),
+            _interpreter_text(python, _EARLIER_FAST_START),
+            f"{python}\n",
+        ),
         "the interpreter file",
         stop=config_dir(environ).parent,
     )

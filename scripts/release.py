@@ -173,11 +173,13 @@ def freeze(interpreter: Path, ver: str, work: Path) -> Path:
     work.mkdir(parents=True)
     entry = work / "provider_entry.py"
     entry.write_text(
-        "import sys\n\nfrom alembic_provider.__main__ import main\n\nsys.exit(main())\n"
+        "import sys\n\nfrom alembic_provider.entry.cli import main\n\nsys.exit(main())\n"
     )
     datas: list[str] = []
-    # Scripts run by path in the user's interpreter ship as files at their package paths.
-    for relative in ("executor/worker", "executor/worker.py", "proxy/_supervisor.py"):
+    # Scripts run by path in the user's interpreter ship as files at their package paths, with
+    # the module the worker loads by its path.
+    shipped = ("executor/worker", "proxy/_supervisor.py", "rendezvous/sockets.py")
+    for relative in shipped:
         path = package / relative
         if path.exists():
             destination = Path("alembic_provider") / relative

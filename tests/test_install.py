@@ -50,7 +50,7 @@ def test_writes_one_executable_launcher_and_the_interpreter_file(tmp_path: Path)
         == tmp_path / f"home/.config/terraform-provider-alembic/{__version__}/python"
     )
     assert result.python_file.read_text() == _interpreter("/venv/bin/python")
-    assert str(ROOT / "alembic_provider/daemon/fast_start.py") == FAST_START
+    assert str(ROOT / "alembic_provider/entry/fast_start.py") == FAST_START
     assert [action.describe() for action in result.actions] == [
         f"Wrote the launcher {result.path}",
         f"Wrote the interpreter file {result.python_file} (names /venv/bin/python)",
@@ -150,6 +150,17 @@ def test_uninstall_removes_a_one_line_interpreter_file_naming_this_interpreter(
     actions = uninstall(tmp_path, python="/venv/bin/python", environ=env)
     assert [action.verb for action in actions] == ["absent", "removed"]
     assert not old.exists()
+
+
+def test_uninstall_removes_an_interpreter_file_naming_the_earlier_fast_start_place(
+    tmp_path: Path,
+) -> None:
+    env = {"HOME": str(tmp_path / "home")}
+    earlier = str(ROOT / "alembic_provider/daemon/fast_start.py")
+    install(tmp_path, python="/venv/bin/python", environ=env, fast_start=earlier)
+    actions = uninstall(tmp_path, python="/venv/bin/python", environ=env)
+    assert [action.verb for action in actions] == ["removed", "removed"]
+    assert not python_file(environ=env).exists()
 
 
 def test_uninstall_keeps_an_interpreter_file_naming_another_fast_start(tmp_path: Path) -> None:
@@ -324,7 +335,7 @@ def test_a_launcher_of_another_version_is_refused_with_a_way_out(tmp_path: Path)
 def test_the_self_contained_build_refuses_install_and_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from alembic_provider.__main__ import main
+    from alembic_provider.entry.cli import main
 
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     assert main(["install", "--dir", str(tmp_path)]) == 2

@@ -32,12 +32,16 @@ from typing import Any
 
 from alembic_provider.childproc import LineSink, OutputReader, ended, tail
 from alembic_provider.errors import WorkerEnvironmentError
+from alembic_provider.rendezvous import control, settings, sockets
 
 __all__ = ["WORKER_PATH", "Exchange", "Launch", "WorkerProcesses"]
 
 WORKER_PATH = Path(__file__).with_name("worker")
 _OUTPUT_LIMIT = 256 * 1024
 _START_TIMEOUT = 120.0
+# How long to wait for another provider process that is starting the shared server; past it,
+# a private server serves instead.
+_SHARED_LOCK_TIMEOUT = 30.0
 _POLL = 0.05
 _DRAIN = 5.0
 #: How long a cancelled worker has to stop its statement, roll back and answer before it is
@@ -211,19 +215,17 @@ class _SharedServer(_Server):
     """
 
     def __init__(self, command: tuple[str, ...], cwd: str | None, env: Mapping[str, str]) -> None:
-        from alembic_provider.daemon import client, settings
-
         config = settings.settings()
         settings.private_directory(config.directory)
         path = self.socket_path(command, cwd, env)
         self.command = command
-        control = self._connect(client, path)
-        if control is None:
-            with client.locked(path.removesuffix(".sock") + ".lock"):
-                control = self._connect(client, path)
-                if control is None:
-                    control = self._start(client, path, cwd, env, config.idle_seconds)
-        self._control = control
+        channel = self._connect(path)
+        if channel is None:
+            with sockets.locked(path.removesuffix(".sock") + ".lock", _SHARED_LOCK_TIMEOUT):
+                channel = self._connect(path)
+                if channel is None:
+                    channel = self._start(path, cwd, env, config.idle_seconds)
+        self._control = channel
         self._pending = bytearray()
         self._eof = False
         self._lock = threading.Lock()
@@ -232,23 +234,19 @@ class _SharedServer(_Server):
     @staticmethod
     def socket_path(command: tuple[str, ...], cwd: str | None, env: Mapping[str, str]) -> str:
         """Where the server for this interpreter, directory and environment listens."""
-        from alembic_provider.daemon import settings
-
         config = settings.settings()
         digest = hashlib.sha256(repr((config.key, command, cwd, sorted(env.items()))).encode())
         return os.path.join(config.directory, f"worker-{digest.hexdigest()[:24]}.sock")
 
     @staticmethod
-    def _connect(client: Any, path: str) -> socket.socket | None:
+    def _connect(path: str) -> socket.socket | None:
         try:
-            connection: socket.socket = client.connect(path)
+            return control.connect(path)
         except (FileNotFoundError, ConnectionRefusedError):
             return None
-        return connection
 
     def _start(
         self,
-        client: Any,
         path: str,
         cwd: str | None,
         env: Mapping[str, str],
@@ -279,7 +277,7 @@ class _SharedServer(_Server):
             raise OSError(f"the shared warm server did not start (exit status {status})")
         deadline = time.monotonic() + _START_TIMEOUT
         while True:
-            connection = self._connect(client, path)
+            connection = self._connect(path)
             if connection is not None:
                 return connection
             if os.path.exists(failed) or time.monotonic() > deadline:
@@ -461,13 +459,15 @@ class WorkerProcesses:
         if not self._shared:
             return None
         env = _shared_env(startup)
-        from alembic_provider.daemon.client import ServerUnavailableError
-        from alembic_provider.daemon.settings import UnsafeDirectoryError
-
         try:
             server = _SharedServer(launch.command, directory, env)
             server.wait_ready(_START_TIMEOUT)
-        except (OSError, ValueError, ServerUnavailableError, UnsafeDirectoryError):
+        except (
+            OSError,
+            ValueError,
+            sockets.ServerUnavailableError,
+            settings.UnsafeDirectoryError,
+        ):
             return None  # a private server works as before
         return server
 
@@ -528,9 +528,7 @@ def _chooses_by_directory(command: tuple[str, ...]) -> bool:
 
 
 def _sharing_enabled() -> bool:
-    from alembic_provider.daemon.settings import settings
-
-    return settings().enabled
+    return settings.settings().enabled
 
 
 def _await(

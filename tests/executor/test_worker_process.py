@@ -259,8 +259,8 @@ def test_a_shared_server_outlives_its_provider_and_serves_the_next(
         assert _server_pid(second) == pid
     finally:
         second.close()
-    from alembic_provider.daemon.client import stop_all
-    from alembic_provider.daemon.settings import settings
+    from alembic_provider.rendezvous.control import stop_all
+    from alembic_provider.rendezvous.settings import settings
 
     assert any("Stopped" in line for line in stop_all(settings()))
     _wait_for(lambda: not _alive(pid), "the stopped shared server to exit")
@@ -298,8 +298,8 @@ def test_projects_share_a_server_per_interpreter_but_not_per_wrapper_directory(
             }
     finally:
         processes.close()
-        from alembic_provider.daemon.client import stop_all
-        from alembic_provider.daemon.settings import settings
+        from alembic_provider.rendezvous.control import stop_all
+        from alembic_provider.rendezvous.settings import settings
 
         stop_all(settings())
     assert len(servers["binary"]) == 1, servers
@@ -340,8 +340,8 @@ def test_a_server_whose_starter_left_early_still_serves_the_next_provider(
         assert _listening(socket_dir) == [_server_pid(asking)], "one server, started by the warm-up"
     finally:
         asking.close()
-        from alembic_provider.daemon.client import stop_all
-        from alembic_provider.daemon.settings import settings
+        from alembic_provider.rendezvous.control import stop_all
+        from alembic_provider.rendezvous.settings import settings
 
         stop_all(settings())
 
@@ -377,8 +377,8 @@ def test_closing_never_waits_for_a_warm_up(tmp_path: Path, monkeypatch: pytest.M
         assert warm_up.is_alive(), "close() returned while the server was still starting"
     finally:
         warm_up.join(60)
-        from alembic_provider.daemon.client import stop_all
-        from alembic_provider.daemon.settings import settings
+        from alembic_provider.rendezvous.control import stop_all
+        from alembic_provider.rendezvous.settings import settings
 
         stop_all(settings())
 
@@ -398,7 +398,7 @@ def test_a_shared_server_stops_when_asked_even_if_it_cannot_answer(
     (path,) = (tmp_path / "warm").glob("worker-*.sock")
     # An asker that reads nothing more: every answer the server writes fails.
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as asker:
-        from alembic_provider.daemon.settings import reachable
+        from alembic_provider.rendezvous.sockets import reachable
 
         with reachable(str(path)) as address:
             asker.connect(address)
@@ -427,8 +427,8 @@ def test_a_shared_server_gives_each_request_its_providers_environment(
             assert isinstance(environment, dict)
             seen.append(environment)
     finally:
-        from alembic_provider.daemon.client import stop_all
-        from alembic_provider.daemon.settings import settings
+        from alembic_provider.rendezvous.control import stop_all
+        from alembic_provider.rendezvous.settings import settings
 
         stop_all(settings())
     assert seen[0].get("ALEMBIC_TEST_SECRET") == "first-secret"

@@ -17,7 +17,6 @@ import os
 import select
 import signal
 import socket
-import struct
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,15 @@ from tfalembic_config import alembic_parser
 from tfalembic_errors import import_failure
 from tfalembic_lifeline import LIFELINE
 from tfalembic_verbs import dispatch
-from tfalembic_wire import PROTOCOL_VERSION, line_buffered, read_line, send
+from tfalembic_wire import (
+    PROTOCOL_VERSION,
+    line_buffered,
+    listen_unix,
+    read_line,
+    same_user,
+    send,
+    still_ours,
+)
 
 if TYPE_CHECKING:
     Result = dict[str, Any]
@@ -204,8 +211,8 @@ def listen(path: str, idle_seconds: float) -> int:
     The socket is bound before Alembic is imported: a provider process that comes while the
     server is still importing waits for its ready line instead of starting a second server.
     """
-    listener = _bind(path)
-    identity = os.stat(path).st_ino
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    identity = listen_unix(listener, path)
     try:
         versions = _preload()
     except ImportError as exc:
@@ -215,7 +222,7 @@ def listen(path: str, idle_seconds: float) -> int:
         with open(path + ".failed", "w") as marker:
             marker.write(json.dumps(import_failure(exc).payload("")) + "\n")
         listener.close()
-        if _still_ours(path, identity):
+        if still_ours(path, identity):
             os.unlink(path)
         return 1
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
@@ -225,7 +232,7 @@ def listen(path: str, idle_seconds: float) -> int:
     rehearsal = _Rehearsal()
     try:
         while channels or time.monotonic() - last < idle_seconds:
-            if not _still_ours(path, identity):
+            if not still_ours(path, identity):
                 return 0
             rehearsal.when_idle(listener, *channels)
             readable, _, _ = select.select([listener, *channels], [], [], 1.0)
@@ -243,7 +250,7 @@ def listen(path: str, idle_seconds: float) -> int:
                     last = time.monotonic()
         return 0
     finally:
-        if _still_ours(path, identity):
+        if still_ours(path, identity):
             with contextlib.suppress(OSError):
                 os.unlink(path)
 
@@ -257,23 +264,12 @@ def _welcome(
     without waiting for the answer): what it sent is read all the same, then it is dropped.
     """
     connection, _ = listener.accept()
-    if _peer_uid(connection) != os.getuid():
+    if not same_user(connection):
         connection.close()
         return
     with contextlib.suppress(OSError):
         send(connection, ready)
     channels[connection] = bytearray()
-
-
-def _bind(path: str) -> socket.socket:
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    previous = os.umask(0o177)
-    try:
-        listener.bind(_reachable(path))
-    finally:
-        os.umask(previous)
-    listener.listen(64)
-    return listener
 
 
 def _answer_channel(
@@ -302,26 +298,3 @@ def _answer_channel(
     others = [listener, *(other for other in channels if other is not sock)]
     _fork_request(sock, fds, *others)
     return True
-
-
-def _reachable(path: str) -> str:
-    """Return an address for ``path`` within the 108-byte limit of unix socket addresses."""
-    if len(os.fsencode(path)) < 100:
-        return path
-    directory = os.open(os.path.dirname(path), os.O_RDONLY)
-    return f"/proc/self/fd/{directory}/{os.path.basename(path)}"
-
-
-def _still_ours(path: str, identity: int) -> bool:
-    try:
-        return os.stat(path).st_ino == identity
-    except OSError:
-        return False
-
-
-def _peer_uid(connection: socket.socket) -> int:
-    credentials = connection.getsockopt(
-        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
-    )
-    uid: int = struct.unpack("3i", credentials)[1]
-    return uid

@@ -1,10 +1,11 @@
-"""Where the warm server's socket lives, which installation it belongs to, and whether to use it.
+"""Where this user's sockets live, which installation they belong to, and whether to use them.
 
 Standard library modules written in C only (no ``contextlib``, ``hashlib``, ``typing``): the
-launcher's fast start imports this without ``site``, before anything else. The socket lives in
-a directory only its user can enter; its name is a digest of the provider version and of the
-installation (interpreter, package files and their modification times, import path
-variables), so an upgraded or edited provider never talks to an old server.
+launcher's fast start imports this without ``site``, before anything else. Of this package it
+imports only the version. The sockets live in a directory only their user can enter (mode
+0700); the warm server's name is a digest of the provider version and of the installation
+(interpreter, package files and their modification times, import path variables), so an
+upgraded or edited provider never talks to an old server.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ __all__ = [
     "UnsafeDirectoryError",
     "installation_key",
     "private_directory",
-    "reachable",
     "settings",
 ]
 
@@ -43,7 +43,7 @@ IDLE_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_IDLE"
 DIRECTORY_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR"
 DEFAULT_IDLE_SECONDS = 600.0
 _OFF = ("0", "off", "false", "no")
-_SOCKET_PATH_LIMIT = 100
+# The installed package, alembic_provider/ (this file is alembic_provider/rendezvous/settings.py).
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Variables that change what the server imports: part of the installation's identity.
 _IMPORT_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSAFEPATH", "PYTHONNOUSERSITE")
@@ -130,31 +130,6 @@ def private_directory(path: str) -> str:
             f"private (chmod 700 '{path}') or remove it."
         )
     return path
-
-
-class reachable:  # noqa: N801 (used as a function: ``with reachable(path) as address``)
-    """Give an address for the unix socket ``path`` that fits the kernel's 108-byte limit.
-
-    A long path is reached through a descriptor of its directory (``/proc/self/fd/N/name``),
-    open for as long as the ``with`` block lasts.
-    """
-
-    __slots__ = ("_directory", "_path")
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._directory: int | None = None
-
-    def __enter__(self) -> str:
-        if len(os.fsencode(self._path)) < _SOCKET_PATH_LIMIT:
-            return self._path
-        self._directory = os.open(os.path.dirname(self._path), os.O_RDONLY | os.O_DIRECTORY)
-        return f"/proc/self/fd/{self._directory}/{os.path.basename(self._path)}"
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._directory is not None:
-            os.close(self._directory)
-            self._directory = None
 
 
 def installation_key(environ: Mapping[str, str]) -> str:

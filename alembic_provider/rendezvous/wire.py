@@ -1,8 +1,8 @@
 """The session exchange between the process Terraform starts and the warm server, both ends.
 
 Standard library modules written in C only (``_socket``, ``select``, ``_signal``, ``os``): the
-launcher's fast start imports this without ``site``, and ``client.handoff`` uses it too, so
-there is one implementation of the exchange. One session, line by line::
+launcher's fast start imports this without ``site``, and ``entry/handoff.py`` and the warm
+server use it too, so there is one implementation of the exchange. One session, line by line::
 
     starting process                        warm server, then the forked session
     session | session fast          ->
@@ -14,7 +14,7 @@ there is one implementation of the exchange. One session, line by line::
 The header is ``UMASK ARGC ENVC SIZE`` (decimal) and a newline, then ``SIZE`` bytes of
 NUL-terminated fields: the working directory, ``ARGC`` arguments and ``ENVC`` environment
 entries ``NAME=value``. The operating system keeps NUL out of all of them, so no escaping is
-needed. Both ends check that the peer runs as the same user (``SO_PEERCRED``).
+needed. Both ends check that the peer runs as the same user (``sockets.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import os
 import select
 import sys
 
-from alembic_provider.daemon.settings import reachable
+from alembic_provider.rendezvous.sockets import ServerUnavailableError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,10 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "REPLY_SECONDS",
     "Lines",
-    "ServerUnavailableError",
     "Session",
-    "connect",
-    "peer_uid",
     "read_line",
     "receive_session",
     "relay",
@@ -53,10 +50,6 @@ _MAX_LINE = 4096
 _MAX_SESSION = 64 * 1024 * 1024
 _INT = 4  # bytes of a C int, as SCM_RIGHTS carries descriptors
 _FORWARDED = (_signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
-
-
-class ServerUnavailableError(Exception):
-    """The warm server cannot take this session; serve it in this process instead."""
 
 
 class Session:
@@ -95,32 +88,6 @@ class Lines:
                 raise ValueError("the warm server sent an overlong line")
         line, _, self.pending = self.pending.partition(b"\n")
         return line
-
-
-def peer_uid(connection: _socket.socket) -> int:
-    """Return the user id of the process at the other end of the unix socket ``connection``."""
-    credentials = connection.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 3 * _INT)
-    return int.from_bytes(credentials[_INT : 2 * _INT], sys.byteorder)
-
-
-def connect(path: str) -> _socket.socket:
-    """Connect to the unix socket ``path`` and check it is served by this user.
-
-    :raises ServerUnavailableError: when another user serves it.
-    """
-    connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    try:
-        with reachable(path) as address:
-            connection.connect(address)
-        uid = peer_uid(connection)
-        if uid != os.getuid():
-            raise ServerUnavailableError(
-                f"the socket '{path}' is served by another user (uid {uid})"
-            )
-    except BaseException:
-        connection.close()
-        raise
-    return connection
 
 
 def send_line(connection: _socket.socket, text: str) -> None:

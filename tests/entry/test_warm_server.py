@@ -20,9 +20,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from alembic_provider.daemon import settings as daemon_settings
 from alembic_provider.plugin.proto import tfplugin6_pb2, tfplugin6_pb2_grpc
 from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
+from alembic_provider.rendezvous import settings as rendezvous_settings
 from tests.started import PROVIDER_COMMAND, StartedProvider
 
 _WAIT = 60.0
@@ -61,14 +61,14 @@ def test_a_long_directory_path_still_works(tmp_path: Path) -> None:
 def _env(directory: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PLUGIN_"))}
     env.update({MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"})
-    env[daemon_settings.DIRECTORY_VARIABLE] = str(directory)
-    env.pop(daemon_settings.ENABLE_VARIABLE, None)
+    env[rendezvous_settings.DIRECTORY_VARIABLE] = str(directory)
+    env.pop(rendezvous_settings.ENABLE_VARIABLE, None)
     env.update(extra)
     return env
 
 
 def _cli(directory: Path, action: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, **{daemon_settings.DIRECTORY_VARIABLE: str(directory)}, **extra)
+    env = dict(os.environ, **{rendezvous_settings.DIRECTORY_VARIABLE: str(directory)}, **extra)
     return subprocess.run(
         [sys.executable, "-B", "-m", "alembic_provider", "daemon", action],
         env=env,
@@ -248,13 +248,13 @@ def test_status_and_stop(daemon_dir: Path) -> None:
 
 
 def test_the_server_exits_when_idle(daemon_dir: Path) -> None:
-    launcher = Launcher(_env(daemon_dir, **{daemon_settings.IDLE_VARIABLE: "0.5"}))
+    launcher = Launcher(_env(daemon_dir, **{rendezvous_settings.IDLE_VARIABLE: "0.5"}))
     launcher.stop()
     _wait_for(lambda: not list(daemon_dir.glob("*.sock")), "the idle server to remove its socket")
 
 
 def test_turned_off_the_launcher_serves_itself(daemon_dir: Path) -> None:
-    launcher = Launcher(_env(daemon_dir, **{daemon_settings.ENABLE_VARIABLE: "off"}))
+    launcher = Launcher(_env(daemon_dir, **{rendezvous_settings.ENABLE_VARIABLE: "off"}))
     try:
         assert "alembic_upgrade" in launcher.schema().resource_schemas
         assert _sessions_serving(launcher.socket_path) == [launcher.process.pid]
@@ -287,12 +287,3 @@ def test_another_user_cannot_reach_the_socket(daemon_dir: Path) -> None:
     )
     run = subprocess.run([sys.executable, "-c", code, str(socket_path)], check=False)
     assert run.returncode == 3
-
-
-def test_the_key_names_the_version_and_the_installation(monkeypatch: pytest.MonkeyPatch) -> None:
-    base = daemon_settings.installation_key({})
-    assert base.startswith("v0.1.0-") or base.startswith("v")
-    assert daemon_settings.installation_key({"PYTHONPATH": "/elsewhere"}) != base
-    monkeypatch.setattr(daemon_settings, "__version__", "9.9.9")
-    assert daemon_settings.installation_key({}).startswith("v9.9.9-")
-    assert daemon_settings.installation_key({}) != base

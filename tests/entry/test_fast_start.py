@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from alembic_provider import __version__
-from alembic_provider.daemon import settings as daemon_settings
 from alembic_provider.install import FAST_START, install
-from tests.daemon.test_warm_server import (
+from alembic_provider.rendezvous import settings as rendezvous_settings
+from tests.entry.test_warm_server import (
     _alive,
     _cli,
     _env,
@@ -122,7 +122,14 @@ def test_the_fast_start_imports_only_lean_modules(world: World) -> None:
         for line in stderr.splitlines()
         if line.startswith("import time:") and "imported package" not in line
     }
-    assert {"alembic_provider.daemon.settings", "alembic_provider.daemon.wire"} <= imported
+    lean = {"alembic_provider.rendezvous.settings", "alembic_provider.rendezvous.sockets"}
+    assert lean | {"alembic_provider.rendezvous.wire"} <= imported
+    ours = {name for name in imported if name.startswith("alembic_provider")}
+    assert ours <= lean | {
+        "alembic_provider",
+        "alembic_provider.rendezvous",
+        "alembic_provider.rendezvous.wire",
+    }
     heavy = {"socket", "json", "signal", "enum", "re", "typing", "contextlib", "hashlib", "site"}
     assert imported & heavy == set()
 
@@ -190,7 +197,7 @@ def test_a_launcher_of_another_version_falls_back_and_is_refused(
 
 def test_turned_off_the_fast_start_falls_back_to_serving_in_process(world: World) -> None:
     _running_server(world)
-    started = world.start(**{daemon_settings.ENABLE_VARIABLE: "off"})
+    started = world.start(**{rendezvous_settings.ENABLE_VARIABLE: "off"})
     try:
         assert started.flags == _REGULAR
         assert _sessions_serving(started.socket_path) == [started.process.pid]
@@ -200,8 +207,8 @@ def test_turned_off_the_fast_start_falls_back_to_serving_in_process(world: World
 
 
 def test_a_stale_socket_falls_back_to_the_regular_start(world: World) -> None:
-    path = daemon_settings.settings(world.env()).socket_path
-    daemon_settings.private_directory(str(world.daemon_dir))
+    path = rendezvous_settings.settings(world.env()).socket_path
+    rendezvous_settings.private_directory(str(world.daemon_dir))
     stale = socket.socket(socket.AF_UNIX)
     stale.bind(path)
     stale.close()
@@ -228,8 +235,8 @@ def test_a_server_of_another_installation_is_not_used(world: World) -> None:
 
 
 def test_a_server_that_hangs_up_leaves_the_session_to_the_launcher(world: World) -> None:
-    path = daemon_settings.settings(world.env()).socket_path
-    daemon_settings.private_directory(str(world.daemon_dir))
+    path = rendezvous_settings.settings(world.env()).socket_path
+    rendezvous_settings.private_directory(str(world.daemon_dir))
     impostor = socket.socket(socket.AF_UNIX)
     impostor.bind(path)
     impostor.listen(8)

@@ -2,11 +2,11 @@
 
 The server imports gRPC, the protocol buffers, cryptography and every module a session needs
 before its handshake, then waits on its socket. It never reads a session's data: on a
-``session`` request (``wire.py``) it forks at once, and the child alone receives the standard
-streams, environment, working directory and arguments, takes them over as its own, and serves
-Terraform exactly as a provider started directly would. The connection to the starting
-process is the session's lifeline: when it closes, the session shuts down as if Terraform had
-gone away.
+``session`` request (``rendezvous/wire.py``) it forks at once, and the child alone receives
+the standard streams, environment, working directory and arguments, takes them over as its
+own, and serves Terraform exactly as a provider started directly would (``session.py``). The
+connection to the starting process is the session's lifeline: when it closes, the session
+shuts down as if Terraform had gone away.
 
 The server answers only its own user (``SO_PEERCRED``), exits after its idle time without a
 request, when asked to stop, or when its socket is removed or taken over, and leaves no
@@ -30,35 +30,25 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from alembic_provider import __version__
-from alembic_provider.daemon import wire
-from alembic_provider.daemon.client import send_message
-from alembic_provider.daemon.settings import reachable
+from alembic_provider import __version__, provider_config
+from alembic_provider.data_sources import current, revisions
+from alembic_provider.entry.session import serve_managed
+from alembic_provider.plugin import services
+from alembic_provider.plugin.tls import make_server_certificate
+from alembic_provider.rendezvous import control, sockets, wire
+from alembic_provider.resources import common, stamp, upgrade
 
 __all__ = ["run_server"]
 
-# Everything a session imports before its handshake, so that a forked session imports nothing.
-_PRELOAD = (
-    "grpc",
+# Everything a session imports before its handshake, so that a forked session imports
+# nothing: the provider (``session`` above), the modules it imports only when it is built or
+# serves (here), and the parts of the libraries that load on the first server or certificate.
+_PRELOADED = (provider_config, current, revisions, services, common, stamp, upgrade)
+_LIBRARIES = (
     "grpc._server",
     "grpc._interceptor",
     "concurrent.futures.thread",
     "queue",
-    "alembic_provider.__main__",
-    "alembic_provider.plugin.server",
-    "alembic_provider.plugin.servicer",
-    "alembic_provider.plugin.services",
-    "alembic_provider.plugin.tls",
-    "alembic_provider.provider",
-    "alembic_provider.provider_config",
-    "alembic_provider.data_sources.current",
-    "alembic_provider.data_sources.revisions",
-    "alembic_provider.resources.upgrade",
-    "alembic_provider.resources.stamp",
-    "alembic_provider.resources.common",
-    "alembic_provider.executor",
-    "alembic_provider.proxy",
-    "alembic_provider.log",
     "cryptography.x509",
     "cryptography.hazmat.primitives.asymmetric.ec",
     "cryptography.hazmat.primitives.hashes",
@@ -73,20 +63,13 @@ _SESSION_SECONDS = 30.0
 def run_server(socket_path: str, idle_seconds: float) -> int:
     """Serve sessions on ``socket_path`` until idle, stopped or replaced; return the status."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in _PRELOAD:
+    for name in _LIBRARIES:
         __import__(name)
     _warm_up()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)
-    previous = os.umask(0o177)
-    try:
-        with reachable(socket_path) as address:
-            listener.bind(address)
-    finally:
-        os.umask(previous)
-    listener.listen(64)
-    identity = os.stat(socket_path).st_ino
+    identity = sockets.listen(listener, socket_path)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     # Sessions are not waited for: the kernel reaps them.
@@ -97,14 +80,14 @@ def run_server(socket_path: str, idle_seconds: float) -> int:
     try:
         while not stopping.is_set():
             remaining = idle_seconds - (time.monotonic() - last)
-            if remaining <= 0 or not _still_ours(socket_path, identity):
+            if remaining <= 0 or not sockets.still_ours(socket_path, identity):
                 return 0
             ready, _, _ = select.select([listener], [], [], min(remaining, _CHECK_SECONDS))
             if not ready:
                 continue
             connection, _ = listener.accept()
             with connection:
-                if not _same_user(connection):
+                if not sockets.same_user(connection):
                     continue
                 last = time.monotonic()
                 op = _request(connection)
@@ -113,16 +96,16 @@ def run_server(socket_path: str, idle_seconds: float) -> int:
                     served += 1
                     fast += op == "session fast"
                 elif op == "status":
-                    send_message(
+                    control.send_message(
                         connection, _status(socket_path, idle_seconds, started, served, fast)
                     )
                 elif op == "stop":
-                    send_message(connection, {"pid": os.getpid(), "stopping": True})
+                    control.send_message(connection, {"pid": os.getpid(), "stopping": True})
                     return 0
         return 0
     finally:
         listener.close()
-        if _still_ours(socket_path, identity):
+        if sockets.still_ours(socket_path, identity):
             with contextlib.suppress(OSError):
                 os.unlink(socket_path)
 
@@ -132,20 +115,7 @@ def _warm_up() -> None:
 
     The key made here is never used or kept; each session makes its own.
     """
-    from alembic_provider.plugin.tls import make_server_certificate
-
     make_server_certificate()
-
-
-def _still_ours(path: str, identity: int) -> bool:
-    try:
-        return os.stat(path).st_ino == identity
-    except OSError:
-        return False
-
-
-def _same_user(connection: socket.socket) -> bool:
-    return wire.peer_uid(connection) == os.getuid()
 
 
 def _request(connection: socket.socket) -> str | None:
@@ -219,9 +189,6 @@ def _session(connection: socket.socket) -> int:
     tempfile.tempdir = None  # chosen again from this session's TMPDIR
     time.tzset()  # this session's TZ
     wire.send_line(connection, "started")
-
-    from alembic_provider.__main__ import serve_managed
-
     status = serve_managed(watch=_lifeline(connection))
     with contextlib.suppress(OSError):
         wire.send_line(connection, f"status {status}")

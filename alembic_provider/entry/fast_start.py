@@ -2,13 +2,13 @@
 
 The launcher runs this file as ``python -I -S .../fast_start.py`` when the interpreter file
 ``install`` wrote names it on its second line. Without ``site`` and with nothing but this
-package's lean modules (``settings``, ``wire``) and the standard library's C modules, the
-process reaches the server in a few milliseconds. Whenever it cannot simply hand over (a
-launcher of another version, the warm server turned off, no server running, anything failing
-before the session confirms it has taken over), it replaces itself with the regular start,
-``python -m alembic_provider`` with the same arguments and environment, which reports the
-problem, starts a server or serves in this process, exactly as without the fast start. It never
-starts a server itself.
+package's lean modules (``rendezvous``: ``settings``, ``sockets``, ``wire``) and the standard
+library's C modules, the process reaches the server in a few milliseconds. Whenever it cannot
+simply hand over (a launcher of another version, the warm server turned off, no server running,
+anything failing before the session confirms it has taken over), it replaces itself with the
+regular start, ``python -m alembic_provider`` with the same arguments and environment, which
+reports the problem, starts a server or serves in this process, exactly as without the fast
+start. It never starts a server itself.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import NoReturn
 
-    from alembic_provider.daemon import wire
+    from alembic_provider.rendezvous import wire
 
 __all__ = ["main"]
 
 _COOKIE_VARIABLE = "TF_PLUGIN_MAGIC_COOKIE"
 _LAUNCHER_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_LAUNCHER"
+# The installed package, alembic_provider/ (this file is alembic_provider/entry/fast_start.py).
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -40,7 +41,7 @@ def main(argv: Sequence[str]) -> NoReturn:
             handed = None
     if handed is None:
         os.execv(sys.executable, [sys.executable, "-m", "alembic_provider", *argv])
-    from alembic_provider.daemon import wire
+    from alembic_provider.rendezvous import wire
 
     os._exit(wire.relay(*handed))
 
@@ -48,7 +49,7 @@ def main(argv: Sequence[str]) -> NoReturn:
 def _hand_over() -> tuple[wire.Lines, int] | None:
     """Return the session that has taken over, or None when the regular start must run."""
     from alembic_provider import __version__
-    from alembic_provider.daemon import settings, wire
+    from alembic_provider.rendezvous import settings, sockets, wire
 
     if os.environ.get(_LAUNCHER_VARIABLE, __version__) != __version__:
         return None
@@ -56,7 +57,7 @@ def _hand_over() -> tuple[wire.Lines, int] | None:
     if not config.enabled:
         return None
     settings.private_directory(config.directory)
-    connection = wire.connect(config.socket_path)
+    connection = sockets.connect(config.socket_path)
     session_argv = [os.path.join(_PACKAGE, "__main__.py")]
     try:
         pid, lines = wire.start_session(connection, session_argv, os.environ, fast=True)
