@@ -1,0 +1,128 @@
+"""Helpers unit and acceptance tests share: processes, ports, waiting, HCL text, the fake proxy.
+
+One copy of each, importable as ``tests.support`` from ``tests/`` and ``acceptance/`` alike. Waits
+poll a condition up to a generous bound that only catches hangs; nothing here asserts on timing.
+Never starts the provider itself (``tests/started.py`` does that).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+__all__ = [
+    "FAKE_PROXY",
+    "WAIT",
+    "fake_proxy_command",
+    "free_port",
+    "hcl",
+    "is_alive",
+    "modules_loaded_by",
+    "provider_installation",
+    "recorded_pids",
+    "required_providers",
+    "wait_for",
+    "wait_gone",
+]
+
+#: How long a wait may take before the test fails; a loaded machine needs far less.
+WAIT = 60.0
+#: The stand-in proxy: listens (TCP or unix socket) after a delay, forwards, records its pid.
+FAKE_PROXY = Path(__file__).resolve().with_name("proxy") / "fake_proxy.py"
+
+
+def is_alive(pid: int) -> bool:
+    """Whether ``pid`` still runs; a zombie waiting for its parent to reap it counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            # The command name in parentheses may hold spaces: the state follows the last ')'.
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        # Gone, or reaped while being read: opening or reading /proc then fails with either.
+        return False
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> float:
+    """Poll ``condition`` until it holds and return the seconds it took (for reports only).
+
+    :param what: what is awaited, as the failure message completes "timed out waiting for …".
+    """
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def wait_gone(pid: int, timeout: float = WAIT) -> None:
+    """Wait until process ``pid`` no longer runs; fail the test if it outlives ``timeout``."""
+    wait_for(lambda: not is_alive(pid), f"process {pid} to exit", timeout)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def fake_proxy_command(*args: str) -> list[str]:
+    """The argument list that runs the fake proxy with ``args`` under this interpreter."""
+    return [sys.executable, str(FAKE_PROXY), *args]
+
+
+def recorded_pids(record: Path) -> list[int]:
+    """The pids that fake proxies started with ``--record record`` have written, oldest first."""
+    return [int(line) for line in record.read_text().split()] if record.exists() else []
+
+
+def hcl(value: object) -> str:
+    """``value`` as an HCL literal: JSON, with template sequences escaped so they stay text."""
+    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+
+
+def required_providers(source: str, version: str | None = None) -> str:
+    """The ``terraform`` block that makes a configuration take this provider from ``source``."""
+    local_name = source.rsplit("/", 1)[-1]
+    lines = [f"source = {hcl(source)}"]
+    if version is not None:
+        lines = [f"source  = {hcl(source)}", f"version = {hcl(version)}"]
+    entries = "".join(f"      {line}\n" for line in lines)
+    block = f"    {local_name} = {{\n{entries}    }}\n"
+    return f"terraform {{\n  required_providers {{\n{block}  }}\n}}\n\n"
+
+
+def provider_installation(mirror: str, location: str, include: str = "terraform.local/*/*") -> str:
+    """A CLI configuration taking providers matching ``include`` from one mirror, others directly.
+
+    :param mirror: the mirror block's kind, ``filesystem_mirror`` or ``network_mirror``.
+    :param location: the mirror's directory (``path``) or, for a network mirror, its ``url``.
+    """
+    key = "url    " if mirror == "network_mirror" else "path   "
+    return (
+        "provider_installation {\n"
+        f"  {mirror} {{\n    {key} = {hcl(location)}\n"
+        f"    include = [{hcl(include)}]\n  }}\n"
+        f"  direct {{\n    exclude = [{hcl(include)}]\n  }}\n}}\n"
+    )
+
+
+def modules_loaded_by(statement: str, packages: Iterable[str]) -> list[str]:
+    """Run ``statement`` in a fresh interpreter; list the modules of ``packages`` it loaded."""
+    wanted = tuple(packages)
+    code = (
+        f"import sys\n{statement}\n"
+        f"print(*sorted(m for m in sys.modules if m.split('.')[0] in {wanted!r}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return result.stdout.split()
