@@ -38,6 +38,8 @@ class Codec:
     write: Callable[[Any], bytes]
     #: How decode errors name a wire integer in this format.
     integer: str
+    #: What encode errors list as the Python values a dynamic value may be.
+    dynamic: str
 
     def __repr__(self) -> str:
         return self.name
@@ -53,8 +55,15 @@ def _write_msgpack(native: Any) -> bytes:
 
 
 CODECS = [
-    Codec("JSON", encode_json, decode_json, _write_json, integer="number"),
-    Codec("msgpack", encode_msgpack, decode_msgpack, _write_msgpack, integer="integer"),
+    Codec("JSON", encode_json, decode_json, _write_json, "number", "Typed or None"),
+    Codec(
+        "msgpack",
+        encode_msgpack,
+        decode_msgpack,
+        _write_msgpack,
+        "integer",
+        "Typed, None or Unknown",
+    ),
 ]
 codecs = pytest.mark.parametrize("codec", CODECS, ids=[c.name for c in CODECS])
 
@@ -305,6 +314,12 @@ def test_decode_errors(codec: Codec, native: Any, ty: CtyType, message: str) -> 
             "Cannot encode the value at the top level: expected list of string, found Python set.",
         ),
         (
+            "x",
+            "dynamic",
+            "Cannot encode the value at the top level: "
+            "expected a dynamic value ({dynamic}), found Python str.",
+        ),
+        (
             Typed(["list"], []),
             "dynamic",
             "Cannot encode the value at the top level: Invalid type specification '[\"list\"]': "
@@ -321,7 +336,7 @@ def test_decode_errors(codec: Codec, native: Any, ty: CtyType, message: str) -> 
 def test_encode_errors(codec: Codec, value: Any, ty: CtyType, message: str) -> None:
     with pytest.raises(CtyEncodeError) as caught:
         codec.encode(value, ty)
-    assert str(caught.value) == message
+    assert str(caught.value) == message.format(dynamic=codec.dynamic)
 
 
 @codecs

@@ -14,7 +14,6 @@ import pytest
 from alembic_provider.cty import (
     UNKNOWN,
     CtyDecodeError,
-    CtyEncodeError,
     CtyType,
     Typed,
     Unknown,
@@ -217,15 +216,3 @@ def test_malformed_msgpack(data: bytes, message: str) -> None:
 def test_malformed_msgpack_is_a_decode_error(data: bytes) -> None:
     with pytest.raises(CtyDecodeError, match=r"^Cannot decode the msgpack data: "):
         decode_msgpack(data, ["map", "string"])
-
-
-# -- encode errors ---------------------------------------------------------------------------
-
-
-def test_a_dynamic_value_may_be_unknown_but_not_plain_text() -> None:
-    with pytest.raises(CtyEncodeError) as caught:
-        encode_msgpack("x", "dynamic")
-    assert str(caught.value) == (
-        "Cannot encode the value at the top level: "
-        "expected a dynamic value (Typed, None or Unknown), found Python str."
-    )
