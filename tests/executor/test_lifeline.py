@@ -18,13 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from alembic_provider.errors import CancelledError, OperationTimeoutError
 from alembic_provider.executor import RunOptions, WorkerExecutor
 from tests.alembic_projects import Revision as Rev
 from tests.alembic_projects import version_rows
 from tests.executor.conftest import ProjectFactory
+from tests.server_activity import held_locks, sleeping_statements
 from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,42 +43,6 @@ def _revisions() -> list[Rev]:
         Rev("aaaa0001", None, "first"),
         Rev("aaaa0002", "aaaa0001", "sleeps", upgrade_code=SLEEP),
     ]
-
-
-def _query(url: str, sql: str) -> int:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(sa.text(sql)).scalar() or 0)
-    finally:
-        engine.dispose()
-
-
-def sleeping_statements(url: str) -> int:
-    """How many statements of this test's database are sleeping on the server."""
-    if url.startswith("postgresql"):
-        return _query(
-            url,
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND query LIKE 'SELECT pg_sleep%' AND state = 'active'",
-        )
-    return _query(
-        url,
-        "SELECT count(*) FROM information_schema.processlist "
-        "WHERE db = DATABASE() AND info LIKE 'SELECT SLEEP%'",
-    )
-
-
-def held_locks(url: str) -> int:
-    """How many migration locks are held on this test's database."""
-    if url.startswith("postgresql"):
-        return _query(
-            url,
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database())",
-        )
-    name = "CONCAT('alembic:', SHA1(CONCAT(DATABASE(), '..alembic_version')))"
-    return _query(url, f"SELECT COALESCE(IS_USED_LOCK({name}), 0) > 0")
 
 
 def _settled(url: str) -> bool:

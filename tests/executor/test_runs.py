@@ -13,7 +13,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from alembic_provider.errors import (
     CancelledError,
@@ -25,6 +24,7 @@ from alembic_provider.executor import RunOptions, RunResult, WorkerExecutor
 from tests.alembic_projects import Revision as Rev
 from tests.alembic_projects import sqlite_url, tables, version_rows
 from tests.executor.conftest import ProjectFactory
+from tests.server_activity import waiting_for_lock
 from tests.support import is_alive, wait_for
 
 GATE = """\
@@ -49,25 +49,6 @@ def _started(gate: Path) -> list[int]:
     return [int(p.name.split("-")[1]) for p in gate.glob("started-*")]
 
 
-def _waiting_for_lock(url: str) -> bool:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    if engine.dialect.name == "postgresql":
-        query = (
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        )
-    else:
-        query = (
-            "SELECT count(*) FROM information_schema.processlist "
-            "WHERE state = 'User lock' AND db = DATABASE()"
-        )
-    try:
-        with engine.connect() as connection:
-            return bool(connection.execute(sa.text(query)).scalar())
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture
 def gate(tmp_path: Path) -> Path:
     path = tmp_path / "gate"
@@ -88,7 +69,7 @@ def test_lock_serialises_two_concurrent_upgrades(
         first = pool.submit(executor.upgrade, project, "heads")
         wait_for(lambda: bool(_started(gate)), "the first upgrade to start migrating")
         second = pool.submit(executor.upgrade, project, "heads")
-        wait_for(lambda: _waiting_for_lock(server_url_db), "the second upgrade to wait")
+        wait_for(lambda: waiting_for_lock(server_url_db), "the second upgrade to wait")
         (gate / "release").touch()
         results = [first.result(), second.result()]
 
