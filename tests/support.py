@@ -7,31 +7,43 @@ Never starts the provider itself (``tests/started.py`` does that).
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 __all__ = [
     "FAKE_PROXY",
+    "ROOT",
     "WAIT",
+    "SigningKey",
     "fake_proxy_command",
     "free_port",
     "hcl",
     "is_alive",
+    "load_script",
     "modules_loaded_by",
     "provider_installation",
     "recorded_pids",
     "required_providers",
+    "signing_key",
     "wait_for",
     "wait_gone",
 ]
 
+#: The repository's top directory.
+ROOT = Path(__file__).resolve().parent.parent
 #: How long a wait may take before the test fails; a loaded machine needs far less.
 WAIT = 60.0
 #: The stand-in proxy: listens (TCP or unix socket) after a delay, forwards, records its pid.
@@ -126,3 +138,52 @@ def modules_loaded_by(statement: str, packages: Iterable[str]) -> list[str]:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     return result.stdout.split()
+
+
+def load_script(name: str) -> ModuleType:
+    """Import ``scripts/<name>.py``, which is no package, as a module of its own."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A GnuPG key in a keyring of its own: its home, fingerprint and armored public key."""
+
+    home: Path
+    fingerprint: str
+    public_key: str
+
+
+@contextmanager
+def signing_key() -> Iterator[SigningKey]:
+    """Create a throwaway RSA signing key without a passphrase (old Terraform verifies RSA only).
+
+    The keyring lives in a new short directory (gpg-agent's socket path is limited), removed
+    with its agent afterwards.
+    """
+    home = Path(tempfile.mkdtemp(prefix="gpg"))
+    home.chmod(0o700)
+    env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
+
+    def gpg(*args: str) -> str:
+        return subprocess.run(
+            ["gpg", "--batch", *args], env=env, check=True, capture_output=True, text=True
+        ).stdout
+
+    try:
+        gpg(
+            *("--passphrase", "", "--quick-gen-key", "Provider Test <test@example.invalid>"),
+            *("rsa2048", "sign", "never"),
+        )
+        listing = gpg("--with-colons", "--list-secret-keys")
+        fingerprint = next(
+            line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr")
+        )
+        yield SigningKey(home, fingerprint, gpg("--armor", "--export", fingerprint))
+    finally:
+        subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
