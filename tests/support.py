@@ -1,4 +1,4 @@
-"""Helpers unit and acceptance tests share: processes, ports, waiting, HCL text, the fake proxy.
+"""Helpers unit and acceptance tests share: processes, ports, waiting, HCL, the fake proxy, keys.
 
 One copy of each, importable as ``tests.support`` from ``tests/`` and ``acceptance/`` alike. Waits
 poll a condition up to a generous bound that only catches hangs; nothing here asserts on timing.
@@ -47,15 +47,15 @@ ROOT = Path(__file__).resolve().parent.parent
 #: How long a wait may take before the test fails; a loaded machine needs far less.
 WAIT = 60.0
 #: The stand-in proxy: listens (TCP or unix socket) after a delay, forwards, records its pid.
-FAKE_PROXY = Path(__file__).resolve().with_name("proxy") / "fake_proxy.py"
+FAKE_PROXY = ROOT / "tests" / "proxy" / "fake_proxy.py"
 
 
 def is_alive(pid: int) -> bool:
     """Whether ``pid`` still runs; a zombie waiting for its parent to reap it counts as gone."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            # The command name in parentheses may hold spaces: the state follows the last ')'.
-            return stat.read().rpartition(")")[2].split()[0] != "Z"
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # The command name in parentheses may hold any byte: the state follows the last ')'.
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
     except (FileNotFoundError, ProcessLookupError):
         # Gone, or reaped while being read: opening or reading /proc then fails with either.
         return False
