@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import socket
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
+
+from tests.alembic_projects import database_on
 
 __all__ = [
     "DEFAULT_URLS",
@@ -180,21 +181,8 @@ class ServerPool:
 @contextmanager
 def fresh_database(kind: str, server: URL) -> Iterator[Database]:
     """Create an empty database with a random name on ``server`` and drop it afterwards."""
-    name = f"acc_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
-        try:
-            yield Database(kind, server.set(database=name).render_as_string(hide_password=False))
-        finally:
-            drop = f"DROP DATABASE IF EXISTS {name}"
-            if kind == "postgresql":
-                drop += " WITH (FORCE)"
-            with admin.connect() as conn:
-                conn.execute(sa.text(drop))
-    finally:
-        admin.dispose()
+    with database_on(server, prefix="acc_") as url:
+        yield Database(kind, url)
 
 
 def sqlite_database(directory: Path) -> Database:

@@ -27,6 +27,7 @@ from pathlib import Path
 from acceptance.providers import ProviderContext, ProviderSession, ProviderSetup
 from acceptance.state import Plan, State, verify_import
 from acceptance.terraform_bin import TerraformBinary
+from tests.support import required_providers
 
 __all__ = [
     "AcceptanceError",
@@ -439,7 +440,7 @@ class _Case:
             old.unlink()
         text = config
         if self.provider is not None and not _TERRAFORM_BLOCK.search(config):
-            text = _required_providers(self.provider.source) + config
+            text = required_providers(self.provider.source) + config
         (directory / CONFIG_FILE).write_text(text)
         if directory == self.workdir:
             self.written_config = config
@@ -550,12 +551,3 @@ def _run_check(check: Check, state: State, what: str) -> None:
 def _pattern_text(step: Step) -> str:
     pattern = step.expect_error
     return repr(pattern.pattern if isinstance(pattern, re.Pattern) else pattern)
-
-
-def _required_providers(source: str) -> str:
-    local_name = source.rsplit("/", 1)[-1]
-    return (
-        "terraform {\n  required_providers {\n"
-        f'    {local_name} = {{\n      source = "{source}"\n    }}\n'
-        "  }\n}\n\n"
-    )

@@ -16,68 +16,19 @@ import datetime
 import http.server
 import ipaddress
 import json
-import shutil
 import ssl
-import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Registry", "SigningKey", "serve_registry", "serve_static", "signing_key"]
+from tests.support import SigningKey
+
+__all__ = ["Registry", "serve_registry", "serve_static"]
 
 HOST = "registry.alembic.test"
 """The registry's hostname in provider source addresses; the CLI config's ``host`` maps it."""
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    """A GnuPG key in a keyring of its own: its home, fingerprint and armored public key."""
-
-    home: Path
-    fingerprint: str
-    public_key: str
-
-
-@contextmanager
-def signing_key() -> Iterator[SigningKey]:
-    """Create a throwaway RSA signing key (old Terraform releases verify RSA only)."""
-    home = Path(tempfile.mkdtemp(prefix="gpg"))  # short: gpg-agent's socket path is limited
-    home.chmod(0o700)
-    env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
-    try:
-        subprocess.run(
-            [
-                *("gpg", "--batch", "--passphrase", "", "--quick-gen-key"),
-                *("Registry Test <registry@example.invalid>", "rsa2048", "sign", "never"),
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        listing = subprocess.run(
-            ["gpg", "--batch", "--with-colons", "--list-secret-keys"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        fingerprint = next(
-            line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr")
-        )
-        public = subprocess.run(
-            ["gpg", "--batch", "--armor", "--export", fingerprint],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        yield SigningKey(home, fingerprint, public)
-    finally:
-        subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def _certificate(directory: Path) -> tuple[Path, Path]:

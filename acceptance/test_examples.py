@@ -24,6 +24,7 @@ from acceptance.providers import PROVIDER_SOURCE, Managed, ProviderContext
 from acceptance.terraform_bin import TerraformBinary
 from acceptance.test_upgrade_semantics import example_import_id
 from alembic_provider.provider import new_provider
+from tests.support import required_providers
 
 pytestmark = pytest.mark.acceptance
 
@@ -64,10 +65,7 @@ def _with_provider(example: Path, target: Path) -> Path:
     text = "".join(path.read_text() for path in example.glob("*.tf"))
     added = ""
     if not _TERRAFORM_BLOCK.search(text):
-        added += (
-            "terraform {\n  required_providers {\n    alembic = {\n"
-            f'      source = "{PROVIDER_SOURCE}"\n    }}\n  }}\n}}\n'
-        )
+        added += required_providers(PROVIDER_SOURCE)
     if not _PROVIDER_BLOCK.search(text):
         added += 'provider "alembic" {\n  project_root = "."\n}\n'
     if added:

@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,13 +34,22 @@ from sqlalchemy.pool import NullPool
 
 from acceptance.conftest import unavailable
 from acceptance.databases import Database, ServerPool, Unavailable, fresh_database
+from acceptance.providers import PROVIDER_SOURCE
 from acceptance.terraform_bin import find_binaries
 from tests.alembic_projects import Revision, make_project
+from tests.server_activity import held_locks, scalar, sleeping_statements
+from tests.support import (
+    fake_proxy_command,
+    free_port,
+    is_alive,
+    recorded_pids,
+    required_providers,
+    wait_for,
+)
 
 pytestmark = pytest.mark.acceptance
 
 _NEWEST = find_binaries()[-1:]
-FAKE_PROXY = Path(__file__).resolve().parent.parent / "tests" / "proxy" / "fake_proxy.py"
 #: How long to wait for what must happen; a loaded machine needs far less. Never a speed claim.
 HANG = 60.0
 BLOCK = """\
@@ -62,58 +70,6 @@ REVISIONS = [
     Revision("f2", "f1", "blocks while told to", upgrade_sql=[], upgrade_code=BLOCK),
     Revision("f3", "f2", "last", upgrade_sql=["INSERT INTO runs VALUES ('f3')"]),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for(predicate: Callable[[], bool], what: str) -> float:
-    """Wait until ``predicate`` holds; return the seconds it took (for the report, not asserted)."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > HANG:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return time.monotonic() - start
-
-
-def _scalar(url: str, sql: str) -> int:
-    engine = sa.create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(sa.text(sql)).scalar() or 0)
-    finally:
-        engine.dispose()
-
-
-def sleeping(url: str) -> int:
-    """Statements of this database still sleeping on the server."""
-    if url.startswith("postgresql"):
-        return _scalar(
-            url,
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND query LIKE 'SELECT pg_sleep%' AND state = 'active'",
-        )
-    return _scalar(
-        url,
-        "SELECT count(*) FROM information_schema.processlist "
-        "WHERE db = DATABASE() AND info LIKE 'SELECT SLEEP%'",
-    )
-
-
-def locks(url: str) -> int:
-    """Migration locks held on this database."""
-    if url.startswith("postgresql"):
-        return _scalar(
-            url,
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database())",
-        )
-    name = "CONCAT('alembic:', SHA1(CONCAT(DATABASE(), '..alembic_version')))"
-    return _scalar(url, f"SELECT COALESCE(IS_USED_LOCK({name}), 0) > 0")
 
 
 def runs(url: str) -> list[str]:
@@ -150,14 +106,6 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-
-
 def _cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as raw:
@@ -186,17 +134,12 @@ class World:
             url = database.url
             if proxy:
                 upstream = make_url(url)
-                port = _free_port()
-                command = [
-                    sys.executable,
-                    str(FAKE_PROXY),
-                    "--listen",
-                    f"127.0.0.1:{port}",
-                    "--forward",
-                    f"{upstream.host}:{upstream.port or 5432}",
-                    "--record",
-                    str(self.gate / "proxies"),
-                ]
+                port = free_port()
+                command = fake_proxy_command(
+                    *("--listen", f"127.0.0.1:{port}"),
+                    *("--forward", f"{upstream.host}:{upstream.port or 5432}"),
+                    *("--record", str(self.gate / "proxies")),
+                )
                 extra += f"\n  proxy_command = {json.dumps(command)}"
                 extra += f'\n  proxy_ready   = "127.0.0.1:{port}"'
                 url = upstream.set(host="127.0.0.1", port=port).render_as_string(
@@ -214,17 +157,8 @@ resource "alembic_upgrade" "db{number}" {{
 """
             )
         (self.work / "main.tf").write_text(
-            f"""
-terraform {{
-  required_providers {{
-    alembic = {{
-      source  = "terraform.local/alembic/alembic"
-      version = "0.1.0"
-    }}
-  }}
-}}
-
-provider "alembic" {{
+            required_providers(PROVIDER_SOURCE, "0.1.0")
+            + f"""provider "alembic" {{
   project_root = {json.dumps(str(self.root))}
 }}
 {"".join(blocks)}"""
@@ -266,14 +200,16 @@ provider "alembic" {{
             )
 
     def blocked(self, count: int = 1) -> None:
-        _wait_for(
-            lambda: sum(sleeping(d.url) for d in self.databases) >= count,
+        wait_for(
+            lambda: sum(sleeping_statements(d.url) for d in self.databases) >= count,
             f"{count} migration(s) to block on the server",
         )
 
     def settled(self) -> float:
-        return _wait_for(
-            lambda: all(sleeping(d.url) == 0 and locks(d.url) == 0 for d in self.databases),
+        return wait_for(
+            lambda: all(
+                sleeping_statements(d.url) == 0 and held_locks(d.url) == 0 for d in self.databases
+            ),
             "no statement running and no lock held",
         )
 
@@ -372,12 +308,12 @@ def test_kill_9_mid_migration_loses_nothing(
         for pid in killed.get(victim, []):
             os.kill(pid, signal.SIGKILL)
         apply.wait(timeout=HANG)
-        gone = _wait_for(lambda: not any(alive(pid) for pid in tree), "the provider's tree to go")
+        gone = wait_for(lambda: not any(is_alive(pid) for pid in tree), "the provider's tree to go")
         settled = world.settled()
         if proxy:
-            proxies = [int(p) for p in (world.gate / "proxies").read_text().split()]
+            proxies = recorded_pids(world.gate / "proxies")
             assert proxies, "the migration ran through the proxy"
-            _wait_for(lambda: not any(alive(pid) for pid in proxies), "the proxy to stop")
+            wait_for(lambda: not any(is_alive(pid) for pid in proxies), "the proxy to stop")
         case = f"{kind}/{victim}/proxy={proxy}"
         print(f"[{case}] processes gone after {gone:.1f}s, database {settled:.1f}s")
     finally:
@@ -413,7 +349,7 @@ def test_ctrl_c_stops_every_migration_and_commits_nothing(
         os.killpg(apply.pid, signal.SIGINT)
         apply.wait(timeout=HANG)
         stopped = time.monotonic() - interrupted
-        _wait_for(lambda: not any(alive(pid) for pid in tree), "the provider's tree to go")
+        wait_for(lambda: not any(is_alive(pid) for pid in tree), "the provider's tree to go")
         world.settled()
         print(f"[ctrl-c parallelism={parallelism}] terraform exited after {stopped:.1f}s")
     finally:
@@ -450,18 +386,13 @@ def test_severed_connection_mid_migration(
     world = world_factory("postgresql", 1)
     database = world.databases[0]
     upstream = make_url(database.url)
-    port = _free_port()
+    port = free_port()
     severed = tmp_path / "sever"
-    forward = [
-        sys.executable,
-        str(FAKE_PROXY),
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--forward",
-        f"{upstream.host}:{upstream.port or 5432}",
-        "--exit-on",
-        str(severed),
-    ]
+    forward = fake_proxy_command(
+        *("--listen", f"127.0.0.1:{port}"),
+        *("--forward", f"{upstream.host}:{upstream.port or 5432}"),
+        *("--exit-on", str(severed)),
+    )
     forwarder = subprocess.Popen(
         forward,
         stdout=subprocess.DEVNULL,
@@ -486,10 +417,10 @@ def test_severed_connection_mid_migration(
     output = " ".join((world.work / "apply.log").read_text().split())
     assert "Revision 'f2' (blocks while told to) failed during upgrade" in output, output
     # The lock's connection was idle: the server saw it go and released the lock at once.
-    _wait_for(lambda: locks(database.url) == 0, "the migration lock to be released")
+    wait_for(lambda: held_locks(database.url) == 0, "the migration lock to be released")
     # The sleeping statement's backend notices the lost client only when it next talks to it;
     # stand in for the server's own limit by cancelling it, as an operator would.
-    _scalar(
+    scalar(
         database.url,
         "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE "
         "datname = current_database() AND query LIKE 'SELECT pg_sleep%'",
@@ -514,7 +445,7 @@ def _mentioning(text: str) -> list[int]:
     return [
         int(name)
         for name in os.listdir("/proc")
-        if name.isdigit() and text in _cmdline(int(name)) and alive(int(name))
+        if name.isdigit() and text in _cmdline(int(name)) and is_alive(int(name))
     ]
 
 
@@ -540,7 +471,7 @@ def test_kill_9_with_the_warm_server_ends_the_session_and_its_worker(
             apply.wait(timeout=HANG)
             world.settled()
             # Only the long-lived servers stay; the forked session and worker are gone.
-            _wait_for(
+            wait_for(
                 lambda: len(_mentioning(str(warm))) <= len(before) - 2,
                 "the session and its worker to go",
             )

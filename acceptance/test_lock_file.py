@@ -13,6 +13,7 @@ import pytest
 
 from acceptance.machines import new_machine
 from acceptance.terraform_bin import TerraformBinary
+from tests.support import provider_installation
 
 pytestmark = pytest.mark.acceptance
 
@@ -31,12 +32,7 @@ def test_a_second_machine_reuses_the_lock_file_of_the_launcher(
     # The teammate's CLI configuration already has a provider_installation block, which turns
     # off the implied local mirror: the stanza the installation guide gives brings it back.
     plugins = tmp_path / "second" / "home" / ".terraform.d" / "plugins"
-    stanza = (
-        "provider_installation {\n"
-        f'  filesystem_mirror {{\n    path    = "{plugins}"\n'
-        '    include = ["terraform.local/*/*"]\n  }\n'
-        '  direct {\n    exclude = ["terraform.local/*/*"]\n  }\n}\n'
-    )
+    stanza = provider_installation("filesystem_mirror", str(plugins))
     second = new_machine(tmp_path, "second", terraform, cli_config=stanza)
     assert second.python != first.python
     second.install_launcher()

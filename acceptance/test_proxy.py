@@ -8,9 +8,6 @@ once and shares it; when Terraform is done, no proxy process is left.
 
 from __future__ import annotations
 
-import json
-import socket
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -25,21 +22,11 @@ from acceptance.providers import Managed
 from acceptance.state import State
 from acceptance.terraform_bin import TerraformBinary, find_binaries
 from tests.alembic_projects import Revision, make_project
+from tests.support import fake_proxy_command, free_port, hcl, is_alive, recorded_pids
 
 pytestmark = pytest.mark.acceptance
 
-FAKE_PROXY = Path(__file__).resolve().parent.parent / "tests" / "proxy" / "fake_proxy.py"
 _NEWEST = find_binaries()[-1:]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _hcl(value: object) -> str:
-    return json.dumps(value).replace("${", "$${")
 
 
 @pytest.fixture
@@ -58,54 +45,37 @@ def _through(url: str, port: int) -> str:
     return make_url(url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 @pytest.mark.parametrize("terraform", _NEWEST, ids=[b.id for b in _NEWEST], indirect=False)
 def test_two_resources_share_one_proxy_to_postgresql(
     terraform: TerraformBinary, two_databases: tuple[Database, Database], tmp_path: Path
 ) -> None:
     first, second = two_databases
     upstream = make_url(first.url)
-    port = _free_port()
+    port = free_port()
     record = tmp_path / "proxy-starts"
     project = make_project(
         tmp_path / "alembic", revisions=[Revision("r1", None, "first"), Revision("r2", "r1")]
     )
-    command = [
-        sys.executable,
-        str(FAKE_PROXY),
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--forward",
-        f"{upstream.host}:{upstream.port or 5432}",
-        "--delay",
-        "0.3",
-        "--record",
-        str(record),
-    ]
+    command = fake_proxy_command(
+        *("--listen", f"127.0.0.1:{port}"),
+        *("--forward", f"{upstream.host}:{upstream.port or 5432}"),
+        *("--delay", "0.3"),
+        *("--record", str(record)),
+    )
     resources = "\n".join(
         f"""
 resource "alembic_upgrade" "{name}" {{
   target        = "heads"
-  proxy_command = {_hcl(command)}
+  proxy_command = {hcl(command)}
   proxy_ready   = "127.0.0.1:{port}"
   environment = {{
-    DATABASE_URL = {_hcl(_through(db.url, port))}
+    DATABASE_URL = {hcl(_through(db.url, port))}
   }}
 }}
 """
         for name, db in (("first", first), ("second", second))
     )
-    config = f'provider "alembic" {{\n  project_root = {_hcl(str(project))}\n}}\n{resources}'
-
-    def starts() -> list[int]:
-        return [int(line) for line in record.read_text().split()] if record.exists() else []
+    config = f'provider "alembic" {{\n  project_root = {hcl(str(project))}\n}}\n{resources}'
 
     def both_migrated_one_start_per_process(state: State) -> None:
         assert state.attr("alembic_upgrade.first", "revision") == "r2"
@@ -114,10 +84,11 @@ resource "alembic_upgrade" "{name}" {{
         assert second.heads() == ("r2",)
         # The create plan and the apply each ran in one provider process that touched both
         # databases: one proxy start each, shared by the two resources.
-        assert len(starts()) == 2, f"proxy started {len(starts())} times: {starts()}"
+        starts = recorded_pids(record)
+        assert len(starts) == 2, f"proxy started {len(starts)} times: {starts}"
 
     def no_proxy_left(state: State) -> None:
-        alive = [pid for pid in starts() if _alive(pid)]
+        alive = [pid for pid in recorded_pids(record) if is_alive(pid)]
         assert not alive, f"proxy processes still running: {alive}"
         assert first.heads() == ("r2",), "destroy leaves the database as it is"
 

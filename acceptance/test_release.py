@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -23,18 +22,18 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from acceptance.conftest import unavailable
 from acceptance.machines import describe, new_machine
 from acceptance.registry import HOST as REGISTRY_HOST
-from acceptance.registry import serve_registry, serve_static, signing_key
+from acceptance.registry import serve_registry, serve_static
 from acceptance.terraform_bin import TerraformBinary, find_binaries
 from alembic_provider import __version__
 from alembic_provider.install import platform_name
 from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
+from tests.support import load_script, provider_installation, signing_key
 
 pytestmark = pytest.mark.acceptance
 
@@ -188,12 +187,7 @@ def test_the_archive_program_answers_the_handshake_without_a_python(
 
 
 def _mirror_config(dist: Path) -> str:
-    return (
-        "provider_installation {\n"
-        f'  filesystem_mirror {{\n    path    = "{dist / "mirror"}"\n'
-        '    include = ["terraform.local/*/*"]\n  }\n'
-        '  direct {\n    exclude = ["terraform.local/*/*"]\n  }\n}\n'
-    )
+    return provider_installation("filesystem_mirror", str(dist / "mirror"))
 
 
 def _project_python_on_path(root: Path) -> str:
@@ -304,14 +298,6 @@ def test_the_python_package_passes_twine_check(dist: Path) -> None:
     assert result.stdout.count("PASSED") == 2, result.stdout
 
 
-def _load_release_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("release", ROOT / "scripts" / "release.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_private_registry_serves_the_signed_release_and_init_records_zh_and_h1(
     terraform: TerraformBinary, dist: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -325,7 +311,7 @@ def test_a_private_registry_serves_the_signed_release_and_init_records_zh_and_h1
     with signing_key() as key:
         monkeypatch.setenv("GNUPGHOME", str(key.home))
         monkeypatch.setenv("GPG_FINGERPRINT", key.fingerprint)
-        assert _load_release_script().sign(files / f"{PREFIX}_SHA256SUMS") is not None
+        assert load_script("release").sign(files / f"{PREFIX}_SHA256SUMS") is not None
         with serve_registry(files, __version__, platform_name(), key, tmp_path) as registry:
             machines = [
                 new_machine(
@@ -375,12 +361,7 @@ def test_the_mirror_tree_served_over_https_is_a_network_mirror(dist: Path, tmp_p
     # One Terraform is enough here: the registry and filesystem mirror tests cover both.
     terraform = find_binaries()[-1]
     with serve_static(dist / "mirror", tmp_path) as mirror:
-        config = (
-            "provider_installation {\n"
-            f'  network_mirror {{\n    url     = "{mirror.url}/"\n'
-            '    include = ["terraform.local/*/*"]\n  }\n'
-            '  direct {\n    exclude = ["terraform.local/*/*"]\n  }\n}\n'
-        )
+        config = provider_installation("network_mirror", f"{mirror.url}/")
         machine = new_machine(
             tmp_path,
             "ci",

@@ -9,7 +9,6 @@ started with ``--debug``. Never edits the provider or reads the developer's ``HO
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,28 +19,24 @@ from acceptance.harness import Harness, Step
 from acceptance.providers import Managed, Reattach
 from acceptance.state import State
 from tests.alembic_projects import Revision, add_revision, make_project, table_name
+from tests.support import hcl
 
 pytestmark = pytest.mark.acceptance
 
 ADDRESS = "alembic_upgrade.db"
 
 
-def _hcl(value: str) -> str:
-    """Quote a string for HCL, keeping ``${`` and ``%{`` literal."""
-    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
-
-
 def config_upgrade(project_root: Path, url: str, target: str = "head") -> str:
     """Return the Go provider's configuration shape for one ``alembic_upgrade``."""
     return f"""\
 provider "alembic" {{
-  project_root = {_hcl(str(project_root))}
+  project_root = {hcl(str(project_root))}
 }}
 
 resource "alembic_upgrade" "db" {{
-  target      = {_hcl(target)}
+  target      = {hcl(target)}
   environment = {{
-    DATABASE_URL = {_hcl(url)}
+    DATABASE_URL = {hcl(url)}
   }}
 }}
 """

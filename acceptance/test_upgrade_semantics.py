@@ -12,7 +12,6 @@ shared with the other acceptance modules of the resources. Never edits the provi
 from __future__ import annotations
 
 import functools
-import json
 import os
 import subprocess
 import sys
@@ -32,6 +31,8 @@ from acceptance.providers import Reattach
 from acceptance.state import Plan, State
 from acceptance.terraform_bin import TerraformBinary, find_binaries
 from tests.alembic_projects import Revision, add_revision, make_project, table_name
+from tests.server_activity import waiting_for_lock
+from tests.support import hcl as hcl_literal
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.newest_terraform]
 
@@ -62,10 +63,8 @@ def newest_terraform() -> TerraformBinary:
 
 def hcl(value: HclValue) -> str:
     """Render a string, bool or map of strings as HCL, keeping ``${`` and ``%{`` literal."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, bool | str):
+        return hcl_literal(value)
     entries = "".join(f"    {key} = {hcl(item)}\n" for key, item in value.items())
     return "{\n" + entries + "  }"
 
@@ -618,16 +617,6 @@ def test_preview_sql_fills_the_plan(harness: Harness, tmp_path: Path) -> None:
 # -- 11. the migration lock --------------------------------------------------------------------
 
 
-def _waiting_for_advisory_lock(database: Database) -> bool:
-    engine = database.engine()
-    try:
-        with engine.connect() as conn:
-            query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-            return bool(conn.execute(sa.text(query)).scalar())
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_concurrent_applies_run_each_migration_once(
     terraform: TerraformBinary, database: Database, tmp_path: Path
@@ -671,7 +660,7 @@ while not pathlib.Path({str(release)!r}).exists() and time.monotonic() < deadlin
         thread.start()
     try:
         deadline = time.monotonic() + 240
-        while not _waiting_for_advisory_lock(database):
+        while not waiting_for_lock(database.url):
             alive = any(thread.is_alive() for thread in threads)
             assert alive and time.monotonic() < deadline, (
                 f"No apply ever waited for the migration lock; failures: {failures}"

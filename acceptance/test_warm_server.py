@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from acceptance.providers import PROVIDER_SOURCE
 from acceptance.terraform_bin import find_binaries
 from tests.alembic_projects import Revision, make_project
+from tests.support import required_providers
 
 pytestmark = pytest.mark.acceptance
 
@@ -25,17 +27,9 @@ _DIRECTORY_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR"
 
 
 def _config(root: Path) -> str:
-    return f"""
-terraform {{
-  required_providers {{
-    alembic = {{
-      source  = "terraform.local/alembic/alembic"
-      version = "0.1.0"
-    }}
-  }}
-}}
-
-provider "alembic" {{
+    return (
+        required_providers(PROVIDER_SOURCE, "0.1.0")
+        + f"""provider "alembic" {{
   project_root = "{root}"
 }}
 
@@ -46,6 +40,7 @@ resource "alembic_upgrade" "db" {{
   }}
 }}
 """
+    )
 
 
 @pytest.mark.skipif(not _NEWEST, reason="no Terraform binary found")

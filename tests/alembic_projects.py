@@ -17,12 +17,17 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 __all__ = [
     "MARIADB_URL_VAR",
     "POSTGRES_URL_VAR",
     "Revision",
     "add_revision",
+    "database_on",
     "database_reachable",
     "make_project",
     "server_url",
@@ -374,24 +379,36 @@ def database_reachable(backend: str) -> bool:
 
 
 @contextlib.contextmanager
-def throwaway_database(backend: str) -> Iterator[str]:
-    """Create a database with a random name on a test server, yield its URL, then drop it."""
+def database_on(server: str | URL, prefix: str = "alembic_test_") -> Iterator[str]:
+    """Create a database with a random name on ``server``, yield its URL, then drop it.
+
+    PostgreSQL drops it ``WITH (FORCE)``: a session a killed test left open must not keep it.
+    """
     import sqlalchemy as sa
 
-    admin = sa.make_url(server_url(backend))
-    name = "alembic_test_" + secrets.token_hex(6)
+    admin = sa.make_url(server)
+    name = prefix + secrets.token_hex(6)
     engine = sa.create_engine(admin, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
             connection.execute(sa.text(f"CREATE DATABASE {name}"))
-        yield admin.set(database=name).render_as_string(hide_password=False)
+        try:
+            yield admin.set(database=name).render_as_string(hide_password=False)
+        finally:
+            drop = f"DROP DATABASE IF EXISTS {name}"
+            if admin.get_backend_name() == "postgresql":
+                drop += " WITH (FORCE)"
+            with engine.connect() as connection:
+                connection.execute(sa.text(drop))
     finally:
-        drop = f"DROP DATABASE IF EXISTS {name}"
-        if backend == "postgresql":
-            drop += " WITH (FORCE)"
-        with engine.connect() as connection:
-            connection.execute(sa.text(drop))
         engine.dispose()
+
+
+@contextlib.contextmanager
+def throwaway_database(backend: str) -> Iterator[str]:
+    """Create a database with a random name on a test server, yield its URL, then drop it."""
+    with database_on(server_url(backend)) as url:
+        yield url
 
 
 def version_rows(url: str, version_table: str = "alembic_version") -> set[str] | None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
 import shutil
 import stat
 import subprocess
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,16 +15,12 @@ from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import load_script, signing_key
 
 
 @pytest.fixture(scope="module")
 def release() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("release", ROOT / "scripts" / "release.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("release")
 
 
 def _tree(root: Path) -> Path:
@@ -118,32 +112,13 @@ def test_no_signing_key_means_no_signature(
 
 
 @pytest.fixture
-def gnupg_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def gnupg_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Yield the fingerprint of a throwaway signing key in a keyring of the test's own."""
     if shutil.which("gpg") is None:
         pytest.skip("gpg is not installed")
-    home = Path(tempfile.mkdtemp(prefix="gpg"))  # short: gpg-agent's socket path is limited
-    home.chmod(0o700)
-    monkeypatch.setenv("GNUPGHOME", str(home))
-    try:
-        subprocess.run(
-            [
-                *("gpg", "--batch", "--passphrase", "", "--quick-gen-key"),
-                *("Release Test <release@example.invalid>", "rsa2048", "sign", "never"),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        listing = subprocess.run(
-            ["gpg", "--batch", "--with-colons", "--list-secret-keys"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        yield next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
-    finally:
-        subprocess.run(["gpgconf", "--kill", "all"], check=False, capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
+    with signing_key() as key:
+        monkeypatch.setenv("GNUPGHOME", str(key.home))
+        yield key.fingerprint
 
 
 def test_a_configured_key_signs_sha256sums_detached(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from alembic_provider import cty
+from tests.support import modules_loaded_by
 
 
 def test_all_lists_exactly_the_public_names() -> None:
@@ -15,11 +13,4 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 
 def test_importing_the_codec_loads_neither_grpc_nor_protobuf() -> None:
-    code = (
-        "import sys, alembic_provider.cty; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('grpc', 'google')))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert modules_loaded_by("import alembic_provider.cty", ["grpc", "google"]) == []

@@ -22,15 +22,9 @@ import pytest
 from alembic_provider import __version__
 from alembic_provider.install import FAST_START, install
 from alembic_provider.rendezvous import settings as rendezvous_settings
-from tests.entry.test_warm_server import (
-    _alive,
-    _cli,
-    _env,
-    _server_pid,
-    _sessions_serving,
-    _wait_for,
-)
+from tests.entry.test_warm_server import _cli, _env, _server_pid, _sessions_serving
 from tests.started import StartedProvider
+from tests.support import is_alive, wait_for
 
 _WAIT = 60.0
 _FAST = ["-I", "-S", FAST_START]
@@ -159,8 +153,8 @@ def test_a_killed_fast_start_ends_its_session(world: World) -> None:
     sessions = _sessions_serving(started.socket_path)
     started.process.send_signal(signal.SIGKILL)
     started.stop()
-    _wait_for(lambda: not listener_dir.exists(), "the session to clean up after its launcher")
-    _wait_for(lambda: not any(_alive(pid) for pid in sessions), "the session to exit")
+    wait_for(lambda: not listener_dir.exists(), "the session to clean up after its launcher")
+    wait_for(lambda: not any(is_alive(pid) for pid in sessions), "the session to exit")
 
 
 def test_sigterm_reaches_the_session_and_its_status_comes_back(world: World) -> None:
@@ -171,7 +165,7 @@ def test_sigterm_reaches_the_session_and_its_status_comes_back(world: World) -> 
     started.process.send_signal(signal.SIGINT)  # ignored, as Terraform expects
     started.process.send_signal(signal.SIGTERM)
     assert started.process.wait(timeout=_WAIT) == 0
-    _wait_for(lambda: not any(_alive(pid) for pid in sessions), "the session to exit")
+    wait_for(lambda: not any(is_alive(pid) for pid in sessions), "the session to exit")
     started.stop()
 
 

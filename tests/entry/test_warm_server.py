@@ -13,8 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -24,16 +23,9 @@ from alembic_provider.plugin.proto import tfplugin6_pb2, tfplugin6_pb2_grpc
 from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
 from alembic_provider.rendezvous import settings as rendezvous_settings
 from tests.started import PROVIDER_COMMAND, StartedProvider
+from tests.support import is_alive, wait_for
 
 _WAIT = 60.0
-
-
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + _WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -167,8 +159,8 @@ def test_a_killed_launcher_ends_its_session(daemon_dir: Path) -> None:
     sessions = _sessions_serving(launcher.socket_path)
     launcher.process.send_signal(signal.SIGKILL)
     launcher.stop()
-    _wait_for(lambda: not listener_dir.exists(), "the session to clean up after its launcher")
-    _wait_for(lambda: not any(_alive(pid) for pid in sessions), "the session to exit")
+    wait_for(lambda: not listener_dir.exists(), "the session to clean up after its launcher")
+    wait_for(lambda: not any(is_alive(pid) for pid in sessions), "the session to exit")
 
 
 _TERRAFORM_STAND_IN = """
@@ -197,17 +189,9 @@ def test_a_killed_terraform_leaves_nothing_behind(daemon_dir: Path) -> None:
     assert sessions and launcher_pid not in sessions
     stand_in.kill()
     stand_in.communicate(timeout=_WAIT)
-    _wait_for(lambda: not _alive(launcher_pid), "the launcher to leave with Terraform")
-    _wait_for(lambda: not listener_dir.exists(), "the session to clean up")
-    _wait_for(lambda: not any(_alive(pid) for pid in sessions), "the session to exit")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
+    wait_for(lambda: not is_alive(launcher_pid), "the launcher to leave with Terraform")
+    wait_for(lambda: not listener_dir.exists(), "the session to clean up")
+    wait_for(lambda: not any(is_alive(pid) for pid in sessions), "the session to exit")
 
 
 def test_a_killed_server_is_replaced_and_its_sessions_keep_serving(daemon_dir: Path) -> None:
@@ -216,7 +200,7 @@ def test_a_killed_server_is_replaced_and_its_sessions_keep_serving(daemon_dir: P
         old = _server_pid(daemon_dir)
         assert old is not None
         os.kill(old, signal.SIGKILL)
-        _wait_for(lambda: not _alive(old), "the killed server to go")
+        wait_for(lambda: not is_alive(old), "the killed server to go")
         second = Launcher(_env(daemon_dir))
         try:
             assert "alembic_stamp" in second.schema().resource_schemas
@@ -242,7 +226,7 @@ def test_status_and_stop(daemon_dir: Path) -> None:
     assert pid is not None
     stopped = _cli(daemon_dir, "stop")
     assert stopped.stdout.startswith(f"Stopped the warm server {pid} ("), stopped.stdout
-    _wait_for(lambda: not _alive(pid), "the stopped server to exit")
+    wait_for(lambda: not is_alive(pid), "the stopped server to exit")
     assert _cli(daemon_dir, "status").returncode == 1
     assert not list(daemon_dir.glob("*.sock"))
 
@@ -250,7 +234,7 @@ def test_status_and_stop(daemon_dir: Path) -> None:
 def test_the_server_exits_when_idle(daemon_dir: Path) -> None:
     launcher = Launcher(_env(daemon_dir, **{rendezvous_settings.IDLE_VARIABLE: "0.5"}))
     launcher.stop()
-    _wait_for(lambda: not list(daemon_dir.glob("*.sock")), "the idle server to remove its socket")
+    wait_for(lambda: not list(daemon_dir.glob("*.sock")), "the idle server to remove its socket")
 
 
 def test_turned_off_the_launcher_serves_itself(daemon_dir: Path) -> None:

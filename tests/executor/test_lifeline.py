@@ -14,19 +14,18 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from alembic_provider.errors import CancelledError, OperationTimeoutError
 from alembic_provider.executor import RunOptions, WorkerExecutor
 from tests.alembic_projects import Revision as Rev
 from tests.alembic_projects import version_rows
 from tests.executor.conftest import ProjectFactory
+from tests.server_activity import held_locks, sleeping_statements
+from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVERS = pytest.mark.parametrize("server_backend", ["postgresql", "mariadb"], indirect=True)
@@ -44,50 +43,6 @@ def _revisions() -> list[Rev]:
         Rev("aaaa0001", None, "first"),
         Rev("aaaa0002", "aaaa0001", "sleeps", upgrade_code=SLEEP),
     ]
-
-
-def _wait_for(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + HANG
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def _query(url: str, sql: str) -> int:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(sa.text(sql)).scalar() or 0)
-    finally:
-        engine.dispose()
-
-
-def sleeping_statements(url: str) -> int:
-    """How many statements of this test's database are sleeping on the server."""
-    if url.startswith("postgresql"):
-        return _query(
-            url,
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND query LIKE 'SELECT pg_sleep%' AND state = 'active'",
-        )
-    return _query(
-        url,
-        "SELECT count(*) FROM information_schema.processlist "
-        "WHERE db = DATABASE() AND info LIKE 'SELECT SLEEP%'",
-    )
-
-
-def held_locks(url: str) -> int:
-    """How many migration locks are held on this test's database."""
-    if url.startswith("postgresql"):
-        return _query(
-            url,
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database())",
-        )
-    name = "CONCAT('alembic:', SHA1(CONCAT(DATABASE(), '..alembic_version')))"
-    return _query(url, f"SELECT COALESCE(IS_USED_LOCK({name}), 0) > 0")
 
 
 def _settled(url: str) -> bool:
@@ -120,7 +75,7 @@ def test_cancel_stops_the_statement_on_the_server(
     with ThreadPoolExecutor(1) as pool:
         run = pool.submit(executor.upgrade, project, "heads", options=options)
         if stop == "cancel":
-            _wait_for(lambda: sleeping_statements(server_url_db) == 1, "the statement to run")
+            wait_for(lambda: sleeping_statements(server_url_db) == 1, "the statement to run")
             cancel.set()
         with pytest.raises(CancelledError) as raised:
             run.result()
@@ -165,11 +120,11 @@ def test_a_killed_provider_leaves_no_worker_statement_or_lock(
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for((gate / "sleeping").exists, "the migration to start sleeping")
-        _wait_for(lambda: sleeping_statements(server_url_db) == 1, "the statement to run")
+        wait_for((gate / "sleeping").exists, "the migration to start sleeping")
+        wait_for(lambda: sleeping_statements(server_url_db) == 1, "the statement to run")
         os.kill(provider.pid, signal.SIGKILL)
         provider.wait()
-        _wait_for(lambda: _settled(server_url_db), "the statement and lock to go")
+        wait_for(lambda: _settled(server_url_db), "the statement and lock to go")
     finally:
         if provider.poll() is None:
             provider.kill()

@@ -9,13 +9,10 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from alembic_provider.errors import (
     CancelledError,
@@ -27,6 +24,8 @@ from alembic_provider.executor import RunOptions, RunResult, WorkerExecutor
 from tests.alembic_projects import Revision as Rev
 from tests.alembic_projects import sqlite_url, tables, version_rows
 from tests.executor.conftest import ProjectFactory
+from tests.server_activity import waiting_for_lock
+from tests.support import is_alive, wait_for
 
 GATE = """\
 import time
@@ -46,49 +45,8 @@ def _gated(first_gated: bool) -> list[Rev]:
     ]
 
 
-def _wait_for(predicate: Callable[[], bool], what: str) -> None:
-    """Poll a readiness condition; fail with ``what`` if it never holds."""
-    deadline = time.monotonic() + 60
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def _started(gate: Path) -> list[int]:
     return [int(p.name.split("-")[1]) for p in gate.glob("started-*")]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        # Reaped between the two looks: opening or reading /proc then fails with either.
-        return False
-    return state != "Z"
-
-
-def _waiting_for_lock(url: str) -> bool:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    if engine.dialect.name == "postgresql":
-        query = (
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        )
-    else:
-        query = (
-            "SELECT count(*) FROM information_schema.processlist "
-            "WHERE state = 'User lock' AND db = DATABASE()"
-        )
-    try:
-        with engine.connect() as connection:
-            return bool(connection.execute(sa.text(query)).scalar())
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
@@ -109,9 +67,9 @@ def test_lock_serialises_two_concurrent_upgrades(
     )
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(executor.upgrade, project, "heads")
-        _wait_for(lambda: bool(_started(gate)), "the first upgrade to start migrating")
+        wait_for(lambda: bool(_started(gate)), "the first upgrade to start migrating")
         second = pool.submit(executor.upgrade, project, "heads")
-        _wait_for(lambda: _waiting_for_lock(server_url_db), "the second upgrade to wait")
+        wait_for(lambda: waiting_for_lock(server_url_db), "the second upgrade to wait")
         (gate / "release").touch()
         results = [first.result(), second.result()]
 
@@ -132,7 +90,7 @@ def test_lock_timeout(
     )
     with ThreadPoolExecutor(1) as pool:
         holder: Future[RunResult] = pool.submit(executor.upgrade, project, "heads")
-        _wait_for(lambda: bool(_started(gate)), "the first upgrade to hold the lock")
+        wait_for(lambda: bool(_started(gate)), "the first upgrade to hold the lock")
         try:
             with pytest.raises(LockTimeoutError) as raised:
                 executor.upgrade(project, "heads", options=RunOptions(lock_timeout=0.5))
@@ -168,7 +126,7 @@ def test_cancel_kills_the_worker(
     cancel = threading.Event()
     with ThreadPoolExecutor(1) as pool:
         run = pool.submit(executor.upgrade, project, "heads", options=RunOptions(cancel=cancel))
-        _wait_for(lambda: bool(_started(gate)), "the gated migration to start")
+        wait_for(lambda: bool(_started(gate)), "the gated migration to start")
         cancel.set()
         with pytest.raises(CancelledError) as raised:
             run.result()
@@ -182,7 +140,7 @@ def test_cancel_kills_the_worker(
         "may hold its locks until it ends."
     )
     (pid,) = _started(gate)
-    _wait_for(lambda: not _alive(pid), "the killed worker to disappear")
+    wait_for(lambda: not is_alive(pid), "the killed worker to disappear")
     assert version_rows(server_url_db) == (None if reached == () else set(reached))
 
 
@@ -200,7 +158,7 @@ def test_worker_killed_mid_run(
     )
     with ThreadPoolExecutor(1) as pool:
         run = pool.submit(any_executor.upgrade, project, "heads")
-        _wait_for(lambda: bool(_started(gate)), "the gated migration to start")
+        wait_for(lambda: bool(_started(gate)), "the gated migration to start")
         os.kill(_started(gate)[0], signal.SIGKILL)
         with pytest.raises(MigrationError) as raised:
             run.result()
@@ -228,7 +186,7 @@ def test_timeout_kills_the_worker(
     assert raised.value.kind == "timeout"
     assert raised.value.summary == "Operation Timed Out"
     assert raised.value.heads_reached == ("aaaa0001",)
-    _wait_for(lambda: not any(_alive(pid) for pid in _started(gate)), "the timed-out worker to go")
+    wait_for(lambda: not any(is_alive(pid) for pid in _started(gate)), "the timed-out worker to go")
 
 
 def test_sigint_does_not_interrupt_a_migration(
@@ -241,7 +199,7 @@ def test_sigint_does_not_interrupt_a_migration(
     )
     with ThreadPoolExecutor(1) as pool:
         run = pool.submit(any_executor.upgrade, project, "heads")
-        _wait_for(lambda: bool(_started(gate)), "the gated migration to start")
+        wait_for(lambda: bool(_started(gate)), "the gated migration to start")
         os.killpg(_started(gate)[0], signal.SIGINT)
         (gate / "release").touch()
         assert run.result().heads == ("aaaa0002",)

@@ -8,8 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from alembic_provider.executor.messages import PROTOCOL_VERSION
 from alembic_provider.executor.process import WORKER_PATH, Launch, WorkerProcesses
 from tests.alembic_projects import Revision as Rev
 from tests.alembic_projects import make_project, sqlite_url
+from tests.support import is_alive, modules_loaded_by, wait_for
 
 REVISIONS = [Rev("aaaa0001", None, "first"), Rev("aaaa0002", "aaaa0001", "second")]
 _ALLOWED_TOP_LEVEL = set(sys.stdlib_module_names) | {"__future__"}
@@ -61,14 +60,8 @@ def test_worker_imports_only_the_standard_library_at_top_level(path: Path) -> No
 
 
 def test_importing_the_executor_leaves_alembic_unloaded() -> None:
-    code = (
-        "import sys, alembic_provider.executor\n"
-        "print(sorted(m for m in ('alembic', 'sqlalchemy') if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    loaded = modules_loaded_by("import alembic_provider.executor", ["alembic", "sqlalchemy"])
+    assert loaded == []
 
 
 def _recorded(path: Path) -> list[dict[str, object]]:
@@ -252,7 +245,7 @@ def test_a_shared_server_outlives_its_provider_and_serves_the_next(
         pid = _server_pid(first)
     finally:
         first.close()
-    assert pid is not None and _alive(pid), "the shared server stays for the next command"
+    assert pid is not None and is_alive(pid), "the shared server stays for the next command"
     second = WorkerProcesses(warm=True)
     try:
         assert second.exchange(launch, _resolve_request(root)).response is not None
@@ -263,7 +256,7 @@ def test_a_shared_server_outlives_its_provider_and_serves_the_next(
     from alembic_provider.rendezvous.settings import settings
 
     assert any("Stopped" in line for line in stop_all(settings()))
-    _wait_for(lambda: not _alive(pid), "the stopped shared server to exit")
+    wait_for(lambda: not is_alive(pid), "the stopped shared server to exit")
 
 
 def test_projects_share_a_server_per_interpreter_but_not_per_wrapper_directory(
@@ -357,7 +350,7 @@ def _listening(socket_dir: Path) -> list[int]:
         except OSError:
             continue
         ours = b"listen" in command and any(str(socket_dir).encode() in p for p in command)
-        if ours and _alive(int(entry.name)):
+        if ours and is_alive(int(entry.name)):
             found.append(int(entry.name))
     return sorted(found)
 
@@ -372,7 +365,7 @@ def test_closing_never_waits_for_a_warm_up(tmp_path: Path, monkeypatch: pytest.M
     warm_up = processes.prestart(Launch((str(slow),), str(tmp_path), {}))
     assert warm_up is not None, "no server listens yet, so a warm-up starts one"
     try:
-        _wait_for(lambda: any((tmp_path / "warm").glob("worker-*.lock")), "the warm-up to begin")
+        wait_for(lambda: any((tmp_path / "warm").glob("worker-*.lock")), "the warm-up to begin")
         processes.close()
         assert warm_up.is_alive(), "close() returned while the server was still starting"
     finally:
@@ -394,7 +387,7 @@ def test_a_shared_server_stops_when_asked_even_if_it_cannot_answer(
         pid = _server_pid(processes)
     finally:
         processes.close()
-    assert pid is not None and _alive(pid)
+    assert pid is not None and is_alive(pid)
     (path,) = (tmp_path / "warm").glob("worker-*.sock")
     # An asker that reads nothing more: every answer the server writes fails.
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as asker:
@@ -404,7 +397,7 @@ def test_a_shared_server_stops_when_asked_even_if_it_cannot_answer(
             asker.connect(address)
         asker.shutdown(socket.SHUT_RD)
         asker.sendall(b'{"op": "stop"}\n')
-        _wait_for(lambda: not _alive(pid), "the shared server to stop")
+        wait_for(lambda: not is_alive(pid), "the shared server to stop")
 
 
 def test_a_shared_server_gives_each_request_its_providers_environment(
@@ -433,19 +426,3 @@ def test_a_shared_server_gives_each_request_its_providers_environment(
         stop_all(settings())
     assert seen[0].get("ALEMBIC_TEST_SECRET") == "first-secret"
     assert "ALEMBIC_TEST_SECRET" not in seen[1]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.02)

@@ -7,14 +7,12 @@ at once (``linger=0``) unless a test is about the keep-alive.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,58 +20,27 @@ import pytest
 
 from alembic_provider.errors import ProxyError
 from alembic_provider.proxy import ProxyManager, ProxySpec
+from tests.support import (
+    fake_proxy_command,
+    free_port,
+    is_alive,
+    recorded_pids,
+    wait_for,
+    wait_gone,
+)
 
-FAKE_PROXY = str(Path(__file__).with_name("fake_proxy.py"))
 ROOT = Path(__file__).resolve().parents[2]
 HANG = 30.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def fake(*args: str) -> tuple[str, ...]:
-    return (sys.executable, FAKE_PROXY, *args)
+    return tuple(fake_proxy_command(*args))
 
 
-def recorded(path: Path) -> list[int]:
-    return [int(line) for line in path.read_text().split()] if path.exists() else []
-
-
-def gone(pid: int) -> bool:
-    """Whether ``pid`` no longer runs (a zombie waiting for its reaper counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rpartition(")")[2].split()[0] == "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        # Reaped between the two looks: opening or reading /proc then fails with either.
-        return True
-
-
-def wait_gone(pid: int) -> bool:
-    deadline = time.monotonic() + HANG
-    while time.monotonic() < deadline:
-        if gone(pid):
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def wait_for(path: Path, count: int = 1) -> list[int]:
-    deadline = time.monotonic() + HANG
-    while time.monotonic() < deadline:
-        pids = recorded(path)
-        if len(pids) >= count:
-            return pids
-        time.sleep(0.02)
-    raise AssertionError(f"{path} never listed {count} pid(s)")
+def wait_for_starts(record: Path, count: int = 1) -> list[int]:
+    """Wait until ``count`` proxies recorded their start; return their pids."""
+    wait_for(lambda: len(recorded_pids(record)) >= count, f"{record} to list {count} pid(s)")
+    return recorded_pids(record)
 
 
 @pytest.fixture
@@ -119,8 +86,8 @@ def test_a_forwarder_is_used_once_it_listens(
     with manager.use(spec), socket.create_connection(("127.0.0.1", port), HANG) as client:
         client.sendall(b"SELECT 1")
         assert client.recv(64) == b"SELECT 1"
-    (pid,) = recorded(record)
-    assert wait_gone(pid)
+    (pid,) = recorded_pids(record)
+    wait_gone(pid)
 
 
 def test_readiness_on_a_unix_socket(manager: ProxyManager, tmp_path: Path) -> None:
@@ -128,16 +95,16 @@ def test_readiness_on_a_unix_socket(manager: ProxyManager, tmp_path: Path) -> No
     command = fake("--unix", str(path), "--delay", "0.2", "--record", str(record))
     with manager.use(ProxySpec(command, ready=str(path))), socket.socket(socket.AF_UNIX) as client:
         client.connect(str(path))
-    (pid,) = recorded(record)
-    assert wait_gone(pid)
+    (pid,) = recorded_pids(record)
+    wait_gone(pid)
 
 
 def test_without_ready_the_proxy_gets_its_sleep(manager: ProxyManager, tmp_path: Path) -> None:
     record = tmp_path / "starts"
     with manager.use(ProxySpec(fake("--record", str(record)), sleep=0.2)):
-        (pid,) = wait_for(record)
-        assert not gone(pid)
-    assert wait_gone(pid)
+        (pid,) = wait_for_starts(record)
+        assert is_alive(pid)
+    wait_gone(pid)
 
 
 def test_a_missing_executable_cannot_be_started(manager: ProxyManager) -> None:
@@ -175,7 +142,7 @@ def test_a_proxy_that_never_listens_times_out(manager: ProxyManager, tmp_path: P
         "SIGTERM). Check that 'proxy_ready' names the address the proxy listens on, or raise "
         "'proxy_timeout'.\n\nLast output of the proxy:\nwaiting for credentials"
     )
-    assert all(gone(pid) for pid in recorded(record))
+    assert all(not is_alive(pid) for pid in recorded_pids(record))
 
 
 def test_a_proxy_ignoring_term_is_killed_after_the_grace_period(tmp_path: Path) -> None:
@@ -183,8 +150,8 @@ def test_a_proxy_ignoring_term_is_killed_after_the_grace_period(tmp_path: Path) 
     command = fake("--unix", str(path), "--ignore-term", "--record", str(record))
     with ProxyManager(grace_period=0.3, linger=0) as manager:
         with manager.use(ProxySpec(command, ready=str(path))):
-            (pid,) = recorded(record)
-        assert wait_gone(pid)
+            (pid,) = recorded_pids(record)
+        wait_gone(pid)
         never = ProxySpec(fake("--ignore-term"), ready=str(tmp_path / "q.sock"), timeout=0.3)
         killed = r"so it was stopped \(killed by SIGKILL\)"
         with pytest.raises(ProxyError, match=killed), manager.use(never):
@@ -210,8 +177,8 @@ def test_threads_share_one_process(manager: ProxyManager, tmp_path: Path) -> Non
     for thread in threads:
         thread.join(HANG)
     assert errors == []
-    (pid,) = recorded(record)
-    assert wait_gone(pid)
+    (pid,) = recorded_pids(record)
+    wait_gone(pid)
 
 
 def test_a_proxy_dying_in_use_cancels_the_operation(manager: ProxyManager, tmp_path: Path) -> None:
@@ -294,14 +261,14 @@ def test_no_proxy_outlives_a_provider_killed_with_sigkill(
     try:
         assert provider.stdout is not None
         assert provider.stdout.readline() == "ready\n", errors.read_text()
-        (pid,) = recorded(record)
-        assert not gone(pid), "the proxy died with the thread that started it"
+        (pid,) = recorded_pids(record)
+        assert is_alive(pid), "the proxy died with the thread that started it"
     finally:
         provider.send_signal(signal.SIGKILL)
         provider.wait(HANG)
         if provider.stdout is not None:
             provider.stdout.close()
-    assert wait_gone(pid)
+    wait_gone(pid)
 
 
 def test_close_stops_a_proxy_in_use(tmp_path: Path) -> None:
@@ -309,10 +276,10 @@ def test_close_stops_a_proxy_in_use(tmp_path: Path) -> None:
     manager = ProxyManager(grace_period=0.3)
     command = fake("--unix", str(path), "--ignore-term", "--record", str(record))
     with manager.use(ProxySpec(command, ready=str(path))) as handle:
-        (pid,) = recorded(record)
+        (pid,) = recorded_pids(record)
         manager.close()
         assert handle.lost
-        assert gone(pid)
+        assert not is_alive(pid)
 
 
 def test_a_lingering_proxy_serves_the_next_phase_and_stops_at_close(tmp_path: Path) -> None:
@@ -322,10 +289,10 @@ def test_a_lingering_proxy_serves_the_next_phase_and_stops_at_close(tmp_path: Pa
     for _phase in ("read", "plan", "apply"):
         with manager.use(spec), socket.socket(socket.AF_UNIX) as client:
             client.connect(str(path))
-    (pid,) = recorded(record)
-    assert not gone(pid)
+    (pid,) = recorded_pids(record)
+    assert is_alive(pid)
     manager.close()
-    assert gone(pid)
+    assert not is_alive(pid)
     assert manager.starts(spec) == 1
 
 
@@ -335,8 +302,8 @@ def test_a_lingering_proxy_stops_by_itself_when_nobody_comes(tmp_path: Path) -> 
     spec = ProxySpec(command, ready=f"127.0.0.1:{port}")
     with ProxyManager(grace_period=0.3, linger=0.2) as manager:
         with manager.use(spec):
-            (pid,) = recorded(record)
-        assert wait_gone(pid)
+            (pid,) = recorded_pids(record)
+        wait_gone(pid)
         with manager.use(spec):
             pass
         assert manager.starts(spec) == 2

@@ -1,0 +1,189 @@
+"""Helpers unit and acceptance tests share: processes, ports, waiting, HCL, the fake proxy, keys.
+
+One copy of each, importable as ``tests.support`` from ``tests/`` and ``acceptance/`` alike. Waits
+poll a condition up to a generous bound that only catches hangs; nothing here asserts on timing.
+Never starts the provider itself (``tests/started.py`` does that).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+__all__ = [
+    "FAKE_PROXY",
+    "ROOT",
+    "WAIT",
+    "SigningKey",
+    "fake_proxy_command",
+    "free_port",
+    "hcl",
+    "is_alive",
+    "load_script",
+    "modules_loaded_by",
+    "provider_installation",
+    "recorded_pids",
+    "required_providers",
+    "signing_key",
+    "wait_for",
+    "wait_gone",
+]
+
+#: The repository's top directory.
+ROOT = Path(__file__).resolve().parent.parent
+#: How long a wait may take before the test fails; a loaded machine needs far less.
+WAIT = 60.0
+#: The stand-in proxy: listens (TCP or unix socket) after a delay, forwards, records its pid.
+FAKE_PROXY = ROOT / "tests" / "proxy" / "fake_proxy.py"
+
+
+def is_alive(pid: int) -> bool:
+    """Whether ``pid`` still runs; a zombie waiting for its parent to reap it counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # The command name in parentheses may hold any byte: the state follows the last ')'.
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (FileNotFoundError, ProcessLookupError):
+        # Gone, or reaped while being read: opening or reading /proc then fails with either.
+        return False
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> float:
+    """Poll ``condition`` until it holds and return the seconds it took (for reports only).
+
+    :param what: what is awaited, as the failure message completes "timed out waiting for …".
+    """
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def wait_gone(pid: int, timeout: float = WAIT) -> None:
+    """Wait until process ``pid`` no longer runs; fail the test if it outlives ``timeout``."""
+    wait_for(lambda: not is_alive(pid), f"process {pid} to exit", timeout)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def fake_proxy_command(*args: str) -> list[str]:
+    """The argument list that runs the fake proxy with ``args`` under this interpreter."""
+    return [sys.executable, str(FAKE_PROXY), *args]
+
+
+def recorded_pids(record: Path) -> list[int]:
+    """The pids that fake proxies started with ``--record record`` have written, oldest first."""
+    return [int(line) for line in record.read_text().split()] if record.exists() else []
+
+
+def hcl(value: object) -> str:
+    """``value`` as an HCL literal: JSON, with template sequences escaped so they stay text."""
+    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+
+
+def required_providers(source: str, version: str | None = None) -> str:
+    """The ``terraform`` block that makes a configuration take this provider from ``source``."""
+    local_name = source.rsplit("/", 1)[-1]
+    lines = [f"source = {hcl(source)}"]
+    if version is not None:
+        lines = [f"source  = {hcl(source)}", f"version = {hcl(version)}"]
+    entries = "".join(f"      {line}\n" for line in lines)
+    block = f"    {local_name} = {{\n{entries}    }}\n"
+    return f"terraform {{\n  required_providers {{\n{block}  }}\n}}\n\n"
+
+
+def provider_installation(mirror: str, location: str, include: str = "terraform.local/*/*") -> str:
+    """A CLI configuration taking providers matching ``include`` from one mirror, others directly.
+
+    :param mirror: the mirror block's kind, ``filesystem_mirror`` or ``network_mirror``.
+    :param location: the mirror's directory (``path``) or, for a network mirror, its ``url``.
+    """
+    key = "url    " if mirror == "network_mirror" else "path   "
+    return (
+        "provider_installation {\n"
+        f"  {mirror} {{\n    {key} = {hcl(location)}\n"
+        f"    include = [{hcl(include)}]\n  }}\n"
+        f"  direct {{\n    exclude = [{hcl(include)}]\n  }}\n}}\n"
+    )
+
+
+def modules_loaded_by(statement: str, packages: Iterable[str]) -> list[str]:
+    """Run ``statement`` in a fresh interpreter; list the modules of ``packages`` it loaded."""
+    wanted = tuple(packages)
+    code = (
+        f"import sys\n{statement}\n"
+        f"print(*sorted(m for m in sys.modules if m.split('.')[0] in {wanted!r}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return result.stdout.split()
+
+
+def load_script(name: str) -> ModuleType:
+    """Import ``scripts/<name>.py``, which is no package, as a module of its own."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A GnuPG key in a keyring of its own: its home, fingerprint and armored public key."""
+
+    home: Path
+    fingerprint: str
+    public_key: str
+
+
+@contextmanager
+def signing_key() -> Iterator[SigningKey]:
+    """Create a throwaway RSA signing key without a passphrase (old Terraform verifies RSA only).
+
+    The keyring lives in a new short directory (gpg-agent's socket path is limited), removed
+    with its agent afterwards.
+    """
+    home = Path(tempfile.mkdtemp(prefix="gpg"))
+    home.chmod(0o700)
+    env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
+
+    def gpg(*args: str) -> str:
+        return subprocess.run(
+            ["gpg", "--batch", *args], env=env, check=True, capture_output=True, text=True
+        ).stdout
+
+    try:
+        gpg(
+            *("--passphrase", "", "--quick-gen-key", "Provider Test <test@example.invalid>"),
+            *("rsa2048", "sign", "never"),
+        )
+        listing = gpg("--with-colons", "--list-secret-keys")
+        fingerprint = next(
+            line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr")
+        )
+        yield SigningKey(home, fingerprint, gpg("--armor", "--export", fingerprint))
+    finally:
+        subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
