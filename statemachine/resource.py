@@ -150,7 +150,6 @@ _UPDATE_FAILED: list[TransitionConfigDict] = [
 # PlanResourceChange filled the planned values: Terraform calls apply only when they differ from
 # the prior state, so a plan equal to it rests at PRESENT.
 _VALUES_PLANNED: list[TransitionConfigDict] = [
-    edge("values_planned", S.PLANNED_UPDATE, "=", when=("has_pending_writes", "is_equal_to_prior"), do="warn_refresh_needed"),
     edge("values_planned", S.PLANNED_UPDATE, S.PRESENT, when="is_equal_to_prior"),
     edge("values_planned", (S.PLANNED_CREATE, S.PLANNED_UPDATE), "="),
 ]
@@ -698,10 +697,6 @@ class ResourceLifecycle:
             and self.has_db_moved(event)
         )
 
-    def has_pending_writes(self, event: EventData) -> bool:
-        """The current plan decided a write."""
-        return self.pending_writes
-
     def is_equal_to_prior(self, event: EventData) -> bool:
         """The planned values equal the prior state, so Terraform will not call apply."""
         return Facts.of(event).equal_to_prior
@@ -1005,16 +1000,6 @@ class ResourceLifecycle:
             f"The database moved from {quote(self.planned_from)} to "
             f"{quote(Facts.of(event).db_heads)} after the plan was made, so nothing was "
             "applied. Run terraform apply again to plan from the database's current revision.",
-        )
-
-    def warn_refresh_needed(self, event: EventData) -> None:
-        """A write is pending, but the stale state already shows its outcome: say so."""
-        self._warn(
-            "Refresh Needed",
-            f"The database is at {quote(Facts.of(event).db_heads)}, but Terraform's state still "
-            f"records {quote(self.heads)}, so Terraform sees nothing to apply although "
-            "migrations are pending. Run terraform apply without -refresh=false (or terraform "
-            "apply -refresh-only first) to run them.",
         )
 
     def keep_planned(self, event: EventData) -> None:

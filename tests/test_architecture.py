@@ -87,8 +87,9 @@ def test_the_codec_needs_neither_grpc_nor_protobuf() -> None:
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entry points", ("alembic_provider.__main__", "alembic_provider.entry")),
     ("transport", ("alembic_provider.plugin",)),
-    ("dispatch", ("alembic_provider.provider", "alembic_provider.framework")),
+    ("dispatch", ("alembic_provider.provider",)),
     ("types", ("alembic_provider.resources", "alembic_provider.data_sources")),
+    ("framework", ("alembic_provider.framework",)),
     (
         "effects",
         ("alembic_provider.executor", "alembic_provider.proxy", "alembic_provider.install"),

@@ -133,6 +133,10 @@ class _Widget:
         self.proposed.append(proposed)
         return Planned(proposed, private, requires_replace=(("revision",),))
 
+    def plan_destroy(self, ctx: Any, prior: Any, private: bytes) -> Planned:
+        self.proposed.append(None)
+        return Planned(None, private, requires_replace=(("revision",),))
+
 
 def test_dispatch_runs_the_modifiers_before_the_resources_own_plan() -> None:
     widget = _Widget()

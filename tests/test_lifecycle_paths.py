@@ -1,0 +1,360 @@
+"""Every lifecycle decision, reached through the provider the way Terraform reaches it.
+
+Each test drives the provider core with Terraform's own sequence of calls (configure, refresh,
+plan, apply) against an in-memory database history, and checks what Terraform would see: the
+diagnostics, the planned or stored values, the writes run. Together with the other tests that
+drive the provider, they fire every row of every lifecycle table (``tests/rows_reached.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic_provider import errors
+from alembic_provider.cty import UNKNOWN
+from alembic_provider.diagnostics import Diagnostics
+from alembic_provider.executor import Inspection, Project, RunOptions, RunResult, Step
+from alembic_provider.framework.results import Planned
+from alembic_provider.log import Logger
+from alembic_provider.provider import Provider
+from alembic_provider.provider_config import PROVIDER_SCHEMA
+from alembic_provider.redaction import Redactor
+from alembic_provider.resources.stamp import StampResource
+from alembic_provider.resources.upgrade import UpgradeResource
+from alembic_provider.schema import empty_object
+from tests.fakes import FakeExecutor
+
+Values = dict[str, Any]
+_RUN = RunOptions()
+
+
+@dataclass
+class World(FakeExecutor):
+    """A database history that can also be unreachable, stop short, or fail a downgrade."""
+
+    unreachable: bool = False
+    stop_short: bool = False
+    failing_downgrade: bool = False
+    ran: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+    def _refuse(self) -> None:
+        if self.unreachable:
+            raise errors.MigrationError(
+                "could not connect to server: Connection refused",
+                kind="database",
+                summary="Database Error",
+            )
+
+    def _resolve(self, target: str) -> int:
+        if target not in ("head", "heads", "base", *self.history):
+            raise errors.TargetError(f"Can't locate revision identified by '{target}'.")
+        return super()._resolve(target)
+
+    def current(self, project: Project, **options: object) -> tuple[str, ...]:
+        self._refuse()
+        return super().current(project, **options)
+
+    def inspect(self, project: Project, target: str, **options: object) -> Inspection:
+        if not options.get("offline"):
+            self._refuse()
+            return self._inspect(project, target)
+        position, self.position = self.position, 0
+        try:
+            return self._inspect(project, target)
+        finally:
+            self.position = position
+
+    def _inspect(self, project: Project, target: str) -> Inspection:
+        """Inspect, listing what a downgrade undoes, newest first."""
+        inspection = super().inspect(project, target)
+        if inspection.direction != "downgrade":
+            return inspection
+        end = self._resolve(target)
+        undone = reversed(self.history[end : self.position])
+        return dataclasses.replace(inspection, steps=tuple(Step(r, f"message {r}") for r in undone))
+
+    def upgrade(self, project: Project, target: str, **options: Any) -> RunResult:
+        self.ran.append(("upgrade", tuple(options.get("exact", ()))))
+        if self.stop_short:
+            self.position += 1
+            return RunResult(heads=self._heads())
+        return super().upgrade(project, target, **options)
+
+    def downgrade(self, project: Project, target: str, **options: Any) -> RunResult:
+        self.ran.append(("downgrade", tuple(options.get("exact", ()))))
+        if self.failing_downgrade:
+            self.position -= 1
+            raise errors.MigrationError(
+                "Revision 'b2' failed to downgrade.", revision="b2", heads_reached=self._heads()
+            )
+        return super().downgrade(project, target, **options)
+
+
+class Terraform:
+    """Terraform's side of the protocol for one resource: its state and private state."""
+
+    def __init__(self, type_name: str = "alembic_upgrade", world: World | None = None) -> None:
+        self.world = world or World()
+        self.type_name = type_name
+        self.provider = Provider(
+            PROVIDER_SCHEMA,
+            resources=(UpgradeResource(), StampResource()),
+            data_sources=(),
+            log=Logger(level="error", stream=io.StringIO()),
+            redactor=Redactor(),
+            executor=self.world,
+        )
+        self.block = self.provider.resource_schema(type_name).block
+        self.state: Values | None = None
+        self.private = b""
+        self.configure()
+
+    def configure(self, **settings: Any) -> None:
+        config = empty_object(PROVIDER_SCHEMA.block) | {"project_root": "."} | settings
+        self.provider.configure("1.11.4", config)
+
+    def config(self, **values: Any) -> Values:
+        config = empty_object(self.block) | {"url": "sqlite:///app.db"}
+        if self.type_name == "alembic_stamp":
+            config["target"] = "heads"
+        return config | values
+
+    def proposed(self, config: Values) -> Values:
+        proposed = dict(config)
+        for attribute in self.block.attributes:
+            if attribute.computed and config.get(attribute.name) is None:
+                proposed[attribute.name] = (self.state or {}).get(attribute.name)
+        return proposed
+
+    def plan(self, config: Values | None) -> tuple[Any, list[str]]:
+        proposed = None if config is None else self.proposed(config)
+        planned, diagnostics = self.provider.plan_resource_change(
+            self.type_name, self.state, proposed, config, self.private
+        )
+        return planned, said(diagnostics)
+
+    def apply(self, planned: Any, config: Values | None) -> list[str]:
+        applied, diagnostics = self.provider.apply_resource_change(
+            self.type_name, self.state, planned.state, config, planned.private
+        )
+        if applied is not None:
+            self.state, self.private = applied.state, applied.private
+        return said(diagnostics)
+
+    def run(self, config: Values | None) -> list[str]:
+        """Plan and, when the plan holds, apply it."""
+        planned, notes = self.plan(config)
+        if planned is None or any(n.startswith("error ") for n in notes):
+            return notes
+        return notes + self.apply(planned, config)
+
+    def refresh(self) -> list[str]:
+        assert self.state is not None
+        read, diagnostics = self.provider.read_resource(self.type_name, self.state, self.private)
+        if read is not None:
+            self.state, self.private = read.state, read.private
+        return said(diagnostics)
+
+
+def said(diagnostics: Diagnostics) -> list[str]:
+    """Each diagnostic as ``severity summary``."""
+    return [f"{d.severity.name.lower()} {d.summary}" for d in diagnostics]
+
+
+def created(tf: Terraform, **config: Any) -> Terraform:
+    assert tf.run(tf.config(**config)) == []
+    assert tf.state is not None
+    return tf
+
+
+# Refresh.
+
+
+def test_a_refresh_with_an_unknown_provider_setting_keeps_the_state() -> None:
+    tf = created(Terraform())
+    tf.configure(project_root=UNKNOWN)
+    tf.world.position = 1
+    assert tf.refresh() == []
+    assert tf.state is not None and tf.state["revisions"] == ["c3"]
+    assert "current" not in tf.world.calls[-1:], "nothing was read"
+
+
+def test_a_refresh_that_cannot_reach_the_database_of_a_resource_in_state_is_an_error() -> None:
+    tf = created(Terraform())
+    tf.world.unreachable = True
+    assert tf.refresh() == ["error Database Not Reachable"]
+    assert tf.state is not None and tf.state["revision"] == "c3"
+
+
+def test_a_stamp_behind_its_target_after_a_move_by_hand_warns_on_refresh() -> None:
+    tf = created(Terraform("alembic_stamp"), target="b2")
+    tf.world.position = 1
+    assert tf.refresh() == ["warning Database Not At Target"]
+    assert tf.state is not None and tf.state["revisions"] == ["a1"]
+    assert tf.state["target_revisions"] == ["b2"], "a stamp keeps what it stamped"
+
+
+# Plans of a create.
+
+
+def test_creates_whose_databases_cannot_be_reached_plan_from_base_then_unknown() -> None:
+    tf = Terraform(world=World(unreachable=True))
+    planned, notes = tf.plan(tf.config())
+    assert notes == ["warning Database Not Reachable"]
+    assert planned.state["revisions"] == ["c3"]
+    assert [p["revision"] for p in planned.state["pending"]] == ["a1", "b2", "c3"]
+    planned, notes = tf.plan(tf.config(url="sqlite:///other.db"))
+    assert notes == ["warning Database Not Reachable"]
+    assert planned.state["revisions"] is UNKNOWN
+
+
+def test_a_create_behind_the_database_downgrades_only_when_allowed() -> None:
+    tf = Terraform(world=World(position=3))
+    planned, notes = tf.plan(tf.config(target="a1"))
+    assert (planned.state, notes) == (None, ["error Downgrade Not Allowed"])
+    assert tf.run(tf.config(target="a1", allow_downgrade=True)) == []
+    assert tf.world.ran == [("downgrade", ("a1",))]
+    assert tf.state is not None and tf.state["revisions"] == ["a1"]
+
+
+# Plans of an update.
+
+
+def test_lowering_the_target_downgrades_only_when_allowed() -> None:
+    tf = created(Terraform())
+    planned, notes = tf.plan(tf.config(target="b2"))
+    assert (planned.state, notes) == (None, ["error Downgrade Not Allowed"])
+    assert tf.run(tf.config(target="b2", allow_downgrade=True)) == []
+    assert tf.state is not None and tf.state["revisions"] == ["b2"]
+
+
+def test_a_stamp_refuses_to_plan_when_the_database_moved_since_its_refresh() -> None:
+    tf = created(Terraform("alembic_stamp"), target="b2")
+    assert tf.refresh() == []
+    tf.world.position = 1
+    tf.configure()  # the next command: terraform plan -refresh=false
+    planned, notes = tf.plan(tf.config(target="b2"))
+    assert (planned.state, notes) == (None, ["error Database Moved"])
+
+
+# Applies that find the plan no longer holds.
+
+
+def test_a_create_whose_database_cannot_be_read_at_apply_creates_nothing() -> None:
+    tf = Terraform()
+    planned, _ = tf.plan(tf.config())
+    tf.world.unreachable = True
+    assert tf.apply(planned, tf.config()) == ["error Database Error"]
+    assert tf.state is None and tf.world.writes == 0
+
+
+def test_an_update_whose_database_cannot_be_read_at_apply_keeps_what_it_recorded() -> None:
+    tf = created(Terraform(), target="b2")
+    planned, _ = tf.plan(tf.config())
+    tf.world.unreachable = True
+    assert tf.apply(planned, tf.config()) == ["error Database Error"]
+    assert tf.state is not None and tf.state["revisions"] == ["b2"]
+
+
+def undecided(tf: Terraform) -> Planned:
+    """A known plan carrying the private state of a plan made while the URL was unknown."""
+    unknown, _ = tf.plan(tf.config(url=UNKNOWN))
+    known, _ = tf.plan(tf.config())
+    return Planned(known.state, unknown.private)
+
+
+def test_a_create_from_a_plan_that_decided_nothing_is_refused() -> None:
+    tf = Terraform()
+    assert tf.apply(undecided(tf), tf.config()) == ["error Migration Not Applied As Planned"]
+    assert tf.state is None and tf.world.writes == 0
+
+
+def test_an_update_from_a_plan_that_decided_nothing_is_refused() -> None:
+    tf = created(Terraform(), target="b2")
+    assert tf.apply(undecided(tf), tf.config()) == ["error Migration Not Applied As Planned"]
+    assert tf.world.writes == 1
+
+
+def test_a_create_is_refused_when_the_database_moved_after_the_plan() -> None:
+    tf = Terraform()
+    planned, _ = tf.plan(tf.config())
+    tf.world.position = 1
+    assert tf.apply(planned, tf.config()) == ["error Migration Not Applied As Planned"]
+    assert tf.state is None and tf.world.writes == 0
+
+
+def test_an_update_is_refused_when_the_database_moved_after_the_plan() -> None:
+    tf = created(Terraform(), target="a1")
+    planned, _ = tf.plan(tf.config())
+    tf.world.position = 0
+    assert tf.apply(planned, tf.config()) == ["error Migration Not Applied As Planned"]
+    assert tf.state is not None and tf.state["revisions"] == []
+
+
+def test_an_apply_that_stops_short_of_the_plan_records_where_it_stopped() -> None:
+    tf = Terraform(world=World(stop_short=True))
+    assert tf.run(tf.config()) == ["error Migration Not Applied As Planned"]
+    assert tf.state is not None and tf.state["revisions"] == ["a1"]
+    assert tf.world.ran == [("upgrade", ("c3",))], "the exact heads the plan resolved"
+
+
+def test_a_partial_stamp_refreshes_and_stamps_again() -> None:
+    tf = created(Terraform("alembic_stamp"), target="a1")
+    planned, _ = tf.plan(tf.config(target="c3"))
+    tf.world.position = 0
+    assert tf.apply(planned, tf.config(target="c3")) == ["error Migration Not Applied As Planned"]
+    assert tf.refresh() == []
+    assert tf.state is not None and tf.state["revisions"] == []
+    assert tf.run(tf.config(target="c3")) == []
+    assert tf.state is not None and tf.state["revisions"] == ["c3"]
+
+
+# Destroy.
+
+
+def test_a_destroy_with_an_unknown_provider_setting_keeps_the_database() -> None:
+    tf = created(Terraform(), on_destroy="base")
+    tf.configure(project_root=UNKNOWN)
+    assert tf.run(None) == []
+    assert tf.state is None and tf.world.position == 3
+
+
+def test_an_on_destroy_target_that_does_not_resolve_is_an_error_at_plan() -> None:
+    tf = created(Terraform(), on_destroy="zzz")
+    planned, notes = tf.plan(None)
+    assert notes == ["error Invalid Target Revision"]
+    assert tf.apply(planned, None) == ["error Invalid Target Revision"]
+    assert tf.state is not None and tf.world.position == 3
+
+
+def test_a_destroy_that_cannot_reach_the_database_is_an_error() -> None:
+    tf = created(Terraform(), on_destroy="a1")
+    tf.world.unreachable = True
+    planned, notes = tf.plan(None)
+    assert notes == ["error Database Error"]
+    assert tf.apply(planned, None) == ["error Database Error"]
+    assert tf.state is not None and tf.world.writes == 1
+
+
+def test_a_destroy_downgrades_to_on_destroy_and_says_so_in_the_plan() -> None:
+    tf = created(Terraform(), on_destroy="a1")
+    _, notes = tf.plan(None)
+    assert notes == ["warning Destroy Downgrades The Database"]
+    tf.run(None)
+    assert tf.state is None and tf.world.position == 1
+    assert tf.world.ran[-1] == ("downgrade", ("a1",))
+
+
+def test_a_failed_on_destroy_downgrade_keeps_the_resource_where_it_stopped() -> None:
+    tf = created(Terraform(world=World(failing_downgrade=True)), on_destroy="a1")
+    assert tf.run(None) == [
+        "warning Destroy Downgrades The Database",
+        "warning Destroy Downgrades The Database",
+        "error Migration Failed",
+    ]
+    assert tf.state is not None and tf.state["revisions"] == ["b2"]
+    _, notes = tf.plan(None)
+    assert notes == ["warning Database Kept"], "a partial database is never downgraded further"
