@@ -1,4 +1,4 @@
-"""Guards on the layering DESIGN.md describes."""
+"""Guards on the floors docs/architecture.md describes."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def test_the_codec_needs_neither_grpc_nor_protobuf() -> None:
     assert out.strip() == "[]"
 
 
-# The floors of the house, top to bottom (DESIGN.md; STYLE.md section 6): a module imports from
+# The floors of the house, top to bottom (docs/architecture.md): a module imports from
 # its own floor and the floors below it, never from one above. Every module under
 # alembic_provider/ and statemachine/ has the floor of its longest listed prefix; a new package
 # gets its floor here when it is added.
