@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from alembic_provider import errors
@@ -19,12 +20,20 @@ from alembic_provider.diagnostics import Diagnostics
 from alembic_provider.executor import Inspection, Project, RunOptions, RunResult, Step
 from alembic_provider.framework.results import Planned
 from alembic_provider.log import Logger
-from alembic_provider.provider import Provider
+from alembic_provider.provider import Provider, new_provider
 from alembic_provider.provider_config import PROVIDER_SCHEMA
 from alembic_provider.redaction import Redactor
 from alembic_provider.resources.stamp import StampResource
 from alembic_provider.resources.upgrade import UpgradeResource
 from alembic_provider.schema import empty_object
+from tests.alembic_projects import (
+    Revision,
+    add_revision,
+    make_project,
+    sqlite_url,
+    tables,
+    version_rows,
+)
 from tests.fakes import FakeExecutor
 
 Values = dict[str, Any]
@@ -358,3 +367,43 @@ def test_a_failed_on_destroy_downgrade_keeps_the_resource_where_it_stopped() -> 
     assert tf.state is not None and tf.state["revisions"] == ["b2"]
     _, notes = tf.plan(None)
     assert notes == ["warning Database Kept"], "a partial database is never downgraded further"
+
+
+# The plan's exact revisions, with the real worker.
+
+
+def test_an_apply_runs_the_exact_heads_its_plan_resolved(tmp_path: Path) -> None:
+    """Two heads planned; a revision file added on one branch after the plan does not run."""
+    url = sqlite_url(tmp_path / "db.sqlite")
+    root = make_project(
+        tmp_path / "project",
+        url,
+        [
+            Revision("r0", None, "base"),
+            Revision("a1", "r0", "branch a", branch_labels=["a"]),
+            Revision("b1", "r0", "branch b", branch_labels=["b"]),
+        ],
+    )
+    provider = new_provider(log=Logger(level="error", stream=io.StringIO()))
+    try:
+        provider.configure(
+            "1.11.4", empty_object(PROVIDER_SCHEMA.block) | {"project_root": str(root)}
+        )
+        config = empty_object(provider.resource_schema("alembic_upgrade").block)
+        planned, diagnostics = provider.plan_resource_change(
+            "alembic_upgrade", None, config, config, b""
+        )
+        assert said(diagnostics) == [] and planned is not None
+        assert planned.state is not None and planned.state["revisions"] == ["a1", "b1"]
+        add_revision(root, "a2", "a1", "added after the plan")
+
+        applied, diagnostics = provider.apply_resource_change(
+            "alembic_upgrade", None, planned.state, config, planned.private
+        )
+
+        assert said(diagnostics) == [] and applied is not None and applied.state is not None
+        assert applied.state["revisions"] == ["a1", "b1"]
+        assert version_rows(url) == {"a1", "b1"}
+        assert "t_a2" not in tables(url)
+    finally:
+        provider.close()
