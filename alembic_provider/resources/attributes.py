@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from alembic_provider.durations import duration_validator
 from alembic_provider.proxy import command_validator, ready_validator
-from alembic_provider.schema import Attribute, Block, NestedBlock
+from alembic_provider.schema import Attribute, Block, NestedBlock, Schema
 
 __all__ = [
     "PENDING_TYPE",
     "connection_attributes",
     "id_attribute",
+    "migration_schema",
     "pending_attribute",
     "proxy_attributes",
     "revision_attribute",
@@ -207,5 +208,45 @@ def timeouts_block(delete: str | None = None) -> NestedBlock:
                 )
                 for name, description in descriptions.items()
             ),
+        ),
+    )
+
+
+_ID = (
+    "The target the resource was created with (or imported by); it never changes afterwards "
+    "and holds no secret."
+)
+
+
+def migration_schema(
+    version: int,
+    description: str,
+    settings: tuple[Attribute, ...],
+    *,
+    outputs: tuple[Attribute, ...] = (),
+    timeouts: NestedBlock | None = None,
+) -> Schema:
+    """The schema both migration resources share, around what each sets and reports of its own.
+
+    :param settings: the resource's own arguments, before the shared run, connection and proxy
+        arguments.
+    :param outputs: computed attributes after the shared revision attributes.
+    """
+    return Schema(
+        version=version,
+        block=Block(
+            description=description,
+            attributes=(
+                *settings,
+                *run_attributes(),
+                *connection_attributes(),
+                *proxy_attributes(),
+                revision_attribute(),
+                revisions_attribute(),
+                target_revisions_attribute(),
+                *outputs,
+                id_attribute(_ID),
+            ),
+            block_types=(timeouts or timeouts_block(),),
         ),
     )

@@ -9,18 +9,9 @@ a warning. Destroy leaves the database as it is. The rules live in
 
 from __future__ import annotations
 
-from alembic_provider.resources.attributes import (
-    connection_attributes,
-    id_attribute,
-    proxy_attributes,
-    revision_attribute,
-    revisions_attribute,
-    run_attributes,
-    target_revisions_attribute,
-    timeouts_block,
-)
+from alembic_provider.resources.attributes import migration_schema, timeouts_block
 from alembic_provider.resources.migration.resource import MigrationResource
-from alembic_provider.schema import Attribute, Block, Schema
+from alembic_provider.schema import Attribute, Schema
 
 __all__ = ["StampResource"]
 
@@ -29,41 +20,28 @@ TYPE_NAME = "alembic_stamp"
 SCHEMA_VERSION = 3
 
 
+_SETTINGS = (
+    Attribute(
+        "target",
+        "string",
+        "Revision to stamp: a revision id, `head`, `heads`, a branch label, `branch@head` or "
+        "`base`. Changing it stamps again.",
+        required=True,
+    ),
+)
+
+
 def schema() -> Schema:
-    return Schema(
-        version=SCHEMA_VERSION,
-        block=Block(
-            description=(
-                "Marks a database as being at an Alembic revision without running migrations, "
-                "for adopting a database whose schema already exists. It stamps when created and "
-                "when `target` changes, never because new revisions appeared: run those with "
-                "`alembic_upgrade`. Destroying it leaves the database as it is."
-            ),
-            attributes=(
-                Attribute(
-                    "target",
-                    "string",
-                    "Revision to stamp: a revision id, `head`, `heads`, a branch label, "
-                    "`branch@head` or `base`. Changing it stamps again.",
-                    required=True,
-                ),
-                *run_attributes(),
-                *connection_attributes(),
-                *proxy_attributes(),
-                revision_attribute(),
-                revisions_attribute(),
-                target_revisions_attribute(),
-                id_attribute(
-                    "The target the resource was created with (or imported by); it never changes "
-                    "afterwards and holds no secret."
-                ),
-            ),
-            block_types=(
-                timeouts_block(
-                    delete="Has no effect: destroying a stamp never touches the database. "
-                    "Accepted so that both resource types take the same block."
-                ),
-            ),
+    return migration_schema(
+        SCHEMA_VERSION,
+        "Marks a database as being at an Alembic revision without running migrations, for "
+        "adopting a database whose schema already exists. It stamps when created and when "
+        "`target` changes, never because new revisions appeared: run those with "
+        "`alembic_upgrade`. Destroying it leaves the database as it is.",
+        _SETTINGS,
+        timeouts=timeouts_block(
+            delete="Has no effect: destroying a stamp never touches the database. "
+            "Accepted so that both resource types take the same block."
         ),
     )
 

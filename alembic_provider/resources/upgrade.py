@@ -10,20 +10,10 @@ a change. Destroy leaves the database as it is unless ``on_destroy`` names a rev
 from __future__ import annotations
 
 from alembic_provider import errors
-from alembic_provider.resources.attributes import (
-    connection_attributes,
-    id_attribute,
-    pending_attribute,
-    proxy_attributes,
-    revision_attribute,
-    revisions_attribute,
-    run_attributes,
-    target_revisions_attribute,
-    timeouts_block,
-)
+from alembic_provider.resources.attributes import migration_schema, pending_attribute
 from alembic_provider.resources.base import Context, Values
 from alembic_provider.resources.migration.resource import MigrationResource
-from alembic_provider.schema import Attribute, Block, Schema
+from alembic_provider.schema import Attribute, Schema
 
 __all__ = ["UpgradeResource"]
 
@@ -32,84 +22,76 @@ TYPE_NAME = "alembic_upgrade"
 SCHEMA_VERSION = 3
 
 
+_SETTINGS = (
+    Attribute(
+        "target",
+        "string",
+        "Revision to keep the database at: `heads` (the default: the newest revision "
+        "of every branch), `head` (when there is one branch), a revision id, a branch "
+        "label or `branch@head`. Relative targets such as `+1` are refused because "
+        "every apply would move the database again.",
+        optional=True,
+        computed=True,
+        default="heads",
+    ),
+    Attribute(
+        "allow_downgrade",
+        "bool",
+        "Allow a plan that moves the database back to an earlier revision, for "
+        "example after `target` was lowered. Defaults to `false`: such a plan is an "
+        "error.",
+        optional=True,
+        computed=True,
+        default=False,
+    ),
+    Attribute(
+        "on_destroy",
+        "string",
+        "What destroying this resource does to the database. Unset (the default): "
+        "nothing, the database keeps its schema and data. A revision id or `base`: "
+        "downgrade the database to it. A database left part-way by a failed apply is "
+        "never downgraded.",
+        optional=True,
+    ),
+    Attribute(
+        "preview_sql",
+        "bool",
+        "Fill `sql` with the offline (`alembic upgrade --sql`) script of the planned "
+        "step, so the plan shows the SQL that will run. Defaults to `false`. "
+        "Migrations that need a live connection cannot be previewed (a warning says "
+        "so).",
+        optional=True,
+        computed=True,
+        default=False,
+    ),
+)
+
+_OUTPUTS = (
+    pending_attribute(
+        "The migrations the planned step runs, in order, each with its `revision` and "
+        "`message`; the plan shows each as an addition. The state keeps nothing "
+        "pending: a refresh does not record it, and what an apply ran is cleared "
+        "before the next plan, with or without refresh."
+    ),
+    Attribute(
+        "sql",
+        "string",
+        "Offline SQL of the planned step when `preview_sql` is true (the plan's diff "
+        "is exactly the SQL that will run); otherwise empty. Cleared like `pending`.",
+        computed=True,
+    ),
+)
+
+
 def schema() -> Schema:
-    return Schema(
-        version=SCHEMA_VERSION,
-        block=Block(
-            description=(
-                "Upgrades a database to a target Alembic revision and keeps it there. The plan "
-                "shows the revision the database will reach and every migration that will run; "
-                "a database moved by hand shows up as a change. Destroying the resource leaves "
-                "the database as it is unless `on_destroy` names a revision."
-            ),
-            attributes=(
-                Attribute(
-                    "target",
-                    "string",
-                    "Revision to keep the database at: `heads` (the default: the newest revision "
-                    "of every branch), `head` (when there is one branch), a revision id, a branch "
-                    "label or `branch@head`. Relative targets such as `+1` are refused because "
-                    "every apply would move the database again.",
-                    optional=True,
-                    computed=True,
-                    default="heads",
-                ),
-                Attribute(
-                    "allow_downgrade",
-                    "bool",
-                    "Allow a plan that moves the database back to an earlier revision, for "
-                    "example after `target` was lowered. Defaults to `false`: such a plan is an "
-                    "error.",
-                    optional=True,
-                    computed=True,
-                    default=False,
-                ),
-                Attribute(
-                    "on_destroy",
-                    "string",
-                    "What destroying this resource does to the database. Unset (the default): "
-                    "nothing, the database keeps its schema and data. A revision id or `base`: "
-                    "downgrade the database to it. A database left part-way by a failed apply is "
-                    "never downgraded.",
-                    optional=True,
-                ),
-                Attribute(
-                    "preview_sql",
-                    "bool",
-                    "Fill `sql` with the offline (`alembic upgrade --sql`) script of the planned "
-                    "step, so the plan shows the SQL that will run. Defaults to `false`. "
-                    "Migrations that need a live connection cannot be previewed (a warning says "
-                    "so).",
-                    optional=True,
-                    computed=True,
-                    default=False,
-                ),
-                *run_attributes(),
-                *connection_attributes(),
-                *proxy_attributes(),
-                revision_attribute(),
-                revisions_attribute(),
-                target_revisions_attribute(),
-                pending_attribute(
-                    "The migrations the planned step runs, in order, each with its `revision` and "
-                    "`message`; the plan shows each as an addition. The state keeps nothing "
-                    "pending: a refresh does not record it, and what an apply ran is cleared "
-                    "before the next plan, with or without refresh."
-                ),
-                Attribute(
-                    "sql",
-                    "string",
-                    "Offline SQL of the planned step when `preview_sql` is true (the plan's diff "
-                    "is exactly the SQL that will run); otherwise empty. Cleared like `pending`.",
-                    computed=True,
-                ),
-                id_attribute(
-                    "The target the resource was created with (or imported by); it never changes "
-                    "afterwards and holds no secret."
-                ),
-            ),
-            block_types=(timeouts_block(),),
-        ),
+    return migration_schema(
+        SCHEMA_VERSION,
+        "Upgrades a database to a target Alembic revision and keeps it there. The plan shows the "
+        "revision the database will reach and every migration that will run; a database moved "
+        "by hand shows up as a change. Destroying the resource leaves the database as it is "
+        "unless `on_destroy` names a revision.",
+        _SETTINGS,
+        outputs=_OUTPUTS,
     )
 
 
