@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from transitions.core import EventData
 
 __all__ = [
+    "NOT_THERE_YET",
     "UNREADABLE",
     "WRITES",
     "Action",
@@ -37,7 +38,19 @@ Verb = Literal["upgrade", "downgrade", "stamp"]
 
 #: Failure kinds that mean "these settings do not reach the database": env.py failed, the
 #: database refused, the interpreter lacks a driver, or env.py still has the placeholder URL.
-UNREADABLE = frozenset({"env", "database", "environment", "placeholder_url"})
+UNREADABLE = frozenset(
+    {
+        "env",
+        "database",
+        "database_missing",
+        "login_refused",
+        "environment",
+        "placeholder_url",
+    }
+)
+#: Failure kinds of a database that may not exist yet: another resource of the same apply may
+#: create it. A login the server refused is not one: the server is there and said no.
+NOT_THERE_YET = frozenset({"database", "database_missing"})
 
 
 class Decision(enum.Enum):

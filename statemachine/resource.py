@@ -65,6 +65,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, get_args
 
 from statemachine._resource_data import (
+    NOT_THERE_YET,
     UNREADABLE,
     WRITES,
     Action,
@@ -643,8 +644,8 @@ class ResourceLifecycle:
         return Facts.of(event).error_kind == "target"
 
     def is_unreachable(self, event: EventData) -> bool:
-        """The database could not be reached with these settings."""
-        return Facts.of(event).error_kind == "database"
+        """The database could not be reached, or does not exist, with these settings."""
+        return Facts.of(event).error_kind in NOT_THERE_YET
 
     def is_unreadable(self, event: EventData) -> bool:
         """These settings do not reach the database: env.py, the driver or the server failed."""

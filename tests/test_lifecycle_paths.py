@@ -45,16 +45,17 @@ class World(FakeExecutor):
     """A database history that can also be unreachable, stop short, or fail a downgrade."""
 
     unreachable: bool = False
+    #: How an unreachable database fails: no server, no such database, or a refused login.
+    refusal: tuple[str, str] = ("database", "Database Error")
     stop_short: bool = False
     failing_downgrade: bool = False
     ran: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     def _refuse(self) -> None:
         if self.unreachable:
+            kind, summary = self.refusal
             raise errors.MigrationError(
-                "could not connect to server: Connection refused",
-                kind="database",
-                summary="Database Error",
+                "env.py could not use the database.", kind=kind, summary=summary
             )
 
     def _resolve(self, target: str) -> int:
@@ -218,6 +219,21 @@ def test_creates_whose_databases_cannot_be_reached_plan_from_base_then_unknown()
     planned, notes = tf.plan(tf.config(url="sqlite:///other.db"))
     assert notes == ["warning Database Not Reachable"]
     assert planned.state["revisions"] is UNKNOWN
+
+
+def test_a_create_whose_database_does_not_exist_yet_plans_from_base() -> None:
+    world = World(unreachable=True, refusal=("database_missing", "Database Not Found"))
+    tf = Terraform(world=world)
+    planned, notes = tf.plan(tf.config())
+    assert notes == ["warning Database Not Reachable"]
+    assert planned.state["revisions"] == ["c3"]
+
+
+def test_a_create_whose_login_is_refused_is_an_error_at_plan() -> None:
+    world = World(unreachable=True, refusal=("login_refused", "Database Login Refused"))
+    tf = Terraform(world=world)
+    planned, notes = tf.plan(tf.config())
+    assert (planned.state, notes) == (None, ["error Database Login Refused"])
 
 
 def test_a_create_behind_the_database_downgrades_only_when_allowed() -> None:

@@ -67,6 +67,8 @@ _KINDS: dict[str, tuple[type[ProviderError], str | None]] = {
     "unknown_database_revision": (MigrationError, "Unknown Database Revision"),
     "env": (MigrationError, "Alembic Environment Failed"),
     "database": (MigrationError, "Database Error"),
+    "login_refused": (MigrationError, "Database Login Refused"),
+    "database_missing": (MigrationError, "Database Not Found"),
     "migration": (MigrationError, None),
     "verify": (MigrationError, "Migration Not Recorded"),
     "offline": (MigrationError, "SQL Preview Failed"),
@@ -83,6 +85,10 @@ _REMEDIES: dict[str, str] = {
     "script": "Fix the migration file, then plan again.",
     "database": "Check the database URL and that the database accepts connections from this "
     "machine, then plan again.",
+    "login_refused": "Check the user name and password in the database URL (or in the "
+    "environment env.py reads it from), then plan again.",
+    "database_missing": "Create the database, or correct its name in the database URL, then "
+    "plan again.",
 }
 _LOG_HINT = "The full traceback is in the provider's log: run Terraform with TF_LOG=DEBUG."
 

@@ -1,4 +1,4 @@
-"""Terraform's consistency contract, checked on what leaves the provider (docs/architecture.md, the rules).
+"""Terraform's consistency contract, checked on what leaves the provider.
 
 Returned objects carry exactly the schema's attributes; a non-computed planned value equals its
 configuration; a new state or a data source's answer holds no unknown value; stored state must

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     Result = dict[str, Any]
 
-__all__ = ["ReportedError", "error_text", "import_failure", "quoted", "user_frame"]
+__all__ = [
+    "ReportedError",
+    "database_failure_kind",
+    "error_text",
+    "import_failure",
+    "quoted",
+    "user_frame",
+]
 
 _BACKGROUND = re.compile(r"\s*\(Background on this error at: [^)]*\)")
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -61,6 +68,34 @@ def error_text(exc: BaseException) -> str:
     if len(message) > 4000:
         message = message[:4000] + " ..."
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+#: SQLSTATEs (PostgreSQL) and error numbers (MySQL, MariaDB) of a server that answered but
+#: refused the login, or has no database of that name.
+_LOGIN_STATES = frozenset({"28P01", "28000"})
+_MISSING_STATES = frozenset({"3D000"})
+_LOGIN_NUMBERS = frozenset({1044, 1045, 1698})
+_MISSING_NUMBERS = frozenset({1049})
+_LOGIN_TEXT = re.compile(r"password authentication failed|authentication failed for user")
+_MISSING_TEXT = re.compile(r'database "[^"]*" does not exist|Unknown database')
+
+
+def database_failure_kind(exc: BaseException) -> str:
+    """Tell a refused login and a missing database from a server that cannot be reached.
+
+    The driver's own code says it where it has one (a SQLSTATE, a MySQL error number); the
+    message where it does not (libpq reports connection-time failures without a SQLSTATE).
+    """
+    orig = getattr(exc, "orig", None) or exc
+    state = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    args = getattr(orig, "args", ())
+    number = args[0] if args and isinstance(args[0], int) else None
+    text = str(orig)
+    if state in _LOGIN_STATES or number in _LOGIN_NUMBERS or _LOGIN_TEXT.search(text):
+        return "login_refused"
+    if state in _MISSING_STATES or number in _MISSING_NUMBERS or _MISSING_TEXT.search(text):
+        return "database_missing"
+    return "database"
 
 
 def import_failure(exc: ImportError) -> ReportedError:

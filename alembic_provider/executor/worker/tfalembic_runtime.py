@@ -14,7 +14,7 @@ from typing import Any
 
 from tfalembic_alembic import began_before_alembic, stamp_steps
 from tfalembic_config import placeholder_url
-from tfalembic_errors import ReportedError, error_text, import_failure
+from tfalembic_errors import ReportedError, database_failure_kind, error_text, import_failure
 from tfalembic_lifeline import LIFELINE
 from tfalembic_scripts import check_known, step_pair, steps_to
 
@@ -164,7 +164,9 @@ def env_failure(exc: BaseException, offline: bool = False, config: Any = None) -
     import sqlalchemy.exc
 
     if isinstance(exc, sqlalchemy.exc.DBAPIError):
-        return ReportedError("database", f"env.py could not use the database: {error_text(exc)}")
+        return ReportedError(
+            database_failure_kind(exc), f"env.py could not use the database: {error_text(exc)}"
+        )
     return ReportedError("env", f"env.py failed: {error_text(exc)}")
 
 

@@ -15,6 +15,7 @@ from alembic_provider.resources.base import Values
 
 __all__ = [
     "COMPUTED",
+    "CONNECTION_FAILURES",
     "destroying",
     "failure",
     "has_unknown_input",
@@ -28,6 +29,9 @@ __all__ = [
 
 #: Computed attributes the flow fills; ``id`` is apart because it never changes.
 COMPUTED = ("revision", "revisions", "target_revisions", "pending", "sql")
+#: Failures to connect: the script directory is then read offline, for the machine to decide
+#: whether the plan can go on without the database.
+CONNECTION_FAILURES = frozenset({"database", "database_missing", "login_refused"})
 #: The settings that decide which database a resource reads.
 _CONNECTION = ("url", "environment", "python", "alembic", "extra", "tag")
 

@@ -76,7 +76,7 @@ class Flow:
             work = Work(ctx, project, target, planned, cancel)
             facts, inspection = self._plan_facts(work, prior, owner)
             _fire(ctx, life, "planned", **facts)
-            tracked = facts.get("error_kind") != "database"
+            tracked = facts.get("error_kind") not in observe.CONNECTION_FAILURES
             return self._planned(
                 ctx,
                 life,
@@ -110,7 +110,7 @@ class Flow:
             )
         except errors.ProviderError as exc:
             failed = {**base, **observe.failure(exc)}
-            if exc.kind != "database":
+            if exc.kind not in observe.CONNECTION_FAILURES:
                 return failed, None
             # The database may be created in this apply: plan from the script directory alone.
             failed["others_unreachable"] = ctx.databases.record_unreachable(owner)

@@ -1,0 +1,59 @@
+"""A database that cannot be used is told apart: refused login, missing database, no server.
+
+The lifecycle machine plans a create from the script directory alone when the database may be
+created in the same apply (no server answering, or no database of that name yet), but a login
+the server refused is an error at once. The worker tells them apart from the driver's own
+codes, on PostgreSQL and MariaDB.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from alembic_provider.errors import ProviderError
+from alembic_provider.executor import WorkerExecutor
+from tests.alembic_projects import Revision, server_url
+from tests.executor.conftest import ProjectFactory, require_backend
+
+REVISIONS = [Revision("a1", None, "first")]
+
+
+def _with(backend: str, **parts: object) -> str:
+    url = sa.make_url(server_url(backend)).set(**parts)  # type: ignore[arg-type]
+    return url.render_as_string(hide_password=False)
+
+
+def _failure(executor: WorkerExecutor, project_factory: ProjectFactory, url: str) -> ProviderError:
+    project = project_factory(REVISIONS, database=url)
+    with pytest.raises(ProviderError) as caught:
+        executor.inspect(project, "heads")
+    return caught.value
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_a_database_that_does_not_exist_is_told_apart(
+    executor: WorkerExecutor, project_factory: ProjectFactory, backend: str
+) -> None:
+    require_backend(backend)
+    failure = _failure(executor, project_factory, _with(backend, database="no_such_database_x"))
+    assert (failure.kind, failure.summary) == ("database_missing", "Database Not Found")
+    assert "no_such_database_x" in failure.message
+
+
+def test_a_login_the_server_refuses_is_told_apart(
+    executor: WorkerExecutor, project_factory: ProjectFactory
+) -> None:
+    require_backend("mariadb")
+    url = _with("mariadb", username="no_such_user_x", password="wrong")
+    failure = _failure(executor, project_factory, url)
+    assert (failure.kind, failure.summary) == ("login_refused", "Database Login Refused")
+    assert "password in the database URL" in failure.detail()
+
+
+def test_a_server_that_does_not_answer_is_only_unreachable(
+    executor: WorkerExecutor, project_factory: ProjectFactory
+) -> None:
+    require_backend("postgresql")
+    failure = _failure(executor, project_factory, _with("postgresql", port=1))
+    assert (failure.kind, failure.summary) == ("database", "Database Error")
