@@ -917,7 +917,7 @@ class ResourceLifecycle:
         self._fail(
             "Downgrade Not Allowed",
             f"The target {quote(self.target_heads)} is behind the database at "
-            f"{quote(facts.db_heads)}, and allow_downgrade is false. Set allow_downgrade = true "
+            f"{quote(facts.from_heads)}, and allow_downgrade is false. Set allow_downgrade = true "
             "to downgrade the database, or choose a target at or after its revision.",
             ("target",),
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Literal
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -240,39 +241,89 @@ TestProxy = ProxyMachine.TestCase
 
 # Resource lifecycle in a simulated world.
 
+NOT_AS_PLANNED = "Migration Not Applied As Planned"
+VERBS: dict[rs.Decision, Literal["upgrade", "downgrade", "stamp"]] = {
+    rs.Decision.UPGRADE: "upgrade",
+    rs.Decision.DOWNGRADE: "downgrade",
+    rs.Decision.STAMP: "stamp",
+}
+
 
 @dataclass(frozen=True)
 class Observed:
     db_heads: tuple[str, ...]
     target_heads: tuple[str, ...]
     downgrades: tuple[str, ...]
+    reached: bool
 
 
 @dataclass
 class Saved:
-    """What Terraform keeps for the resource: the provider's snapshot and the config applied."""
+    """What Terraform keeps for the resource: the provider's snapshot, the config applied and the
+    ``revisions`` value in the state (None when it records nothing usable)."""
 
     snapshot: rs.ResourceSnapshot
     target: int | None
     extra: int
+    revisions: tuple[str, ...] | None
+
+    def values(self) -> tuple[int | None, int, tuple[str, ...] | None, bool]:
+        """The values a plan is compared with; the stored ``pending`` is always empty by then
+        (upgrading the stored state empties it before every plan)."""
+        return self.target, self.extra, self.revisions, False
 
 
 def expected_plan(
-    kind: str, rest: rs.State | None, seen: Observed, *, allow: bool, changed: bool, retarget: bool
+    kind: str,
+    snapshot: rs.ResourceSnapshot | None,
+    seen: Observed,
+    *,
+    allow: bool,
+    retarget: bool,
 ) -> tuple[rs.Decision, rs.State]:
-    """The planning rules restated as plain ifs (rest is None for a create)."""
-    planned = rs.State.PLANNED_CREATE if rest is None else rs.State.PLANNED_UPDATE
-    if seen.db_heads == seen.target_heads:
-        if rest is None or changed or retarget:
-            return rs.Decision.NOOP, planned
-        return rs.Decision.NOOP, rs.State.PRESENT
+    """The planning rules restated as plain ifs (snapshot is None for a create)."""
+    at_target = seen.db_heads == seen.target_heads
+    if snapshot is None:
+        if kind == "stamp":
+            return (
+                rs.Decision.NOOP if seen.reached else rs.Decision.STAMP
+            ), rs.State.PLANNED_CREATE
+        if at_target:
+            return rs.Decision.NOOP, rs.State.PLANNED_CREATE
+        if seen.downgrades and not allow:
+            return rs.Decision.ERROR, rs.State.ABSENT
+        write = rs.Decision.DOWNGRADE if seen.downgrades else rs.Decision.UPGRADE
+        return write, rs.State.PLANNED_CREATE
+    rest = snapshot.state
+    # A refresh recorded the heads and the database left them by hand since.
+    moved = snapshot.from_refresh and snapshot.heads != seen.db_heads
     if kind == "stamp":
-        if rest in (None, rs.State.PARTIAL) or retarget:
-            return rs.Decision.STAMP, planned
-        return rs.Decision.NOOP, planned if changed else rs.State.PRESENT
+        if moved and not seen.reached:
+            return rs.Decision.ERROR, rest
+        if retarget and not seen.reached:
+            return rs.Decision.STAMP, rs.State.PLANNED_UPDATE
+        if rest is rs.State.PARTIAL and not seen.reached:
+            return rs.Decision.STAMP, rs.State.PLANNED_UPDATE
+        return rs.Decision.NOOP, rs.State.PLANNED_UPDATE
+    if moved:
+        return rs.Decision.ERROR, rest
+    if at_target:
+        return rs.Decision.NOOP, rs.State.PLANNED_UPDATE
     if seen.downgrades and not allow:
-        return rs.Decision.ERROR, rest or rs.State.ABSENT
-    return (rs.Decision.DOWNGRADE if seen.downgrades else rs.Decision.UPGRADE), planned
+        return rs.Decision.ERROR, rest
+    write = rs.Decision.DOWNGRADE if seen.downgrades else rs.Decision.UPGRADE
+    return write, rs.State.PLANNED_UPDATE
+
+
+def expected_revisions(
+    kind: str, decision: rs.Decision, seen: Observed, recorded: tuple[str, ...] | None
+) -> tuple[str, ...] | None:
+    """The revisions a plan that decided a write or a no-op puts in the planned values."""
+    if decision is not rs.Decision.NOOP:
+        return seen.target_heads
+    # A stamp keeps the revisions it stamped while the database is at or past them.
+    keep = kind == "stamp" and seen.reached and recorded is not None
+    return recorded if keep else seen.db_heads
 
 
 class ResourceWorld(RuleBasedStateMachine):
@@ -297,12 +348,24 @@ class ResourceWorld(RuleBasedStateMachine):
         return (self.revisions[position - 1],) if position else ()
 
     def target_index(self, target: int | None) -> int:
-        return len(self.revisions) if target is None else target
+        return len(self.revisions) if target is None else min(target, len(self.revisions))
 
     def observe(self, target: int | None) -> Observed:
         goal = self.target_index(target)
         undo = tuple(reversed(self.revisions[goal : self.db])) if goal < self.db else ()
-        return Observed(self.heads_at(self.db), self.heads_at(goal), undo)
+        return Observed(self.heads_at(self.db), self.heads_at(goal), undo, goal <= self.db)
+
+    def fire(self, life: rs.ResourceLifecycle, trigger: str, **facts: object) -> rs.Outcome:
+        """Fire one trigger; writes appear only when apply starts, and only in a step that
+        reports no error."""
+        self.model = life
+        assert life.trigger(trigger, **facts) is True
+        outcome = life.outcome
+        if outcome.actions:
+            assert trigger in ("apply_started", "destroy_started")
+            assert life.state in (rs.State.CREATING, rs.State.UPDATING, rs.State.DELETING)
+            assert not outcome.failed
+        return outcome
 
     # The world changes outside Terraform.
 
@@ -326,23 +389,49 @@ class ResourceWorld(RuleBasedStateMachine):
     @rule()
     def refresh(self) -> None:
         assert self.saved is not None
-        life = rs.ResourceLifecycle.restore(self.saved.snapshot)
-        seen = self.observe(self.saved.target)
+        before = self.saved.snapshot
+        life = rs.ResourceLifecycle.restore(before)
         db_before = self.db
-        life.refreshed(db_heads=seen.db_heads, target_heads=seen.target_heads)
-        assert (life.heads, life.pending, self.db) == (seen.db_heads, (), db_before)
+        if before.unread:
+            # Import had no configuration, so a refresh reads with the provider's settings only.
+            outcome = self.fire(
+                life, "refreshed", error="env.py needs a database URL.", error_kind="env"
+            )
+            assert (life.snapshot(), outcome) == (before, rs.Outcome())
+            return
+        seen = self.observe(self.saved.target)
+        outcome = self.fire(
+            life,
+            "refreshed",
+            db_heads=seen.db_heads,
+            target_heads=seen.target_heads,
+            reached=seen.reached,
+        )
+        assert (life.heads, life.from_refresh, self.db) == (seen.db_heads, True, db_before)
+        assert (outcome.actions, outcome.revisions, outcome.refreshed) == (
+            (),
+            seen.db_heads,
+            True,
+        )
+        notes = [note.summary for note in outcome.notes]
         if seen.db_heads == seen.target_heads:
-            assert (life.state, life.warnings) == (rs.State.PRESENT, [])
-        elif self.saved.snapshot.state is rs.State.PARTIAL:
-            assert (life.state, life.revision_reached) == (rs.State.PARTIAL, seen.db_heads)
+            assert (life.state, notes) == (rs.State.PRESENT, [])
+        elif before.state is rs.State.PARTIAL:
+            assert (life.state, life.revision_reached, notes) == (
+                rs.State.PARTIAL,
+                seen.db_heads,
+                [],
+            )
+        elif self.kind == "stamp" and seen.reached:
+            assert (life.state, notes) == (rs.State.PRESENT, [])
         elif self.kind == "stamp":
-            moved = self.saved.snapshot.heads != seen.db_heads
-            kept = rs.State.DRIFTED if moved else self.saved.snapshot.state
-            assert (life.state, len(life.warnings)) == (kept, 1)
+            moved = before.heads != seen.db_heads
+            kept = rs.State.DRIFTED if moved else before.state
+            assert (life.state, notes) == (kept, ["Database Not At Target"])
         else:
-            assert (life.state, life.warnings) == (rs.State.DRIFTED, [])
-        self.model = life
+            assert (life.state, notes) == (rs.State.DRIFTED, [])
         self.saved.snapshot = life.snapshot()
+        self.saved.revisions = outcome.revisions
 
     @rule(
         unknown_first=st.booleans(),
@@ -351,66 +440,89 @@ class ResourceWorld(RuleBasedStateMachine):
     )
     def plan_and_apply(self, unknown_first: bool, race: bool, fail_after: int | None) -> None:
         saved = self.saved
-        rest = None if saved is None else saved.snapshot.state
+        snapshot = None if saved is None else saved.snapshot
         retarget = saved is not None and saved.target != self.target
-        changed = saved is not None and (retarget or saved.extra != self.extra)
 
         def restored() -> rs.ResourceLifecycle:
-            if saved is None:
+            if snapshot is None:
                 return rs.ResourceLifecycle(self.kind)
-            return rs.ResourceLifecycle.restore(saved.snapshot)
+            return rs.ResourceLifecycle.restore(snapshot)
 
         if unknown_first:
             first = restored()
-            first.planned(known=False)
-            assert (first.decision, first.planned_from, first.pending) == (
-                rs.Decision.UNKNOWN,
-                None,
-                (),
-            )
+            outcome = self.fire(first, "planned", known=False)
+            assert (first.decision, first.planned_from) == (rs.Decision.UNKNOWN, None)
+            assert outcome == rs.Outcome(unknown=True)
         seen = self.observe(self.target)
+        recorded = None if saved is None else saved.revisions
         life = restored()
         db_before = self.db
-        life.planned(
+        outcome = self.fire(
+            life,
+            "planned",
             db_heads=seen.db_heads,
             target_heads=seen.target_heads,
             downgrades=seen.downgrades,
             allow_downgrade=self.allow,
-            config_changed=changed,
             target_changed=retarget,
+            recorded_heads=recorded,
+            reached=seen.reached,
         )
-        self.model = life
         decision, state = expected_plan(
-            self.kind, rest, seen, allow=self.allow, changed=changed, retarget=retarget
+            self.kind, snapshot, seen, allow=self.allow, retarget=retarget
         )
-        assert (life.decision, life.state, life.pending, self.db) == (
+        assert (life.decision, life.state, outcome.actions, self.db) == (
             decision,
             state,
             (),
             db_before,
         )
         if decision is rs.Decision.STAMP:
-            assert rest in (None, rs.State.PARTIAL) or retarget
-        if state not in (rs.State.PLANNED_CREATE, rs.State.PLANNED_UPDATE):
+            assert snapshot is None or snapshot.state is rs.State.PARTIAL or retarget
+        if decision is rs.Decision.ERROR:
+            assert outcome.failed
             return
+        planned_revisions = expected_revisions(self.kind, decision, seen, recorded)
+        assert (outcome.failed, outcome.revisions) == (False, planned_revisions)
+        writes = decision in VERBS
+        assert outcome.moves_to == (seen.target_heads if writes else None)
+
+        # Terraform fills the planned values (``pending`` lists the migrations a step runs) and
+        # calls apply only when they differ from the prior state.
+        values = (self.target, self.extra, planned_revisions, outcome.steps)
+        equal = saved is not None and values == saved.values()
+        outcome = self.fire(life, "values_planned", equal_to_prior=equal, db_heads=seen.db_heads)
+        if equal:
+            # Terraform sees no change and calls no apply, a write planned or not.
+            moves = seen.target_heads if writes else None
+            assert (life.state, outcome) == (rs.State.PRESENT, rs.Outcome(moves_to=moves))
+            return
+        assert (life.state, outcome.notes) == (state, ())
 
         life = rs.ResourceLifecycle.restore(life.snapshot())
-        self.model = life
         if race:
             self.db = (self.db + 1) % (len(self.revisions) + 1)
-        life.apply_started(db_heads=self.heads_at(self.db))
+        outcome = self.fire(life, "apply_started", db_heads=self.heads_at(self.db))
         if race:
-            assert life.pending == ()
-            assert life.error is not None and life.error.startswith("The database moved")
+            assert outcome.actions == ()
+            assert [note.summary for note in outcome.notes] == [NOT_AS_PLANNED]
+            assert outcome.notes[0].detail.startswith("The database moved")
+            refused = rs.State.ABSENT if snapshot is None else rs.State.PARTIAL
+            assert (life.state, outcome.revisions) == (refused, life.heads)
         else:
-            assert life.state in (rs.State.CREATING, rs.State.UPDATING)
-            self.run_pending(life, fail_after)
-        self.store_after_apply(life)
+            assert life.state is (rs.State.CREATING if snapshot is None else rs.State.UPDATING)
+            assert outcome.actions == (
+                (rs.Action(VERBS[decision], seen.target_heads),) if writes else ()
+            )
+            outcome = self.run_pending(life, outcome.actions, fail_after)
+        self.store_after_apply(life, outcome, planned_revisions)
 
-    def run_pending(self, life: rs.ResourceLifecycle, fail_after: int | None) -> None:
+    def run_pending(
+        self, life: rs.ResourceLifecycle, actions: tuple[rs.Action, ...], fail_after: int | None
+    ) -> rs.Outcome:
         """Execute the decided actions on the world, failing after some steps if asked."""
         failed = False
-        for action in life.pending:
+        for action in actions:
             goal = self.revisions.index(action.target[0]) + 1 if action.target else 0
             if action.verb == "stamp":
                 if fail_after is not None:
@@ -429,77 +541,142 @@ class ResourceWorld(RuleBasedStateMachine):
                 done += 1
         reached = self.heads_at(self.db)
         if failed:
-            life.apply_failed(heads_reached=reached, message="injected failure")
-            assert (life.state, life.revision_reached, life.error) == (
+            outcome = self.fire(
+                life, "apply_failed", heads_reached=reached, message="injected failure"
+            )
+            assert (life.state, life.revision_reached, outcome.revisions) == (
                 rs.State.PARTIAL,
                 reached,
-                "injected failure",
+                reached,
             )
-        else:
-            life.apply_succeeded(heads_reached=reached)
-            assert (life.state, life.heads) == (rs.State.PRESENT, reached)
+            assert [(n.summary, n.detail) for n in outcome.notes] == [
+                ("Migration Failed", "injected failure")
+            ]
+            return outcome
+        if not actions:
+            # Nothing ran: the plan's values already hold what to record.
+            outcome = self.fire(life, "apply_succeeded")
+            assert (life.state, life.heads, outcome) == (rs.State.PRESENT, reached, rs.Outcome())
+            return outcome
+        outcome = self.fire(life, "apply_succeeded", heads_reached=reached)
+        assert (life.state, life.heads, outcome.revisions, outcome.notes) == (
+            rs.State.PRESENT,
+            reached,
+            reached,
+            (),
+        )
+        return outcome
 
-    def store_after_apply(self, life: rs.ResourceLifecycle) -> None:
+    def store_after_apply(
+        self,
+        life: rs.ResourceLifecycle,
+        outcome: rs.Outcome,
+        planned_revisions: tuple[str, ...] | None,
+    ) -> None:
         """Keep what Terraform keeps: nothing for a create that never started, else the state.
 
-        The state's revision always equals the database's, after a failure too.
+        The lifecycle's heads always equal the database's, after a failure too; so does the
+        state's ``revisions`` for an upgrade (a stamp keeps the revisions it stamped).
         """
         if life.state is rs.State.ABSENT:
+            assert not outcome.exists
             return
+        assert outcome.exists
         assert life.state in (rs.State.PRESENT, rs.State.PARTIAL)
         assert life.heads == self.heads_at(self.db)
-        self.saved = Saved(life.snapshot(), self.target, self.extra)
+        revisions = planned_revisions if outcome.revisions is None else outcome.revisions
+        if self.kind == "upgrade":
+            assert revisions == self.heads_at(self.db)
+        self.saved = Saved(life.snapshot(), self.target, self.extra, revisions)
 
     @precondition(lambda self: self.saved is not None)
     @rule(on_destroy=st.one_of(st.none(), st.integers(0, 3)), fail=st.booleans())
     def destroy(self, on_destroy: int | None, fail: bool) -> None:
         assert self.saved is not None
-        life = rs.ResourceLifecycle.restore(self.saved.snapshot)
-        self.model = life
         goal = None if on_destroy is None else min(on_destroy, len(self.revisions))
-        if goal is None:
-            life.destroy_planned()
-        else:
-            seen = self.observe(goal)
-            life.destroy_planned(
-                target_heads=seen.target_heads, db_heads=seen.db_heads, downgrades=seen.downgrades
-            )
         # A database a failed apply left part-way is never downgraded further on destroy.
         partial = self.saved.snapshot.state is rs.State.PARTIAL
         downgrade = goal is not None and self.kind == "upgrade" and self.db > goal and not partial
+        kept = goal is not None and self.kind == "upgrade" and partial
         expected = rs.Decision.DOWNGRADE if downgrade else rs.Decision.FORGET
-        assert (life.state, life.decision, life.pending) == (rs.State.PLANNED_DELETE, expected, ())
-        life = rs.ResourceLifecycle.restore(life.snapshot())
-        self.model = life
-        life.destroy_started(db_heads=self.heads_at(self.db))
+
+        def planned() -> rs.ResourceLifecycle:
+            assert self.saved is not None
+            life = rs.ResourceLifecycle.restore(self.saved.snapshot)
+            if goal is None:
+                outcome = self.fire(life, "destroy_planned")
+            else:
+                seen = self.observe(goal)
+                outcome = self.fire(
+                    life,
+                    "destroy_planned",
+                    destroy_target=self.revisions[goal - 1] if goal else "base",
+                    target_heads=seen.target_heads,
+                    db_heads=seen.db_heads,
+                    downgrades=seen.downgrades,
+                    undone=[f"'{revision}'" for revision in seen.downgrades],
+                )
+            assert (life.state, life.decision, outcome.actions) == (
+                rs.State.PLANNED_DELETE,
+                expected,
+                (),
+            )
+            notes = [note.summary for note in outcome.notes]
+            if downgrade:
+                assert notes == ["Destroy Downgrades The Database"]
+            else:
+                assert notes == (["Database Kept"] if kept else [])
+            return life
+
+        # Terraform 1.3+ plans the destroy; the apply plans it again from the prior state.
+        planned()
+        life = planned()
+        outcome = self.fire(life, "destroy_started")
+        assert life.state is rs.State.DELETING
         if goal is not None and downgrade:
-            assert life.pending == (rs.Action("downgrade", self.heads_at(goal)),)
+            assert outcome.actions == (rs.Action("downgrade", self.heads_at(goal)),)
         else:
-            assert life.pending == ()
+            assert outcome.actions == ()
         if downgrade and fail:
-            life.destroy_failed(heads_reached=self.heads_at(self.db), message="injected failure")
-            assert life.revision_reached == self.heads_at(self.db)
-            self.saved = Saved(life.snapshot(), self.saved.target, self.saved.extra)
+            reached = self.heads_at(self.db)
+            outcome = self.fire(
+                life, "destroy_failed", heads_reached=reached, message="injected failure"
+            )
+            assert (life.state, life.revision_reached, outcome.revisions) == (
+                rs.State.PARTIAL,
+                reached,
+                reached,
+            )
+            self.saved = Saved(life.snapshot(), self.saved.target, self.saved.extra, reached)
             return
         if goal is not None and downgrade:
             self.db = goal
-        life.destroyed()
-        assert life.state is rs.State.GONE
+        outcome = self.fire(life, "destroyed")
+        assert (life.state, outcome.exists) == (rs.State.GONE, False)
         self.saved = None
 
     @precondition(lambda self: self.saved is None)
-    @rule()
-    def import_existing(self) -> None:
+    @rule(readable=st.booleans())
+    def import_existing(self, readable: bool) -> None:
         life = rs.ResourceLifecycle(self.kind)
-        self.model = life
-        life.import_started()
-        life.imported(db_heads=self.heads_at(self.db))
-        assert (life.state, life.heads, life.pending) == (
+        self.fire(life, "import_started")
+        assert life.state is rs.State.IMPORTING
+        if readable:
+            heads = self.heads_at(self.db)
+            outcome = self.fire(life, "imported", db_heads=heads, target_revisions=heads)
+            assert (life.state, life.heads, life.unread) == (rs.State.PRESENT, heads, False)
+            assert outcome == rs.Outcome(revisions=heads, target_revisions=heads)
+            self.saved = Saved(life.snapshot(), self.target, self.extra, heads)
+            return
+        # Terraform gives import no configuration: the resource's own settings come later.
+        outcome = self.fire(life, "imported", error="no database URL", error_kind="env")
+        assert (life.state, life.heads, life.unread, outcome) == (
             rs.State.PRESENT,
-            self.heads_at(self.db),
             (),
+            True,
+            rs.Outcome(),
         )
-        self.saved = Saved(life.snapshot(), self.target, self.extra)
+        self.saved = Saved(life.snapshot(), self.target, self.extra, None)
 
     @invariant()
     def partial_always_carries_a_revision(self) -> None:
@@ -507,11 +684,6 @@ class ResourceWorld(RuleBasedStateMachine):
             assert self.model.revision_reached is not None
         if self.saved is not None and self.saved.snapshot.state is rs.State.PARTIAL:
             assert self.saved.snapshot.heads is not None
-
-    @invariant()
-    def writes_only_while_applying(self) -> None:
-        if self.model is not None and self.model.pending:
-            assert self.model.state in (rs.State.CREATING, rs.State.UPDATING, rs.State.DELETING)
 
     @invariant()
     def saved_state_is_at_rest(self) -> None:
@@ -531,42 +703,81 @@ TestResourceWorld = ResourceWorld.TestCase
 
 HEADS = st.lists(st.sampled_from(["a1", "a2", "b1"]), max_size=2, unique=True)
 MESSAGE = st.sampled_from(["boom", "Multiple head revisions are present."])
+ERROR_KIND = st.sampled_from(["target", "database", "env", "placeholder_url", "internal"])
+FAILURE = {
+    "error": MESSAGE,
+    "error_kind": ERROR_KIND,
+}
+FAILURE_WORDING = {
+    "error_summary": st.sampled_from(["Migration Script Failed", "Provider Error"]),
+    "error_detail": MESSAGE,
+}
 
 FACTS = {
     "planned": st.one_of(
         st.fixed_dictionaries({"known": st.just(False)}),
-        st.fixed_dictionaries({"error": MESSAGE}),
+        # The target and heads come from the script directory alone when the database fails.
+        st.fixed_dictionaries(
+            {**FAILURE, "db_heads": HEADS, "target_heads": HEADS},
+            optional={**FAILURE_WORDING, "others_unreachable": st.booleans()},
+        ),
         st.fixed_dictionaries(
             {"db_heads": HEADS, "target_heads": HEADS},
             optional={
+                "start_heads": HEADS,
+                "stamp_heads": HEADS,
+                "target_revisions": HEADS,
+                "recorded_heads": HEADS,
+                "recorded_target_revisions": HEADS,
                 "downgrades": HEADS,
                 "allow_downgrade": st.booleans(),
-                "config_changed": st.booleans(),
                 "target_changed": st.booleans(),
+                "same_connection": st.booleans(),
+                "explained": st.booleans(),
+                "others_moved": st.booleans(),
+                "reached": st.booleans(),
+                "has_migrations": st.booleans(),
             },
         ),
     ),
-    "refreshed": st.fixed_dictionaries({"db_heads": HEADS, "target_heads": HEADS}),
+    "values_planned": st.fixed_dictionaries({"equal_to_prior": st.booleans(), "db_heads": HEADS}),
+    "refreshed": st.one_of(
+        st.fixed_dictionaries({"known": st.just(False)}),
+        st.fixed_dictionaries(FAILURE, optional={**FAILURE_WORDING, "db_heads": HEADS}),
+        st.fixed_dictionaries(
+            {"db_heads": HEADS, "target_heads": HEADS},
+            optional={
+                "stamp_heads": HEADS,
+                "target_revisions": HEADS,
+                "recorded_target_revisions": HEADS,
+                "reached": st.booleans(),
+            },
+        ),
+    ),
     "apply_started": st.fixed_dictionaries(
-        {"db_heads": st.one_of(st.none(), HEADS)}, optional={"error": MESSAGE}
+        {"db_heads": st.one_of(st.none(), HEADS)}, optional={**FAILURE, **FAILURE_WORDING}
     ),
-    "apply_succeeded": st.fixed_dictionaries({"heads_reached": HEADS}),
-    "apply_failed": st.fixed_dictionaries({"heads_reached": HEADS, "message": MESSAGE}),
-    "destroy_planned": st.fixed_dictionaries(
-        {},
-        optional={
-            "target_heads": HEADS,
-            "db_heads": HEADS,
-            "downgrades": HEADS,
-            "error": MESSAGE,
-        },
+    "apply_succeeded": st.fixed_dictionaries({}, optional={"heads_reached": HEADS}),
+    "apply_failed": st.fixed_dictionaries(
+        {"heads_reached": HEADS, "message": MESSAGE}, optional=FAILURE_WORDING
     ),
-    "destroy_started": st.fixed_dictionaries({}, optional={"db_heads": HEADS, "error": MESSAGE}),
+    "destroy_planned": st.one_of(
+        st.fixed_dictionaries({}, optional={"known": st.booleans(), **FAILURE}),
+        st.fixed_dictionaries(
+            {"destroy_target": st.sampled_from(["base", "a1"]), "target_heads": HEADS},
+            optional={"db_heads": HEADS, "downgrades": HEADS, "undone": HEADS, **FAILURE},
+        ).filter(lambda facts: "db_heads" in facts or not facts.get("downgrades")),
+    ),
+    "destroy_started": st.just({}),
     "destroyed": st.just({}),
-    "destroy_failed": st.fixed_dictionaries({"heads_reached": HEADS, "message": MESSAGE}),
+    "destroy_failed": st.fixed_dictionaries(
+        {"heads_reached": HEADS, "message": MESSAGE}, optional=FAILURE_WORDING
+    ),
     "import_started": st.just({}),
-    "imported": st.fixed_dictionaries({"db_heads": HEADS}),
-    "import_failed": st.fixed_dictionaries({"message": MESSAGE}),
+    "imported": st.one_of(
+        st.fixed_dictionaries({"db_heads": HEADS}, optional={"target_revisions": HEADS}),
+        st.fixed_dictionaries(FAILURE, optional=FAILURE_WORDING),
+    ),
 }
 
 
@@ -607,14 +818,21 @@ class ResourceEvents(RuleBasedStateMachine):
 
     @invariant()
     def no_write_decision_outside_apply(self) -> None:
-        if self.model.pending:
+        outcome = self.model.outcome
+        if outcome.actions:
             assert self.last in ("apply_started", "destroy_started")
             assert self.model.state in (rs.State.CREATING, rs.State.UPDATING, rs.State.DELETING)
+            assert not outcome.failed
+
+    @invariant()
+    def an_object_exists_exactly_outside_absent_and_gone(self) -> None:
+        absent = self.model.state in (rs.State.ABSENT, rs.State.GONE)
+        assert self.model.outcome.exists is not absent
 
     @invariant()
     def some_trigger_is_always_possible_until_gone(self) -> None:
         if self.model.state not in rs.TERMINAL:
-            assert rs.MACHINE.get_triggers(self.model.state.name)
+            assert rs.MACHINES[self.model.kind].get_triggers(self.model.state.name)
 
 
 ResourceEvents.TestCase.settings = settings(stateful_step_count=50)
