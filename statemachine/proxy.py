@@ -33,8 +33,8 @@ Time is a fact: every ``now`` is the caller's monotonic clock in seconds, and th
 reads a clock. The caller waits until ``timer.at`` (or less) and reports the time with
 ``time_passed(now=...)``, which fires the timer's trigger (``sleep_elapsed``, ``probe_due``,
 ``linger_expired`` or ``grace_expired``); the guards compare ``now`` with the deadlines, so a
-report that comes early changes nothing. STOPPED can be acquired again (the proxy restarts);
-FAILED is terminal for the provider process, so later users get the failure at once instead of
+report that comes early changes nothing. STOPPED can be acquired again (the proxy restarts,
+unless the provider is closing); FAILED is terminal for the provider process, so later users get the failure at once instead of
 waiting out another timeout. Every trigger either takes an edge or raises ``MachineError``
 (releasing a proxy nobody holds included); ``may_<trigger>(...)`` asks first.
 
