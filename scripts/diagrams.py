@@ -80,8 +80,11 @@ _SECTIONS = (
     (
         "Proxy lifecycle (`proxy_command`)",
         "One model per distinct proxy configuration, shared by every resource that uses it\n"
-        "and counted by `users`. Time arrives as the `now` fact; stopping escalates from `TERM`\n"
-        "to `KILL` once the grace period has passed.",
+        "and counted by `users`. Time arrives as the `now` fact: the provider reports it with\n"
+        "`time_passed(now=...)`, which fires the trigger of the timer the machine set\n"
+        "(`sleep_elapsed`, `probe_due`, `linger_expired` or `grace_expired`), and the guards\n"
+        "decide whether a deadline was reached. Stopping escalates from `TERM` to `KILL` once\n"
+        "the grace period has passed.",
         proxy.State,
         proxy.MACHINE.initial,
         proxy.TRANSITIONS,

@@ -5,15 +5,15 @@ is equal share one process: the first user starts it, later users wait for the s
 and when the last one leaves the proxy lingers for ``linger`` seconds, so that the next phase
 of the same Terraform command (every read, then every plan; dependent applies one after
 another) reuses it instead of starting it again. When nobody comes in time it stops, and
-:meth:`ProxyManager.close` stops every proxy at shutdown, lingering ones at once. Each spec has
-a ``ProxyLifecycle`` model (``statemachine.proxy``) and a lock: every step fires the fact it
-observed, reads the decision (``spawn``, ``send_signal``) and executes it while holding that
-lock. A watcher thread per running process probes readiness (or waits out ``proxy_sleep``),
-times the keep-alive, notices the exit, and escalates a stop to SIGKILL when the machine says
-so. Time reaches the machine as ``now`` from the manager's clock. A lingering proxy that exits
-fails nobody and the next user starts it again; one that exits in the instant a user takes it
-back fails that user, as any exit while in use does. Never decides a lifecycle rule itself, and
-never lets the proxy write to the provider's stdout.
+:meth:`ProxyManager.close` stops every proxy at shutdown, lingering ones at once.
+
+Each spec has a ``ProxyLifecycle`` model (``statemachine.proxy``) and a lock: every step fires
+the fact it observed and executes what the machine decided (start, signal, probe) while holding
+that lock. A watcher thread per running process only observes and reports: the time, when the
+machine's timer is due or a short tick has passed (the machine's guards decide whether a
+deadline was reached); a readiness probe's answer, when the machine asked for a probe; and the
+exit. Time reaches the machine as ``now`` from the manager's clock. Never decides a lifecycle
+rule itself, and never lets the proxy write to the provider's stdout.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from alembic_provider.proxy._messages import command_text, ended, proxy_error, t
 from alembic_provider.proxy.process import ProxyLauncher, ProxyProcess, SpawnError
 from alembic_provider.proxy.spec import ProxySpec
 from alembic_provider.redaction import Redactor
-from statemachine.proxy import ProxyLifecycle, State
+from statemachine.proxy import Access, ProxyLifecycle, State, Timer
 
 if TYPE_CHECKING:
     from alembic_provider.log import Logger
@@ -43,8 +43,6 @@ DEFAULT_LINGER = 2.0
 """Seconds a ready proxy stays up after its last user left, waiting for the next one."""
 
 _TICK = 0.05
-_FIRST_PROBE = 0.01
-_PROBE_TIMEOUT = 1.0
 _JOIN_MARGIN = 5.0
 
 
@@ -103,7 +101,13 @@ class ProxyHandle:
 
 
 class _Proxy:
-    """One spec's process across its lifetime: the model, its lock, and the watcher thread."""
+    """One spec's process across its lifetime: the model, its lock, and the watcher thread.
+
+    Every step holds the lock: fire what was observed, then execute what the machine decided
+    (start the process, send a signal), then wake whoever waits on the lock's condition. The
+    watcher thread reports what it sees (the time, a probe's answer, the exit) and executes the
+    probe and the waits the machine asked for; it never decides anything itself.
+    """
 
     def __init__(
         self,
@@ -118,9 +122,13 @@ class _Proxy:
     ) -> None:
         self.spec = spec
         self.model = ProxyLifecycle(
-            ready_timeout=spec.timeout, grace_period=grace_period, linger=linger
+            ready_timeout=spec.timeout,
+            grace_period=grace_period,
+            linger=linger,
+            sleep=spec.sleep if spec.ready is None else None,
         )
         self.starts = 0
+        self._target = spec.ready_target
         self._launcher = launcher
         self._grace = grace_period
         self._clock = clock
@@ -134,7 +142,6 @@ class _Proxy:
         self._process: ProxyProcess | None = None
         self._watcher: threading.Thread | None = None
         self._handles: set[ProxyHandle] = set()
-        self._closing = False
 
     # Users.
 
@@ -142,23 +149,19 @@ class _Proxy:
         """Count a user in and wait until the proxy is ready; raise when it cannot be."""
         with self._cond:
             while True:
-                if self._closing:
-                    raise self._error()
                 self._check_cancel(outer, counted=False)
                 if self.model.may_acquired():
                     break
                 self._cond.wait(_TICK)
-            self.model.acquired()
             try:
-                self._act()
+                self._step(self.model.acquired)
             except BaseException:
                 self._release()
                 raise
-            # The machine's outcome for a user is READY, or a process that has ended.
-            while not (self.model.is_READY() or self.model.is_FAILED() or self.model.is_STOPPED()):
+            while self.model.access is Access.WAIT:
                 self._check_cancel(outer, counted=True)
                 self._cond.wait(_TICK)
-            if not self.model.is_READY():
+            if self.model.access is Access.REFUSED:
                 error = self._error()
                 self._release()
                 raise error
@@ -172,13 +175,14 @@ class _Proxy:
             self._handles.discard(handle)
             self._release()
 
+    def users(self) -> int:
+        with self._cond:
+            return self.model.users
+
     def stop(self) -> threading.Thread | None:
         """Stop the process for provider shutdown; return the watcher to join."""
         with self._cond:
-            self._closing = True
-            self.model.stop_requested(now=self._clock())
-            self._act()
-            self._cond.notify_all()
+            self._step(self.model.stop_requested, now=self._clock())
             return self._watcher
 
     def _error(self) -> ProxyError:
@@ -186,11 +190,7 @@ class _Proxy:
         return proxy_error(self.spec, self.model, self._redactor)
 
     def _release(self) -> None:
-        self.model.released(now=self._clock())
-        if self.model.is_LINGERING() and self._log is not None:
-            self._log.debug("proxy idle, kept running", seconds=self.model.linger)
-        self._act()
-        self._cond.notify_all()
+        self._step(self.model.released, now=self._clock())
 
     def _check_cancel(self, outer: threading.Event | None, *, counted: bool) -> None:
         if outer is not None and outer.is_set():
@@ -204,13 +204,22 @@ class _Proxy:
 
     # Decisions.
 
+    def _step(self, trigger: Callable[..., bool], **facts: object) -> None:
+        """Fire ``trigger`` with ``facts`` and execute its decision; the lock is held."""
+        before = self.model.state
+        trigger(**facts)
+        if self._log is not None and self.model.state is not before:
+            self._log.debug(f"proxy {self.model.state.value}")
+        self._act()
+        self._cond.notify_all()
+
     def _act(self) -> None:
         """Execute what the last trigger decided; the lock is held."""
         if self.model.spawn:
             self._spawn()
-        elif self.model.send_signal is not None and self._process is not None:
+        if self.model.send_signal is not None and self._process is not None:
             if self._log is not None:
-                self._log.debug("stopping proxy", signal=self.model.send_signal)
+                self._log.debug("signalled proxy", signal=self.model.send_signal)
             self._process.send_signal(self.model.send_signal)
 
     def _spawn(self) -> None:
@@ -220,17 +229,16 @@ class _Proxy:
                 self.spec, grace_period=self._grace, on_line=self._on_line
             )
         except SpawnError as err:
-            self.model.spawn_failed(message=self._redactor.redact(str(err)))
+            self._step(self.model.spawn_failed, message=self._redactor.redact(str(err)))
             return
         except BaseException:
             # A launcher bug must not leave users waiting on STARTING forever.
-            self.model.spawn_failed(message="the launcher failed unexpectedly")
-            self._cond.notify_all()
+            self._step(self.model.spawn_failed, message="the launcher failed unexpectedly")
             raise
         self._process = process
-        self.model.spawned(pid=process.pid, now=self._clock())
         if self._log is not None:
             self._log.debug("started proxy", pid=process.pid)
+        self._step(self.model.spawned, pid=process.pid, now=self._clock())
         self._watcher = threading.Thread(
             target=self._watch, args=(process,), name="alembic-proxy-watch", daemon=True
         )
@@ -239,106 +247,51 @@ class _Proxy:
     # The watcher.
 
     def _watch(self, process: ProxyProcess) -> None:
-        """Probe readiness, escalate stops and report the exit; ends when the process has."""
-        target = self.spec.ready_target
-        sleep_until = self._clock() + self.spec.sleep
-        interval = _FIRST_PROBE
+        """Report time, probe answers and the exit until the process has ended."""
         while True:
             with self._cond:
                 for handle in self._handles:
                     handle._forward()
-                waiting = self.model.is_WAITING_READY()
-                stopping = self.model.is_STOPPING()
-                lingering = self.model.is_LINGERING()
-                ready_deadline = self.model.ready_deadline
-                kill_deadline = self.model.kill_deadline
-                linger_deadline = self.model.linger_deadline
-            wait = _TICK
-            if waiting and target is None:
-                wait = sleep_until - self._clock()
-                if wait <= 0:
-                    self._fire_ready()
-                    continue
-            elif waiting and target is not None:
-                remaining = (ready_deadline or 0.0) - self._clock()
-                timeout = min(_PROBE_TIMEOUT, max(remaining, _FIRST_PROBE))
-                if self._probe(self._launcher.probe(target, timeout)):
-                    continue
-                wait, interval = interval, min(interval * 2, _TICK)
-            elif stopping and kill_deadline is not None:
-                # Sleep through the grace period, but never spin once it has run out.
-                wait = max(kill_deadline - self._clock(), _TICK)
-            elif lingering and linger_deadline is not None:
-                wait = linger_deadline - self._clock()
-                if wait <= 0:
-                    self._fire_linger_expired()
-                    continue
-            if process.wait(wait if stopping else min(max(wait, 0.0), _TICK)):
+                now = self._clock()
+                self._step(self.model.time_passed, now=now)
+                probe, timer = self.model.probe, self.model.timer
+            if probe is not None:
+                self._report_probe(probe)
+            elif process.wait(_until(timer, now)):
                 break
-            if stopping:
-                with self._cond:
-                    now = self._clock()
-                    if self.model.may_grace_expired(now=now):
-                        self.model.grace_expired(now=now)
-                        self._act()
         self._exited(process)
 
-    def _fire_linger_expired(self) -> None:
-        """Tell the machine the keep-alive wait ended; a user may have taken the proxy back."""
+    def _report_probe(self, seconds: float) -> None:
+        # The machine decides a probe only for a spec with a readiness address.
+        accepted = self._target is not None and self._launcher.probe(self._target, seconds)
         with self._cond:
-            now = self._clock()
-            if self.model.may_linger_expired(now=now):
-                self.model.linger_expired(now=now)
-                self._act()
-                self._cond.notify_all()
-
-    def _fire_ready(self) -> None:
-        with self._cond:
-            if self.model.may_probe_succeeded():
-                self.model.probe_succeeded()
-                self._ready_logged()
-                self._cond.notify_all()
-
-    def _probe(self, accepted: bool) -> bool:
-        """Fire the probe's outcome; True when the proxy is now ready."""
-        with self._cond:
-            if accepted and self.model.may_probe_succeeded():
-                self.model.probe_succeeded()
-                self._ready_logged()
-            elif not accepted:
-                now = self._clock()
-                if self.model.may_probe_failed(now=now):
-                    self.model.probe_failed(now=now)
-                    self._act()
-            self._cond.notify_all()
-            return self.model.is_READY()
-
-    def _ready_logged(self) -> None:
-        if self._log is not None:
-            self._log.debug("proxy ready")
+            if accepted:
+                self._step(self.model.probe_succeeded)
+            else:
+                self._step(self.model.probe_failed, now=self._clock())
 
     def _exited(self, process: ProxyProcess) -> None:
         output = self._redactor.redact(tail(process.output()))
         with self._cond:
-            idle = self.model.is_LINGERING()
-            self.model.exited(status=process.exit_status, output=output)
             self._process = None
-            if self._log is not None and idle:
-                self._log.debug(
-                    "idle proxy exited; the next user starts it again",
-                    status=ended(process.exit_status),
-                )
-            elif self._log is not None:
+            if self._log is not None:
                 self._log.debug("proxy exited", status=ended(process.exit_status))
+            self._step(self.model.exited, status=process.exit_status, output=output)
             if self._handles:
                 error = self._error()
                 for handle in self._handles:
                     handle._lose(error)
-            self._cond.notify_all()
 
     def _on_line(self, line: str) -> None:
         if self._log is not None:
             self._log.trace(self._redactor.redact(line))
+
+
+def _until(timer: Timer | None, now: float) -> float:
+    """Seconds to wait for the exit before reporting the time again (never long, for cancels)."""
+    if timer is None:
+        return _TICK
+    return min(max(timer.at - now, 0.0), _TICK)
 
 
 class ProxyManager:
@@ -418,6 +371,12 @@ class ProxyManager:
         with self._lock:
             proxy = self._proxies.get(spec)
         return 0 if proxy is None else proxy.starts
+
+    def users(self, spec: ProxySpec) -> int:
+        """How many operations hold the proxy for ``spec`` or wait for it to become ready."""
+        with self._lock:
+            proxy = self._proxies.get(spec)
+        return 0 if proxy is None else proxy.users()
 
     def state(self, spec: ProxySpec) -> State:
         """Where the proxy for ``spec`` is in its lifecycle (``IDLE`` when never used)."""

@@ -6,7 +6,8 @@ through ``_supervisor.py`` (the provider's interpreter, standard library only), 
 proxy in its own session and kills its whole group when told to, when the proxy ends, and when
 the provider disappears, even after SIGKILL, since the provider's end of the supervisor's stdin
 then closes. The proxy's output goes to a pipe read into a bounded buffer, never to the
-provider's stdout (Terraform's handshake pipe). Never decides anything: the manager does.
+provider's stdout (Terraform's handshake pipe). Never decides anything: ``statemachine.proxy``
+does.
 """
 
 from __future__ import annotations

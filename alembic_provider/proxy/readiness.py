@@ -2,7 +2,8 @@
 
 ``proxy_ready`` is either ``host:port`` (a TCP listener, IPv6 hosts in brackets) or a path to a
 unix socket (anything containing ``/``). A probe connects once and hangs up at once; it never
-sends a byte, never retries and never sleeps: the manager decides when to probe again.
+sends a byte, never retries and never sleeps: ``statemachine.proxy`` decides when to probe
+again.
 """
 
 from __future__ import annotations

@@ -69,6 +69,8 @@ class FakeLauncher:
     :param ready_after: probes that fail before ``accepting`` turns on by itself (-1: never).
     :param ignores_term: processes only end on KILL (or :meth:`FakeProcess.exit`).
     :param lines: what every process "printed".
+    :param gate: when given, every probe answers only once this event is set; ``probing`` is
+        set as soon as a probe waits for it.
     """
 
     spawn_error: str | None = None
@@ -79,6 +81,8 @@ class FakeLauncher:
     start_calls: int = 0
     probes: int = 0
     accepting: threading.Event = field(default_factory=threading.Event)
+    gate: threading.Event | None = None
+    probing: threading.Event = field(default_factory=threading.Event)
     _pids: itertools.count[int] = field(default_factory=lambda: itertools.count(4000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -99,6 +103,9 @@ class FakeLauncher:
         return process
 
     def probe(self, target: ReadyTarget, timeout: float) -> bool:
+        if self.gate is not None:
+            self.probing.set()
+            self.gate.wait()
         with self._lock:
             self.probes += 1
             if self.ready_after >= 0 and self.probes > self.ready_after:

@@ -62,14 +62,45 @@ def wait_for_state(manager: ProxyManager, spec: ProxySpec, state: State) -> None
         time.sleep(0.005)
 
 
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + HANG
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.005)
+
+
 class Clock:
-    """The manager's clock, moved only by the test."""
+    """The manager's clock, moved only by the test; counts how often it was read."""
 
     def __init__(self) -> None:
         self.now = 100.0
+        self.reads = 0
 
     def __call__(self) -> float:
+        self.reads += 1
         return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the time on and return once a watcher has acted on the new time.
+
+        A watcher reads the clock and fires the time under the proxy's lock, so a second read
+        after the move means one whole report with the new time is done.
+        """
+        self.now += seconds
+        reads = self.reads
+        wait_until(lambda: self.reads >= reads + 2, "a watcher read the clock twice")
+
+
+class PolledEvent(threading.Event):
+    """A cancel event that tells the test once the manager has started looking at it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polled = threading.Event()
+
+    def is_set(self) -> bool:
+        self.polled.set()
+        return super().is_set()
 
 
 def test_one_user_starts_waits_for_readiness_and_stops(
@@ -359,9 +390,18 @@ def test_proxy_output_is_logged_redacted_at_trace(launcher: FakeLauncher) -> Non
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
     messages = [record["@message"] for record in records]
     assert "listening; token ***" in messages
-    assert {"started proxy", "proxy ready", "proxy idle, kept running", "stopping proxy"} <= set(
-        messages
-    )
+    lifecycle = [m for m in messages if m.startswith(("proxy ", "started ", "signalled "))]
+    assert lifecycle == [
+        "proxy starting",
+        "started proxy",
+        "proxy waiting-ready",
+        "proxy ready",
+        "proxy lingering",
+        "proxy stopping",
+        "signalled proxy",
+        "proxy exited",
+        "proxy stopped",
+    ]
     assert "tok-8f2a9c71" not in stream.getvalue()
 
 
@@ -386,7 +426,8 @@ def test_a_lingering_proxy_stops_once_the_keep_alive_has_passed(launcher: FakeLa
     with ProxyManager(launcher=launcher, grace_period=HANG, linger=5.0, clock=clock) as manager:
         with manager.use(READY):
             pass
-        clock.now += 4.9
+        clock.advance(4.9)
+        assert (manager.state(READY), launcher.started[0].signals) == (State.LINGERING, [])
         with manager.use(READY):
             pass
         assert manager.starts(READY) == 1
@@ -478,3 +519,140 @@ def test_a_keep_alive_must_be_a_finite_non_negative_number(linger: float) -> Non
         f"The proxy keep-alive '{linger}' is not a non-negative number of seconds; use 0 to "
         "stop each proxy as soon as its last user leaves."
     )
+
+
+# Readiness, late answers and stops, timed by the manager's clock.
+
+
+def test_a_proxy_without_ready_is_ready_once_its_sleep_has_passed_on_the_clock(
+    launcher: FakeLauncher,
+) -> None:
+    clock = Clock()
+    spec = ProxySpec(COMMAND, sleep=5.0)
+    with ProxyManager(launcher=launcher, grace_period=HANG, linger=0, clock=clock) as manager:
+        used = threading.Event()
+
+        def work() -> None:
+            with manager.use(spec):
+                used.set()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        wait_for_state(manager, spec, State.WAITING_READY)
+        clock.advance(4.9)
+        assert (manager.state(spec), used.is_set()) == (State.WAITING_READY, False)
+        clock.advance(0.1)
+        assert used.wait(HANG)
+        thread.join(HANG)
+    assert launcher.probes == 0
+
+
+@pytest.mark.parametrize("accepted", [True, False], ids=["open", "closed"])
+def test_a_probe_answering_after_the_last_user_left_changes_nothing(
+    launcher: FakeLauncher, accepted: bool
+) -> None:
+    launcher.gate = threading.Event()
+    launcher.ready_after = 0 if accepted else -1
+    outer = threading.Event()
+    errors: list[BaseException] = []
+
+    def work(manager: ProxyManager) -> None:
+        try:
+            with manager.use(READY, outer):
+                pass
+        except CancelledError as err:
+            errors.append(err)
+
+    with ProxyManager(launcher=launcher, grace_period=HANG, linger=0) as manager:
+        thread = threading.Thread(target=work, args=(manager,))
+        thread.start()
+        assert launcher.probing.wait(HANG)
+        outer.set()
+        thread.join(HANG)
+        assert manager.state(READY) is State.STOPPING
+        launcher.gate.set()
+        wait_for_state(manager, READY, State.STOPPED)
+    assert [type(err) for err in errors] == [CancelledError]
+    assert (launcher.started[0].signals, manager.starts(READY)) == (["TERM"], 1)
+
+
+def test_one_of_two_waiting_users_cancels_and_the_other_gets_the_proxy(
+    manager: ProxyManager, launcher: FakeLauncher
+) -> None:
+    launcher.ready_after = -1
+    outer = threading.Event()
+    outcomes: list[str] = []
+
+    def work(cancel: threading.Event | None) -> None:
+        try:
+            with manager.use(READY, cancel):
+                outcomes.append("used")
+        except CancelledError:
+            outcomes.append("cancelled")
+
+    first = threading.Thread(target=work, args=(None,))
+    first.start()
+    wait_until(lambda: manager.users(READY) == 1, "the first user waits")
+    second = threading.Thread(target=work, args=(outer,))
+    second.start()
+    wait_until(lambda: manager.users(READY) == 2, "the second user waits")
+    outer.set()
+    second.join(HANG)
+    assert (manager.users(READY), manager.state(READY)) == (1, State.WAITING_READY)
+    assert launcher.started[0].signals == []
+    launcher.accepting.set()
+    first.join(HANG)
+    assert outcomes == ["cancelled", "used"]
+    wait_until_stopped(launcher)
+    assert manager.starts(READY) == 1
+
+
+def test_a_user_leaving_while_the_proxy_stops_for_shutdown_waits_for_nothing(
+    launcher: FakeLauncher,
+) -> None:
+    launcher.ignores_term = True
+    clock = Clock()
+    with ProxyManager(launcher=launcher, grace_period=HANG, linger=0, clock=clock) as manager:
+        with manager.use(READY):
+            manager.close(timeout=0)
+            assert manager.state(READY) is State.STOPPING
+        assert (manager.users(READY), manager.state(READY)) == (0, State.STOPPING)
+        clock.now += HANG
+        wait_for_state(manager, READY, State.STOPPED)
+        assert launcher.started[0].signals == ["TERM", "KILL"]
+
+
+def test_a_user_waiting_for_a_stop_when_the_provider_closes_is_refused(
+    launcher: FakeLauncher,
+) -> None:
+    launcher.ignores_term = True
+    clock = Clock()
+    outer = PolledEvent()
+    errors: list[ProxyError] = []
+
+    def work(manager: ProxyManager) -> None:
+        try:
+            with manager.use(READY, outer):
+                pass
+        except ProxyError as err:
+            errors.append(err)
+
+    with ProxyManager(launcher=launcher, grace_period=HANG, linger=0, clock=clock) as manager:
+        with manager.use(READY):
+            pass
+        assert manager.state(READY) is State.STOPPING
+        thread = threading.Thread(target=work, args=(manager,))
+        thread.start()
+        assert outer.polled.wait(HANG)
+        manager.close(timeout=0)
+        clock.now += HANG
+        thread.join(HANG)
+        assert [err.message for err in errors] == [
+            "The proxy command ['cloud-sql-proxy', 'p:r:db'] was stopped because the provider "
+            "is shutting down."
+        ]
+        assert (manager.state(READY), manager.users(READY), manager.starts(READY)) == (
+            State.STOPPED,
+            0,
+            1,
+        )

@@ -133,6 +133,7 @@ class ManagerMachine(RuleBasedStateMachine):
         for index, ref in enumerate(self.ref):
             assert len(self.processes(index)) == (1 if ref.running else 0)
             assert self.manager.starts(SPECS[index]) == ref.starts
+            assert self.manager.users(SPECS[index]) == ref.holders
             assert self.manager.state(SPECS[index]) is ref.state
 
     def teardown(self) -> None:

@@ -46,6 +46,7 @@ class ProxyReference:
     linger_deadline: float | None = None
     failing: bool = False
     killed: bool = False
+    closing: bool = False
     spawn: bool = False
     signal: str | None = None
 
@@ -112,7 +113,7 @@ class ProxyMachine(RuleBasedStateMachine):
         legal = ref.phase in ("idle", "stopped", "waiting", "ready", "lingering", "failed")
         if self.fire(legal, "acquired"):
             ref.users += 1
-            if ref.phase in ("idle", "stopped"):
+            if ref.phase in ("idle", "stopped") and not ref.closing:
                 ref.phase, ref.spawn, ref.failing = "starting", True, False
             elif ref.phase == "lingering":
                 ref.phase, ref.linger_deadline = "ready", None
@@ -129,12 +130,14 @@ class ProxyMachine(RuleBasedStateMachine):
     @rule(ok=st.booleans())
     def probe(self, ok: bool) -> None:
         ref = self.ref
-        legal = ref.phase == "waiting"
-        if ok and self.fire(legal, "probe_succeeded"):
+        # A probe answer that arrives once the stop was decided changes nothing.
+        legal, waiting = ref.phase in ("waiting", "stopping"), ref.phase == "waiting"
+        if ok and self.fire(legal, "probe_succeeded") and waiting:
             ref.phase = "ready"
         elif (
             not ok
             and self.fire(legal, "probe_failed", now=self.now)
+            and waiting
             and self.now >= ref.ready_deadline
         ):
             ref.term(self.now)
@@ -176,12 +179,13 @@ class ProxyMachine(RuleBasedStateMachine):
     @rule()
     def shutdown(self) -> None:
         ref = self.ref
-        if self.fire(ref.phase != "starting", "stop_requested", now=self.now) and ref.phase in (
-            "waiting",
-            "ready",
-            "lingering",
-        ):
+        if not self.fire(ref.phase != "starting", "stop_requested", now=self.now):
+            return
+        ref.closing = True
+        if ref.phase in ("waiting", "ready", "lingering"):
             ref.term(self.now)
+        elif ref.phase == "idle":
+            ref.phase = "stopped"
 
     @rule()
     def wait_for_exit_ends(self) -> None:
@@ -200,6 +204,8 @@ class ProxyMachine(RuleBasedStateMachine):
         assert (model.users, model.spawn, model.send_signal) == (ref.users, ref.spawn, ref.signal)
         assert (model.pid is not None) is ref.alive
         assert model.linger_deadline == ref.linger_deadline
+        # A timer always names a trigger the current state accepts at its time.
+        assert model.timer is None or model.may_trigger(model.timer.trigger, now=model.timer.at)
 
     @invariant()
     def user_count_never_below_zero(self) -> None:

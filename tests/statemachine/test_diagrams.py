@@ -36,7 +36,8 @@ def test_generation_is_deterministic_and_draws_every_edge() -> None:
         "  PRESENT --> DRIFTED: refreshed [has_db_moved]",
         "  PLANNED_UPDATE --> UPDATING: apply_started",
         "  WAITING_READY --> FAILED: exited",
-        "  STOPPING --> STOPPING: released [has_users] | stop_requested"
-        " | grace_expired [is_past_kill_deadline & !has_sent_kill] | grace_expired",
+        "  STOPPING --> STOPPING: probe_succeeded | probe_failed | released [has_users]"
+        " | stop_requested | grace_expired [is_past_kill_deadline & !has_sent_kill]"
+        " | grace_expired",
     ):
         assert f"\n{line}\n" in first

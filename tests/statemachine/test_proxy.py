@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 from transitions import MachineError
 
-from statemachine.proxy import MACHINE, Failure, ProxyLifecycle, State
+from statemachine.proxy import (
+    ACCESS,
+    FIRST_RETRY,
+    LAST_RETRY,
+    MACHINE,
+    PROBE_LIMIT,
+    Access,
+    Failure,
+    ProxyLifecycle,
+    State,
+    Timer,
+)
 
 
 def new(linger: float = 0.0) -> ProxyLifecycle:
@@ -161,18 +172,48 @@ def test_shutdown_stops_a_proxy_in_use() -> None:
     assert (proxy.state, proxy.users) == (State.STOPPED, 0)
 
 
-@pytest.mark.parametrize("state", [State.IDLE, State.STOPPED, State.FAILED])
-def test_shutdown_of_a_proxy_without_process_does_nothing(state: State) -> None:
+@pytest.mark.parametrize("state", [State.STOPPED, State.FAILED])
+def test_shutdown_of_a_proxy_without_process_sends_nothing(state: State) -> None:
     proxy = new()
     if state is State.STOPPED:
         proxy = ready()
         proxy.released(now=1.0)
         proxy.exited(status=0, output="")
-    elif state is State.FAILED:
+    else:
         proxy.acquired()
         proxy.spawn_failed(message="boom")
     proxy.stop_requested(now=200.0)
-    assert (proxy.state, proxy.send_signal) == (state, None)
+    assert (proxy.state, proxy.send_signal, proxy.shutting_down) == (state, None, True)
+
+
+def test_shutdown_of_a_proxy_never_used_stops_it_for_good() -> None:
+    proxy = new()
+    proxy.stop_requested(now=200.0)
+    assert (proxy.state, proxy.send_signal, proxy.access) == (State.STOPPED, None, Access.REFUSED)
+    proxy.acquired()
+    assert (proxy.state, proxy.users, proxy.spawn, proxy.access) == (
+        State.STOPPED,
+        1,
+        False,
+        Access.REFUSED,
+    )
+    proxy.released(now=201.0)
+    assert proxy.users == 0
+
+
+def test_after_shutdown_a_stopped_proxy_counts_users_without_a_start() -> None:
+    proxy = ready()
+    proxy.stop_requested(now=150.0)
+    proxy.exited(status=-15, output="")
+    proxy.released(now=151.0)
+    proxy.acquired()
+    assert (proxy.state, proxy.users, proxy.spawn, proxy.access, proxy.failure) == (
+        State.STOPPED,
+        1,
+        False,
+        Access.REFUSED,
+        None,
+    )
 
 
 def test_a_stopped_proxy_starts_again_with_a_clean_record() -> None:
@@ -243,16 +284,19 @@ def test_models_are_not_retained() -> None:
 
 
 @pytest.mark.parametrize(
-    ("ready_timeout", "grace_period", "linger"), [(-1.0, 5.0, 0.0), (30.0, 5.0, -0.5)]
+    ("ready_timeout", "grace_period", "linger", "sleep"),
+    [(-1.0, 5.0, 0.0, None), (30.0, 5.0, -0.5, None), (30.0, 5.0, 0.0, -2.0)],
 )
 def test_negative_timeouts_are_rejected(
-    ready_timeout: float, grace_period: float, linger: float
+    ready_timeout: float, grace_period: float, linger: float, sleep: float | None
 ) -> None:
     with pytest.raises(ValueError) as caught:
-        ProxyLifecycle(ready_timeout=ready_timeout, grace_period=grace_period, linger=linger)
+        ProxyLifecycle(
+            ready_timeout=ready_timeout, grace_period=grace_period, linger=linger, sleep=sleep
+        )
     assert str(caught.value) == (
         f"Proxy timeouts must not be negative; got ready_timeout={ready_timeout}, "
-        f"grace_period={grace_period} and linger={linger}."
+        f"grace_period={grace_period}, linger={linger} and sleep={sleep}."
     )
 
 
@@ -383,3 +427,114 @@ def test_only_a_lingering_proxy_can_have_its_keep_alive_expire(make: object) -> 
     assert not proxy.may_linger_expired(now=1000.0)
     with pytest.raises(MachineError, match="Can't trigger event linger_expired"):
         proxy.linger_expired(now=1000.0)
+
+
+# Readiness and time reports.
+
+
+def test_a_started_proxy_with_an_address_is_probed_at_once() -> None:
+    proxy = waiting()
+    assert (proxy.timer, proxy.probe) == (Timer(100.0, "probe_due"), None)
+    assert proxy.time_passed(now=100.0)
+    assert (proxy.state, proxy.probe, proxy.timer) == (State.WAITING_READY, PROBE_LIMIT, None)
+    proxy.probe_succeeded()
+    assert (proxy.state, proxy.probe, proxy.timer, proxy.access) == (
+        State.READY,
+        None,
+        None,
+        Access.USE,
+    )
+
+
+def test_failed_probes_are_retried_after_growing_pauses() -> None:
+    proxy = waiting()
+    now, pauses = 100.0, []
+    for _ in range(5):
+        proxy.time_passed(now=now)
+        assert proxy.probe == PROBE_LIMIT
+        proxy.probe_failed(now=now)
+        assert proxy.timer is not None and proxy.timer.trigger == "probe_due"
+        pauses.append(proxy.timer.at - now)
+        now = proxy.timer.at
+    assert pauses == pytest.approx([FIRST_RETRY, 0.02, 0.04, LAST_RETRY, LAST_RETRY])
+
+
+def test_a_time_report_before_the_pause_ends_decides_no_probe() -> None:
+    proxy = waiting()
+    proxy.time_passed(now=100.0)
+    proxy.probe_failed(now=100.0)
+    timer = proxy.timer
+    assert proxy.time_passed(now=100.005)
+    assert (proxy.state, proxy.probe, proxy.timer) == (State.WAITING_READY, None, timer)
+
+
+def test_the_last_probe_comes_at_the_readiness_deadline_and_is_short() -> None:
+    proxy = waiting()
+    proxy.time_passed(now=129.5)
+    assert proxy.probe == pytest.approx(0.5)
+    proxy.probe_failed(now=129.99)
+    assert proxy.timer == Timer(130.0, "probe_due")
+    proxy.time_passed(now=130.0)
+    assert proxy.probe == FIRST_RETRY
+    proxy.probe_failed(now=130.0)
+    assert (proxy.state, proxy.failure, proxy.send_signal, proxy.timer) == (
+        State.STOPPING,
+        Failure.READY_TIMEOUT,
+        "TERM",
+        Timer(135.0, "grace_expired"),
+    )
+
+
+def test_a_proxy_without_an_address_is_ready_once_its_sleep_has_passed() -> None:
+    proxy = ProxyLifecycle(ready_timeout=1.0, grace_period=5.0, sleep=5.0)
+    proxy.acquired()
+    proxy.spawned(pid=4242, now=100.0)
+    assert (proxy.timer, proxy.sleep_deadline) == (Timer(105.0, "sleep_elapsed"), 105.0)
+    proxy.time_passed(now=104.9)
+    assert (proxy.state, proxy.probe, proxy.access) == (State.WAITING_READY, None, Access.WAIT)
+    proxy.time_passed(now=105.0)
+    assert (proxy.state, proxy.timer, proxy.sleep_deadline, proxy.failure) == (
+        State.READY,
+        None,
+        None,
+        None,
+    )
+
+
+def test_a_time_report_without_a_timer_clears_the_last_decision() -> None:
+    proxy = new()
+    proxy.acquired()
+    assert proxy.spawn
+    assert not proxy.time_passed(now=1.0)
+    assert (proxy.state, proxy.spawn, proxy.timer) == (State.STARTING, False, None)
+
+
+@pytest.mark.parametrize("answer", ["probe_succeeded", "probe_failed"])
+def test_a_probe_answer_after_the_stop_was_decided_changes_nothing(answer: str) -> None:
+    proxy = waiting()
+    proxy.time_passed(now=100.0)
+    proxy.released(now=101.0)
+    facts = {"now": 101.5} if answer == "probe_failed" else {}
+    assert proxy.trigger(answer, **facts)
+    assert (proxy.state, proxy.send_signal, proxy.failure, proxy.timer) == (
+        State.STOPPING,
+        None,
+        None,
+        Timer(106.0, "grace_expired"),
+    )
+
+
+def test_a_kill_ends_the_timer() -> None:
+    proxy = ready()
+    proxy.released(now=150.0)
+    proxy.time_passed(now=155.0)
+    assert (proxy.send_signal, proxy.timer) == ("KILL", None)
+    assert not proxy.time_passed(now=200.0)
+    assert proxy.send_signal is None
+
+
+def test_every_state_tells_users_what_they_get() -> None:
+    assert set(ACCESS) == set(State)
+    assert [ACCESS[s] for s in (State.WAITING_READY, State.STOPPING)] == [Access.WAIT] * 2
+    assert [ACCESS[s] for s in (State.READY, State.LINGERING)] == [Access.USE] * 2
+    assert [ACCESS[s] for s in (State.STOPPED, State.FAILED)] == [Access.REFUSED] * 2
