@@ -143,5 +143,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 def _whole_suite(config: pytest.Config) -> bool:
     """Whether this run covers every provider-level test: ``tests`` whole, unfiltered."""
     args = {Path(a).resolve() for a in config.args}
-    filtered = config.option.keyword or config.option.markexpr or getattr(config.option, "lf", False)
+    filtered = (
+        config.option.keyword or config.option.markexpr or getattr(config.option, "lf", False)
+    )
     return (_ROOT / "tests") in args and not filtered
