@@ -3,8 +3,8 @@
 The text comes from ``transitions``' own Mermaid renderer (``GraphMachine`` with
 ``graph_engine="mermaid"``, no graphviz needed) run over each module's ``State`` and transition
 table (one per resource kind), for a fresh model, so the same code always gives the same bytes
-(trailing spaces are trimmed so editors leave the file alone). A unit test fails when the committed file
-differs. Never writes anything but that one file.
+(trailing spaces are trimmed so editors leave the file alone). A unit test fails when the
+committed file differs. Never writes anything but that one file.
 
 Usage: ``python scripts/diagrams.py [--check]``; ``--check`` only reports whether the file is
 current (exit status 1 when it is not).
