@@ -113,15 +113,16 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
+    fired = config.stash[_FIRED]
     with _lock:
-        config.stash[_FIRED] |= _fired
+        fired.update(_fired)
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
-        workeroutput["rows_fired"] = sorted(config.stash[_FIRED])
+        workeroutput["rows_fired"] = sorted(fired)
         return
     if not _whole_suite(config):
         return
-    rows = missing(config.stash[_FIRED])
+    rows = missing(fired)
     if rows:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         lines = [f"  {row.key}: {row.text}" for row in rows]
@@ -137,7 +138,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_testnodedown(node: Any, error: Any) -> None:
     output = getattr(node, "workeroutput", {})
-    node.config.stash[_FIRED] |= set(output.get("rows_fired", ()))
+    fired: set[str] = node.config.stash[_FIRED]
+    fired.update(output.get("rows_fired", ()))
 
 
 def _whole_suite(config: pytest.Config) -> bool:

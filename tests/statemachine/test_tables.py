@@ -31,7 +31,7 @@ class Table:
     name: str
     module: ModuleType
     rows: list[Any]
-    initial: str
+    initial: str | None
 
 
 TABLES = [
@@ -55,6 +55,7 @@ def edges(table: Table) -> list[tuple[str, Enum, Enum, dict[str, object]]]:
 
 
 def initial(table: Table) -> Enum:
+    assert table.initial is not None
     state: Enum = table.module.State[table.initial]
     return state
 
