@@ -527,7 +527,7 @@ class ResourceLifecycle:
         """
         return unbound()
 
-    def values_planned(self, *, equal_to_prior: bool, db_heads: Iterable[str]) -> bool:
+    def values_planned(self, *, equal_to_prior: bool) -> bool:
         """PlanResourceChange filled the planned values; ``equal_to_prior`` compares them with
         the prior state, as Terraform will before it calls apply."""
         return unbound()

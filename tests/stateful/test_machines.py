@@ -497,7 +497,7 @@ class ResourceWorld(RuleBasedStateMachine):
         # calls apply only when they differ from the prior state.
         values = (self.target, self.extra, planned_revisions, outcome.steps)
         equal = saved is not None and values == saved.values()
-        outcome = self.fire(life, "values_planned", equal_to_prior=equal, db_heads=seen.db_heads)
+        outcome = self.fire(life, "values_planned", equal_to_prior=equal)
         if equal:
             # Terraform sees no change and calls no apply, a write planned or not.
             moves = seen.target_heads if writes else None
@@ -746,7 +746,7 @@ FACTS = {
             },
         ),
     ),
-    "values_planned": st.fixed_dictionaries({"equal_to_prior": st.booleans(), "db_heads": HEADS}),
+    "values_planned": st.fixed_dictionaries({"equal_to_prior": st.booleans()}),
     "refreshed": st.one_of(
         st.fixed_dictionaries({"known": st.just(False)}),
         st.fixed_dictionaries(FAILURE, optional={**FAILURE_WORDING, "db_heads": HEADS}),

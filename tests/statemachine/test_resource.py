@@ -201,7 +201,7 @@ def test_a_stamp_writes_its_own_heads_when_they_differ_from_the_upgrade_heads() 
     life.planned(db_heads=["b1"], target_heads=["a2", "b1"], stamp_heads=["a2"])
     assert (life.decision, life.target_heads) == (Decision.STAMP, ("a2",))
     assert (life.outcome.revisions, life.outcome.moves_to) == (("a2",), ("a2",))
-    life.values_planned(equal_to_prior=False, db_heads=["b1"])
+    life.values_planned(equal_to_prior=False)
     life.apply_started(db_heads=["b1"])
     assert life.outcome.actions == (Action("stamp", ("a2",)),)
 
@@ -220,7 +220,7 @@ def test_a_plan_from_where_other_resources_leave_the_database_starts_there() -> 
         ("a1",),
         ("a2",),
     )
-    life.values_planned(equal_to_prior=False, db_heads=[])
+    life.values_planned(equal_to_prior=False)
     life.apply_started(db_heads=["a1"])
     assert (life.state, life.outcome.actions) == (State.CREATING, (Action("upgrade", ("a2",)),))
 
@@ -340,14 +340,14 @@ def test_at_target_an_unchanged_plan_rests_at_present_with_nothing_to_do(state: 
     life.planned(db_heads=["a1"], target_heads=["a1"], target_revisions=["a1"])
     assert (life.state, life.decision) == (State.PLANNED_UPDATE, Decision.NOOP)
     assert life.outcome == Outcome(revisions=("a1",), target_revisions=("a1",))
-    life.values_planned(equal_to_prior=True, db_heads=["a1"])
+    life.values_planned(equal_to_prior=True)
     assert (life.state, life.decision, life.outcome) == (State.PRESENT, Decision.NOOP, Outcome())
 
 
 def test_a_config_change_at_target_plans_an_update_that_writes_nothing() -> None:
     life = at(State.PRESENT)
     life.planned(db_heads=["a1"], target_heads=["a1"])
-    life.values_planned(equal_to_prior=False, db_heads=["a1"])
+    life.values_planned(equal_to_prior=False)
     assert (life.state, life.decision, life.outcome) == (
         State.PLANNED_UPDATE,
         Decision.NOOP,
@@ -480,7 +480,7 @@ def test_a_stamp_ignores_new_revisions_and_warns() -> None:
     life.planned(db_heads=["a1"], target_heads=["a2"])
     assert (life.state, life.decision) == (State.PLANNED_UPDATE, Decision.NOOP)
     assert life.outcome == Outcome(revisions=("a1",))
-    life.values_planned(equal_to_prior=True, db_heads=["a1"])
+    life.values_planned(equal_to_prior=True)
     assert (life.state, life.outcome) == (State.PRESENT, Outcome())
 
 
@@ -505,7 +505,7 @@ def test_a_stamp_is_satisfied_once_the_database_is_past_its_target() -> None:
     )
     assert (life.state, life.decision) == (State.PLANNED_UPDATE, Decision.NOOP)
     assert life.outcome == Outcome(revisions=("a6", "b1"))
-    life.values_planned(equal_to_prior=True, db_heads=["a6", "b1"])
+    life.values_planned(equal_to_prior=True)
     assert life.state is State.PRESENT
 
 
@@ -547,7 +547,7 @@ def test_a_new_stamp_on_a_database_past_its_target_writes_nothing() -> None:
         ("a6",),
     )
     assert life.outcome == Outcome(revisions=("a6",))
-    life.values_planned(equal_to_prior=False, db_heads=["a6"])
+    life.values_planned(equal_to_prior=False)
     life.apply_started(db_heads=["a6"])
     assert (life.state, life.outcome.actions) == (State.CREATING, ())
     life.apply_succeeded()
@@ -574,7 +574,7 @@ def test_a_stamp_whose_database_moved_by_hand_drifts_with_a_warning_and_does_not
     assert life.outcome.notes == (stamp_behind("'a0'", "'a1'"),)
     life.planned(db_heads=["a0"], target_heads=["a1"])
     assert (life.state, life.decision) == (State.PLANNED_UPDATE, Decision.NOOP)
-    life.values_planned(equal_to_prior=True, db_heads=["a0"])
+    life.values_planned(equal_to_prior=True)
     assert life.state is State.PRESENT
 
 
@@ -604,7 +604,7 @@ def test_a_stamp_with_a_changed_target_stamps_even_backwards() -> None:
 def test_a_stamp_with_another_config_change_plans_an_update_that_writes_nothing() -> None:
     life = at(State.PRESENT, kind="stamp", heads=("a1",))
     life.planned(db_heads=["a1"], target_heads=["a2"])
-    life.values_planned(equal_to_prior=False, db_heads=["a1"])
+    life.values_planned(equal_to_prior=False)
     assert (life.state, life.decision, life.planned_heads) == (
         State.PLANNED_UPDATE,
         Decision.NOOP,
@@ -735,7 +735,7 @@ def test_a_write_plan_equal_to_the_prior_state_rests_at_present(kind: str) -> No
     life = at(State.PARTIAL, kind=kind, heads=("a1",))
     life.planned(db_heads=[], target_heads=["a1"])
     assert (life.state, life.outcome.moves_to) == (State.PLANNED_UPDATE, ("a1",))
-    life.values_planned(equal_to_prior=True, db_heads=[])
+    life.values_planned(equal_to_prior=True)
     assert (life.state, life.outcome) == (State.PRESENT, Outcome(moves_to=("a1",)))
 
 
@@ -743,14 +743,14 @@ def test_a_write_plan_that_differs_from_the_prior_state_stays_planned() -> None:
     life = at(State.PRESENT, heads=("a1",))
     life.planned(db_heads=[], target_heads=["a1"])
     assert life.decision is Decision.UPGRADE
-    life.values_planned(equal_to_prior=False, db_heads=[])
+    life.values_planned(equal_to_prior=False)
     assert (life.state, life.outcome) == (State.PLANNED_UPDATE, Outcome(moves_to=("a1",)))
 
 
 def test_a_create_plan_stays_planned_whatever_the_values() -> None:
     life = ResourceLifecycle("upgrade")
     life.planned(db_heads=["a1"], target_heads=["a1"])
-    life.values_planned(equal_to_prior=True, db_heads=["a1"])
+    life.values_planned(equal_to_prior=True)
     assert (life.state, life.decision) == (State.PLANNED_CREATE, Decision.NOOP)
 
 

@@ -145,13 +145,7 @@ class Flow:
         effects.record(planned, outcome)
         if work is not None and inspection is not None:
             effects.plan_steps(work, outcome, inspection, prior)
-        _fire(
-            ctx,
-            life,
-            "values_planned",
-            equal_to_prior=prior is not None and planned == prior,
-            db_heads=() if inspection is None else inspection.current,
-        )
+        _fire(ctx, life, "values_planned", equal_to_prior=prior is not None and planned == prior)
         return Planned(planned, compat.encode_private(life))
 
     def plan_destroy(self, ctx: Context, prior: Values, prior_private: bytes) -> Planned:
