@@ -155,9 +155,11 @@ class Terraform:
         return said(diagnostics)
 
     def run(self, config: Values | None) -> list[str]:
-        """Plan and, when the plan holds, apply it."""
+        """Plan and, when the plan holds and changes something, apply it, as Terraform does."""
         planned, notes = self.plan(config)
         if planned is None or any(n.startswith("error ") for n in notes):
+            return notes
+        if config is not None and planned.state == self.state:
             return notes
         return notes + self.apply(planned, config)
 
@@ -207,7 +209,40 @@ def test_a_stamp_behind_its_target_after_a_move_by_hand_warns_on_refresh() -> No
     assert tf.state["target_revisions"] == ["b2"], "a stamp keeps what it stamped"
 
 
+def test_a_stamp_whose_target_moves_on_with_new_revisions_warns_and_stays() -> None:
+    tf = created(Terraform("alembic_stamp"))
+    tf.world.history.append("d4")
+    assert tf.refresh() == ["warning Database Not At Target"]
+    assert tf.state is not None and tf.state["revisions"] == ["c3"]
+    assert tf.run(tf.config()) == [], "a stamp never stamps again for new revisions"
+    assert tf.world.position == 3
+
+
+# Import.
+
+
+def test_an_import_records_the_heads_it_read() -> None:
+    tf = Terraform(world=World(position=2))
+    imported, diagnostics = tf.provider.import_resource_state("alembic_upgrade", "heads")
+    assert said(diagnostics) == []
+    (item,) = imported
+    assert (item.state["revisions"], item.state["target_revisions"]) == (["b2"], ["c3"])
+    tf.state, tf.private = item.state, item.private
+    assert tf.run(tf.config()) == []
+    assert tf.state is not None and tf.state["revisions"] == ["c3"]
+
+
 # Plans of a create.
+
+
+def test_a_stamp_whose_database_cannot_be_reached_yet_stamps_in_the_apply() -> None:
+    tf = Terraform("alembic_stamp", World(unreachable=True))
+    planned, notes = tf.plan(tf.config())
+    assert notes == ["warning Database Not Reachable"]
+    assert planned.state["revisions"] == ["c3"]
+    tf.world.unreachable = False
+    assert tf.apply(planned, tf.config()) == []
+    assert tf.world.calls[-2:] == ["current", "stamp"]
 
 
 def test_creates_whose_databases_cannot_be_reached_plan_from_base_then_unknown() -> None:

@@ -299,13 +299,23 @@ def test_projects_share_a_server_per_interpreter_but_not_per_wrapper_directory(
     assert len(servers["wrapper"]) == 2, servers
 
 
+# Leave as soon as the shared server listens (it binds before it imports Alembic), so the next
+# provider finds a server that is still importing.
 _WARM_UP_AND_LEAVE = """
-import os, sys, time
+import os, stat, sys, time
+from pathlib import Path
 from alembic_provider.executor.process import Launch, WorkerProcesses
 launch = Launch((sys.executable,), sys.argv[1], {})
 WorkerProcesses(warm=True).prestart(launch)
-time.sleep(0.2)
-os._exit(0)
+directory = Path(os.environ["TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR"])
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    if directory.is_dir() and any(
+        stat.S_ISSOCK(p.lstat().st_mode) for p in directory.rglob("*") if not p.is_symlink()
+    ):
+        os._exit(0)
+    time.sleep(0.01)
+os._exit(3)
 """
 
 

@@ -656,3 +656,21 @@ def test_a_user_waiting_for_a_stop_when_the_provider_closes_is_refused(
             0,
             1,
         )
+
+
+def test_a_close_that_overtakes_a_new_proxy_before_its_first_user_stops_it_unstarted(
+    manager: ProxyManager, launcher: FakeLauncher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider closes between creating a proxy for an operation and counting its user."""
+    create = manager._proxy
+
+    def overtaken(spec: ProxySpec) -> object:
+        proxy = create(spec)
+        manager.close(timeout=0)
+        return proxy
+
+    monkeypatch.setattr(manager, "_proxy", overtaken)
+    with pytest.raises(ProxyError), manager.use(READY):
+        pytest.fail("a proxy of a closed provider was used")
+    assert manager.state(READY) is State.STOPPED
+    assert launcher.started == []
