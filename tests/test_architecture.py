@@ -336,3 +336,50 @@ def test_the_rendezvous_floor_needs_only_the_standard_library() -> None:
                     continue
                 beyond.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}: {name}")
     assert not beyond, "rendezvous imports beyond the standard library:\n" + "\n".join(beyond)
+
+
+#: What a resource handler may read of the lifecycle: the outcome and the snapshot it keeps.
+#: ``compat.py`` alone builds a lifecycle for a state the Go provider wrote, in PRESENT.
+_LIFECYCLE_NAMES = ("State", "Decision", "TABLES", "MACHINES")
+_LIFECYCLE_FIELDS = ("state", "decision", "pending", "kind", "heads", "planned_from")
+
+
+def _is_resource_kind(node: ast.expr) -> bool:
+    """``self.kind``, ``life.kind`` or ``snapshot.kind``: which resource type this is."""
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "kind"
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("self", "life", "snapshot")
+    )
+
+
+def test_resource_handlers_never_branch_on_the_lifecycle_or_the_kind() -> None:
+    """The machine decides: handlers read ``life.outcome``, never its state, decision or kind.
+
+    ``kind`` is only passed on (to build the lifecycle of the resource's own kind); a handler
+    that compares it, or reads what the lifecycle decided any other way than through the
+    outcome, is taking a decision of its own.
+    """
+    found = []
+    for path in sorted((ROOT / "alembic_provider" / "resources").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        where = path.relative_to(ROOT)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "statemachine.resource":
+                allowed = path.name == "compat.py"
+                names = [a.name for a in node.names if a.name in _LIFECYCLE_NAMES]
+                if names and not (allowed and names == ["State"]):
+                    found.append(f"{where}:{node.lineno}: imports {', '.join(names)}")
+            if isinstance(node, ast.Compare):
+                for side in (node.left, *node.comparators):
+                    if _is_resource_kind(side) and path.name != "compat.py":
+                        found.append(f"{where}:{node.lineno}: compares a kind")
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in _LIFECYCLE_FIELDS
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "life"
+            ):
+                found.append(f"{where}:{node.lineno}: reads life.{node.attr}")
+    assert not found, "handlers deciding outside the machine:\n" + "\n".join(found)
