@@ -787,13 +787,15 @@ class ResourceLifecycle:
         """An import without a read: the configuration's settings come with the first plan."""
 
     def record_heads_only(self, event: EventData) -> None:
-        """The target does not resolve: record the database's heads, which the plan reports on.
+        """The target does not resolve (the plan reports it): record the database's heads.
 
-        The lifecycle keeps what the last apply recorded, so it does not claim these heads came
-        from a refresh.
+        They were read by this refresh like any others, so a plan that finds the database
+        elsewhere later refuses as after any refresh; the resolved target stays the last one.
         """
-        self.revisions = Facts.of(event).db_heads
-        self.from_refresh = False
+        db_heads = Facts.of(event).db_heads
+        self.heads = self.heads if db_heads is None else db_heads
+        self.revisions = self.heads
+        self.from_refresh = db_heads is not None
         self.unread = False
 
     def refuse_unreachable(self, event: EventData) -> None:

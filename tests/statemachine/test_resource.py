@@ -687,16 +687,17 @@ def test_a_refresh_of_an_unread_import_keeps_it_whatever_failed(error_kind: str)
     assert life.outcome == Outcome()
 
 
-def test_a_refresh_whose_target_does_not_resolve_reports_only_the_database_heads() -> None:
-    life = at(State.PRESENT, heads=("a1",), target_heads=("a1",), from_refresh=True)
+def test_a_refresh_whose_target_does_not_resolve_records_the_database_heads_it_read() -> None:
+    """The plan reports the target; the heads count as read by a refresh, as any others."""
+    life = at(State.PRESENT, heads=("a1",), target_heads=("a1",))
     life.refreshed(error="Can't locate revision 'zz'.", error_kind="target", db_heads=["a2"])
     assert (life.state, life.heads, life.target_heads, life.from_refresh) == (
         State.PRESENT,
+        ("a2",),
         ("a1",),
-        ("a1",),
-        False,
+        True,
     )
-    assert life.outcome == Outcome(revisions=("a2",))
+    assert life.outcome == Outcome(revisions=("a2",), refreshed=True)
 
 
 @pytest.mark.parametrize("kind", ["upgrade", "stamp"])

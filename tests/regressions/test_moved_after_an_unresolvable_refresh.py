@@ -1,0 +1,51 @@
+"""Regression: heads a refresh read while the target did not resolve are heads a refresh read.
+
+Found by the long profile of ``tests/stateful/test_provider_model.py``. The target ``head``
+became ambiguous (a second base appeared), so ReadResource recorded the database's heads
+without resolving the target, and the lifecycle did not count them as read by a refresh. When
+the database then moved by hand and the next plan ran without a refresh, that plan started from
+where the database had moved to and applied, instead of refusing with "Database Moved" as it
+does after every other refresh. Never touches anything outside its temporary directory.
+"""
+
+from __future__ import annotations
+
+from tests.stateful.test_provider_model import ProviderModel
+
+
+def test_a_database_moved_after_an_unresolvable_refresh_stops_the_next_plan() -> None:
+    state = ProviderModel()
+    state.build(kind="upgrade", created_later=False, count=1, resource_settings_only=True)
+    try:
+        state.import_by_symbol(import_id="heads")
+        state.destroy()
+        state.target_head()
+        state.apply(refresh=False, unknown=None)
+        state.add_base()
+        state.apply(refresh=True, unknown="target")
+        failing = state.add_failing_revision(head=0)
+        state.move_database(how="upgrade", revision=failing)
+        state.merge_heads(first=0, second=0)
+        state.apply(refresh=False, unknown="target")
+        assert any(d.startswith("Database Moved: ") for d in state.tf.diagnostics)
+    finally:
+        state.teardown()
+
+
+def test_an_import_then_an_unresolvable_refresh_and_a_move_by_hand() -> None:
+    state = ProviderModel()
+    state.build(count=1, kind="upgrade", created_later=True, resource_settings_only=False)
+    try:
+        state.add_failing_revision(head=0)
+        state.fix_failing_revisions()
+        state.import_by_symbol(import_id="heads")
+        state.target_head()
+        state.add_failing_revision(head=0)
+        state.apply(refresh=False, unknown="target")
+        base = state.add_base()
+        state.apply(refresh=True, unknown="target")
+        state.move_database(how="upgrade", revision=base)
+        state.merge_heads(first=0, second=0)
+        state.apply(refresh=False, unknown="target")
+    finally:
+        state.teardown()
