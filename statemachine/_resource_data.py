@@ -226,4 +226,9 @@ class Facts:
 
     @classmethod
     def of(cls, event: EventData) -> Facts:
-        return cls(**event.kwargs)
+        """The facts an event carries, read once per event however many guards ask."""
+        facts = event.__dict__.get("_facts")
+        if not isinstance(facts, Facts):
+            facts = cls(**event.kwargs)
+            event.__dict__["_facts"] = facts
+        return facts

@@ -10,6 +10,7 @@ Never does I/O and never reads a clock; imports only the standard library and ``
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,15 @@ def _names(value: str | tuple[str, ...]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else value
 
 
+@functools.cache
+def _declared(model: type, name: str) -> inspect.Signature:
+    """The signature a model class declares for a trigger, read once per class and trigger."""
+    declared = getattr(model, name, None)
+    if declared is None:
+        raise TypeError(f"The model '{model.__name__}' does not declare '{name}'.")
+    return inspect.signature(declared)
+
+
 def check_facts(event: EventData) -> None:
     """Reject facts that the model's trigger declaration does not accept.
 
@@ -79,11 +89,9 @@ def check_facts(event: EventData) -> None:
     :raises TypeError: when the keyword facts do not match the trigger's declared signature.
     """
     name = event.event.name
-    declared = getattr(type(event.model), name, None)
-    if declared is None:
-        raise TypeError(f"The model '{type(event.model).__name__}' does not declare '{name}'.")
+    signature = _declared(type(event.model), name)
     try:
-        inspect.signature(declared).bind(event.model, *event.args, **event.kwargs)
+        signature.bind(event.model, *event.args, **event.kwargs)
     except TypeError as err:
         raise TypeError(f"Facts for '{name}' do not match its declaration: {err}.") from err
 
