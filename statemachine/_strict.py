@@ -10,7 +10,6 @@ Never does I/O and never reads a clock; imports only the standard library and ``
 
 from __future__ import annotations
 
-import functools
 import inspect
 import threading
 from typing import TYPE_CHECKING, Any
@@ -71,13 +70,21 @@ def _names(value: str | tuple[str, ...]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else value
 
 
-@functools.cache
+#: The signature each model class declares for each trigger: reading one costs more than the
+#: rest of a transition, and the declarations never change.
+_SIGNATURES: dict[tuple[type, str], inspect.Signature] = {}
+
+
 def _declared(model: type, name: str) -> inspect.Signature:
     """The signature a model class declares for a trigger, read once per class and trigger."""
-    declared = getattr(model, name, None)
-    if declared is None:
-        raise TypeError(f"The model '{model.__name__}' does not declare '{name}'.")
-    return inspect.signature(declared)
+    key = (model, name)
+    signature = _SIGNATURES.get(key)
+    if signature is None:
+        declared = getattr(model, name, None)
+        if declared is None:
+            raise TypeError(f"The model '{model.__name__}' does not declare '{name}'.")
+        signature = _SIGNATURES[key] = inspect.signature(declared)
+    return signature
 
 
 def check_facts(event: EventData) -> None:
