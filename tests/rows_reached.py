@@ -35,10 +35,6 @@ class Row:
     text: str
 
 
-def _rows_of(table: str, rows: list[Any]) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    yield from enumerate(rows)
-
-
 def _describe(row: Mapping[str, Any]) -> str:
     sources = row["source"] if isinstance(row["source"], tuple) else (row["source"],)
     guards = [*row.get("conditions", ()), *(f"!{g}" for g in row.get("unless", ()))]
@@ -136,6 +132,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     output = getattr(node, "workeroutput", {})
     fired: set[str] = node.config.stash[_FIRED]
