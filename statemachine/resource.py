@@ -127,8 +127,8 @@ _RECORDED = frozenset({*_IN_STATE, S.PLANNED_UPDATE, S.UPDATING, S.PLANNED_DELET
 # ReadResource that could not read the database as asked; rows both kinds share.
 _REFRESH_FAILED: list[TransitionConfigDict] = [
     edge("refreshed", _IN_STATE, "=", when="is_unknown", do="keep_values"),
-    edge("refreshed", _IN_STATE, "=", when=("has_error", "is_unread"), do="keep_unread"),
     edge("refreshed", _IN_STATE, "=", when=("has_error", "is_target_error"), do="record_heads_only"),
+    edge("refreshed", _IN_STATE, "=", when=("has_error", "is_unread"), do="keep_unread"),
     edge("refreshed", _IN_STATE, "=", when=("has_error", "is_unreachable"), do="refuse_unreachable"),
     edge("refreshed", _IN_STATE, "=", when="has_error", do="report_error"),
 ]

@@ -1,11 +1,13 @@
 """Regression: heads a refresh read while the target did not resolve are heads a refresh read.
 
-Found by the long profile of ``tests/stateful/test_provider_model.py``. The target ``head``
+Found by the long profile of ``tests/stateful/test_provider_model.py``, twice. The target ``head``
 became ambiguous (a second base appeared), so ReadResource recorded the database's heads
 without resolving the target, and the lifecycle did not count them as read by a refresh. When
 the database then moved by hand and the next plan ran without a refresh, that plan started from
 where the database had moved to and applied, instead of refusing with "Database Moved" as it
-does after every other refresh. Never touches anything outside its temporary directory.
+does after every other refresh. An import left to the plan (its database did not exist yet)
+was likewise kept unread by a refresh that reached the database but not the target. Never
+touches anything outside its temporary directory.
 """
 
 from __future__ import annotations
@@ -47,5 +49,23 @@ def test_an_import_then_an_unresolvable_refresh_and_a_move_by_hand() -> None:
         state.move_database(how="upgrade", revision=base)
         state.merge_heads(first=0, second=0)
         state.apply(refresh=False, unknown="target")
+    finally:
+        state.teardown()
+
+
+def test_an_unread_import_whose_refresh_reaches_the_database_records_its_heads() -> None:
+    """An import left to the plan (the database did not exist yet) is refreshed once the
+    database exists while its target ``head`` has become ambiguous: the refresh records the
+    heads it read, and the plan reports the target."""
+    state = ProviderModel()
+    state.build(count=0, kind="upgrade", created_later=True, resource_settings_only=False)
+    try:
+        state.import_by_symbol(import_id="head")
+        state.add_base()
+        state.move_database_to_base(drop_table=False)
+        state.add_base()
+        state.apply(refresh=True, unknown=None)
+        assert state.tf.state is not None
+        assert state.tf.state.value["revisions"] == sorted(state.rows)
     finally:
         state.teardown()

@@ -678,13 +678,21 @@ def test_a_refresh_with_unknown_inputs_keeps_everything(kind: str, state: State)
     assert life.outcome == Outcome()
 
 
-@pytest.mark.parametrize("error_kind", ["database", "env", "target"])
+@pytest.mark.parametrize("error_kind", ["database", "env", "unknown_database_revision"])
 def test_a_refresh_of_an_unread_import_keeps_it_whatever_failed(error_kind: str) -> None:
     life = at(State.PRESENT, heads=(), unread=True)
     before = life.snapshot()
     life.refreshed(error="no url", error_kind=error_kind, db_heads=["a1"])
     assert life.snapshot() == before
     assert life.outcome == Outcome()
+
+
+def test_an_unread_import_whose_refresh_reads_the_database_records_its_heads() -> None:
+    """The database was reached; only the target did not resolve, which the plan reports."""
+    life = at(State.PRESENT, heads=(), unread=True)
+    life.refreshed(error="Multiple heads.", error_kind="target", db_heads=["a1"])
+    assert (life.heads, life.unread, life.from_refresh) == (("a1",), False, True)
+    assert life.outcome == Outcome(revisions=("a1",), refreshed=True)
 
 
 def test_a_refresh_whose_target_does_not_resolve_records_the_database_heads_it_read() -> None:
