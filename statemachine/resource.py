@@ -210,7 +210,7 @@ UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     *_REPLACED,
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when="is_unknown", do="plan_forget"),
     edge("destroy_planned", _IN_STATE, "=", when=("has_error", "is_target_error"), do="plan_destroy_error"),
-    edge("destroy_planned", _IN_STATE, "=", when="has_error", do="report_error"),
+    edge("destroy_planned", _IN_STATE, "=", when="has_error", do="plan_destroy_failure"),
     edge("destroy_planned", S.PARTIAL, S.PLANNED_DELETE, when="has_destroy_target", do="keep_partial"),
     edge("destroy_planned", _APPLIED, S.PLANNED_DELETE, when=("has_destroy_target", "has_downgrades"), do="plan_destroy_downgrade"),
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_forget"),
@@ -845,6 +845,12 @@ class ResourceLifecycle:
     def plan_destroy_error(self, event: EventData) -> None:
         self._plan(event, Decision.ERROR)
         self._fail_with(Facts.of(event), "Invalid On Destroy Revision")
+
+    def plan_destroy_failure(self, event: EventData) -> None:
+        """The destroy could not read the database: nothing is destroyed, and the heads the
+        state keeps are no longer the ones a refresh just read (an apply returns them)."""
+        self._plan(event, Decision.ERROR)
+        self._fail_with(Facts.of(event), "Provider Error")
 
     def plan_noop(self, event: EventData) -> None:
         """Nothing to write. What other resources of the database move is not this one's change:

@@ -69,3 +69,47 @@ def test_an_unread_import_whose_refresh_reaches_the_database_records_its_heads()
         assert state.tf.state.value["revisions"] == sorted(state.rows)
     finally:
         state.teardown()
+
+
+def test_a_destroy_that_fails_to_read_the_database_leaves_no_refresh_behind() -> None:
+    """A failed destroy returns the stored object through ApplyResourceChange: its heads no
+    longer count as read by the refresh before it, so a later plan is not refused with
+    "Database Moved" when the database has moved since."""
+    state = ProviderModel()
+    try:
+        (revisions_0,) = state.build(
+            count=1, resource_settings_only=False, kind="upgrade", created_later=False
+        )
+        state.change_settings(allow_downgrade=None, on_destroy=None, preview_sql=None)
+        state.target_revision(revision=revisions_0)
+        state.move_database_ahead_of_scripts()
+        state.target_revision(revision=revisions_0)
+        state.move_database_to_base(drop_table=True)
+        state.target_head()
+        revisions_1 = state.add_failing_revision(head=0)
+        state.target_head()
+        state.target_head()
+        revisions_2 = state.add_revision(head=0)
+        state.import_by_revision(revision=revisions_2)
+        state.move_database_ahead_of_scripts()
+        state.destroy()
+        state.move_database(how="upgrade", revision=revisions_2)
+        state.fix_failing_revisions()
+        state.change_settings(allow_downgrade=None, on_destroy="base", preview_sql=None)
+        state.refresh()
+        state.apply_replace(refresh=True)
+        state.add_branch(parent=revisions_1)
+        state.change_settings(allow_downgrade=None, on_destroy=None, preview_sql=None)
+        revisions_4 = state.add_failing_revision(head=0)
+        state.move_database_ahead_of_scripts()
+        state.fix_failing_revisions()
+        state.destroy()
+        state.destroy()
+        state.move_database(how="upgrade", revision=revisions_4)
+        state.change_settings(allow_downgrade=None, on_destroy=None, preview_sql=None)
+        revisions_5 = state.add_failing_revision(head=0)
+        state.change_settings(allow_downgrade=True, on_destroy=None, preview_sql=None)
+        state.target_revision(revision=revisions_5)
+        state.apply(refresh=False, unknown="target")
+    finally:
+        state.teardown()

@@ -1044,14 +1044,15 @@ def test_an_on_destroy_that_does_not_resolve_stops_the_destroy() -> None:
 
 
 def test_any_other_destroy_failure_is_reported_as_given() -> None:
-    life = at(State.PRESENT)
+    """Nothing is destroyed; what the state keeps is returned by an apply, not a refresh."""
+    life = at(State.PRESENT, from_refresh=True)
     life.destroy_planned(
         destroy_target="base",
         error="connection refused",
         error_summary="Database Not Reachable",
         error_kind="database",
     )
-    assert (life.state, life.decision) == (State.PRESENT, None)
+    assert (life.state, life.decision, life.from_refresh) == (State.PRESENT, Decision.ERROR, False)
     assert life.outcome.notes == (error("Database Not Reachable", "connection refused"),)
 
 
