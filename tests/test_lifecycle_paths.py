@@ -271,6 +271,13 @@ def test_a_create_whose_login_is_refused_is_an_error_at_plan() -> None:
     assert (planned.state, notes) == (None, ["error Database Login Refused"])
 
 
+def test_a_create_whose_target_names_no_revision_is_an_error_on_the_target() -> None:
+    tf = Terraform()
+    planned, notes = tf.plan(tf.config(target="zzz"))
+    assert (planned.state, notes) == (None, ["error Invalid Target Revision"])
+    assert tf.world.writes == 0
+
+
 def test_a_create_behind_the_database_downgrades_only_when_allowed() -> None:
     tf = Terraform(world=World(position=3))
     planned, notes = tf.plan(tf.config(target="a1"))
@@ -458,3 +465,51 @@ def test_an_apply_runs_the_exact_heads_its_plan_resolved(tmp_path: Path) -> None
         assert "t_a2" not in tables(url)
     finally:
         provider.close()
+
+
+# The rest of each kind's table, one decision each.
+
+
+def test_an_update_whose_database_cannot_be_reached_is_an_error_at_plan() -> None:
+    tf = created(Terraform())
+    tf.world.unreachable = True
+    planned, notes = tf.plan(tf.config())
+    assert (planned.state, notes) == (None, ["error Database Not Reachable"])
+
+
+def test_an_apply_without_this_providers_plan_is_refused_and_keeps_the_state() -> None:
+    tf = created(Terraform())
+    assert tf.state is not None
+    applied, diagnostics = tf.provider.apply_resource_change(
+        "alembic_upgrade", tf.state, tf.state, tf.config(), b""
+    )
+    assert said(diagnostics) == ["error Invalid Request"]
+    assert applied is not None and applied.state is not None
+    assert applied.state["revisions"] == ["c3"] and tf.world.writes == 1
+
+
+def test_an_import_whose_target_names_no_revision_imports_nothing() -> None:
+    tf = Terraform()
+    imported, diagnostics = tf.provider.import_resource_state("alembic_upgrade", "zzz")
+    assert (imported, said(diagnostics)) == ([], ["error Invalid Target Revision"])
+
+
+def test_a_stamp_whose_database_moved_past_its_target_refreshes_quietly() -> None:
+    tf = created(Terraform("alembic_stamp"), target="b2")
+    tf.world.position = 3
+    assert tf.refresh() == []
+    assert tf.state is not None and tf.state["revisions"] == ["c3"]
+    assert tf.state["target_revisions"] == ["b2"]
+
+
+def test_a_stamp_created_on_a_database_past_its_target_stamps_nothing() -> None:
+    tf = Terraform("alembic_stamp", World(position=3))
+    assert tf.run(tf.config(target="a1")) == []
+    assert tf.world.writes == 0
+    assert tf.state is not None and tf.state["revisions"] == ["c3"]
+
+
+def test_destroying_a_stamp_keeps_the_database() -> None:
+    tf = created(Terraform("alembic_stamp"), target="b2")
+    assert tf.run(None) == []
+    assert tf.state is None and tf.world.position == 2 and tf.world.writes == 1
