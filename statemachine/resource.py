@@ -843,8 +843,14 @@ class ResourceLifecycle:
         )
 
     def plan_destroy_error(self, event: EventData) -> None:
+        """``on_destroy`` names no revision: the error points at it, not at ``target``."""
         self._plan(event, Decision.ERROR)
-        self._fail_with(Facts.of(event), "Invalid On Destroy Revision")
+        facts = Facts.of(event)
+        self._fail(
+            facts.error_summary or "Invalid On Destroy Revision",
+            facts.error_detail or facts.error or "",
+            ("on_destroy",),
+        )
 
     def plan_destroy_failure(self, event: EventData) -> None:
         """The destroy could not read the database: nothing is destroyed, and the heads the

@@ -513,3 +513,11 @@ def test_destroying_a_stamp_keeps_the_database() -> None:
     tf = created(Terraform("alembic_stamp"), target="b2")
     assert tf.run(None) == []
     assert tf.state is None and tf.world.position == 2 and tf.world.writes == 1
+
+
+def test_an_on_destroy_target_that_does_not_resolve_points_at_on_destroy() -> None:
+    tf = created(Terraform(), on_destroy="zzz")
+    _, diagnostics = tf.provider.plan_resource_change(
+        "alembic_upgrade", tf.state, None, None, tf.private
+    )
+    assert [d.attribute for d in diagnostics] == [("on_destroy",)]

@@ -1039,7 +1039,7 @@ def test_an_on_destroy_that_does_not_resolve_stops_the_destroy() -> None:
     )
     assert (life.state, life.decision) == (State.PRESENT, Decision.ERROR)
     assert life.outcome.notes == (
-        error("Invalid On Destroy Revision", "Can't locate revision 'zz'."),
+        error("Invalid On Destroy Revision", "Can't locate revision 'zz'.", ("on_destroy",)),
     )
 
 
