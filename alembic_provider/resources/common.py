@@ -21,7 +21,6 @@ from alembic_provider.schema import Block, empty_object
 
 __all__ = [
     "ManagedProxies",
-    "fill_defaults",
     "heads_text",
     "project_for",
     "upgrade_state_values",
@@ -34,15 +33,6 @@ _DEFAULT_SECTION = "alembic"
 def heads_text(heads: Iterable[str]) -> str:
     """Join heads into the single ``revision`` string the Go provider stored."""
     return ",".join(sorted(heads))
-
-
-def fill_defaults(block: Block, config: Values, planned: Values) -> Values:
-    """Plan each optional+computed attribute's default where the configuration leaves it null."""
-    result = dict(planned)
-    for attribute in block.attributes:
-        if attribute.default is not None and config.get(attribute.name) is None:
-            result[attribute.name] = attribute.default
-    return result
 
 
 def _first(*values: Any) -> Any:

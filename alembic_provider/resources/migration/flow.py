@@ -16,7 +16,7 @@ from alembic_provider import errors
 from alembic_provider.cty import UNKNOWN
 from alembic_provider.executor import Inspection, PlannedMove
 from alembic_provider.resources.base import Applied, Context, Planned, Values
-from alembic_provider.resources.common import fill_defaults, project_for
+from alembic_provider.resources.common import project_for
 from alembic_provider.resources.databases import Reading, owner_of, reading_of
 from alembic_provider.resources.migration import compat, effects
 from alembic_provider.resources.migration import facts as observe
@@ -54,8 +54,11 @@ class Flow:
         proposed: Values,
         prior_private: bytes,
     ) -> Planned:
-        """Plan a create (``prior`` is None) or an update."""
-        planned = fill_defaults(self.block, config, proposed)
+        """Plan a create (``prior`` is None) or an update.
+
+        ``proposed`` already carries the schema's defaults: the framework's plan modifiers ran.
+        """
+        planned = dict(proposed)
         snapshot = compat.decode_private(prior_private) if prior is not None else None
         # A plan from a null prior is a create, even when Terraform passes along the private
         # state of an earlier plan (it does for a forced replace).
