@@ -3,7 +3,7 @@
 Terraform runs the provider with no arguments, usually through the launcher ``install`` writes;
 a person runs ``install`` once (``install --uninstall`` undoes it), may use ``--debug`` to
 attach Terraform to a provider started by hand, and ``daemon status|stop`` to look at or stop
-the warm server. Stays light: nothing heavy is imported before it is known that this process
+the warm servers. Stays light: nothing heavy is imported before it is known that this process
 serves, and a session Terraform starts is first offered to the warm server (``handoff.py``).
 """
 
@@ -67,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     daemon = commands.add_parser(
         "daemon",
-        help="show or stop the per-user warm server that makes provider start-up fast",
+        help="show or stop this user's warm servers (the provider's and the Alembic worker's), "
+        "which make start-up fast",
     )
     daemon.add_argument("action", choices=("status", "stop", "serve"))
     daemon.add_argument("--socket", default=None, help=argparse.SUPPRESS)
@@ -179,8 +180,8 @@ def _launcher_check_and_handoff() -> None:
 
 
 def _daemon(action: str, socket_path: str | None, idle: float | None) -> int:
-    from alembic_provider.rendezvous import control, sockets
-    from alembic_provider.rendezvous.settings import ENABLE_VARIABLE, settings
+    from alembic_provider.entry import daemon
+    from alembic_provider.rendezvous.settings import settings
 
     config = settings()
     if action == "serve":
@@ -190,24 +191,5 @@ def _daemon(action: str, socket_path: str | None, idle: float | None) -> int:
             socket_path or config.socket_path, config.idle_seconds if idle is None else idle
         )
     if action == "stop":
-        done = control.stop_all(config)
-        sys.stdout.write("".join(f"{line}\n" for line in done) or "No warm server is running.\n")
-        return 0
-    if not config.enabled:
-        sys.stdout.write(f"The warm server is turned off ({ENABLE_VARIABLE}).\n")
-    try:
-        status = control.query(config.socket_path, "status")
-    except (OSError, ValueError, sockets.ServerUnavailableError):
-        sys.stdout.write(
-            f"No warm server is running for this installation (socket {config.socket_path}).\n"
-        )
-        return 1
-    sys.stdout.write(
-        f"Warm server {status.get('pid')} for terraform-provider-alembic {status.get('version')}\n"
-        f"  socket:   {status.get('socket')}\n"
-        f"  sessions: {status.get('sessions')} served ({status.get('fast_starts')} through the "
-        f"launcher's fast start), up {status.get('uptime_seconds')} s\n"
-        f"  idle:     exits after {status.get('idle_seconds')} s without a session\n"
-        f"  memory:   {status.get('rss_kib')} KiB resident\n"
-    )
-    return 0
+        return daemon.stop(config)
+    return daemon.status(config)

@@ -28,7 +28,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from alembic_provider import __version__, provider_config
 from alembic_provider.data_sources import current, revisions
@@ -55,6 +55,8 @@ _LIBRARIES = (
     "cryptography.hazmat.primitives.serialization",
     "cryptography.hazmat.backends.openssl.backend",
 )
+# The installed package this server runs: what tells two installations' servers apart.
+_INSTALLATION = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 _CHECK_SECONDS = 1.0
 _REQUEST_SECONDS = 10.0
 _SESSION_SECONDS = 30.0
@@ -89,16 +91,16 @@ def run_server(socket_path: str, idle_seconds: float) -> int:
             with connection:
                 if not sockets.same_user(connection):
                     continue
-                last = time.monotonic()
                 op = _request(connection)
                 if op in ("session", "session fast"):
+                    # Only a session counts as use: asking for the status keeps nothing alive.
+                    last = time.monotonic()
                     _fork_session(connection, listener)
                     served += 1
                     fast += op == "session fast"
                 elif op == "status":
-                    control.send_message(
-                        connection, _status(socket_path, idle_seconds, started, served, fast)
-                    )
+                    usage = _Usage(started, last, served, fast)
+                    control.send_message(connection, _status(socket_path, idle_seconds, usage))
                 elif op == "stop":
                     control.send_message(connection, {"pid": os.getpid(), "stopping": True})
                     return 0
@@ -130,7 +132,16 @@ def _request(connection: socket.socket) -> str | None:
     return op if isinstance(op, str) else None
 
 
-def _status(path: str, idle: float, started: float, served: int, fast: int) -> dict[str, Any]:
+class _Usage(NamedTuple):
+    """When the server started (wall clock), its last session (monotonic), sessions served."""
+
+    started: float
+    last: float
+    served: int
+    fast: int
+
+
+def _status(path: str, idle: float, usage: _Usage) -> dict[str, Any]:
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:
         with open("/proc/self/statm") as statm:
@@ -138,13 +149,17 @@ def _status(path: str, idle: float, started: float, served: int, fast: int) -> d
     except (OSError, ValueError, IndexError):
         rss_kib = peak_kib
     return {
+        "kind": "provider",
         "pid": os.getpid(),
         "version": __version__,
+        "installation": _INSTALLATION,
+        "interpreter": sys.executable,
         "socket": path,
         "idle_seconds": idle,
-        "uptime_seconds": round(time.time() - started, 1),
-        "sessions": served,
-        "fast_starts": fast,
+        "idle_for_seconds": round(time.monotonic() - usage.last, 1),
+        "uptime_seconds": round(time.time() - usage.started, 1),
+        "sessions": usage.served,
+        "fast_starts": usage.fast,
         "rss_kib": rss_kib,
         "peak_rss_kib": peak_kib,
     }

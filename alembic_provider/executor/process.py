@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alembic_provider import __version__
 from alembic_provider.childproc import LineSink, OutputReader, ended, tail
 from alembic_provider.errors import WorkerEnvironmentError
 from alembic_provider.rendezvous import control, settings, sockets
@@ -256,7 +257,7 @@ class _SharedServer(_Server):
         for stale in (path, failed):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(stale)
-        argv = [*self.command, "-B", str(WORKER_PATH), "listen", path, repr(idle)]
+        argv = [*self.command, "-B", str(WORKER_PATH), "listen", path, repr(idle), __version__]
         # The server detaches at once (its first process exits, reaped here), so it is no
         # process's child: it outlives this one. Its own session, none of Terraform's streams,
         # and no working directory of a project unless its interpreter command chooses by it.

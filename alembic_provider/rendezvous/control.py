@@ -1,23 +1,54 @@
 """Control requests to this user's servers: one JSON line each way (``status``, ``stop``).
 
-Both servers that listen in the private directory answer them: the warm server of a
-provider installation and the shared worker servers. Standard library only; the launcher's
-fast start never needs it (``json`` would cost it its start-up time).
+Both kinds of server that listen in the private directory answer them: the warm server of a
+provider installation (``v….sock``) and the shared Alembic worker servers (``worker-….sock``),
+which greet every connection with their ready line first. Standard library only; the
+launcher's fast start never needs it (``json`` would cost it its start-up time).
 """
 
 from __future__ import annotations
 
-import contextlib
+import fcntl
 import json
 import os
 import socket
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from alembic_provider.rendezvous import sockets, wire
 from alembic_provider.rendezvous.settings import Settings
 
-__all__ = ["connect", "query", "read_message", "send_message", "stop_all"]
+__all__ = [
+    "Server",
+    "connect",
+    "query",
+    "read_message",
+    "send_message",
+    "servers",
+    "stop_all",
+]
+
+WORKER_PREFIX = "worker-"
+# What the servers and their starters leave in the directory: sockets, start-up locks, the
+# provider server's log, and the marker of a worker server that could not import Alembic.
+_LEFTOVERS = (".sock", ".lock", ".log", ".sock.failed")
+_EXIT_SECONDS = 10.0
+_POLL_SECONDS = 0.02
+
+
+class Server:
+    """One socket in the directory and what its server said (``None``: nothing answers)."""
+
+    __slots__ = ("path", "status")
+
+    def __init__(self, path: str, status: dict[str, Any] | None) -> None:
+        self.path = path
+        self.status = status
+
+    @property
+    def worker(self) -> bool:
+        return os.path.basename(self.path).startswith(WORKER_PREFIX)
 
 
 def connect(path: str) -> socket.socket:
@@ -52,28 +83,117 @@ def read_message(connection: socket.socket, timeout: float | None) -> dict[str, 
 
 
 def query(path: str, op: str) -> dict[str, Any]:
-    """Send a control request (``status``, ``stop``) to the server at ``path``; return its reply."""
+    """Send a control request (``status``, ``stop``) to the server at ``path``; return its reply.
+
+    A worker server's ready line, which comes first on every connection, is skipped.
+    """
     with connect(path) as connection:
         send_message(connection, {"op": op})
-        return read_message(connection, wire.REPLY_SECONDS)
+        while True:
+            reply = read_message(connection, wire.REPLY_SECONDS)
+            if "ready" not in reply:
+                return reply
 
 
-def stop_all(config: Settings) -> list[str]:
-    """Stop every server of this user (any version); return what was done, one line each."""
-    done: list[str] = []
-    try:
-        names = sorted(os.listdir(config.directory))
-    except FileNotFoundError:
-        return done
-    for name in names:
+def servers(config: Settings) -> list[Server]:
+    """Ask every server of this user (any version or installation) for its status.
+
+    Provider warm servers come first, this installation's before the others, then the worker
+    servers; each group by socket name.
+    """
+    found = []
+    for name in _names(config.directory):
         if not name.endswith(".sock"):
             continue
         path = os.path.join(config.directory, name)
         try:
-            reply = query(path, "stop")
-            done.append(f"Stopped the warm server {reply.get('pid')} ({path}).")
+            status: dict[str, Any] | None = query(path, "status")
         except (OSError, ValueError, sockets.ServerUnavailableError):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-            done.append(f"Removed the stale socket {path}.")
+            status = None
+        found.append(Server(path, status))
+    found.sort(key=lambda server: (server.worker, server.path != config.socket_path, server.path))
+    return found
+
+
+def stop_all(config: Settings) -> list[str]:
+    """Stop every server of this user and remove what they leave; return what was done.
+
+    Returns once the stopped servers have exited (or ``_EXIT_SECONDS`` passed), so that their
+    files can go too: nothing is left in the directory but what a server still running, or
+    one being started right now, uses.
+    """
+    done: list[str] = []
+    stopped: list[int] = []
+    for name in _names(config.directory):
+        if not name.endswith(".sock"):
+            continue
+        path = os.path.join(config.directory, name)
+        kind = "worker server" if name.startswith(WORKER_PREFIX) else "warm server"
+        try:
+            reply = query(path, "stop")
+        except (OSError, ValueError, sockets.ServerUnavailableError):
+            continue  # nothing answers: removed below as left behind
+        pid = reply.get("pid")
+        if isinstance(pid, int):
+            stopped.append(pid)
+        done.append(f"Stopped the {kind} {pid} ({path}).")
+    deadline = time.monotonic() + _EXIT_SECONDS
+    while any(map(_running, stopped)) and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+    removed = [name for name in _names(config.directory) if _remove_leftover(config, name)]
+    if removed:
+        done.append(f"Removed what was left behind in {config.directory}: {', '.join(removed)}.")
     return done
+
+
+def _names(directory: str) -> list[str]:
+    try:
+        return sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return []
+
+
+def _remove_leftover(config: Settings, name: str) -> bool:
+    """Remove the file ``name`` if it is ours and nothing uses it; return whether it went."""
+    if not name.endswith(_LEFTOVERS):
+        return False
+    path = os.path.join(config.directory, name)
+    if name.endswith(".sock"):
+        try:
+            connect(path).close()
+            return False  # a server answers there (one started meanwhile)
+        except (OSError, sockets.ServerUnavailableError):
+            pass
+    if name.endswith(".lock"):
+        return _remove_lock(path)
+    try:
+        os.unlink(path)
+    except OSError:
+        return False
+    return True
+
+
+def _remove_lock(path: str) -> bool:
+    """Remove a start-up lock that nobody holds (a server being started keeps its lock)."""
+    try:
+        descriptor = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(path)
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)
+    return True
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie waiting for its parent counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # The command name in parentheses may hold any byte: the state follows the last ')'.
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except OSError:  # gone, or reaped while being read
+        return False

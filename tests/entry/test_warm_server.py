@@ -23,7 +23,7 @@ from alembic_provider.plugin.proto import tfplugin6_pb2, tfplugin6_pb2_grpc
 from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
 from alembic_provider.rendezvous import settings as rendezvous_settings
 from tests.started import PROVIDER_COMMAND, StartedProvider
-from tests.support import is_alive, wait_for
+from tests.support import is_alive, wait_for, wait_gone
 
 _WAIT = 60.0
 
@@ -216,12 +216,12 @@ def test_a_killed_server_is_replaced_and_its_sessions_keep_serving(daemon_dir: P
 def test_status_and_stop(daemon_dir: Path) -> None:
     missing = _cli(daemon_dir, "status")
     assert missing.returncode == 1
-    assert missing.stdout.startswith("No warm server is running for this installation (socket ")
+    assert missing.stdout == f"No warm server of this user is running ({daemon_dir}).\n"
     launcher = Launcher(_env(daemon_dir))
     launcher.stop()
     running = _cli(daemon_dir, "status")
     assert running.returncode == 0, running.stdout + running.stderr
-    assert f"socket:   {daemon_dir}/v" in running.stdout
+    assert f"socket: {daemon_dir}/v" in running.stdout
     pid = _server_pid(daemon_dir)
     assert pid is not None
     stopped = _cli(daemon_dir, "stop")
@@ -271,3 +271,80 @@ def test_another_user_cannot_reach_the_socket(daemon_dir: Path) -> None:
     )
     run = subprocess.run([sys.executable, "-c", code, str(socket_path)], check=False)
     assert run.returncode == 3
+
+
+def _start_worker_server(directory: Path) -> int:
+    """Start the shared Alembic worker server a provider process would start; return its pid."""
+    code = (
+        "import os, sys\n"
+        "from alembic_provider.executor.process import _SharedServer\n"
+        "server = _SharedServer((sys.executable,), None, {'PATH': os.environ['PATH']})\n"
+        "server.wait_ready(60)\n"
+        "print(server.pid)\n"
+        "server.close()\n"
+    )
+    env = dict(os.environ, **{rendezvous_settings.DIRECTORY_VARIABLE: str(directory)})
+    started = subprocess.run(
+        [sys.executable, "-B", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=_WAIT,
+    )
+    return int(started.stdout)
+
+
+def test_status_lists_every_server_of_this_user(daemon_dir: Path) -> None:
+    launcher = Launcher(_env(daemon_dir))
+    launcher.stop()
+    provider = _server_pid(daemon_dir)
+    worker = _start_worker_server(daemon_dir)
+    status = _cli(daemon_dir, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    text = status.stdout
+    assert f"Warm server {provider} for terraform-provider-alembic 0.1.0\n" in text
+    assert f"Worker server {worker} for terraform-provider-alembic 0.1.0 (Alembic " in text
+    package = Path(rendezvous_settings.__file__).resolve().parent.parent
+    assert text.count(f"  installation: {package}\n") == 2, text
+    assert text.count(f"  interpreter: {sys.executable}\n") == 2, text
+    assert text.count("  memory: ") == 2, text
+    assert "  sessions: 1 served (0 through the launcher's fast start)" in text
+    assert "  sessions: 0 operations; 0 provider processes connected" in text
+    assert text.count("  idle: ") == 2, text
+    assert text.count(f"  socket: {daemon_dir}/") == 2, text
+
+
+def test_asking_for_the_status_does_not_keep_a_server_alive(daemon_dir: Path) -> None:
+    idle = {rendezvous_settings.IDLE_VARIABLE: "3"}
+    launcher = Launcher(_env(daemon_dir, **idle))
+    launcher.stop()
+    provider = _server_pid(daemon_dir)
+    assert provider is not None
+    # Asked every half second, the server still exits once three seconds pass without a session.
+    wait_for(
+        lambda: _cli(daemon_dir, "status", **idle).returncode == 1,
+        "the idle server to exit although its status was asked for",
+        timeout=20,
+    )
+    wait_gone(provider)
+
+
+def test_stop_stops_every_server_and_leaves_no_file_behind(daemon_dir: Path) -> None:
+    launcher = Launcher(_env(daemon_dir))
+    launcher.stop()
+    provider = _server_pid(daemon_dir)
+    assert provider is not None
+    worker = _start_worker_server(daemon_dir)
+    # What a worker server that failed to import Alembic leaves for its starter to read.
+    (daemon_dir / "worker-0123456789abcdef01234567.sock.failed").write_text("{}\n")
+    assert {path.suffix for path in daemon_dir.iterdir()} >= {".sock", ".lock", ".log"}
+    stopped = _cli(daemon_dir, "stop")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert f"Stopped the warm server {provider} (" in stopped.stdout
+    assert f"Stopped the worker server {worker} (" in stopped.stdout
+    assert not is_alive(provider) and not is_alive(worker), "stop returns once they exited"
+    assert list(daemon_dir.iterdir()) == []
+    missing = _cli(daemon_dir, "status")
+    assert missing.returncode == 1
+    assert missing.stdout == f"No warm server of this user is running ({daemon_dir}).\n"

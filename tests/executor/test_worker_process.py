@@ -212,7 +212,10 @@ def test_worker_usage(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-B", str(WORKER_PATH)], capture_output=True, text=True, check=False
     )
-    assert (run.returncode, run.stderr) == (2, "usage: worker run|serve FD\n")
+    assert (run.returncode, run.stderr) == (
+        2,
+        "usage: worker run|serve FD, or worker listen SOCKET IDLE [VERSION]\n",
+    )
 
 
 def _resolve_request(root: Path) -> dict[str, object]:

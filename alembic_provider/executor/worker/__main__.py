@@ -44,16 +44,16 @@ from tfalembic_serve import listen, prepare_process, run, serve
 
 
 def main(argv: Sequence[str]) -> int:
-    if len(argv) == 4 and argv[1] == "listen":
+    if len(argv) in (4, 5) and argv[1] == "listen":
         if os.fork() != 0:
             os._exit(0)  # detach: the starter reaps this process, the server is nobody's child
         prepare_process()
-        status = listen(argv[2], float(argv[3]))
+        status = listen(argv[2], float(argv[3]), *argv[4:])
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
     if len(argv) != 3 or argv[1] not in ("run", "serve"):
-        sys.stderr.write("usage: worker run|serve FD\n")
+        sys.stderr.write("usage: worker run|serve FD, or worker listen SOCKET IDLE [VERSION]\n")
         return 2
     prepare_process()
     return run(int(argv[2])) if argv[1] == "run" else serve(int(argv[2]))

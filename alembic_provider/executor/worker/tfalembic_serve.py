@@ -199,14 +199,17 @@ def _fork_request(control: socket.socket, fds: list[int], *others: socket.socket
     send(control, {"pid": pid})
 
 
-def listen(path: str, idle_seconds: float) -> int:
+def listen(path: str, idle_seconds: float, provider_version: str = "") -> int:
     """Serve as a shared warm server on the unix socket ``path`` until idle or stopped.
 
     Each provider process that connects (same user only) gets the ready line, then sends fork
     requests on its connection exactly as on a private control socket. The request itself
     goes to the forked child only, with the provider's whole environment: the server keeps
     nothing of any provider's session. It exits once no provider has been connected for
-    ``idle_seconds``, on a ``stop`` request, or when its socket is removed or replaced.
+    ``idle_seconds``, on a ``stop`` request, or when its socket is removed or replaced. A
+    ``status`` request (``daemon status``) is answered and its connection closed: it counts
+    as no use. ``provider_version`` is the version of the provider that started it, for that
+    answer.
 
     The socket is bound before Alembic is imported: a provider process that comes while the
     server is still importing waits for its ready line instead of starting a second server.
@@ -227,32 +230,77 @@ def listen(path: str, idle_seconds: float) -> int:
         return 1
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     ready = dict(versions, ready=True, protocol=PROTOCOL_VERSION, pid=os.getpid())
-    channels: dict[socket.socket, bytearray] = {}
-    last = time.monotonic()
+    use = _Use(path, idle_seconds, dict(versions, version=provider_version))
     rehearsal = _Rehearsal()
     try:
-        while channels or time.monotonic() - last < idle_seconds:
+        while use.channels or time.monotonic() - use.last < idle_seconds:
             if not still_ours(path, identity):
                 return 0
-            rehearsal.when_idle(listener, *channels)
-            readable, _, _ = select.select([listener, *channels], [], [], 1.0)
+            rehearsal.when_idle(listener, *use.channels)
+            readable, _, _ = select.select([listener, *use.channels], [], [], 1.0)
             for sock in readable:
                 if sock is listener:
-                    _welcome(listener, channels, ready)
+                    _welcome(listener, use.channels, ready)
                     continue
                 try:
-                    if not _answer_channel(sock, channels, listener):
+                    if not _answer_channel(sock, use, listener):
                         return 0
                 except OSError:  # that provider is gone
-                    del channels[sock]
-                    sock.close()
-                if sock not in channels:
-                    last = time.monotonic()
+                    use.drop(sock)
+                    use.last = time.monotonic()
         return 0
     finally:
         if still_ours(path, identity):
             with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+# The installed provider package this file belongs to (alembic_provider/executor/worker/).
+_INSTALLATION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+
+
+class _Use:
+    """A listening server's connected providers and what it has done, for ``status``."""
+
+    def __init__(self, path: str, idle_seconds: float, versions: Result) -> None:
+        self.path = path
+        self.idle_seconds = idle_seconds
+        self.versions = versions
+        self.channels: dict[socket.socket, bytearray] = {}
+        self.started = time.time()
+        self.last = time.monotonic()
+        self.operations = 0
+
+    def drop(self, sock: socket.socket) -> None:
+        self.channels.pop(sock, None)
+        sock.close()
+
+    def status(self, asking: socket.socket) -> Result:
+        providers = sum(1 for sock in self.channels if sock is not asking)
+        idle_for = 0.0 if providers else time.monotonic() - self.last
+        return dict(
+            self.versions,
+            kind="worker",
+            pid=os.getpid(),
+            installation=_INSTALLATION,
+            interpreter=sys.executable,
+            socket=self.path,
+            idle_seconds=self.idle_seconds,
+            idle_for_seconds=round(idle_for, 1),
+            uptime_seconds=round(time.time() - self.started, 1),
+            operations=self.operations,
+            providers=providers,
+            rss_kib=_resident_kib(),
+        )
+
+
+def _resident_kib() -> int | None:
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * (os.sysconf("SC_PAGE_SIZE") // 1024)
 
 
 def _welcome(
@@ -272,20 +320,18 @@ def _welcome(
     channels[connection] = bytearray()
 
 
-def _answer_channel(
-    sock: socket.socket, channels: dict[socket.socket, bytearray], listener: socket.socket
-) -> bool:
+def _answer_channel(sock: socket.socket, use: _Use, listener: socket.socket) -> bool:
     """Handle one message of a provider's channel; return False when asked to stop."""
     fds: list[int] = []
     try:
-        line = read_line(sock, channels[sock], fds)
+        line = read_line(sock, use.channels[sock], fds)
     except (OSError, ValueError):
         line = None
     if line is None:
         for extra in fds:
             os.close(extra)
-        del channels[sock]
-        sock.close()
+        use.drop(sock)
+        use.last = time.monotonic()
         return True
     op = json.loads(line.decode("utf-8")).get("op")
     if op == "stop":
@@ -293,8 +339,12 @@ def _answer_channel(
             send(sock, {"pid": os.getpid(), "stopping": True})
         return False
     if op == "status":
-        send(sock, {"pid": os.getpid(), "providers": len(channels)})
+        with contextlib.suppress(OSError):
+            send(sock, use.status(sock))
+        use.drop(sock)  # a question, not a provider: its leaving is no use of the server
         return True
+    use.operations += 1
+    channels = use.channels
     others = [listener, *(other for other in channels if other is not sock)]
     _fork_request(sock, fds, *others)
     return True

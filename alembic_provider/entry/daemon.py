@@ -1,0 +1,82 @@
+"""``daemon status`` and ``daemon stop``: every warm server of this user, shown or stopped.
+
+A user may run several at once: one provider warm server per installation (a pipx install, the
+demo's environment, a checkout) and one Alembic worker server per project interpreter. All of
+them listen in the same private directory, so both commands go through all of it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from alembic_provider.rendezvous import control
+from alembic_provider.rendezvous.settings import ENABLE_VARIABLE, Settings
+
+__all__ = ["describe", "status", "stop"]
+
+
+def status(config: Settings) -> int:
+    """Print every server of this user; 1 when none runs."""
+    if not config.enabled:
+        sys.stdout.write(f"The warm server is turned off ({ENABLE_VARIABLE}).\n")
+    found = control.servers(config)
+    if not found:
+        sys.stdout.write(f"No warm server of this user is running ({config.directory}).\n")
+        return 1
+    sys.stdout.write("\n".join(describe(server) for server in found))
+    return 0
+
+
+def stop(config: Settings) -> int:
+    """Stop every server of this user and remove the files they leave."""
+    done = control.stop_all(config)
+    sys.stdout.write("".join(f"{line}\n" for line in done) or "No warm server is running.\n")
+    return 0
+
+
+def describe(server: control.Server) -> str:
+    """Return the lines that show one server: what it runs, where from, its use and memory."""
+    if server.status is None:
+        return (
+            f"Nothing answers at {server.path}: a server still starting, or one that is gone "
+            "('daemon stop' removes what is left).\n"
+        )
+    info = server.status
+    if server.worker:
+        title = (
+            f"Worker server {info.get('pid')} for terraform-provider-alembic "
+            f"{info.get('version') or '(version unknown)'} (Alembic {info.get('alembic')}, "
+            f"SQLAlchemy {info.get('sqlalchemy')}, Python {info.get('python')})"
+        )
+        use = (
+            f"{info.get('operations')} operations; {info.get('providers')} provider processes "
+            f"connected, up {info.get('uptime_seconds')} s"
+        )
+        since = "the last provider process left"
+    else:
+        title = (
+            f"Warm server {info.get('pid')} for terraform-provider-alembic {info.get('version')}"
+        )
+        use = (
+            f"{info.get('sessions')} served ({info.get('fast_starts')} through the launcher's "
+            f"fast start), up {info.get('uptime_seconds')} s"
+        )
+        since = "the last session"
+    return (
+        f"{title}\n"
+        f"  installation: {info.get('installation')}\n"
+        f"  interpreter: {info.get('interpreter')}\n"
+        f"  sessions: {use}\n"
+        f"  idle: {_idle(info, since)}\n"
+        f"  memory: {info.get('rss_kib')} KiB resident\n"
+        f"  socket: {server.path}\n"
+    )
+
+
+def _idle(info: Mapping[str, Any], since: str) -> str:
+    limit = f"exits after {info.get('idle_seconds')} s without use"
+    if info.get("providers"):
+        return f"in use; {limit}"
+    return f"{info.get('idle_for_seconds')} s since {since}; {limit}"
