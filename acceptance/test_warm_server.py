@@ -24,6 +24,7 @@ pytestmark = pytest.mark.acceptance
 
 _NEWEST = find_binaries()[-1:]
 _DIRECTORY_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR"
+PACKAGE = Path(__file__).resolve().parent.parent / "alembic_provider"
 
 
 def _config(root: Path) -> str:
@@ -131,3 +132,69 @@ def _sessions(env: dict[str, str]) -> tuple[int, int]:
     assert status.returncode == 0, status.stdout
     served, _, fast = status.stdout.split("sessions: ")[1].split()[:3]
     return int(served), int(fast.lstrip("("))
+
+
+@pytest.mark.skipif(not _NEWEST, reason="no Terraform binary found")
+def test_status_shows_the_servers_a_plan_used_and_stop_leaves_nothing(tmp_path: Path) -> None:
+    terraform = str(_NEWEST[0].path)
+    home = tmp_path / "home"
+    home.mkdir()
+    cli_config = tmp_path / "terraformrc"
+    cli_config.write_text("")
+    warm = tmp_path / "warm"
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(home),
+        "TF_CLI_CONFIG_FILE": str(cli_config),
+        "CHECKPOINT_DISABLE": "1",
+        _DIRECTORY_VARIABLE: str(warm),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "alembic_provider", "install"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    root = make_project(tmp_path / "alembic", revisions=[Revision("s1", None, "first")])
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "main.tf").write_text(_config(root))
+    try:
+        for command in (["init"], ["plan"]):
+            subprocess.run(
+                [terraform, *command, "-input=false", "-no-color"],
+                cwd=work,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+        status = _daemon(env, "status")
+        assert status.returncode == 0, status.stdout + status.stderr
+        provider, worker = status.stdout.split("\n\n")
+        assert provider.startswith("Warm server "), status.stdout
+        assert "for terraform-provider-alembic 0.1.0\n" in provider
+        assert worker.startswith("Worker server "), status.stdout
+        assert "for terraform-provider-alembic 0.1.0 (Alembic " in worker
+        for text in (provider, worker):
+            assert f"  installation: {Path(PACKAGE).resolve()}\n" in text
+            assert f"  interpreter: {sys.executable}\n" in text
+            assert "  memory: " in text and "  idle: " in text
+            assert f"  socket: {warm}/" in text
+        assert "  sessions: 0 served" not in provider
+        assert "  sessions: 0 operations" not in worker
+    finally:
+        stopped = _daemon(env, "stop")
+    assert stopped.stdout.count("Stopped the ") == 2, stopped.stdout
+    assert list(warm.iterdir()) == []
+    assert _daemon(env, "status").returncode == 1
+
+
+def _daemon(env: dict[str, str], action: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "alembic_provider", "daemon", action],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
