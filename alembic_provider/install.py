@@ -37,6 +37,7 @@ __all__ = [
     "launcher_path",
     "launcher_text",
     "platform_name",
+    "provider_block",
     "python_file",
     "required_providers_block",
     "uninstall",
@@ -351,5 +352,15 @@ def required_providers_block(source: ProviderSource, version: str = __version__)
         f'      version = "{version}"\n'
         "    }\n"
         "  }\n"
+        "}\n"
+    )
+
+
+def provider_block() -> str:
+    """Return the provider block to start from: where the Alembic project is, and its Python."""
+    return (
+        'provider "alembic" {\n'
+        '  project_root = "${path.module}/service"          # the directory with alembic.ini\n'
+        '  python       = ["${path.module}/service/.venv/bin/python"]\n'
         "}\n"
     )

@@ -10,12 +10,14 @@ import pytest
 from alembic_provider import __version__
 from alembic_provider.errors import ConfigError
 from alembic_provider.install import (
+    DEFAULT_SOURCE,
     FAST_START,
     ProviderSource,
     config_dir,
     install,
     launcher_text,
     platform_name,
+    provider_block,
     python_file,
     required_providers_block,
     uninstall,
@@ -326,7 +328,7 @@ def test_a_launcher_of_another_version_is_refused_with_a_way_out(tmp_path: Path)
     assert proc.returncode == 1
     assert proc.stderr == (
         f"The terraform-provider-alembic 9.9.9 launcher found version {__version__} installed "
-        f"in '{sys.executable}'. Install 9.9.9 (pipx install terraform-provider-alembic==9.9.9, "
+        f"in '{sys.executable}'. Install 9.9.9 (pipx install of its checkout or of its wheel, "
         "then terraform-provider-alembic install), or change the version your configuration "
         "requires and run 'terraform init -upgrade'.\n"
     )
@@ -342,6 +344,23 @@ def test_the_self_contained_build_refuses_install_and_says_why(
     assert capsys.readouterr().err == (
         "Error: this is the self-contained build of terraform-provider-alembic, which Terraform "
         "installs from a provider mirror or registry; 'install' belongs to the Python package "
-        "(pipx install terraform-provider-alembic).\n"
+        "(pipx install of a checkout, or of the wheel 'make release' builds).\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_install_prints_the_required_providers_and_the_provider_block(tmp_path: Path) -> None:
+    out = _command(tmp_path).stdout
+    blocks = out.split("Use it in your Terraform configuration with:\n\n", 1)[1]
+    source = ProviderSource.parse(DEFAULT_SOURCE)
+    assert blocks == f"{required_providers_block(source)}\n{provider_block()}"
+    assert 'provider "alembic" {\n  project_root = ' in blocks
+    assert "  python       = [" in blocks
+
+
+def test_the_readme_shows_exactly_what_install_prints() -> None:
+    readme = (ROOT / "README.md").read_text()
+    printed = (
+        f"{required_providers_block(ProviderSource.parse(DEFAULT_SOURCE))}\n{provider_block()}"
+    )
+    assert f"```hcl\n{printed}\nresource " in readme

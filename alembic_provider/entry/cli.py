@@ -81,6 +81,7 @@ def _install(directory: Path | None, source: str | None, *, remove: bool) -> int
     from alembic_provider.install import (
         DEFAULT_SOURCE,
         install,
+        provider_block,
         required_providers_block,
         uninstall,
     )
@@ -89,7 +90,8 @@ def _install(directory: Path | None, source: str | None, *, remove: bool) -> int
         sys.stderr.write(
             "Error: this is the self-contained build of terraform-provider-alembic, which "
             "Terraform installs from a provider mirror or registry; 'install' belongs to the "
-            "Python package (pipx install terraform-provider-alembic).\n"
+            "Python package (pipx install of a checkout, or of the wheel 'make release' "
+            "builds).\n"
         )
         return 2
     try:
@@ -106,7 +108,7 @@ def _install(directory: Path | None, source: str | None, *, remove: bool) -> int
         "".join(f"{action.describe()}\n" for action in result.actions)
         + f"{summary} {result.source} {result.version}.\n\n"
         "Use it in your Terraform configuration with:\n\n"
-        f"{required_providers_block(result.source, result.version)}"
+        f"{required_providers_block(result.source, result.version)}\n{provider_block()}"
     )
     if result.replaced:
         sys.stdout.write(
@@ -124,9 +126,9 @@ def _launcher_mismatch(environ: Mapping[str, str]) -> str | None:
         return None
     return (
         f"The terraform-provider-alembic {launcher} launcher found version {__version__} "
-        f"installed in '{sys.executable}'. Install {launcher} (pipx install "
-        f"terraform-provider-alembic=={launcher}, then terraform-provider-alembic install), or "
-        "change the version your configuration requires and run 'terraform init -upgrade'."
+        f"installed in '{sys.executable}'. Install {launcher} (pipx install of its checkout or "
+        "of its wheel, then terraform-provider-alembic install), or change the version your "
+        "configuration requires and run 'terraform init -upgrade'."
     )
 
 
