@@ -1,5 +1,6 @@
 # terraform-provider-alembic: set-up, checks and tests.
-#   make demo     install the provider into .venv-demo (no development tools), apply examples/demo
+#   make demo     install the provider into .venv-demo (no development tools) and register it there,
+#                 apart from your own registration, then apply examples/demo
 #   make test     unit, property and acceptance tests (PostgreSQL/MariaDB URLs from the environment)
 #   make release  wheel, sdist, self-contained archive, SHA256SUMS, manifest and mirror files in dist/
 
@@ -17,6 +18,12 @@ DEMO_VENV ?= .venv-demo
 DEMO_DEPS := $(DEMO_VENV)/.dependencies
 DEMO_STAMP := $(DEMO_VENV)/.installed
 DEMO_TERRAFORM ?= $(shell command -v terraform 2>/dev/null || echo $(abspath $(DEMO_VENV))/bin/terraform)
+# The demo's registration with Terraform, apart from the user's own (~/.terraform.d/plugins and
+# ~/.config/terraform-provider-alembic stay untouched): its own plugin directory, interpreter
+# file and Terraform CLI configuration, all inside the demo's environment.
+DEMO_REGISTRATION := $(abspath $(DEMO_VENV))/registration
+DEMO_ENV := env -u TERRAFORM_PROVIDER_ALEMBIC_PYTHON XDG_CONFIG_HOME=$(DEMO_REGISTRATION)/config \
+  TF_CLI_CONFIG_FILE=$(DEMO_REGISTRATION)/terraformrc CHECKPOINT_DISABLE=1
 SOURCES := $(shell find alembic_provider statemachine -name '*.py' -o -name '*.proto') README.md LICENSE
 # make release: the wheel goes into this environment (not an editable checkout), which
 # PyInstaller freezes.
@@ -56,11 +63,16 @@ $(DEMO_STAMP): $(DEMO_DEPS) $(SOURCES)
 	touch $(DEMO_STAMP)
 
 demo: $(DEMO_STAMP)
-	$(DEMO_VENV)/bin/terraform-provider-alembic install
+	$(DEMO_ENV) $(DEMO_VENV)/bin/terraform-provider-alembic install \
+	  --dir $(DEMO_REGISTRATION)/plugins >/dev/null
+	printf 'provider_installation {\n  filesystem_mirror {\n    path = "%s"\n  }\n}\n' \
+	  '$(DEMO_REGISTRATION)/plugins' >$(DEMO_REGISTRATION)/terraformrc
+	@echo "The demo's provider is registered in $(DEMO_REGISTRATION) only;" \
+	  "your own registration (~/.terraform.d/plugins, ~/.config/terraform-provider-alembic) is left alone."
 	cd examples/demo && rm -f .terraform.lock.hcl && \
-	  TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(DEMO_TERRAFORM) init -input=false -no-color >/dev/null && \
-	  TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(DEMO_TERRAFORM) apply -input=false -no-color -auto-approve && \
-	  echo "Database revision reached: $$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 $(DEMO_TERRAFORM) output -raw revision)"
+	  $(DEMO_ENV) $(DEMO_TERRAFORM) init -input=false -no-color >/dev/null && \
+	  $(DEMO_ENV) $(DEMO_TERRAFORM) apply -input=false -no-color -auto-approve && \
+	  echo "Database revision reached: $$($(DEMO_ENV) $(DEMO_TERRAFORM) output -raw revision)"
 
 release: $(STAMP)
 	$(PY) scripts/release.py --dist $(DIST) --venv $(RELEASE_VENV) --python $(PYTHON) \
