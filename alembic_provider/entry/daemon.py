@@ -46,37 +46,44 @@ def describe(server: control.Server) -> str:
     info = server.status
     if server.worker:
         title = (
-            f"Worker server {info.get('pid')} for terraform-provider-alembic "
-            f"{info.get('version') or '(version unknown)'} (Alembic {info.get('alembic')}, "
-            f"SQLAlchemy {info.get('sqlalchemy')}, Python {info.get('python')})"
+            f"Worker server {_say(info, 'pid')} for terraform-provider-alembic "
+            f"{_say(info, 'version')} (Alembic {_say(info, 'alembic')}, "
+            f"SQLAlchemy {_say(info, 'sqlalchemy')}, Python {_say(info, 'python')})"
         )
         use = (
-            f"{info.get('operations')} operations; {info.get('providers')} provider processes "
-            f"connected, up {info.get('uptime_seconds')} s"
+            f"{_say(info, 'operations')} operations; {_say(info, 'providers')} provider processes "
+            f"connected, up {_say(info, 'uptime_seconds')} s"
         )
         since = "the last provider process left"
     else:
         title = (
-            f"Warm server {info.get('pid')} for terraform-provider-alembic {info.get('version')}"
+            f"Warm server {_say(info, 'pid')} for terraform-provider-alembic "
+            f"{_say(info, 'version')}"
         )
         use = (
-            f"{info.get('sessions')} served ({info.get('fast_starts')} through the launcher's "
-            f"fast start), up {info.get('uptime_seconds')} s"
+            f"{_say(info, 'sessions')} served ({_say(info, 'fast_starts')} through the launcher's "
+            f"fast start), up {_say(info, 'uptime_seconds')} s"
         )
         since = "the last session"
     return (
         f"{title}\n"
-        f"  installation: {info.get('installation')}\n"
-        f"  interpreter: {info.get('interpreter')}\n"
+        f"  installation: {_say(info, 'installation')}\n"
+        f"  interpreter: {_say(info, 'interpreter')}\n"
         f"  sessions: {use}\n"
         f"  idle: {_idle(info, since)}\n"
-        f"  memory: {info.get('rss_kib')} KiB resident\n"
+        f"  memory: {_say(info, 'rss_kib')} KiB resident\n"
         f"  socket: {server.path}\n"
     )
 
 
+def _say(info: Mapping[str, Any], key: str) -> str:
+    """Show one value of a server's answer; what an older server does not say is ``unknown``."""
+    value = info.get(key)
+    return "unknown" if value is None or value == "" else str(value)
+
+
 def _idle(info: Mapping[str, Any], since: str) -> str:
-    limit = f"exits after {info.get('idle_seconds')} s without use"
+    limit = f"exits after {_say(info, 'idle_seconds')} s without use"
     if info.get("providers"):
         return f"in use; {limit}"
-    return f"{info.get('idle_for_seconds')} s since {since}; {limit}"
+    return f"{_say(info, 'idle_for_seconds')} s since {since}; {limit}"
