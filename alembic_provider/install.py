@@ -222,8 +222,8 @@ if [ -z "$python" ]; then
   fail "terraform-provider-alembic $version: cannot find the Python environment the provider \
 is installed in (looked for $origin and for a python3 on PATH that can import alembic_provider). \
 Run \`terraform-provider-alembic install\` from that environment (for example after \
-\`pipx install terraform-provider-alembic\`), or set TERRAFORM_PROVIDER_ALEMBIC_PYTHON \
-to its python."
+\`pipx install\` of the provider's checkout or wheel), or set \
+TERRAFORM_PROVIDER_ALEMBIC_PYTHON to its python."
 fi
 if ! command -v "$python" >/dev/null 2>&1; then
   fail "terraform-provider-alembic $version: the Python '$python' named by $origin does not \

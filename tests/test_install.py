@@ -308,8 +308,8 @@ def test_no_interpreter_at_all_is_explained_on_stdout_too_when_terraform_starts_
         f"terraform-provider-alembic {__version__}: cannot find the Python environment the "
         f"provider is installed in (looked for {result.python_file} and for a python3 on PATH "
         "that can import alembic_provider). Run `terraform-provider-alembic install` from that "
-        "environment (for example after `pipx install terraform-provider-alembic`), or set "
-        "TERRAFORM_PROVIDER_ALEMBIC_PYTHON to its python.\n"
+        "environment (for example after `pipx install` of the provider's checkout or wheel), or "
+        "set TERRAFORM_PROVIDER_ALEMBIC_PYTHON to its python.\n"
     )
     assert proc.stderr == message
     # Terraform shows only the first line of stdout of a plugin that fails its handshake.
