@@ -800,9 +800,10 @@ class ResourceLifecycle:
 
     def refuse_unreachable(self, event: EventData) -> None:
         """The resource is in Terraform's state, so its database must be reachable."""
+        facts = Facts.of(event)
         self._fail(
-            _NOT_REACHABLE,
-            f"The database of this resource could not be read: {Facts.of(event).error}\n\n"
+            facts.error_summary or _NOT_REACHABLE,
+            f"The database of this resource could not be read: {facts.error}\n\n"
             "Terraform's state says the resource exists, so its database must be reachable to "
             "refresh it. Check the connection (url, environment, the proxy settings, whether the "
             "server is running). If the database was removed on purpose, remove the resource "
@@ -813,18 +814,22 @@ class ResourceLifecycle:
         self._fail_with(Facts.of(event), "Provider Error")
 
     def warn_unreachable(self, event: EventData) -> None:
+        """Only a database that may not exist yet (no server answers, no database of that name)
+        is planned from an empty version table; its heading says which of the two it is."""
+        facts = Facts.of(event)
         self._warn(
-            _NOT_REACHABLE,
-            f"The database could not be read: {Facts.of(event).error}\n\nThe plan assumes the "
+            facts.error_summary or _NOT_REACHABLE,
+            f"The database could not be read: {facts.error}\n\nThe plan assumes the "
             "database is created in this apply (for example by another resource) and starts "
             "from an empty version table, so it runs every migration up to the target. If the "
             "database should exist already, fix the connection before applying.",
         )
 
     def warn_unreachable_unknown(self, event: EventData) -> None:
+        facts = Facts.of(event)
         self._warn(
-            _NOT_REACHABLE,
-            f"The database could not be read: {Facts.of(event).error}\n\nAnother resource of "
+            facts.error_summary or _NOT_REACHABLE,
+            f"The database could not be read: {facts.error}\n\nAnother resource of "
             "this plan acts on a database that cannot be reached either, and whether it is the "
             "same one cannot be told yet, so this plan's revisions are known only after apply.",
         )

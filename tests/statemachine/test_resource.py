@@ -255,7 +255,7 @@ def test_known_plans_need_both_head_sets() -> None:
 def test_an_unreachable_database_plans_a_create_from_an_empty_version_table() -> None:
     life = ResourceLifecycle("upgrade")
     life.planned(
-        error="connection refused", error_kind="database", db_heads=[], target_heads=["a2"]
+        error="connection refused", error_kind="host_unreachable", db_heads=[], target_heads=["a2"]
     )
     assert (life.state, life.decision, life.planned_from) == (
         State.PLANNED_CREATE,
@@ -281,7 +281,7 @@ def test_an_unreachable_database_plans_a_create_from_an_empty_version_table() ->
 def test_an_unreachable_database_stamps_a_create() -> None:
     life = ResourceLifecycle("stamp")
     life.planned(
-        error="connection refused", error_kind="database", db_heads=[], target_heads=["a2"]
+        error="connection refused", error_kind="host_unreachable", db_heads=[], target_heads=["a2"]
     )
     assert (life.state, life.decision) == (State.PLANNED_CREATE, Decision.STAMP)
     assert [n.summary for n in life.outcome.notes] == ["Database Not Reachable"]
@@ -294,7 +294,7 @@ def test_an_unreachable_database_another_resource_cannot_reach_either_plans_unkn
     life = ResourceLifecycle(kind)  # type: ignore[arg-type]
     life.planned(
         error="connection refused",
-        error_kind="database",
+        error_kind="host_unreachable",
         others_unreachable=True,
         db_heads=[],
         target_heads=["a2"],
@@ -401,7 +401,7 @@ def test_unknown_inputs_on_update_plan_unknown_values() -> None:
 @pytest.mark.parametrize("kind", ["upgrade", "stamp"])
 def test_a_recorded_resource_whose_database_cannot_be_reached_is_refused(kind: str) -> None:
     life = at(State.PRESENT, kind=kind)
-    life.planned(error="connection refused", error_kind="database")
+    life.planned(error="connection refused", error_kind="host_unreachable")
     assert (life.state, life.decision) == (State.PRESENT, None)
     assert life.outcome == Outcome(notes=(not_reachable("connection refused"),))
 
@@ -711,7 +711,7 @@ def test_a_refresh_whose_target_does_not_resolve_records_the_database_heads_it_r
 @pytest.mark.parametrize("kind", ["upgrade", "stamp"])
 def test_a_refresh_of_an_unreachable_database_is_refused(kind: str) -> None:
     life = at(State.DRIFTED, kind=kind)
-    life.refreshed(error="connection refused", error_kind="database")
+    life.refreshed(error="connection refused", error_kind="host_unreachable")
     assert (life.state, life.heads) == (State.DRIFTED, ("a1",))
     assert life.outcome == Outcome(notes=(not_reachable("connection refused"),))
 
@@ -804,7 +804,7 @@ def test_a_create_that_cannot_start_stays_absent() -> None:
         error="The database could not be reached.",
         error_summary="Database Not Reachable",
         error_detail="The database could not be reached.\n\nCheck the url.",
-        error_kind="database",
+        error_kind="host_unreachable",
         error_attribute=("url",),
     )
     assert (life.state, life.heads) == (State.ABSENT, ("a1",))
@@ -1050,7 +1050,7 @@ def test_any_other_destroy_failure_is_reported_as_given() -> None:
         destroy_target="base",
         error="connection refused",
         error_summary="Database Not Reachable",
-        error_kind="database",
+        error_kind="host_unreachable",
     )
     assert (life.state, life.decision, life.from_refresh) == (State.PRESENT, Decision.ERROR, False)
     assert life.outcome.notes == (error("Database Not Reachable", "connection refused"),)

@@ -31,7 +31,9 @@ __all__ = [
 COMPUTED = ("revision", "revisions", "target_revisions", "pending", "sql")
 #: Failures to connect: the script directory is then read offline, for the machine to decide
 #: whether the plan can go on without the database.
-CONNECTION_FAILURES = frozenset({"database", "database_missing", "login_refused"})
+CONNECTION_FAILURES = frozenset(
+    {"database", "host_unreachable", "database_missing", "login_refused", "tls"}
+)
 #: The settings that decide which database a resource reads.
 _CONNECTION = ("url", "environment", "python", "alembic", "extra", "tag")
 
