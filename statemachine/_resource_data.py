@@ -208,6 +208,8 @@ class Facts:
     has_migrations: bool = True
     project_root: str = ""
     destroy_target: str | None = None
+    #: Why ``destroy_target`` (``on_destroy``) names no revision of the script directory.
+    destroy_error: str | None = None
     equal_to_prior: bool = False
     heads_reached: Heads | None = None
     message: str = ""

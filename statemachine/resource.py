@@ -193,6 +193,7 @@ UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     edge("refreshed", _APPLIED, S.DRIFTED, do="record_refresh"),
     edge("refreshed", S.PARTIAL, "=", do="record_refresh"),
     *_CREATE_UNREAD,
+    edge("planned", (S.ABSENT, *_IN_STATE), "=", when="has_destroy_error", unless="is_unusable", do="refuse_destroy_target"),
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_unreachable", do=("warn_unreachable", "plan_upgrade")),
     *_CREATE_FAILED,
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_at_target", do="plan_noop"),
@@ -502,6 +503,8 @@ class ResourceLifecycle:
         reached: bool = False,
         has_migrations: bool = True,
         project_root: str = "",
+        destroy_target: str | None = None,
+        destroy_error: str | None = None,
     ) -> bool:
         """PlanResourceChange gathered its facts.
 
@@ -524,6 +527,8 @@ class ResourceLifecycle:
             either, so which one acts first on what may be one database is unknown.
         :param reached: the database is at or past the target (see ``refreshed``).
         :param has_migrations: the script directory has revision files.
+        :param destroy_target: the configured ``on_destroy``; ``destroy_error`` says why it
+            names no revision of the script directory.
         """
         return unbound()
 
@@ -654,6 +659,15 @@ class ResourceLifecycle:
     def is_unread(self, event: EventData) -> bool:
         """Imported without a read: the configuration's settings arrive with the first plan."""
         return self.unread
+
+    def has_destroy_error(self, event: EventData) -> bool:
+        """``on_destroy`` names no revision of the script directory."""
+        return Facts.of(event).destroy_error is not None
+
+    def is_unusable(self, event: EventData) -> bool:
+        """A failure other than a database that may not exist yet stops the plan first."""
+        facts = Facts.of(event)
+        return facts.error is not None and facts.error_kind not in NOT_THERE_YET
 
     def has_others_unreachable(self, event: EventData) -> bool:
         """Another resource of this plan cannot reach its database either."""
@@ -854,6 +868,19 @@ class ResourceLifecycle:
         self._fail(
             facts.error_summary or "Invalid On Destroy Revision",
             facts.error_detail or facts.error or "",
+            ("on_destroy",),
+        )
+
+    def refuse_destroy_target(self, event: EventData) -> None:
+        """A typo in ``on_destroy`` is found when it is planned, not when the destroy runs."""
+        self._plan(event, Decision.ERROR)
+        facts = Facts.of(event)
+        self._fail(
+            "Invalid On Destroy Revision",
+            f"on_destroy names '{facts.destroy_target}', which is not a revision of the project "
+            f"in '{facts.project_root}', so destroying this resource could not downgrade the "
+            f"database: {facts.destroy_error}\n\nName a revision id, a branch label or 'base' "
+            "in on_destroy, or remove it to keep the database on destroy.",
             ("on_destroy",),
         )
 

@@ -403,8 +403,31 @@ def test_a_destroy_with_an_unknown_provider_setting_keeps_the_database() -> None
     assert tf.state is None and tf.world.position == 3
 
 
+def test_an_on_destroy_typo_is_an_error_when_it_is_planned() -> None:
+    tf = Terraform()
+    planned, notes = tf.plan(tf.config(on_destroy="zzz"))
+    assert (planned.state, notes) == (None, ["error Invalid On Destroy Revision"])
+    tf = created(Terraform())
+    planned, notes = tf.plan(tf.config(on_destroy="zzz"))
+    assert (planned.state, notes) == (None, ["error Invalid On Destroy Revision"])
+    assert tf.world.writes == 1
+
+
+def test_an_on_destroy_typo_is_an_error_at_plan_for_a_database_not_there_yet() -> None:
+    tf = Terraform(world=World(unreachable=True))
+    planned, notes = tf.plan(tf.config(on_destroy="zzz"))
+    assert (planned.state, notes) == (None, ["error Invalid On Destroy Revision"])
+
+
+def with_on_destroy(tf: Terraform, on_destroy: str) -> Terraform:
+    """A state whose ``on_destroy`` no longer resolves (its revision file was removed since)."""
+    assert tf.state is not None
+    tf.state = {**tf.state, "on_destroy": on_destroy}
+    return tf
+
+
 def test_an_on_destroy_target_that_does_not_resolve_is_an_error_at_plan() -> None:
-    tf = created(Terraform(), on_destroy="zzz")
+    tf = with_on_destroy(created(Terraform(), on_destroy="a1"), "zzz")
     planned, notes = tf.plan(None)
     assert notes == ["error Invalid Target Revision"]
     assert tf.apply(planned, None) == ["error Invalid Target Revision"]
@@ -530,7 +553,7 @@ def test_destroying_a_stamp_keeps_the_database() -> None:
 
 
 def test_an_on_destroy_target_that_does_not_resolve_points_at_on_destroy() -> None:
-    tf = created(Terraform(), on_destroy="zzz")
+    tf = with_on_destroy(created(Terraform(), on_destroy="a1"), "zzz")
     _, diagnostics = tf.provider.plan_resource_change(
         "alembic_upgrade", tf.state, None, None, tf.private
     )

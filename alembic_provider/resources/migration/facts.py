@@ -16,6 +16,7 @@ from alembic_provider.resources.base import Values
 __all__ = [
     "COMPUTED",
     "CONNECTION_FAILURES",
+    "destroy_target",
     "destroying",
     "failure",
     "has_unknown_input",
@@ -120,6 +121,12 @@ def same_connection(prior: Values | None, planned: Values) -> bool:
     only; heads read that way say nothing about the database the configuration names.
     """
     return prior is not None and all(prior.get(n) == planned.get(n) for n in _CONNECTION)
+
+
+def destroy_target(values: Values) -> str | None:
+    """The revision ``on_destroy`` names, when it names one (an ``alembic_upgrade`` only)."""
+    target = values.get("on_destroy")
+    return target if isinstance(target, str) and target.strip() else None
 
 
 def has_unknown_input(values: Values) -> bool:
