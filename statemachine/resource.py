@@ -190,6 +190,7 @@ _IMPORT: list[TransitionConfigDict] = [
 UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     *_REFRESH_FAILED,
     edge("refreshed", _IN_STATE, S.PRESENT, when="is_at_target", do="record_refresh"),
+    edge("refreshed", _APPLIED, S.DRIFTED, when="has_db_moved", do=("warn_moved", "record_refresh")),
     edge("refreshed", _APPLIED, S.DRIFTED, do="record_refresh"),
     edge("refreshed", S.PARTIAL, "=", do="record_refresh"),
     *_CREATE_UNREAD,
@@ -214,7 +215,8 @@ UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     edge("destroy_planned", _IN_STATE, "=", when="has_error", do="plan_destroy_failure"),
     edge("destroy_planned", S.PARTIAL, S.PLANNED_DELETE, when="has_destroy_target", do="keep_partial"),
     edge("destroy_planned", _APPLIED, S.PLANNED_DELETE, when=("has_destroy_target", "has_downgrades"), do="plan_destroy_downgrade"),
-    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_forget"),
+    edge("destroy_planned", _APPLIED, S.PLANNED_DELETE, when="has_destroy_target", do="plan_forget"),
+    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_keep"),
     *_DESTROY,
     *_IMPORT,
 ]
@@ -241,7 +243,7 @@ STAMP_TRANSITIONS: list[TransitionConfigDict] = [
     *_VALUES_PLANNED,
     *_APPLY,
     *_REPLACED,
-    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_forget"),
+    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_keep_stamped"),
     *_DESTROY,
     *_IMPORT,
 ]
@@ -942,6 +944,41 @@ class ResourceLifecycle:
             "Destroy Downgrades The Database",
             f"Destroying this resource downgrades the database from '{current}' to "
             f"'{facts.destroy_target}' (on_destroy), undoing {', '.join(facts.undone)}.",
+        )
+
+    def _plan_kept(self, event: EventData, why: str) -> None:
+        self._plan(event, Decision.FORGET)
+        self._warn(
+            "Database Kept",
+            f"Destroying this resource only removes it from Terraform's state: {why}, so the "
+            f"database stays at {quote(self.heads)}.",
+        )
+
+    def plan_keep(self, event: EventData) -> None:
+        """Without ``on_destroy`` a destroy writes nothing; the plan says so, since a destroy
+        plan has no values to show it in."""
+        self._plan_kept(
+            event,
+            "on_destroy is not set (set it to a revision id or 'base' to downgrade the database "
+            "on destroy)",
+        )
+
+    def plan_keep_stamped(self, event: EventData) -> None:
+        """A stamp never changes the database on destroy; the plan says so."""
+        self._plan_kept(event, "alembic_stamp never changes the version table on destroy")
+
+    def warn_moved(self, event: EventData) -> None:
+        """The database left the heads Terraform recorded, and no plan of this resource moved
+        it: someone ran Alembic (or SQL) by hand. Worded before the refresh records the new
+        heads."""
+        facts = Facts.of(event)
+        since = "Terraform last read it" if self.from_refresh else "the last apply"
+        self._warn(
+            "Database Moved Outside Terraform",
+            f"The database is at {quote(facts.db_heads)}, but the state recorded "
+            f"{quote(self.heads)}: it was moved outside Terraform since {since} (for example "
+            "by 'alembic downgrade' or 'alembic upgrade' run by hand). The plan moves it back "
+            f"to the target {quote(self._target(facts))}; to keep it where it is, change target.",
         )
 
     def keep_partial(self, event: EventData) -> None:

@@ -203,6 +203,16 @@ def test_a_refresh_that_cannot_reach_the_database_of_a_resource_in_state_is_an_e
     assert tf.state is not None and tf.state["revision"] == "c3"
 
 
+def test_an_upgrade_moved_by_hand_is_explained_by_the_refresh_and_brought_back() -> None:
+    tf = created(Terraform())
+    tf.world.position = 1
+    assert tf.refresh() == ["warning Database Moved Outside Terraform"]
+    assert tf.state is not None and tf.state["revisions"] == ["a1"]
+    assert tf.run(tf.config()) == []
+    assert tf.state is not None and tf.state["revisions"] == ["c3"]
+    assert tf.refresh() == []
+
+
 def test_a_stamp_behind_its_target_after_a_move_by_hand_warns_on_refresh() -> None:
     tf = created(Terraform("alembic_stamp"), target="b2")
     tf.world.position = 1
@@ -546,9 +556,23 @@ def test_a_stamp_created_on_a_database_past_its_target_stamps_nothing() -> None:
     assert tf.state is not None and tf.state["revisions"] == ["c3"]
 
 
+def test_a_destroy_without_on_destroy_says_the_database_is_kept() -> None:
+    tf = created(Terraform())
+    _, notes = tf.plan(None)
+    assert notes == ["warning Database Kept"]
+    tf.run(None)
+    assert tf.state is None and tf.world.position == 3
+
+
+def test_a_destroy_whose_database_is_already_at_on_destroy_writes_nothing() -> None:
+    tf = created(Terraform(), on_destroy="c3")
+    assert tf.run(None) == []
+    assert tf.state is None and tf.world.position == 3 and tf.world.writes == 1
+
+
 def test_destroying_a_stamp_keeps_the_database() -> None:
     tf = created(Terraform("alembic_stamp"), target="b2")
-    assert tf.run(None) == []
+    assert tf.run(None) == ["warning Database Kept", "warning Database Kept"]
     assert tf.state is None and tf.world.position == 2 and tf.world.writes == 1
 
 

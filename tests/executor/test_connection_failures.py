@@ -8,6 +8,8 @@ at once. The worker tells them apart from the driver's own codes, on PostgreSQL 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -39,6 +41,14 @@ def test_a_database_that_does_not_exist_is_told_apart(
     failure = _failure(executor, project_factory, _with(backend, database="no_such_database_x"))
     assert (failure.kind, failure.summary) == ("database_missing", "Database Not Found")
     assert "no_such_database_x" in failure.message
+
+
+def test_a_sqlite_file_whose_directory_does_not_exist_yet_is_a_missing_database(
+    executor: WorkerExecutor, project_factory: ProjectFactory, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'not-yet' / 'db.sqlite'}"
+    failure = _failure(executor, project_factory, url)
+    assert (failure.kind, failure.summary) == ("database_missing", "Database Not Found")
 
 
 def test_a_login_the_server_refuses_is_told_apart(

@@ -934,13 +934,20 @@ def test_the_next_plan_continues_from_partial() -> None:
 # Destroy.
 
 
+KEPT = (
+    "Destroying this resource only removes it from Terraform's state: on_destroy is not set (set "
+    "it to a revision id or 'base' to downgrade the database on destroy), so the database stays "
+    "at 'a1'."
+)
+
+
 def test_destroy_keeps_the_database_by_default_and_needs_no_database() -> None:
     life = at(State.PRESENT)
     life.destroy_planned()
     assert (life.state, life.decision, life.outcome) == (
         State.PLANNED_DELETE,
         Decision.FORGET,
-        Outcome(),
+        Outcome(notes=(Note("warning", "Database Kept", KEPT),)),
     )
     life.destroy_started()
     assert (life.state, life.outcome) == (State.DELETING, Outcome())
@@ -999,10 +1006,14 @@ def test_destroy_of_a_partial_resource_never_downgrades() -> None:
 def test_a_stamp_destroy_never_touches_the_database(state: State) -> None:
     life = at(state, kind="stamp", heads=("a2",))
     life.destroy_planned(destroy_target="base", target_heads=[], db_heads=["a2"], downgrades=["a2"])
+    kept = (
+        "Destroying this resource only removes it from Terraform's state: alembic_stamp never "
+        "changes the version table on destroy, so the database stays at 'a2'."
+    )
     assert (life.state, life.decision, life.outcome) == (
         State.PLANNED_DELETE,
         Decision.FORGET,
-        Outcome(),
+        Outcome(notes=(Note("warning", "Database Kept", kept),)),
     )
     life.destroy_started()
     assert life.outcome.actions == ()
@@ -1274,3 +1285,28 @@ def test_a_foreign_snapshot_is_rejected(text: str) -> None:
         ValueError, match=re.escape("expected the JSON written by ResourceSnapshot.to_json")
     ):
         ResourceSnapshot.from_json(text)
+
+
+def test_a_database_moved_by_hand_is_explained_by_the_refresh() -> None:
+    life = at(State.PRESENT, heads=("a2",))
+    life.refreshed(db_heads=["a1"], target_heads=["a2"], target_revisions=["a2"])
+    assert (life.state, life.outcome.notes) == (
+        State.DRIFTED,
+        (
+            Note(
+                "warning",
+                "Database Moved Outside Terraform",
+                "The database is at 'a1', but the state recorded 'a2': it was moved outside "
+                "Terraform since the last apply (for example by 'alembic downgrade' or 'alembic "
+                "upgrade' run by hand). The plan moves it back to the target 'a2'; to keep it "
+                "where it is, change target.",
+            ),
+        ),
+    )
+    assert life.heads == ("a1",)
+
+
+def test_new_revision_files_are_not_a_database_moved_by_hand() -> None:
+    life = at(State.PRESENT, heads=("a2",))
+    life.refreshed(db_heads=["a2"], target_heads=["a3"], target_revisions=["a3"])
+    assert (life.state, life.outcome.notes) == (State.DRIFTED, ())

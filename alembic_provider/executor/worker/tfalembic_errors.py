@@ -79,7 +79,10 @@ _MISSING_STATES = frozenset({"3D000"})
 _LOGIN_NUMBERS = frozenset({1044, 1045, 1698})
 _MISSING_NUMBERS = frozenset({1049})
 _LOGIN_TEXT = re.compile(r"password authentication failed|authentication failed for user")
-_MISSING_TEXT = re.compile(r'database "[^"]*" does not exist|Unknown database')
+#: SQLite cannot open a file whose directory does not exist (yet).
+_MISSING_TEXT = re.compile(
+    r'database "[^"]*" does not exist|Unknown database|unable to open database file'
+)
 #: A TLS handshake or certificate the client or the server would not accept. MySQL's 2026 is
 #: "SSL connection error"; libpq and PyMySQL say SSL in their message.
 _TLS_NUMBERS = frozenset({2026})
@@ -92,7 +95,8 @@ _TLS_TEXT = re.compile(
 _HOST_STATES = frozenset({"57P03", "08001", "08006"})
 _HOST_NUMBERS = frozenset({2002, 2003, 2005, 2006, 2013})
 _HOST_TEXT = re.compile(
-    r"could not connect to server|connection to server at .* failed|Connection refused|"
+    r"could not connect to server|connection to server (?:at|on) .* failed|Connection refused|"
+    r"server closed the connection unexpectedly|"
     r"could not translate host name|Name or service not known|timeout expired|"
     r"Is the server running|No route to host|Network is unreachable|"
     r"the database system is starting up|Can't connect to|Unknown MySQL server host",
