@@ -436,7 +436,7 @@ class ResourceWorld(RuleBasedStateMachine):
             assert (life.state, notes) == (kept, ["Database Not At Target"])
         else:
             # A database that left the recorded heads was moved outside Terraform: said so.
-            moved = before.state is not rs.State.PARTIAL and before.heads != seen.db_heads
+            moved = before.heads != seen.db_heads
             warned = ["Database Moved Outside Terraform"] if moved else []
             assert (life.state, notes) == (rs.State.DRIFTED, warned)
         self.saved.snapshot = life.snapshot()
