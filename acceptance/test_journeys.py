@@ -438,6 +438,167 @@ resource "terraform_data" "database" {{
     transcript.assert_quiet_end()
 
 
+# -- journeys: the mistakes a first day makes, told at plan time ------------------------
+
+
+@pytest.fixture
+def guarded_database(database_servers: ServerPool) -> Iterator[Database]:
+    """Yield a MariaDB database reached as a user of its own, whose password the server checks.
+
+    PostgreSQL here trusts every connection from 127.0.0.1 (its ``pg_hba.conf`` says ``trust``),
+    so it accepts any password: only MariaDB can refuse a wrong one.
+    """
+    server = database_servers.server("mariadb")
+    if isinstance(server, Unavailable):
+        unavailable(server.reason)
+        return
+    user, password = f"acc_{uuid.uuid4().hex[:12]}", f"pw-{uuid.uuid4().hex[:16]}"
+    with fresh_database("mariadb", server) as database:
+        name = make_url(database.url).database
+        admin = sa.create_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"))
+                conn.execute(sa.text(f"GRANT ALL PRIVILEGES ON `{name}`.* TO '{user}'@'%'"))
+            url = make_url(database.url).set(username=user, password=password)
+            yield Database("mariadb", url.render_as_string(hide_password=False))
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f"DROP USER IF EXISTS '{user}'@'%'"))
+            admin.dispose()
+
+
+def test_journey_wrong_password_is_an_error_at_plan(
+    harness: Harness, guarded_database: Database, project: Path
+) -> None:
+    """A refused login fails the plan of a create, with the server's own words intact."""
+    add_revision(project, "a1", None, "create users")
+    wrong = make_url(guarded_database.url).set(password="not-the-password")
+    user = wrong.username
+    mistaken = Database("mariadb", wrong.render_as_string(hide_password=False))
+    transcript = Transcript()
+    harness.test(
+        [
+            Step(
+                config=_upgrade(project, mistaken),
+                plan_only=True,
+                expect_error=r"Error: Database Login Refused with alembic_upgrade\.schema.*"
+                + re.escape(f"Access denied for user '{user}'@")
+                + r"[^ ]+ "
+                + re.escape("(using password: YES)")
+                + r".*Check the user name and password in the database URL",
+            ),
+            Step(
+                config=_upgrade(project, guarded_database),
+                check=at(guarded_database, UPGRADE, "a1"),
+            ),
+        ],
+        provider=Reattach(),
+        on_command=transcript,
+    )
+    refused = next(c for c in transcript.commands if c.argv[1] in ("plan", "apply"))
+    assert (refused.argv[1], refused.returncode) == ("plan", 1)
+    assert "Plan:" not in refused.stdout, "a refused login must not plan the create"
+    assert "not-the-password" not in refused.stdout + refused.stderr
+
+
+def test_journey_on_destroy_typo_is_an_error_at_plan(
+    harness: Harness, database: Database, project: Path
+) -> None:
+    """A revision ``on_destroy`` does not name fails the plan, on ``on_destroy``."""
+    add_revision(project, "a1", None, "create users")
+    typo = provider_block(project) + resource_block(
+        "alembic_upgrade", "schema", url=database.url, on_destroy="zzz"
+    )
+    fixed = provider_block(project) + resource_block(
+        "alembic_upgrade", "schema", url=database.url, on_destroy="base"
+    )
+    harness.test(
+        [
+            Step(
+                config=typo,
+                plan_only=True,
+                expect_error=r"Error: Invalid On Destroy Revision with alembic_upgrade\.schema.*"
+                r'on_destroy = "zzz".*'
+                + re.escape("on_destroy names 'zzz', which is not a revision of the project"),
+            ),
+            Step(config=fixed, check=at(database, UPGRADE, "a1")),
+        ],
+        provider=Reattach(),
+    )
+    assert database.heads() == (), "the destroy downgrades to on_destroy"
+
+
+def moved_by_hand(found: str, recorded: str) -> PlanCheck:
+    """Check that the plan's text says the database moved outside Terraform, and where."""
+
+    def check(plan: Plan) -> None:
+        text = normalise_output(plan.output)
+        assert text.count("Warning: Database Moved Outside Terraform") == 1, plan.output
+        assert (
+            f"The database is at '{found}', but the state recorded '{recorded}': it was moved "
+            "outside Terraform since the last apply"
+        ) in text, plan.output
+
+    return check
+
+
+def both(*checks: PlanCheck) -> PlanCheck:
+    """Run every check on the plan."""
+
+    def check(plan: Plan) -> None:
+        for each in checks:
+            each(plan)
+
+    return check
+
+
+def kept(revision: str) -> PlanCheck:
+    """Check that the destroy plan's text says the database is kept, at ``revision``."""
+
+    def check(plan: Plan) -> None:
+        text = normalise_output(plan.output)
+        assert "Warning: Database Kept" in text, plan.output
+        assert (
+            "Destroying this resource only removes it from Terraform's state: on_destroy is not "
+            "set (set it to a revision id or 'base' to downgrade the database on destroy), so the "
+            f"database stays at '{revision}'."
+        ) in text, plan.output
+
+    return check
+
+
+def test_journey_drift_by_hand_explained_and_destroy_kept(
+    harness: Harness, terraform: TerraformBinary, database: Database, project: Path
+) -> None:
+    """``alembic downgrade -1`` by hand is explained in the plan; a destroy says what it keeps."""
+    add_revision(project, "a1", None, "create users")
+    add_revision(project, "a2", "a1", "add email")
+    config = _upgrade(project, database)
+    transcript = Transcript()
+    destroy = Step(config=config, destroy=True, check=at(database, UPGRADE, "a2"))
+    if terraform.version_tuple >= (1, 3):
+        # Terraform 1.0-1.2 do not ask the provider to plan a destroy.
+        destroy = Step(config=config, destroy=True, plan_check=kept("a2"))
+    harness.test(
+        [
+            Step(config=config, check=at(database, UPGRADE, "a2")),
+            Step(
+                config=config,
+                pre_config=lambda: by_hand(project, database, "downgrade", "-1"),
+                plan_check=both(
+                    moved_by_hand("a1", "a2"), plan_text_names(("a2", "add email"), revision="a2")
+                ),
+                check=at(database, UPGRADE, "a2"),
+            ),
+            destroy,
+        ],
+        provider=Reattach(),
+        on_command=transcript,
+    )
+    assert database.heads() == ("a2",), "a destroy without on_destroy keeps the database"
+
+
 # -- the stock env.py with `environment` instead of `url` ----------------------------------
 
 

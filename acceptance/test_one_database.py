@@ -219,7 +219,7 @@ def test_database_created_in_the_same_apply(harness: Harness, tmp_path: Path) ->
 
     def planned_from_empty(plan: Plan) -> None:
         assert pending_ids(plan.change("alembic_upgrade.schema").after) == ["r1", "r2"]
-        assert "Warning: Database Not Reachable" in plan.output, plan.output
+        assert "Warning: Database Not Found" in plan.output, plan.output
         assert "starts from an empty version table" in normalise_output(plan.output)
 
     def remove_directory() -> None:
@@ -237,7 +237,7 @@ def test_database_created_in_the_same_apply(harness: Harness, tmp_path: Path) ->
             Step(
                 config=config,
                 pre_config=remove_directory,
-                expect_error=r"Database Not Reachable.*terraform state rm",
+                expect_error=r"Database Not Found.*terraform state rm",
             ),
         ],
         provider=PROVIDER,

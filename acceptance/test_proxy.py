@@ -1,13 +1,15 @@
-"""Acceptance test of ``proxy_command``: two resources reach PostgreSQL through one proxy.
+"""Acceptance tests of ``proxy_command``: two resources reach PostgreSQL through one proxy.
 
 The proxy is the forwarding stand-in from ``tests/proxy/fake_proxy.py``: it starts listening
 0.3 s after it starts, forwards to the real server and records each start. Both resources use
 identical proxy settings, so each provider process that touches the databases starts the proxy
-once and shares it; when Terraform is done, no proxy process is left.
+once and shares it; when Terraform is done, no proxy process is left. A proxy executable that
+does not exist is an error of the plan, even when nothing is started while planning.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -16,7 +18,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from acceptance.conftest import unavailable
-from acceptance.databases import Database, ServerPool, Unavailable, fresh_database
+from acceptance.databases import (
+    Database,
+    ServerPool,
+    Unavailable,
+    fresh_database,
+    sqlite_database,
+)
 from acceptance.harness import Harness, Step
 from acceptance.providers import Managed
 from acceptance.state import State
@@ -97,3 +105,41 @@ resource "alembic_upgrade" "{name}" {{
         check_destroy=no_proxy_left,
         provider=Managed(),
     )
+
+
+@pytest.mark.parametrize("terraform", _NEWEST, ids=[b.id for b in _NEWEST], indirect=False)
+def test_a_proxy_executable_that_does_not_exist_is_an_error_at_plan(
+    terraform: TerraformBinary, tmp_path: Path
+) -> None:
+    """Checked when planned, even while the URL is known only after apply (nothing starts)."""
+    project = make_project(tmp_path / "alembic", revisions=[Revision("r1", None, "first")])
+    url = sqlite_database(tmp_path).url
+    config = f"""
+provider "alembic" {{
+  project_root = {hcl(str(project))}
+}}
+
+resource "terraform_data" "database" {{
+  input = {hcl(url)}
+}}
+
+resource "alembic_upgrade" "db" {{
+  proxy_command = ["no-such-proxy-x", "--port", "1"]
+  environment = {{
+    DATABASE_URL = terraform_data.database.output
+  }}
+}}
+"""
+    Harness(terraform=terraform, base_dir=tmp_path).test(
+        [
+            Step(
+                config=config,
+                plan_only=True,
+                expect_error=r"Error: Proxy Command Not Found with alembic_upgrade\.db.*"
+                r"proxy_command.*"
+                + re.escape("The proxy command's executable 'no-such-proxy-x' is not on PATH"),
+            ),
+        ],
+        provider=Managed(),
+    )
+    assert url.removeprefix("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()

@@ -30,8 +30,12 @@ _URL_PASSWORD = re.compile(
     r"(?P<head>(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,63}://[^:/@\s]{0,4096}:)"
     r"(?P<password>[^\s/]{1,4096})(?=@)"
 )
+# MySQL and MariaDB end a refused login with "(using password: YES)" (or NO): whether a password
+# was sent, in the server's fixed words, not a password. Only that exact phrase is left alone.
 _SETTING_PASSWORD = re.compile(
-    r"(?P<head>\bpass(?:word|wd)?\s*[=:]\s*)(?P<password>'[^']*'|\"[^\"]*\"|[^\s;&,'\"]+)",
+    r"(?P<head>\bpass(?:word|wd)?\s*[=:]\s*)"
+    r"(?!(?<=\(using password: )(?:YES|NO)\))"
+    r"(?P<password>'[^']*'|\"[^\"]*\"|[^\s;&,'\"]+)",
     re.IGNORECASE,
 )
 

@@ -36,21 +36,26 @@ Heads = tuple[str, ...]
 """Revision ids, sorted; ``()`` is an empty version table (alembic's ``base``)."""
 Verb = Literal["upgrade", "downgrade", "stamp"]
 
-#: Failure kinds that mean "these settings do not reach the database": env.py failed, the
-#: database refused, the interpreter lacks a driver, or env.py still has the placeholder URL.
+#: Failure kinds that mean "these settings do not reach the database": env.py failed, no server
+#: answered, the server refused, TLS failed, the interpreter lacks a driver or another package,
+#: or env.py still has the placeholder URL.
 UNREADABLE = frozenset(
     {
         "env",
         "database",
+        "host_unreachable",
         "database_missing",
         "login_refused",
+        "tls",
+        "driver_missing",
         "environment",
         "placeholder_url",
     }
 )
 #: Failure kinds of a database that may not exist yet: another resource of the same apply may
-#: create it. A login the server refused is not one: the server is there and said no.
-NOT_THERE_YET = frozenset({"database", "database_missing"})
+#: start its server or create it. A login the server refused, a TLS failure or a missing driver
+#: are not: they stay wrong whatever the apply creates.
+NOT_THERE_YET = frozenset({"host_unreachable", "database_missing"})
 
 
 class Decision(enum.Enum):
@@ -203,6 +208,8 @@ class Facts:
     has_migrations: bool = True
     project_root: str = ""
     destroy_target: str | None = None
+    #: Why ``destroy_target`` (``on_destroy``) names no revision of the script directory.
+    destroy_error: str | None = None
     equal_to_prior: bool = False
     heads_reached: Heads | None = None
     message: str = ""

@@ -190,9 +190,11 @@ _IMPORT: list[TransitionConfigDict] = [
 UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     *_REFRESH_FAILED,
     edge("refreshed", _IN_STATE, S.PRESENT, when="is_at_target", do="record_refresh"),
+    edge("refreshed", _APPLIED, S.DRIFTED, when="has_db_moved", do=("warn_moved", "record_refresh")),
     edge("refreshed", _APPLIED, S.DRIFTED, do="record_refresh"),
     edge("refreshed", S.PARTIAL, "=", do="record_refresh"),
     *_CREATE_UNREAD,
+    edge("planned", (S.ABSENT, *_IN_STATE), "=", when="has_destroy_error", unless="is_unusable", do="refuse_destroy_target"),
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_unreachable", do=("warn_unreachable", "plan_upgrade")),
     *_CREATE_FAILED,
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_at_target", do="plan_noop"),
@@ -213,7 +215,8 @@ UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     edge("destroy_planned", _IN_STATE, "=", when="has_error", do="plan_destroy_failure"),
     edge("destroy_planned", S.PARTIAL, S.PLANNED_DELETE, when="has_destroy_target", do="keep_partial"),
     edge("destroy_planned", _APPLIED, S.PLANNED_DELETE, when=("has_destroy_target", "has_downgrades"), do="plan_destroy_downgrade"),
-    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_forget"),
+    edge("destroy_planned", _APPLIED, S.PLANNED_DELETE, when="has_destroy_target", do="plan_forget"),
+    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_keep"),
     *_DESTROY,
     *_IMPORT,
 ]
@@ -240,7 +243,7 @@ STAMP_TRANSITIONS: list[TransitionConfigDict] = [
     *_VALUES_PLANNED,
     *_APPLY,
     *_REPLACED,
-    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_forget"),
+    edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, do="plan_keep_stamped"),
     *_DESTROY,
     *_IMPORT,
 ]
@@ -502,6 +505,8 @@ class ResourceLifecycle:
         reached: bool = False,
         has_migrations: bool = True,
         project_root: str = "",
+        destroy_target: str | None = None,
+        destroy_error: str | None = None,
     ) -> bool:
         """PlanResourceChange gathered its facts.
 
@@ -524,6 +529,8 @@ class ResourceLifecycle:
             either, so which one acts first on what may be one database is unknown.
         :param reached: the database is at or past the target (see ``refreshed``).
         :param has_migrations: the script directory has revision files.
+        :param destroy_target: the configured ``on_destroy``; ``destroy_error`` says why it
+            names no revision of the script directory.
         """
         return unbound()
 
@@ -654,6 +661,15 @@ class ResourceLifecycle:
     def is_unread(self, event: EventData) -> bool:
         """Imported without a read: the configuration's settings arrive with the first plan."""
         return self.unread
+
+    def has_destroy_error(self, event: EventData) -> bool:
+        """``on_destroy`` names no revision of the script directory."""
+        return Facts.of(event).destroy_error is not None
+
+    def is_unusable(self, event: EventData) -> bool:
+        """A failure other than a database that may not exist yet stops the plan first."""
+        facts = Facts.of(event)
+        return facts.error is not None and facts.error_kind not in NOT_THERE_YET
 
     def has_others_unreachable(self, event: EventData) -> bool:
         """Another resource of this plan cannot reach its database either."""
@@ -800,9 +816,10 @@ class ResourceLifecycle:
 
     def refuse_unreachable(self, event: EventData) -> None:
         """The resource is in Terraform's state, so its database must be reachable."""
+        facts = Facts.of(event)
         self._fail(
-            _NOT_REACHABLE,
-            f"The database of this resource could not be read: {Facts.of(event).error}\n\n"
+            facts.error_summary or _NOT_REACHABLE,
+            f"The database of this resource could not be read: {facts.error}\n\n"
             "Terraform's state says the resource exists, so its database must be reachable to "
             "refresh it. Check the connection (url, environment, the proxy settings, whether the "
             "server is running). If the database was removed on purpose, remove the resource "
@@ -813,18 +830,22 @@ class ResourceLifecycle:
         self._fail_with(Facts.of(event), "Provider Error")
 
     def warn_unreachable(self, event: EventData) -> None:
+        """Only a database that may not exist yet (no server answers, no database of that name)
+        is planned from an empty version table; its heading says which of the two it is."""
+        facts = Facts.of(event)
         self._warn(
-            _NOT_REACHABLE,
-            f"The database could not be read: {Facts.of(event).error}\n\nThe plan assumes the "
+            facts.error_summary or _NOT_REACHABLE,
+            f"The database could not be read: {facts.error}\n\nThe plan assumes the "
             "database is created in this apply (for example by another resource) and starts "
             "from an empty version table, so it runs every migration up to the target. If the "
             "database should exist already, fix the connection before applying.",
         )
 
     def warn_unreachable_unknown(self, event: EventData) -> None:
+        facts = Facts.of(event)
         self._warn(
-            _NOT_REACHABLE,
-            f"The database could not be read: {Facts.of(event).error}\n\nAnother resource of "
+            facts.error_summary or _NOT_REACHABLE,
+            f"The database could not be read: {facts.error}\n\nAnother resource of "
             "this plan acts on a database that cannot be reached either, and whether it is the "
             "same one cannot be told yet, so this plan's revisions are known only after apply.",
         )
@@ -849,6 +870,19 @@ class ResourceLifecycle:
         self._fail(
             facts.error_summary or "Invalid On Destroy Revision",
             facts.error_detail or facts.error or "",
+            ("on_destroy",),
+        )
+
+    def refuse_destroy_target(self, event: EventData) -> None:
+        """A typo in ``on_destroy`` is found when it is planned, not when the destroy runs."""
+        self._plan(event, Decision.ERROR)
+        facts = Facts.of(event)
+        self._fail(
+            "Invalid On Destroy Revision",
+            f"on_destroy names '{facts.destroy_target}', which is not a revision of the project "
+            f"in '{facts.project_root}', so destroying this resource could not downgrade the "
+            f"database: {facts.destroy_error}\n\nName a revision id, a branch label or 'base' "
+            "in on_destroy, or remove it to keep the database on destroy.",
             ("on_destroy",),
         )
 
@@ -910,6 +944,41 @@ class ResourceLifecycle:
             "Destroy Downgrades The Database",
             f"Destroying this resource downgrades the database from '{current}' to "
             f"'{facts.destroy_target}' (on_destroy), undoing {', '.join(facts.undone)}.",
+        )
+
+    def _plan_kept(self, event: EventData, why: str) -> None:
+        self._plan(event, Decision.FORGET)
+        self._warn(
+            "Database Kept",
+            f"Destroying this resource only removes it from Terraform's state: {why}, so the "
+            f"database stays at {quote(self.heads)}.",
+        )
+
+    def plan_keep(self, event: EventData) -> None:
+        """Without ``on_destroy`` a destroy writes nothing; the plan says so, since a destroy
+        plan has no values to show it in."""
+        self._plan_kept(
+            event,
+            "on_destroy is not set (set it to a revision id or 'base' to downgrade the database "
+            "on destroy)",
+        )
+
+    def plan_keep_stamped(self, event: EventData) -> None:
+        """A stamp never changes the database on destroy; the plan says so."""
+        self._plan_kept(event, "alembic_stamp never changes the version table on destroy")
+
+    def warn_moved(self, event: EventData) -> None:
+        """The database left the heads Terraform recorded, and no plan of this resource moved
+        it: someone ran Alembic (or SQL) by hand. Worded before the refresh records the new
+        heads."""
+        facts = Facts.of(event)
+        since = "Terraform last read it" if self.from_refresh else "the last apply"
+        self._warn(
+            "Database Moved Outside Terraform",
+            f"The database is at {quote(facts.db_heads)}, but the state recorded "
+            f"{quote(self.heads)}: it was moved outside Terraform since {since} (for example "
+            "by 'alembic downgrade' or 'alembic upgrade' run by hand). The plan moves it back "
+            f"to the target {quote(self._target(facts))}; to keep it where it is, change target.",
         )
 
     def keep_partial(self, event: EventData) -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from alembic_provider import errors
 from alembic_provider.cty import UNKNOWN
 from alembic_provider.diagnostics import Diagnostics
@@ -45,8 +47,8 @@ class World(FakeExecutor):
     """A database history that can also be unreachable, stop short, or fail a downgrade."""
 
     unreachable: bool = False
-    #: How an unreachable database fails: no server, no such database, or a refused login.
-    refusal: tuple[str, str] = ("database", "Database Error")
+    #: How an unreachable database fails: no server answers, no such database, a refused login.
+    refusal: tuple[str, str] = ("host_unreachable", "Database Host Not Answering")
     stop_short: bool = False
     failing_downgrade: bool = False
     ran: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
@@ -197,8 +199,18 @@ def test_a_refresh_with_an_unknown_provider_setting_keeps_the_state() -> None:
 def test_a_refresh_that_cannot_reach_the_database_of_a_resource_in_state_is_an_error() -> None:
     tf = created(Terraform())
     tf.world.unreachable = True
-    assert tf.refresh() == ["error Database Not Reachable"]
+    assert tf.refresh() == ["error Database Host Not Answering"]
     assert tf.state is not None and tf.state["revision"] == "c3"
+
+
+def test_an_upgrade_moved_by_hand_is_explained_by_the_refresh_and_brought_back() -> None:
+    tf = created(Terraform())
+    tf.world.position = 1
+    assert tf.refresh() == ["warning Database Moved Outside Terraform"]
+    assert tf.state is not None and tf.state["revisions"] == ["a1"]
+    assert tf.run(tf.config()) == []
+    assert tf.state is not None and tf.state["revisions"] == ["c3"]
+    assert tf.refresh() == []
 
 
 def test_a_stamp_behind_its_target_after_a_move_by_hand_warns_on_refresh() -> None:
@@ -238,7 +250,7 @@ def test_an_import_records_the_heads_it_read() -> None:
 def test_a_stamp_whose_database_cannot_be_reached_yet_stamps_in_the_apply() -> None:
     tf = Terraform("alembic_stamp", World(unreachable=True))
     planned, notes = tf.plan(tf.config())
-    assert notes == ["warning Database Not Reachable"]
+    assert notes == ["warning Database Host Not Answering"]
     assert planned.state["revisions"] == ["c3"]
     tf.world.unreachable = False
     assert tf.apply(planned, tf.config()) == []
@@ -248,11 +260,11 @@ def test_a_stamp_whose_database_cannot_be_reached_yet_stamps_in_the_apply() -> N
 def test_creates_whose_databases_cannot_be_reached_plan_from_base_then_unknown() -> None:
     tf = Terraform(world=World(unreachable=True))
     planned, notes = tf.plan(tf.config())
-    assert notes == ["warning Database Not Reachable"]
+    assert notes == ["warning Database Host Not Answering"]
     assert planned.state["revisions"] == ["c3"]
     assert [p["revision"] for p in planned.state["pending"]] == ["a1", "b2", "c3"]
     planned, notes = tf.plan(tf.config(url="sqlite:///other.db"))
-    assert notes == ["warning Database Not Reachable"]
+    assert notes == ["warning Database Host Not Answering"]
     assert planned.state["revisions"] is UNKNOWN
 
 
@@ -260,15 +272,27 @@ def test_a_create_whose_database_does_not_exist_yet_plans_from_base() -> None:
     world = World(unreachable=True, refusal=("database_missing", "Database Not Found"))
     tf = Terraform(world=world)
     planned, notes = tf.plan(tf.config())
-    assert notes == ["warning Database Not Reachable"]
+    assert notes == ["warning Database Not Found"]
     assert planned.state["revisions"] == ["c3"]
 
 
-def test_a_create_whose_login_is_refused_is_an_error_at_plan() -> None:
-    world = World(unreachable=True, refusal=("login_refused", "Database Login Refused"))
-    tf = Terraform(world=world)
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        ("login_refused", "Database Login Refused"),
+        ("tls", "Database TLS Failed"),
+        ("driver_missing", "Database Driver Missing"),
+        ("database", "Database Error"),
+    ],
+)
+def test_a_create_whose_settings_can_never_reach_the_database_is_an_error_at_plan(
+    refusal: tuple[str, str],
+) -> None:
+    """Only a server that does not answer yet or a database not created yet plan a create."""
+    tf = Terraform(world=World(unreachable=True, refusal=refusal))
     planned, notes = tf.plan(tf.config())
-    assert (planned.state, notes) == (None, ["error Database Login Refused"])
+    assert (planned.state, notes) == (None, [f"error {refusal[1]}"])
+    assert tf.world.writes == 0
 
 
 def test_a_create_whose_target_names_no_revision_is_an_error_on_the_target() -> None:
@@ -314,7 +338,7 @@ def test_a_create_whose_database_cannot_be_read_at_apply_creates_nothing() -> No
     tf = Terraform()
     planned, _ = tf.plan(tf.config())
     tf.world.unreachable = True
-    assert tf.apply(planned, tf.config()) == ["error Database Error"]
+    assert tf.apply(planned, tf.config()) == ["error Database Host Not Answering"]
     assert tf.state is None and tf.world.writes == 0
 
 
@@ -322,7 +346,7 @@ def test_an_update_whose_database_cannot_be_read_at_apply_keeps_what_it_recorded
     tf = created(Terraform(), target="b2")
     planned, _ = tf.plan(tf.config())
     tf.world.unreachable = True
-    assert tf.apply(planned, tf.config()) == ["error Database Error"]
+    assert tf.apply(planned, tf.config()) == ["error Database Host Not Answering"]
     assert tf.state is not None and tf.state["revisions"] == ["b2"]
 
 
@@ -389,8 +413,31 @@ def test_a_destroy_with_an_unknown_provider_setting_keeps_the_database() -> None
     assert tf.state is None and tf.world.position == 3
 
 
+def test_an_on_destroy_typo_is_an_error_when_it_is_planned() -> None:
+    tf = Terraform()
+    planned, notes = tf.plan(tf.config(on_destroy="zzz"))
+    assert (planned.state, notes) == (None, ["error Invalid On Destroy Revision"])
+    tf = created(Terraform())
+    planned, notes = tf.plan(tf.config(on_destroy="zzz"))
+    assert (planned.state, notes) == (None, ["error Invalid On Destroy Revision"])
+    assert tf.world.writes == 1
+
+
+def test_an_on_destroy_typo_is_an_error_at_plan_for_a_database_not_there_yet() -> None:
+    tf = Terraform(world=World(unreachable=True))
+    planned, notes = tf.plan(tf.config(on_destroy="zzz"))
+    assert (planned.state, notes) == (None, ["error Invalid On Destroy Revision"])
+
+
+def with_on_destroy(tf: Terraform, on_destroy: str) -> Terraform:
+    """A state whose ``on_destroy`` no longer resolves (its revision file was removed since)."""
+    assert tf.state is not None
+    tf.state = {**tf.state, "on_destroy": on_destroy}
+    return tf
+
+
 def test_an_on_destroy_target_that_does_not_resolve_is_an_error_at_plan() -> None:
-    tf = created(Terraform(), on_destroy="zzz")
+    tf = with_on_destroy(created(Terraform(), on_destroy="a1"), "zzz")
     planned, notes = tf.plan(None)
     assert notes == ["error Invalid Target Revision"]
     assert tf.apply(planned, None) == ["error Invalid Target Revision"]
@@ -401,8 +448,8 @@ def test_a_destroy_that_cannot_reach_the_database_is_an_error() -> None:
     tf = created(Terraform(), on_destroy="a1")
     tf.world.unreachable = True
     planned, notes = tf.plan(None)
-    assert notes == ["error Database Error"]
-    assert tf.apply(planned, None) == ["error Database Error"]
+    assert notes == ["error Database Host Not Answering"]
+    assert tf.apply(planned, None) == ["error Database Host Not Answering"]
     assert tf.state is not None and tf.world.writes == 1
 
 
@@ -474,7 +521,7 @@ def test_an_update_whose_database_cannot_be_reached_is_an_error_at_plan() -> Non
     tf = created(Terraform())
     tf.world.unreachable = True
     planned, notes = tf.plan(tf.config())
-    assert (planned.state, notes) == (None, ["error Database Not Reachable"])
+    assert (planned.state, notes) == (None, ["error Database Host Not Answering"])
 
 
 def test_an_apply_without_this_providers_plan_is_refused_and_keeps_the_state() -> None:
@@ -509,14 +556,28 @@ def test_a_stamp_created_on_a_database_past_its_target_stamps_nothing() -> None:
     assert tf.state is not None and tf.state["revisions"] == ["c3"]
 
 
+def test_a_destroy_without_on_destroy_says_the_database_is_kept() -> None:
+    tf = created(Terraform())
+    _, notes = tf.plan(None)
+    assert notes == ["warning Database Kept"]
+    tf.run(None)
+    assert tf.state is None and tf.world.position == 3
+
+
+def test_a_destroy_whose_database_is_already_at_on_destroy_writes_nothing() -> None:
+    tf = created(Terraform(), on_destroy="c3")
+    assert tf.run(None) == []
+    assert tf.state is None and tf.world.position == 3 and tf.world.writes == 1
+
+
 def test_destroying_a_stamp_keeps_the_database() -> None:
     tf = created(Terraform("alembic_stamp"), target="b2")
-    assert tf.run(None) == []
+    assert tf.run(None) == ["warning Database Kept", "warning Database Kept"]
     assert tf.state is None and tf.world.position == 2 and tf.world.writes == 1
 
 
 def test_an_on_destroy_target_that_does_not_resolve_points_at_on_destroy() -> None:
-    tf = created(Terraform(), on_destroy="zzz")
+    tf = with_on_destroy(created(Terraform(), on_destroy="a1"), "zzz")
     _, diagnostics = tf.provider.plan_resource_change(
         "alembic_upgrade", tf.state, None, None, tf.private
     )

@@ -255,8 +255,14 @@ def test_destroy_leaves_the_database_alone() -> None:
     state, _ = h.create()
     writes = executor.writes
     plan = h.plan(state, None)
+    kept = (
+        "Database Kept: Destroying this resource only removes it from Terraform's state: "
+        "on_destroy is not set (set it to a revision id or 'base' to downgrade the database on "
+        "destroy), so the database stays at "
+    )
+    assert [d.startswith(kept) for d in _errors(plan)] == [True]
     applied = h.apply(state, plan, None)
-    assert _errors(applied) == []
+    assert [d.startswith(kept) for d in _errors(applied)] == [True]
     assert _value(applied.new_state) is None
     assert executor.writes == writes
 

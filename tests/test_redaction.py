@@ -29,3 +29,19 @@ def test_quoted_forms_are_hidden_too() -> None:
 def test_any_learned_secret_never_survives(secret: str) -> None:
     redactor = Redactor([secret])
     assert secret not in redactor.redact(f"before {secret} after {secret}")
+
+
+def test_the_servers_own_words_about_a_password_survive() -> None:
+    """MySQL and MariaDB say whether a password was sent; that is not the password."""
+    redactor = Redactor(["s3cret-pw"])
+    for sent in ("YES", "NO"):
+        text = f"(1045, \"Access denied for user 'app'@'10.0.0.1' (using password: {sent})\")"
+        assert redactor.redact(text) == text
+
+
+def test_password_settings_are_still_masked() -> None:
+    redactor = Redactor()
+    assert redactor.redact("password: hunter2)") == "password: ***"
+    assert redactor.redact("password: YESSIR") == "password: ***"
+    assert redactor.redact("password=YES)") == "password=***"
+    assert redactor.redact("host=db password=YES) user=x") == "host=db password=*** user=x"

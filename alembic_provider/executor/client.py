@@ -69,6 +69,9 @@ _KINDS: dict[str, tuple[type[ProviderError], str | None]] = {
     "database": (MigrationError, "Database Error"),
     "login_refused": (MigrationError, "Database Login Refused"),
     "database_missing": (MigrationError, "Database Not Found"),
+    "host_unreachable": (MigrationError, "Database Host Not Answering"),
+    "tls": (MigrationError, "Database TLS Failed"),
+    "driver_missing": (WorkerEnvironmentError, "Database Driver Missing"),
     "migration": (MigrationError, None),
     "verify": (MigrationError, "Migration Not Recorded"),
     "offline": (MigrationError, "SQL Preview Failed"),
@@ -88,6 +91,15 @@ _REMEDIES: dict[str, str] = {
     "login_refused": "Check the user name and password in the database URL (or in the "
     "environment env.py reads it from), then plan again.",
     "database_missing": "Create the database, or correct its name in the database URL, then "
+    "plan again.",
+    "host_unreachable": "Check the host and port in the database URL, that the server is "
+    "running and accepts connections from this machine (a firewall, a proxy not started), then "
+    "plan again.",
+    "tls": "Check the TLS settings of the database URL (for example sslmode and sslrootcert on "
+    "PostgreSQL, ssl_ca on MySQL and MariaDB) against what the server offers, then plan again.",
+    "driver_missing": "Install the driver in that interpreter (for example 'pip install "
+    "psycopg2-binary' or 'pip install pymysql'), name a driver it has in the URL's scheme "
+    "(such as 'postgresql+psycopg2://'), or set 'python' to an interpreter that has one; then "
     "plan again.",
 }
 _LOG_HINT = "The full traceback is in the provider's log: run Terraform with TF_LOG=DEBUG."

@@ -32,6 +32,7 @@ from alembic_provider.proxy.spec import (
     DEFAULT_SLEEP,
     DEFAULT_TIMEOUT,
     ProxySpec,
+    check_executable,
     command_validator,
     spec_from_config,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "SupervisedLauncher",
     "TcpAddress",
     "UnixSocket",
+    "check_executable",
     "command_validator",
     "parse_ready",
     "ready_validator",

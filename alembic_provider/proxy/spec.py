@@ -9,7 +9,9 @@ and names the attribute at fault. Environment values are secrets: they never app
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import os
+import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -22,6 +24,7 @@ __all__ = [
     "DEFAULT_SLEEP",
     "DEFAULT_TIMEOUT",
     "ProxySpec",
+    "check_executable",
     "command_validator",
     "spec_from_config",
 ]
@@ -119,6 +122,36 @@ def command_validator(value: object) -> str | None:
     if isinstance(value, list | tuple) and value and all(isinstance(a, str) for a in value):
         return None if value[0] else _COMMAND_MESSAGE
     return _COMMAND_MESSAGE
+
+
+def check_executable(command: Sequence[object], path: str | None = None) -> None:
+    """Check that the proxy's executable exists, so a typo shows when it is planned.
+
+    The proxy is started with the provider's environment, so a bare name is looked up on its
+    ``PATH`` (``path`` overrides it, for tests); a name with a slash must be an executable file.
+
+    :raises ConfigError: naming ``proxy_command`` when the executable cannot be run.
+    """
+    name = command[0] if command else None
+    if not isinstance(name, str) or not name:
+        return
+    if os.sep in name:
+        if os.path.isfile(name) and os.access(name, os.X_OK):
+            return
+        message = (
+            f"The proxy command's executable '{name}' does not exist or is not an executable "
+            "file. Correct the path in the first element of proxy_command."
+        )
+    else:
+        search = os.environ.get("PATH", os.defpath) if path is None else path
+        if shutil.which(name, path=search) is not None:
+            return
+        message = (
+            f"The proxy command's executable '{name}' is not on PATH ({search}), so the proxy "
+            "could not start. Install it, or give its full path as the first element of "
+            "proxy_command."
+        )
+    raise ConfigError(message, attribute=("proxy_command",), summary="Proxy Command Not Found")
 
 
 def spec_from_config(

@@ -49,7 +49,8 @@ _SETTINGS = (
         "string",
         "What destroying this resource does to the database. Unset (the default): "
         "nothing, the database keeps its schema and data. A revision id or `base`: "
-        "downgrade the database to it. A database left part-way by a failed apply is "
+        "downgrade the database to it; it must name a revision of the script directory "
+        "whenever the resource is planned. A database left part-way by a failed apply is "
         "never downgraded.",
         optional=True,
     ),

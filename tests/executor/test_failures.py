@@ -286,7 +286,7 @@ def test_unreachable_database(executor: WorkerExecutor, tmp_path: Path) -> None:
 
     with pytest.raises(MigrationError) as raised:
         executor.current(Project(str(root)))
-    assert raised.value.kind == "database"
+    assert raised.value.kind == "database_missing"
     assert raised.value.message.startswith("env.py could not use the database: OperationalError")
 
 

@@ -93,7 +93,7 @@ def test_offline_plans_from_an_empty_table_without_a_database(
     try:
         executor.inspect(project, "a@head")
     except ProviderError as exc:
-        assert exc.kind == "database", exc
+        assert exc.kind == "database_missing", exc
     else:
         raise AssertionError("a database that cannot be reached was read")
     offline = executor.inspect(project, "a@head", offline=True)

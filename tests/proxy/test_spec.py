@@ -12,6 +12,7 @@ from alembic_provider.proxy import (
     ProxySpec,
     TcpAddress,
     UnixSocket,
+    check_executable,
     command_validator,
     parse_ready,
     ready_validator,
@@ -189,3 +190,29 @@ def test_probe_sees_a_unix_listener_and_its_absence(tmp_path: Path) -> None:
         assert not probe(UnixSocket(str(path)), 1.0)
         server.listen(1)
         assert probe(UnixSocket(str(path)), 1.0)
+
+
+def test_an_executable_on_path_or_by_full_path_is_found(tmp_path: Path) -> None:
+    tool = tmp_path / "my-proxy"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    check_executable(["my-proxy", "--port", "1"], path=str(tmp_path))
+    check_executable([str(tool)], path="")
+
+
+def test_a_missing_executable_is_an_error_on_proxy_command(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_executable(["no-such-proxy-x"], path=str(tmp_path))
+    assert (caught.value.summary, caught.value.attribute) == (
+        "Proxy Command Not Found",
+        ("proxy_command",),
+    )
+    assert caught.value.message == (
+        f"The proxy command's executable 'no-such-proxy-x' is not on PATH ({tmp_path}), so the "
+        "proxy could not start. Install it, or give its full path as the first element of "
+        "proxy_command."
+    )
+    plain = tmp_path / "not-executable"
+    plain.write_text("")
+    with pytest.raises(ConfigError, match="does not exist or is not an executable file"):
+        check_executable([str(plain)])

@@ -67,7 +67,7 @@ _SUMMARIES = {
     "downgrade": {"Downgrade Not Allowed"},
     "moved": {"Database Moved"},
 }
-_UNREACHABLE = "Database Not Reachable"
+_UNREACHABLE = "Database Not Found"
 _BUG_WORDS = ("please report it", "Unexpected Provider Error", "Invalid Value Encoding")
 # Raise from a migration with the secret in the message and on stderr, as a driver would.
 _FAILURE = (

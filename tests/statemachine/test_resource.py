@@ -255,7 +255,7 @@ def test_known_plans_need_both_head_sets() -> None:
 def test_an_unreachable_database_plans_a_create_from_an_empty_version_table() -> None:
     life = ResourceLifecycle("upgrade")
     life.planned(
-        error="connection refused", error_kind="database", db_heads=[], target_heads=["a2"]
+        error="connection refused", error_kind="host_unreachable", db_heads=[], target_heads=["a2"]
     )
     assert (life.state, life.decision, life.planned_from) == (
         State.PLANNED_CREATE,
@@ -281,7 +281,7 @@ def test_an_unreachable_database_plans_a_create_from_an_empty_version_table() ->
 def test_an_unreachable_database_stamps_a_create() -> None:
     life = ResourceLifecycle("stamp")
     life.planned(
-        error="connection refused", error_kind="database", db_heads=[], target_heads=["a2"]
+        error="connection refused", error_kind="host_unreachable", db_heads=[], target_heads=["a2"]
     )
     assert (life.state, life.decision) == (State.PLANNED_CREATE, Decision.STAMP)
     assert [n.summary for n in life.outcome.notes] == ["Database Not Reachable"]
@@ -294,7 +294,7 @@ def test_an_unreachable_database_another_resource_cannot_reach_either_plans_unkn
     life = ResourceLifecycle(kind)  # type: ignore[arg-type]
     life.planned(
         error="connection refused",
-        error_kind="database",
+        error_kind="host_unreachable",
         others_unreachable=True,
         db_heads=[],
         target_heads=["a2"],
@@ -401,7 +401,7 @@ def test_unknown_inputs_on_update_plan_unknown_values() -> None:
 @pytest.mark.parametrize("kind", ["upgrade", "stamp"])
 def test_a_recorded_resource_whose_database_cannot_be_reached_is_refused(kind: str) -> None:
     life = at(State.PRESENT, kind=kind)
-    life.planned(error="connection refused", error_kind="database")
+    life.planned(error="connection refused", error_kind="host_unreachable")
     assert (life.state, life.decision) == (State.PRESENT, None)
     assert life.outcome == Outcome(notes=(not_reachable("connection refused"),))
 
@@ -711,7 +711,7 @@ def test_a_refresh_whose_target_does_not_resolve_records_the_database_heads_it_r
 @pytest.mark.parametrize("kind", ["upgrade", "stamp"])
 def test_a_refresh_of_an_unreachable_database_is_refused(kind: str) -> None:
     life = at(State.DRIFTED, kind=kind)
-    life.refreshed(error="connection refused", error_kind="database")
+    life.refreshed(error="connection refused", error_kind="host_unreachable")
     assert (life.state, life.heads) == (State.DRIFTED, ("a1",))
     assert life.outcome == Outcome(notes=(not_reachable("connection refused"),))
 
@@ -804,7 +804,7 @@ def test_a_create_that_cannot_start_stays_absent() -> None:
         error="The database could not be reached.",
         error_summary="Database Not Reachable",
         error_detail="The database could not be reached.\n\nCheck the url.",
-        error_kind="database",
+        error_kind="host_unreachable",
         error_attribute=("url",),
     )
     assert (life.state, life.heads) == (State.ABSENT, ("a1",))
@@ -934,13 +934,20 @@ def test_the_next_plan_continues_from_partial() -> None:
 # Destroy.
 
 
+KEPT = (
+    "Destroying this resource only removes it from Terraform's state: on_destroy is not set (set "
+    "it to a revision id or 'base' to downgrade the database on destroy), so the database stays "
+    "at 'a1'."
+)
+
+
 def test_destroy_keeps_the_database_by_default_and_needs_no_database() -> None:
     life = at(State.PRESENT)
     life.destroy_planned()
     assert (life.state, life.decision, life.outcome) == (
         State.PLANNED_DELETE,
         Decision.FORGET,
-        Outcome(),
+        Outcome(notes=(Note("warning", "Database Kept", KEPT),)),
     )
     life.destroy_started()
     assert (life.state, life.outcome) == (State.DELETING, Outcome())
@@ -999,10 +1006,14 @@ def test_destroy_of_a_partial_resource_never_downgrades() -> None:
 def test_a_stamp_destroy_never_touches_the_database(state: State) -> None:
     life = at(state, kind="stamp", heads=("a2",))
     life.destroy_planned(destroy_target="base", target_heads=[], db_heads=["a2"], downgrades=["a2"])
+    kept = (
+        "Destroying this resource only removes it from Terraform's state: alembic_stamp never "
+        "changes the version table on destroy, so the database stays at 'a2'."
+    )
     assert (life.state, life.decision, life.outcome) == (
         State.PLANNED_DELETE,
         Decision.FORGET,
-        Outcome(),
+        Outcome(notes=(Note("warning", "Database Kept", kept),)),
     )
     life.destroy_started()
     assert life.outcome.actions == ()
@@ -1050,7 +1061,7 @@ def test_any_other_destroy_failure_is_reported_as_given() -> None:
         destroy_target="base",
         error="connection refused",
         error_summary="Database Not Reachable",
-        error_kind="database",
+        error_kind="host_unreachable",
     )
     assert (life.state, life.decision, life.from_refresh) == (State.PRESENT, Decision.ERROR, False)
     assert life.outcome.notes == (error("Database Not Reachable", "connection refused"),)
@@ -1274,3 +1285,28 @@ def test_a_foreign_snapshot_is_rejected(text: str) -> None:
         ValueError, match=re.escape("expected the JSON written by ResourceSnapshot.to_json")
     ):
         ResourceSnapshot.from_json(text)
+
+
+def test_a_database_moved_by_hand_is_explained_by_the_refresh() -> None:
+    life = at(State.PRESENT, heads=("a2",))
+    life.refreshed(db_heads=["a1"], target_heads=["a2"], target_revisions=["a2"])
+    assert (life.state, life.outcome.notes) == (
+        State.DRIFTED,
+        (
+            Note(
+                "warning",
+                "Database Moved Outside Terraform",
+                "The database is at 'a1', but the state recorded 'a2': it was moved outside "
+                "Terraform since the last apply (for example by 'alembic downgrade' or 'alembic "
+                "upgrade' run by hand). The plan moves it back to the target 'a2'; to keep it "
+                "where it is, change target.",
+            ),
+        ),
+    )
+    assert life.heads == ("a1",)
+
+
+def test_new_revision_files_are_not_a_database_moved_by_hand() -> None:
+    life = at(State.PRESENT, heads=("a2",))
+    life.refreshed(db_heads=["a2"], target_heads=["a3"], target_revisions=["a3"])
+    assert (life.state, life.outcome.notes) == (State.DRIFTED, ())

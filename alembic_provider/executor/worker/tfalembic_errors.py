@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ReportedError",
     "database_failure_kind",
+    "driver_failure",
     "error_text",
     "import_failure",
+    "is_driver_failure",
     "quoted",
     "user_frame",
 ]
@@ -77,14 +79,58 @@ _MISSING_STATES = frozenset({"3D000"})
 _LOGIN_NUMBERS = frozenset({1044, 1045, 1698})
 _MISSING_NUMBERS = frozenset({1049})
 _LOGIN_TEXT = re.compile(r"password authentication failed|authentication failed for user")
-_MISSING_TEXT = re.compile(r'database "[^"]*" does not exist|Unknown database')
+#: SQLite cannot open a file whose directory does not exist (yet).
+_MISSING_TEXT = re.compile(
+    r'database "[^"]*" does not exist|Unknown database|unable to open database file'
+)
+#: A TLS handshake or certificate the client or the server would not accept. MySQL's 2026 is
+#: "SSL connection error"; libpq and PyMySQL say SSL in their message.
+_TLS_NUMBERS = frozenset({2026})
+_TLS_TEXT = re.compile(
+    r"\bSSL\b|\bTLS\b|CERTIFICATE_VERIFY_FAILED|certificate verify failed|sslmode", re.IGNORECASE
+)
+#: No server answered: refused, timed out, unknown host, or the connection dropped at once.
+#: PostgreSQL's 57P03 is a server still starting up. MySQL's 2002-2006 and 2013 are the
+#: client's "Can't connect", "Unknown MySQL server host" and "server has gone away".
+_HOST_STATES = frozenset({"57P03", "08001", "08006"})
+_HOST_NUMBERS = frozenset({2002, 2003, 2005, 2006, 2013})
+_HOST_TEXT = re.compile(
+    r"could not connect to server|connection to server (?:at|on) .* failed|Connection refused|"
+    r"server closed the connection unexpectedly|"
+    r"could not translate host name|Name or service not known|timeout expired|"
+    r"Is the server running|No route to host|Network is unreachable|"
+    r"the database system is starting up|Can't connect to|Unknown MySQL server host",
+    re.IGNORECASE,
+)
+#: Modules of the database drivers (DBAPIs) SQLAlchemy loads for a URL's scheme.
+_DRIVERS = frozenset(
+    {
+        "psycopg2",
+        "psycopg",
+        "pg8000",
+        "asyncpg",
+        "pymysql",
+        "MySQLdb",
+        "mysql",
+        "mariadb",
+        "asyncmy",
+        "aiomysql",
+        "aiosqlite",
+        "oracledb",
+        "cx_Oracle",
+        "pyodbc",
+        "pymssql",
+    }
+)
 
 
 def database_failure_kind(exc: BaseException) -> str:
-    """Tell a refused login and a missing database from a server that cannot be reached.
+    """Tell why a database could not be used: login refused, no such database, TLS, no answer.
 
     The driver's own code says it where it has one (a SQLSTATE, a MySQL error number); the
-    message where it does not (libpq reports connection-time failures without a SQLSTATE).
+    message where it does not (libpq reports connection-time failures without a SQLSTATE). A
+    TLS failure is told first: drivers report it as a failure to connect. ``"database"`` is
+    any other error of a server that answered.
     """
     orig = getattr(exc, "orig", None) or exc
     state = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
@@ -95,10 +141,40 @@ def database_failure_kind(exc: BaseException) -> str:
         return "login_refused"
     if state in _MISSING_STATES or number in _MISSING_NUMBERS or _MISSING_TEXT.search(text):
         return "database_missing"
+    if number in _TLS_NUMBERS or _TLS_TEXT.search(text):
+        return "tls"
+    if state in _HOST_STATES or number in _HOST_NUMBERS or _HOST_TEXT.search(text):
+        return "host_unreachable"
     return "database"
 
 
+def is_driver_failure(exc: BaseException) -> bool:
+    """Tell whether an error says the URL's database driver is not installed.
+
+    SQLAlchemy imports the driver when env.py creates the engine: an ``ImportError`` of a
+    known driver module, or its own "Can't load plugin" for a scheme no installed package
+    provides.
+    """
+    if isinstance(exc, ImportError):
+        name = (getattr(exc, "name", None) or "").split(".")[0]
+        return name in _DRIVERS
+    return type(exc).__name__ == "NoSuchModuleError"
+
+
+def driver_failure(exc: BaseException) -> ReportedError:
+    """Word a missing database driver: which interpreter lacks it, and how to add it."""
+    name = getattr(exc, "name", None)
+    missing = f"the database driver '{name}'" if name else "a database driver for this URL"
+    return ReportedError(
+        "driver_missing",
+        f"The interpreter '{sys.executable}' running env.py does not have {missing} "
+        f"({error_text(exc)}).",
+    )
+
+
 def import_failure(exc: ImportError) -> ReportedError:
+    if is_driver_failure(exc):
+        return driver_failure(exc)
     name = getattr(exc, "name", None) or str(exc)
     return ReportedError(
         "environment",

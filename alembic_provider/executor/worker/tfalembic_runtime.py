@@ -14,7 +14,14 @@ from typing import Any
 
 from tfalembic_alembic import began_before_alembic, stamp_steps
 from tfalembic_config import placeholder_url
-from tfalembic_errors import ReportedError, database_failure_kind, error_text, import_failure
+from tfalembic_errors import (
+    ReportedError,
+    database_failure_kind,
+    driver_failure,
+    error_text,
+    import_failure,
+    is_driver_failure,
+)
 from tfalembic_lifeline import LIFELINE
 from tfalembic_scripts import check_known, step_pair, steps_to
 
@@ -157,6 +164,8 @@ def env_failure(exc: BaseException, offline: bool = False, config: Any = None) -
         return placeholder
     if isinstance(exc, ImportError):
         return import_failure(exc)
+    if is_driver_failure(exc):
+        return driver_failure(exc)
     if isinstance(exc, SystemExit):
         return ReportedError("env", f"env.py exited with sys.exit({exc.code!r}).")
     if offline:

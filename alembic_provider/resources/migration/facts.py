@@ -16,6 +16,7 @@ from alembic_provider.resources.base import Values
 __all__ = [
     "COMPUTED",
     "CONNECTION_FAILURES",
+    "destroy_target",
     "destroying",
     "failure",
     "has_unknown_input",
@@ -31,7 +32,9 @@ __all__ = [
 COMPUTED = ("revision", "revisions", "target_revisions", "pending", "sql")
 #: Failures to connect: the script directory is then read offline, for the machine to decide
 #: whether the plan can go on without the database.
-CONNECTION_FAILURES = frozenset({"database", "database_missing", "login_refused"})
+CONNECTION_FAILURES = frozenset(
+    {"database", "host_unreachable", "database_missing", "login_refused", "tls"}
+)
 #: The settings that decide which database a resource reads.
 _CONNECTION = ("url", "environment", "python", "alembic", "extra", "tag")
 
@@ -118,6 +121,12 @@ def same_connection(prior: Values | None, planned: Values) -> bool:
     only; heads read that way say nothing about the database the configuration names.
     """
     return prior is not None and all(prior.get(n) == planned.get(n) for n in _CONNECTION)
+
+
+def destroy_target(values: Values) -> str | None:
+    """The revision ``on_destroy`` names, when it names one (an ``alembic_upgrade`` only)."""
+    target = values.get("on_destroy")
+    return target if isinstance(target, str) and target.strip() else None
 
 
 def has_unknown_input(values: Values) -> bool:

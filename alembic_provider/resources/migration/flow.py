@@ -102,6 +102,7 @@ class Flow:
             "target_changed": prior is not None and prior.get("target") != work.values["target"],
             "same_connection": observe.same_connection(prior, work.values),
             "project_root": work.project.project_root,
+            "destroy_target": observe.destroy_target(work.values),
             **observe.recorded(prior),
         }
         try:
@@ -121,11 +122,12 @@ class Flow:
                 offline = work.inspect(offline=True)
             except errors.ProviderError as offline_exc:
                 return {**base, **observe.failure(offline_exc)}, None
-            return {**failed, **observe.planning(offline)}, offline
+            return {**failed, **observe.planning(offline), **_destroy_facts(work)}, offline
         explained = ctx.databases.explains(
             inspection.database, recorded or (), inspection.current, owner
         )
-        return {**base, **observe.planning(inspection), "explained": explained}, inspection
+        facts = {**base, **observe.planning(inspection), **_destroy_facts(work)}
+        return {**facts, "explained": explained}, inspection
 
     def _planned(
         self,
@@ -326,6 +328,18 @@ class Flow:
         effects.forget_pending(state)
         effects.record(state, outcome)
         return Applied(state, compat.encode_private(life))
+
+
+def _destroy_facts(work: Work) -> Facts:
+    """Resolve ``on_destroy`` in the script directory, so a typo shows when it is planned."""
+    target = observe.destroy_target(work.values)
+    if target is None:
+        return {}
+    try:
+        work.resolve(target)
+    except errors.ConfigError as exc:
+        return {"destroy_error": exc.message}
+    return {}
 
 
 def _plan_inspection(

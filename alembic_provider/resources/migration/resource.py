@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alembic_provider.proxy import check_executable
 from alembic_provider.resources.base import Applied, Context, Planned, Values
 from alembic_provider.resources.common import upgrade_state_values
 from alembic_provider.resources.migration.effects import forget_pending
@@ -37,6 +38,11 @@ class MigrationResource:
     def plan(
         self, ctx: Context, prior: Values | None, config: Values, proposed: Values, private: bytes
     ) -> Planned:
+        # Checked when planned rather than validated: 'terraform validate' may run where the
+        # proxy is not installed, and the plan may not start it (a URL known only after apply).
+        command = proposed.get("proxy_command")
+        if isinstance(command, list):
+            check_executable(command)
         return self._flow.plan(ctx, prior, config, proposed, private)
 
     def plan_destroy(self, ctx: Context, prior: Values, private: bytes) -> Planned:

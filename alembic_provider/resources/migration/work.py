@@ -90,6 +90,10 @@ class Work:
             known=known,
         )
 
+    def resolve(self, target: str) -> tuple[str, ...]:
+        """Resolve another revision of the script directory (``on_destroy``); reads no database."""
+        return self.ctx.executor.resolve(self.project, target, options=self.call_options())
+
     def current(self) -> tuple[str, ...]:
         """Read the database's heads."""
         return self.ctx.executor.current(self.project, options=self.call_options())
