@@ -33,7 +33,16 @@ COMPUTED = ("revision", "revisions", "target_revisions", "pending", "sql")
 #: whether the plan can go on without the database.
 CONNECTION_FAILURES = frozenset({"database", "database_missing", "login_refused"})
 #: The settings that decide which database a resource reads.
-_CONNECTION = ("url", "environment", "python", "alembic", "extra", "tag")
+_CONNECTION = (
+    "url",
+    "environment",
+    "url_wo_version",
+    "environment_wo_version",
+    "python",
+    "alembic",
+    "extra",
+    "tag",
+)
 
 Facts = dict[str, Any]
 
