@@ -5,7 +5,7 @@ every file under the case's directory tree and the run's temporary directory: st
 their backups, saved plans (zip archives, read member by member), Terraform's trace log, the
 provider's logs, crash logs and anything else written there. It also keeps each command's
 output, which includes ``terraform show -json`` of the state and of every saved plan. Where the
-secret turns up is recorded by where it was found; the test asserts the record is empty.
+secret turns up is recorded by where it was found, and sorted by kind.
 Harness code only, never shipped.
 """
 
@@ -39,7 +39,10 @@ class Hunt:
 
     def __call__(self, result: CommandResult) -> None:
         self.commands += 1
-        label = f"terraform {' '.join(result.argv[1:2])} #{self.commands}"
+        command = result.argv[1]
+        if command == "show":
+            command = "show-plan" if "tfplan" in result.argv[-1] else "show-state"
+        label = f"terraform {command} #{self.commands}"
         for stream, text in (("stdout", result.stdout), ("stderr", result.stderr)):
             self._search(f"{label} {stream}", text.encode())
         # The case's directory: work/, home/, the logs beside them.
@@ -67,9 +70,28 @@ class Hunt:
         if any(secret.encode() in data for secret in self.secrets):
             self.found.add(where)
 
+    @property
+    def kinds(self) -> set[str]:
+        """What kind of place each finding is: ``state``, ``plan``, ``output`` (what a command
+        printed), ``log`` or ``other`` (temporary files and the rest)."""
+        return {_kind(where) for where in self.found}
+
     def searched_like(self, *suffixes: str) -> list[str]:
         """The places searched whose names end with one of ``suffixes``."""
         return sorted(w for w in self.searched if w.endswith(suffixes))
+
+
+def _kind(where: str) -> str:
+    path = where.split("!")[0]
+    if path.endswith(("tfplan", "tfplan-check")) or "terraform show-plan" in where:
+        return "plan"
+    if "tfstate" in path or "terraform show-state" in where:
+        return "state"
+    if where.startswith("terraform "):
+        return "output"
+    if where.endswith(".log"):
+        return "log"
+    return "other"
 
 
 def _files(root: Path) -> Iterator[Path]:
