@@ -82,7 +82,7 @@ class Hunt:
 
 
 def _kind(where: str) -> str:
-    path = where.split("!")[0]
+    path = where.split("!", maxsplit=1)[0]
     if path.endswith(("tfplan", "tfplan-check")) or "terraform show-plan" in where:
         return "plan"
     if "tfstate" in path or "terraform show-state" in where:
