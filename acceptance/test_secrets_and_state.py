@@ -30,7 +30,11 @@ from acceptance.test_write_only import WRITE_ONLY
 from tests.alembic_projects import Revision, make_project
 from tests.support import fake_proxy_command, free_port, hcl
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.newest_terraform]
+pytestmark = [
+    pytest.mark.acceptance,
+    pytest.mark.newest_terraform,
+    pytest.mark.embedded_terraform,
+]
 
 ADDRESS = "alembic_upgrade.db"
 

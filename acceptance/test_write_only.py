@@ -88,6 +88,7 @@ def _shows(pending: dict[str, list[str]], action: str = "update") -> Callable[[P
 
 
 @pytest.mark.newest_terraform
+@pytest.mark.embedded_terraform
 def test_fleet_with_write_only_urls_keeps_the_password_out_of_every_file(
     harness: Harness, tenants: Tenants, tmp_path: Path
 ) -> None:
