@@ -1,11 +1,12 @@
 """Acceptance tests of the write-only connection arguments, with a password hunted everywhere.
 
 A fleet of two tenant databases on MariaDB, each reached by ``url_wo`` from an ephemeral
-variable, is applied, planned quietly, shown a new revision by name, shown a database moved by
-hand and repaired, while :class:`~acceptance.secret_hunt.Hunt` reads every file the run leaves
-(state and backups, saved plans, trace log, provider logs, crash logs, temporary files) for the
-user's password. Terraform before 1.11 must refuse the same configuration in validation,
-before anything is stored. Never edits the provider.
+variable, is applied, planned quietly, shown a new revision by name, fails a migration whose
+error quotes the URL with its password, is shown a database moved by hand and repaired, while
+:class:`~acceptance.secret_hunt.Hunt` reads every file the run leaves (state and backups, saved
+plans, trace log, provider logs, crash logs, temporary files) for the user's password. Terraform
+before 1.11 must refuse the same configuration in validation, before anything is stored. Never
+edits the provider.
 """
 
 from __future__ import annotations
@@ -87,6 +88,25 @@ def _shows(pending: dict[str, list[str]], action: str = "update") -> Callable[[P
     return check
 
 
+def _quoting_revision(project: Path, *, fail: bool) -> None:
+    """r3, which first fails quoting the URL it connected with, password included."""
+    code = (
+        'raise RuntimeError("cannot migrate "'
+        " + op.get_bind().engine.url.render_as_string(hide_password=False))"
+        if fail
+        else ""
+    )
+    add_revision(
+        project,
+        "r3",
+        "r2",
+        "add invoices",
+        upgrade_sql="SELECT 1",
+        downgrade_sql="SELECT 1",
+        upgrade_code=code,
+    )
+
+
 @pytest.mark.newest_terraform
 @pytest.mark.embedded_terraform
 def test_fleet_with_write_only_urls_keeps_the_password_out_of_every_file(
@@ -114,9 +134,20 @@ def test_fleet_with_write_only_urls_keeps_the_password_out_of_every_file(
             ),
             Step(
                 config=config,
+                pre_config=lambda: _quoting_revision(project, fail=True),
+                expect_error=r"cannot migrate mysql",
+            ),
+            Step(
+                config=config,
+                pre_config=lambda: _quoting_revision(project, fail=False),
+                plan_check=_shows({n: ["r3"] for n in NAMES}),
+                check=_at(tenants, ["r3"]),
+            ),
+            Step(
+                config=config,
                 pre_config=lambda: run_alembic(project, a, "downgrade", "r1"),
-                plan_check=_shows({"a": ["r2"]}),
-                check=_at(tenants, ["r2"]),
+                plan_check=_shows({"a": ["r2", "r3"]}),
+                check=_at(tenants, ["r3"]),
             ),
         ],
         provider=Managed(),
