@@ -7,11 +7,17 @@ Terraform did not announce support for write-only attributes.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from alembic_provider.executor import Inspection, Project, RunResult
+from alembic_provider.log import Logger
 from alembic_provider.plugin.proto import tfplugin6_pb2 as pb
+from alembic_provider.provider import Provider
+from alembic_provider.provider_config import PROVIDER_SCHEMA
+from alembic_provider.redaction import Redactor
+from alembic_provider.resources.stamp import StampResource
 from tests.fakes import FakeExecutor
 from tests.test_provider import SECRET, Harness, _config, _dv, _errors, _value
 
@@ -140,3 +146,22 @@ def test_refresh_without_the_write_only_url_keeps_the_state_and_reads_nothing() 
     planned = _value(h.plan(_value(read.new_state), config).planned_state)
     assert [p["revision"] for p in planned["pending"]] == ["b2", "c3"]
     assert executor.urls and all(url == WRITE_ONLY_URL for url, _ in executor.urls)
+
+
+def test_alembic_stamp_has_the_same_write_only_arguments_and_checks() -> None:
+    block = StampResource().schema().block
+    assert block.write_only_names == ("url_wo", "environment_wo")
+    assert not any(block.attribute(n).computed for n in block.write_only_names)
+    provider = Provider(
+        PROVIDER_SCHEMA,
+        resources=(StampResource(),),
+        data_sources=(),
+        log=Logger(level="trace", stream=io.StringIO()),
+        redactor=Redactor(),
+        executor=FakeExecutor(),
+    )
+    config = dict.fromkeys(block.cty_type()[1]) | {"url_wo": WRITE_ONLY_URL, "url": SECRET}
+    refused = provider.validate_resource_config("alembic_stamp", config, False)
+    assert any("Terraform 1.11 or newer" in d.detail for d in refused)
+    conflicting = provider.validate_resource_config("alembic_stamp", config, True)
+    assert any("'url_wo' and 'url' both set" in d.detail for d in conflicting)
