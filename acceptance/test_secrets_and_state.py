@@ -1,8 +1,8 @@
 """Acceptance test of the "Secrets and state" table: where a database password lands, per way.
 
 Each way of passing a MariaDB URL with a real password (resource ``url`` or ``environment``,
-the write-only arguments, the provider's ``url`` from a plain or an ephemeral variable or an
-ephemeral module output, ``DATABASE_URL`` in Terraform's own environment, a proxy) migrates a
+the write-only arguments, the provider's ``url`` or ``environment`` from a plain or an
+ephemeral variable or an ephemeral module output, ``DATABASE_URL`` in Terraform's own environment, a proxy) migrates a
 database, plans twice more and is destroyed, while :class:`~acceptance.secret_hunt.Hunt` reads
 everything the run leaves. The kinds of place the password is found in (state, plan, command
 output, log, other) must be exactly the ones the README's table lists for that way. Runs with
@@ -81,6 +81,12 @@ WAYS: dict[str, Way] = {
     "provider url": Way(frozenset({"plan"}), provider="url = var.db_url"),
     "provider url, ephemeral variable": Way(
         frozenset(), provider="url = var.db_url", ephemeral=True
+    ),
+    "provider environment": Way(
+        frozenset({"plan"}), provider="environment = { DATABASE_URL = var.db_url }"
+    ),
+    "provider environment, ephemeral variable": Way(
+        frozenset(), provider="environment = { DATABASE_URL = var.db_url }", ephemeral=True
     ),
     "provider url, ephemeral output": Way(
         frozenset(), provider="url = module.secret.url", ephemeral=True, files=_MODULE

@@ -165,3 +165,16 @@ def test_alembic_stamp_has_the_same_write_only_arguments_and_checks() -> None:
     assert any("Terraform 1.11 or newer" in d.detail for d in refused)
     conflicting = provider.validate_resource_config("alembic_stamp", config, True)
     assert any("'url_wo' and 'url' both set" in d.detail for d in conflicting)
+
+
+def test_provider_environment_reaches_every_run_and_the_resource_entries_win() -> None:
+    executor = UrlRecordingExecutor()
+    h = Harness(executor)
+    h.configure(environment={"DATABASE_URL": WRITE_ONLY_URL, "API_TOKEN": "t0ken"})
+    config = _config(environment={"API_TOKEN": "mine"})
+    applied = h.apply(None, h.plan(None, config), config)
+    assert _errors(applied) == []
+    assert executor.urls
+    assert all(
+        env == {"DATABASE_URL": WRITE_ONLY_URL, "API_TOKEN": "mine"} for _, env in executor.urls
+    )
