@@ -2,12 +2,12 @@
 
 Each way of passing a MariaDB URL with a real password (resource ``url`` or ``environment``,
 the write-only arguments, the provider's ``url`` or ``environment`` from a plain or an
-ephemeral variable or an ephemeral module output, ``DATABASE_URL`` in Terraform's own environment, a proxy) migrates a
-database, plans twice more and is destroyed, while :class:`~acceptance.secret_hunt.Hunt` reads
-everything the run leaves. The kinds of place the password is found in (state, plan, command
-output, log, other) must be exactly the ones the README's table lists for that way. Runs with
-the newest Terraform (ephemeral values need 1.10, write-only arguments 1.11). Never edits the
-provider.
+ephemeral variable or an ephemeral module output, ``DATABASE_URL`` in Terraform's own
+environment, a proxy) migrates a database, plans twice more and is destroyed, while
+:class:`~acceptance.secret_hunt.Hunt` reads everything the run leaves. The kinds of place the
+password is found in (state, plan, command output, log, other) must be exactly the ones the
+README's table lists for that way. Runs with the newest Terraform (ephemeral values need 1.10,
+write-only arguments 1.11). Never edits the provider.
 """
 
 from __future__ import annotations
