@@ -25,7 +25,12 @@ from acceptance.secret_hunt import Hunt
 from acceptance.state import Plan, State
 from acceptance.tenants import Tenants, tenants_on
 from acceptance.terraform_bin import TerraformBinary, find_binaries
-from acceptance.test_upgrade_semantics import pending_ids, provider_block, run_alembic
+from acceptance.test_upgrade_semantics import (
+    pending_ids,
+    pending_of,
+    provider_block,
+    run_alembic,
+)
 from tests.alembic_projects import Revision, add_revision, make_project
 
 pytestmark = [pytest.mark.acceptance]
@@ -88,6 +93,20 @@ def _shows(pending: dict[str, list[str]], action: str = "update") -> Callable[[P
     return check
 
 
+def _named(revision: str, message: str) -> Callable[[Plan], None]:
+    """Every tenant plans ``revision`` alone, shown with its message in the plan's text."""
+    shows = _shows({n: [revision] for n in NAMES})
+
+    def check(plan: Plan) -> None:
+        shows(plan)
+        for name in NAMES:
+            change = plan.change(f'alembic_upgrade.tenant["{name}"]')
+            assert pending_of(change.after) == [(revision, message)]
+        assert f'"{message}"' in plan.output, plan.output
+
+    return check
+
+
 def _quoting_revision(project: Path, *, fail: bool) -> None:
     """r3, which first fails quoting the URL it connected with, password included."""
     code = (
@@ -129,7 +148,7 @@ def test_fleet_with_write_only_urls_keeps_the_password_out_of_every_file(
             Step(
                 config=config,
                 pre_config=lambda: add_revision(project, "r2", "r1", "add accounts"),
-                plan_check=_shows({n: ["r2"] for n in NAMES}),
+                plan_check=_named("r2", "add accounts"),
                 check=_at(tenants, ["r2"]),
             ),
             Step(

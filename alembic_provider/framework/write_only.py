@@ -40,7 +40,7 @@ def check_allowed(block: Block, config: Values, allowed: bool, diagnostics: Diag
         if config.get(name) is None:
             continue
         diagnostics.error(
-            "Write-only Argument Not Supported",
+            "Write-Only Argument Not Supported",
             f"'{name}' is a write-only argument: Terraform 1.11 or newer keeps its value out of "
             "state and plan files. This Terraform did not announce support for write-only "
             "arguments and would store the value in state, so the configuration is refused. "
