@@ -12,14 +12,17 @@ Harness code only, never shipped.
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from acceptance.harness import CommandResult
 
-__all__ = ["Hunt"]
+__all__ = ["Hunt", "short_temp_dir"]
 
 #: Files larger than this are binaries (providers, caches), not something a run wrote.
 _MAX_BYTES = 64 * 1024 * 1024
@@ -79,6 +82,20 @@ class Hunt:
     def searched_like(self, *suffixes: str) -> list[str]:
         """The places searched whose names end with one of ``suffixes``."""
         return sorted(w for w in self.searched if w.endswith(suffixes))
+
+
+@contextmanager
+def short_temp_dir() -> Iterator[Path]:
+    """A fresh directory to be the run's ``TMPDIR``, removed afterwards.
+
+    It lives in the system's temporary directory, not in pytest's deep ``tmp_path``: the
+    provider puts its plugin socket there, and a unix socket's path must stay short.
+    """
+    path = Path(tempfile.mkdtemp(prefix="hunt-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _kind(where: str) -> str:

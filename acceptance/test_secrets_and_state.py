@@ -23,7 +23,7 @@ from acceptance import conftest
 from acceptance.databases import Database, ServerPool, Unavailable
 from acceptance.harness import Harness, Step
 from acceptance.providers import Managed
-from acceptance.secret_hunt import Hunt
+from acceptance.secret_hunt import Hunt, short_temp_dir
 from acceptance.state import State
 from acceptance.tenants import Tenants, tenants_on
 from acceptance.test_write_only import WRITE_ONLY
@@ -113,6 +113,13 @@ def tenant(database_servers: ServerPool) -> Iterator[Tenants]:
         yield made
 
 
+@pytest.fixture
+def temp() -> Iterator[Path]:
+    """The run's ``TMPDIR``, searched too."""
+    with short_temp_dir() as path:
+        yield path
+
+
 def _config(way: Way, project: Path, proxy: list[str] | None, port: int) -> str:
     variable = ""
     if way.variable:
@@ -150,7 +157,7 @@ def _at(database: Database, head: str) -> Callable[[State], None]:
 
 @pytest.mark.parametrize("name", list(WAYS))
 def test_the_password_lands_only_where_the_table_says(
-    harness: Harness, tenant: Tenants, tmp_path: Path, name: str
+    harness: Harness, tenant: Tenants, tmp_path: Path, temp: Path, name: str
 ) -> None:
     if harness.terraform.version_tuple < WRITE_ONLY:
         pytest.skip("ephemeral values and write-only arguments need Terraform 1.11 or newer")
@@ -167,8 +174,6 @@ def test_the_password_lands_only_where_the_table_says(
         )
         url = upstream.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
     project = make_project(tmp_path / "alembic", revisions=[Revision("r1", None, "first")])
-    temp = tmp_path / "tmp"
-    temp.mkdir()
     hunt = Hunt((tenant.password,), extra_dirs=(temp,))
     env = {"TF_LOG": "TRACE", "TF_LOG_PATH": str(tmp_path / "trace.log"), "TMPDIR": str(temp)}
     env["DATABASE_URL" if way.database_url_env else "TF_VAR_db_url"] = url
@@ -186,6 +191,7 @@ def test_the_password_lands_only_where_the_table_says(
         on_command=hunt,
     )
     hunt.search_tree(tmp_path)
+    hunt.search_tree(temp)
     assert hunt.searched_like("terraform.tfstate", "terraform.tfstate.backup", "trace.log")
     assert any("tfplan!" in place for place in hunt.searched), "no saved plan was searched"
     found = ", ".join(sorted(hunt.found))

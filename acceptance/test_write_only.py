@@ -21,7 +21,7 @@ from acceptance import conftest
 from acceptance.databases import ServerPool, Unavailable
 from acceptance.harness import Harness, Step
 from acceptance.providers import Managed
-from acceptance.secret_hunt import Hunt
+from acceptance.secret_hunt import Hunt, short_temp_dir
 from acceptance.state import Plan, State
 from acceptance.tenants import Tenants, tenants_on
 from acceptance.terraform_bin import TerraformBinary, find_binaries
@@ -48,6 +48,13 @@ def tenants(database_servers: ServerPool) -> Iterator[Tenants]:
         return
     with tenants_on(server, NAMES) as made:
         yield made
+
+
+@pytest.fixture
+def temp() -> Iterator[Path]:
+    """The run's ``TMPDIR``, searched too."""
+    with short_temp_dir() as path:
+        yield path
 
 
 def _newer(terraform: TerraformBinary) -> None:
@@ -129,13 +136,11 @@ def _quoting_revision(project: Path, *, fail: bool) -> None:
 @pytest.mark.newest_terraform
 @pytest.mark.embedded_terraform
 def test_fleet_with_write_only_urls_keeps_the_password_out_of_every_file(
-    harness: Harness, tenants: Tenants, tmp_path: Path
+    harness: Harness, tenants: Tenants, tmp_path: Path, temp: Path
 ) -> None:
     _newer(harness.terraform)
     project = make_project(tmp_path / "alembic", revisions=[Revision("r1", None, "first")])
     config = fleet_config(project)
-    temp = tmp_path / "tmp"
-    temp.mkdir()
     hunt = Hunt((tenants.password,), extra_dirs=(temp,))
     a = tenants.databases["a"]
     harness.test(
@@ -179,6 +184,7 @@ def test_fleet_with_write_only_urls_keeps_the_password_out_of_every_file(
         on_command=hunt,
     )
     hunt.search_tree(tmp_path)
+    hunt.search_tree(temp)
     assert hunt.searched_like("terraform.tfstate", "terraform.tfstate.backup", "trace.log")
     assert any("tfplan!" in place for place in hunt.searched), "no saved plan was searched"
     assert not hunt.found, f"the password appears in: {', '.join(sorted(hunt.found))}"
