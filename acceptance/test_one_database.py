@@ -194,6 +194,7 @@ def test_import_block_with_settings_on_the_resource(harness: Harness, tmp_path: 
     )
 
 
+@pytest.mark.embedded_terraform
 def test_database_created_in_the_same_apply(harness: Harness, tmp_path: Path) -> None:
     """A database that cannot be reached while planning a create is planned from empty."""
     directory = tmp_path / "created-by-terraform"

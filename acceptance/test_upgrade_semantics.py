@@ -351,6 +351,7 @@ def test_multiple_heads_need_heads_or_a_branch(harness: Harness, tmp_path: Path)
 # -- 5. unknown inputs -------------------------------------------------------------------------
 
 
+@pytest.mark.embedded_terraform
 def test_unknown_input_plans_unknown_values(harness: Harness, tmp_path: Path) -> None:
     database = sqlite_database(tmp_path)
     database_file = tmp_path / "acceptance.sqlite"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from alembic_provider import errors
 from alembic_provider.diagnostics import AttributePath
 from alembic_provider.executor import Executor
-from alembic_provider.framework import contract, routing
+from alembic_provider.framework import contract, routing, write_only
 from alembic_provider.framework.dispatch import (
     Operation,
     diagnostics_rpc,
@@ -161,9 +161,14 @@ class Provider:
     # -- managed resources -----------------------------------------------------------------
 
     @diagnostics_rpc("ValidateResourceConfig")
-    def validate_resource_config(self, op: Operation, type_name: str, config: Values) -> None:
+    def validate_resource_config(
+        self, op: Operation, type_name: str, config: Values, write_only_allowed: bool = False
+    ) -> None:
         resource = self._resource(type_name)
-        contract.check_validators(self.resource_schema(type_name).block, config, op.diagnostics)
+        block = self.resource_schema(type_name).block
+        op.remember(block, config)
+        write_only.check_allowed(block, config, write_only_allowed, op.diagnostics)
+        contract.check_validators(block, config, op.diagnostics)
         if not op.diagnostics.has_errors:
             resource.validate(self._context(op, type_name), config)
 
@@ -173,8 +178,10 @@ class Provider:
     ) -> Values:
         resource = self._resource(type_name)
         raw = contract.load_raw_state(type_name, raw_json)
-        result = resource.upgrade_state(self._context(op, type_name), version, raw)
         schema = self.resource_schema(type_name)
+        result = write_only.nulled(
+            schema.block, resource.upgrade_state(self._context(op, type_name), version, raw)
+        )
         contract.check_complete(schema.block, result, "upgraded state")
         contract.check_fits(type_name, schema, result)
         return result
@@ -184,10 +191,12 @@ class Provider:
         self, op: Operation, type_name: str, state: Values | None, private: bytes
     ) -> Applied | None:
         resource = self._resource(type_name)
-        op.remember(self.resource_schema(type_name).block, state)
+        block = self.resource_schema(type_name).block
+        op.remember(block, state)
         if state is None:
             return None
-        return resource.read(self._context(op, type_name), state, private)
+        result = resource.read(self._context(op, type_name), state, private)
+        return dataclasses.replace(result, state=write_only.nulled(block, result.state))
 
     @rpc("PlanResourceChange")
     def plan_resource_change(  # noqa: PLR0917 - the operation, then the request's fields
@@ -206,8 +215,11 @@ class Provider:
         if proposed is not None and config is not None:
             modified = modify_plan(block, prior, config, proposed)
             proposed, replaced = modified.values, modified.requires_replace
+        # Write-only values reach the resource through the configuration alone.
+        proposed = write_only.nulled(block, proposed)
         ctx = self._context(op, type_name)
         result = routing.plan(resource, ctx, prior, proposed, config, prior_private)
+        result = dataclasses.replace(result, state=write_only.nulled(block, result.state))
         if replaced:
             paths = tuple(dict.fromkeys((*result.requires_replace, *replaced)))
             result = dataclasses.replace(result, requires_replace=paths)
@@ -226,9 +238,12 @@ class Provider:
         planned_private: bytes,
     ) -> Applied:
         resource = self._resource(type_name)
-        op.remember(self.resource_schema(type_name).block, config)
+        block = self.resource_schema(type_name).block
+        op.remember(block, config)
         ctx = self._context(op, type_name)
+        planned = write_only.nulled(block, planned)
         result = routing.apply(resource, ctx, prior, planned, config, planned_private)
+        result = dataclasses.replace(result, state=write_only.nulled(block, result.state))
         contract.check_new_state_known(type_name, result.state)
         return result
 
@@ -238,9 +253,10 @@ class Provider:
     ) -> list[Imported]:
         resource = self._resource(type_name)
         result = resource.import_state(self._context(op, type_name), import_id)
-        if result.state is None:
+        state = write_only.nulled(self.resource_schema(type_name).block, result.state)
+        if state is None:
             return []
-        return [Imported(resource.TYPE_NAME, result.state, result.private)]
+        return [Imported(resource.TYPE_NAME, state, result.private)]
 
     # -- data sources ----------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """The ``provider "alembic"`` block: its schema and the settings resources inherit from it.
 
 Keeps the Go provider's attributes (``project_root``, ``alembic``, ``config``, ``section``,
-``extra``) so existing configurations work unchanged, and adds ``python`` and ``url`` as defaults
-for every resource. Never does I/O.
+``extra``) so existing configurations work unchanged, and adds ``python``, ``url`` and
+``environment`` as defaults for every resource. The block is never stored in state, so its
+secrets are at rest nowhere when they come from ephemeral values. Never does I/O.
 """
 
 from __future__ import annotations
@@ -62,6 +63,16 @@ PROVIDER_SCHEMA = Schema(
                 "string",
                 "Database URL given to Alembic as `sqlalchemy.url`, for every resource that sets "
                 "none. When unset, `env.py` decides, as it does for the `alembic` command.",
+                optional=True,
+                sensitive=True,
+            ),
+            Attribute(
+                "environment",
+                ["map", "string"],
+                "Environment variables added to every Alembic run, such as `DATABASE_URL` for "
+                "an `env.py` that reads it. A resource's own `environment` (or `environment_wo`) "
+                "entries win. Values are secret: never shown in plans, diagnostics or logs, and, "
+                "like the whole provider block, never stored in state.",
                 optional=True,
                 sensitive=True,
             ),

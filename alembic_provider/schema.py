@@ -74,6 +74,8 @@ class Attribute:
     computed: bool = False
     sensitive: bool = False
     deprecated: bool = False
+    #: Accepted in configuration, never stored: null in every plan and state (Terraform 1.11+).
+    write_only: bool = False
     #: Planned when the configuration leaves an optional+computed attribute null.
     default: Any = None
     validators: tuple[Validator, ...] = ()
@@ -91,6 +93,8 @@ class Attribute:
             raise ValueError(
                 f"attribute '{self.name}' has a default, so it must be optional+computed"
             )
+        if self.write_only and (self.computed or self.default is not None):
+            raise ValueError(f"write-only attribute '{self.name}' cannot be computed")
 
     @property
     def computed_only(self) -> bool:
@@ -148,6 +152,10 @@ class Block:
     @property
     def sensitive_names(self) -> frozenset[str]:
         return frozenset(a.name for a in self.attributes if a.sensitive)
+
+    @property
+    def write_only_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.attributes if a.write_only)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ def _line(attribute: Attribute) -> str:
     flags = [_type_label(attribute.type)]
     if attribute.sensitive:
         flags.append("Sensitive")
+    if attribute.write_only:
+        flags.append("Write-only")
     if attribute.deprecated:
         flags.append("Deprecated")
     return f"- `{attribute.name}` ({', '.join(flags)}) {attribute.description}"

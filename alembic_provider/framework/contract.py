@@ -1,9 +1,10 @@
 """Terraform's consistency contract, checked on what leaves the provider.
 
 Returned objects carry exactly the schema's attributes; a non-computed planned value equals its
-configuration; a new state or a data source's answer holds no unknown value; stored state must
-be a readable object that fits the schema; attribute validators run on known values. A broken
-rule is raised as the error that names it, for :mod:`.guard` to report. Never does I/O.
+configuration (a write-only one is planned null); a new state or a data source's answer holds
+no unknown value; stored state must be a readable object that fits the schema; attribute
+validators run on known values. A broken rule is raised as the error that names it, for
+:mod:`.guard` to report. Never does I/O.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def check_plan(block: Block, config: Values, planned: Values, prior: Values | No
     check_complete(block, planned, "planned state")
     for attribute in block.attributes:
         name = attribute.name
-        if attribute.computed and config.get(name) is None:
+        if attribute.write_only or (attribute.computed and config.get(name) is None):
             continue
         want, got = config.get(name), planned.get(name)
         if got == want and type(got) is type(want):

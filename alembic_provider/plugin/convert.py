@@ -42,6 +42,7 @@ def _block(block: Block) -> Any:
                 computed=a.computed,
                 sensitive=a.sensitive,
                 deprecated=a.deprecated,
+                write_only=a.write_only,
             )
             for a in block.attributes
         ],

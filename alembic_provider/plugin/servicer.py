@@ -248,7 +248,11 @@ _RPCS: dict[str, _Rpc] = {
         pb.ValidateResourceConfig.Response,
         "validate_resource_config",
         _resource_schema,
-        (_TYPE_NAME, _Value("config", nullable=False)),
+        (
+            _TYPE_NAME,
+            _Value("config", nullable=False),
+            _Field("client_capabilities.write_only_attributes_allowed"),
+        ),
     ),
     "UpgradeResourceState": _Rpc(
         pb.UpgradeResourceState.Response,

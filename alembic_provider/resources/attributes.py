@@ -22,6 +22,7 @@ __all__ = [
     "run_attributes",
     "target_revisions_attribute",
     "timeouts_block",
+    "write_only_attributes",
 ]
 
 PENDING_TYPE = ["list", ["object", {"revision": "string", "message": "string"}]]
@@ -71,6 +72,49 @@ def connection_attributes() -> tuple[Attribute, ...]:
             ["list", "string"],
             "Alembic command for this resource, overriding the provider's `alembic` (kept for "
             "configurations written for the Go provider).",
+            optional=True,
+        ),
+    )
+
+
+def write_only_attributes() -> tuple[Attribute, ...]:
+    """``url`` and ``environment`` as write-only arguments (Terraform 1.11+), each with the
+    version a user changes to say the value changed, since the value itself is never stored."""
+    return (
+        Attribute(
+            "url_wo",
+            "string",
+            "Write-only `url`: the database URL given to `env.py` as `sqlalchemy.url`, never "
+            "stored in state, private state or plan files. Needs Terraform 1.11 or newer and "
+            "`url_wo_version`; conflicts with `url`. Refresh cannot read the database without "
+            "it, so the plan reads it instead (see *Secrets and state*).",
+            optional=True,
+            sensitive=True,
+            write_only=True,
+        ),
+        Attribute(
+            "url_wo_version",
+            "number",
+            "Version of `url_wo`, required with it. Terraform keeps no trace of a write-only "
+            "value, so change this number when the URL points at another database; the plan "
+            "then reads the database again as a changed connection.",
+            optional=True,
+        ),
+        Attribute(
+            "environment_wo",
+            ["map", "string"],
+            "Write-only `environment`: variables added to the Alembic run, never stored in "
+            "state, private state or plan files. Needs Terraform 1.11 or newer and "
+            "`environment_wo_version`; conflicts with `environment`.",
+            optional=True,
+            sensitive=True,
+            write_only=True,
+        ),
+        Attribute(
+            "environment_wo_version",
+            "number",
+            "Version of `environment_wo`, required with it; change it when the variables name "
+            "another database.",
             optional=True,
         ),
     )
@@ -240,6 +284,7 @@ def migration_schema(
                 *settings,
                 *run_attributes(),
                 *connection_attributes(),
+                *write_only_attributes(),
                 *proxy_attributes(),
                 revision_attribute(),
                 revisions_attribute(),

@@ -44,14 +44,26 @@ def _first(*values: Any) -> Any:
 
 def project_for(provider: Values, resource: Values) -> Project | None:
     """Return the project a resource acts on, or None while an input is still unknown."""
-    names = ("project_root", "config", "section", "alembic", "python", "url", "extra")
+    names = (
+        "project_root",
+        "config",
+        "section",
+        "alembic",
+        "python",
+        "url",
+        "extra",
+        "environment",
+    )
     relevant = [provider.get(n) for n in names] + [
         resource.get(n) for n in ("alembic", "python", "url", "extra", "environment", "tag")
     ]
     if any(isinstance(v, Unknown) or contains_unknown(v) for v in relevant):
         return None
     extra: dict[str, str] = {**(provider.get("extra") or {}), **(resource.get("extra") or {})}
-    environment: Mapping[str, str] = resource.get("environment") or {}
+    environment: Mapping[str, str] = {
+        **(provider.get("environment") or {}),
+        **(resource.get("environment") or {}),
+    }
     root = provider.get("project_root") or "."
     return Project(
         project_root=os.path.abspath(root),

@@ -105,6 +105,7 @@ class UpgradeResource(MigrationResource):
         return schema()
 
     def validate(self, ctx: Context, config: Values) -> None:
+        super().validate(ctx, config)
         on_destroy = config.get("on_destroy")
         if isinstance(on_destroy, str) and not on_destroy.strip():
             raise errors.ConfigError(

@@ -36,7 +36,16 @@ CONNECTION_FAILURES = frozenset(
     {"database", "host_unreachable", "database_missing", "login_refused", "tls"}
 )
 #: The settings that decide which database a resource reads.
-_CONNECTION = ("url", "environment", "python", "alembic", "extra", "tag")
+_CONNECTION = (
+    "url",
+    "environment",
+    "url_wo_version",
+    "environment_wo_version",
+    "python",
+    "alembic",
+    "extra",
+    "tag",
+)
 
 Facts = dict[str, Any]
 

@@ -18,7 +18,7 @@ from alembic_provider.executor import Inspection, PlannedMove
 from alembic_provider.resources.base import Applied, Context, Planned, Values
 from alembic_provider.resources.common import project_for
 from alembic_provider.resources.databases import Reading, owner_of, reading_of
-from alembic_provider.resources.migration import compat, effects
+from alembic_provider.resources.migration import compat, effects, write_only
 from alembic_provider.resources.migration import facts as observe
 from alembic_provider.resources.migration.work import Work, session
 from alembic_provider.schema import Block
@@ -70,7 +70,7 @@ class Flow:
         stored_id = (prior or {}).get("id")
         fallback_id = target if isinstance(target, str) else UNKNOWN
         planned["id"] = stored_id if isinstance(stored_id, str) else fallback_id
-        project = project_for(ctx.provider_config, planned)
+        project = project_for(ctx.provider_config, write_only.connection(planned, config))
         owner = owner_of(self.kind, config)
         if project is None or not isinstance(target, str) or observe.has_unknown_input(planned):
             _fire(ctx, life, "planned", known=False)
@@ -176,7 +176,7 @@ class Flow:
         # Whatever this writes, no refresh of this walk describes the database any more.
         ctx.databases.forget_reads()
         life = compat.restore(self.kind, prior, compat.decode_private(planned_private))
-        project = project_for(ctx.provider_config, planned)
+        project = project_for(ctx.provider_config, write_only.connection(planned, config))
         if project is None:
             raise errors.InternalError("A configuration value was still unknown during apply.")
         target = str((config or {}).get("target") or planned["target"])
@@ -264,7 +264,8 @@ class Flow:
         life = compat.restore(self.kind, state, snapshot)
         target = life.configured_target or state.get("target")
         project = project_for(ctx.provider_config, state)
-        if project is None or not isinstance(target, str):
+        # A write-only connection is not in the state: the plan reads the database instead.
+        if project is None or not isinstance(target, str) or write_only.in_state(state):
             facts: Facts = {"known": False}
         else:
             with session(ctx, state) as cancel:

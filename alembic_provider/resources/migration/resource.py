@@ -10,6 +10,7 @@ from typing import Any
 from alembic_provider.proxy import check_executable
 from alembic_provider.resources.base import Applied, Context, Planned, Values
 from alembic_provider.resources.common import upgrade_state_values
+from alembic_provider.resources.migration import write_only
 from alembic_provider.resources.migration.effects import forget_pending
 from alembic_provider.resources.migration.flow import Flow
 from alembic_provider.schema import Schema, empty_object
@@ -33,7 +34,7 @@ class MigrationResource:
         raise NotImplementedError
 
     def validate(self, ctx: Context, config: Values) -> None:
-        return None
+        write_only.check(config, ctx.diagnostics)
 
     def plan(
         self, ctx: Context, prior: Values | None, config: Values, proposed: Values, private: bytes
