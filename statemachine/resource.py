@@ -75,6 +75,7 @@ from statemachine._resource_data import (
     Kind,
     Note,
     Outcome,
+    RevisionReview,
     as_heads,
     need,
     quote,
@@ -96,6 +97,7 @@ __all__ = [
     "Outcome",
     "ResourceLifecycle",
     "ResourceSnapshot",
+    "RevisionReview",
     "State",
 ]
 
@@ -257,6 +259,7 @@ _TARGET_FACT: dict[Kind, str] = {"upgrade": "target_heads", "stamp": "stamp_head
 
 _NOT_AS_PLANNED = "Migration Not Applied As Planned"
 _NOT_REACHABLE = "Database Not Reachable"
+_REVIEWED = "Migration Review"
 
 TERMINAL = frozenset({S.GONE})
 """States with no way out. A later create of the same address starts a new model at ABSENT."""
@@ -502,6 +505,8 @@ class ResourceLifecycle:
         reached: bool = False,
         has_migrations: bool = True,
         project_root: str = "",
+        review: Iterable[RevisionReview] = (),
+        review_error: str | None = None,
     ) -> bool:
         """PlanResourceChange gathered its facts.
 
@@ -524,6 +529,9 @@ class ResourceLifecycle:
             either, so which one acts first on what may be one database is unknown.
         :param reached: the database is at or past the target (see ``refreshed``).
         :param has_migrations: the script directory has revision files.
+        :param review: each pending revision the review found something in, in the order
+            they run; an upgrade warns once per revision (a stamp runs none of them).
+        :param review_error: why the pending revisions could not be reviewed.
         """
         return unbound()
 
@@ -889,7 +897,23 @@ class ResourceLifecycle:
         self.steps = steps
 
     def plan_upgrade(self, event: EventData) -> None:
+        """Upgrade; say what the review found in the pending revisions, one warning each."""
         self._plan_write(event, Decision.UPGRADE, steps=True)
+        facts = Facts.of(event)
+        for reviewed in facts.review:
+            about = f" ({reviewed.message})" if reviewed.message else ""
+            # Terraform folds warnings with one summary into the first: each revision's own.
+            self._warn(
+                f"{_REVIEWED} Of Revision '{reviewed.revision}'",
+                f"Revision '{reviewed.revision}'{about} was reviewed before it runs:\n"
+                + "\n".join(reviewed.findings),
+            )
+        if facts.review_error is not None:
+            self._warn(
+                _REVIEWED,
+                f"The pending revisions could not be reviewed: {facts.review_error} The plan is "
+                "still valid; read the pending revisions before applying.",
+            )
 
     def plan_downgrade(self, event: EventData) -> None:
         self._plan_write(event, Decision.DOWNGRADE, steps=True)

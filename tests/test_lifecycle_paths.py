@@ -25,6 +25,7 @@ from alembic_provider.provider_config import PROVIDER_SCHEMA
 from alembic_provider.redaction import Redactor
 from alembic_provider.resources.stamp import StampResource
 from alembic_provider.resources.upgrade import UpgradeResource
+from alembic_provider.review import Operation, Review, RevisionOperations, TableSize
 from alembic_provider.schema import empty_object
 from tests.alembic_projects import (
     Revision,
@@ -521,3 +522,74 @@ def test_an_on_destroy_target_that_does_not_resolve_points_at_on_destroy() -> No
         "alembic_upgrade", tf.state, None, None, tf.private
     )
     assert [d.attribute for d in diagnostics] == [("on_destroy",)]
+
+
+# Review of the pending revisions.
+
+_DROPS = Review(
+    revisions=(
+        RevisionOperations(
+            "b2",
+            "drop legacy",
+            (Operation("drop_column", table="accounts", column="legacy", line=14),),
+        ),
+        RevisionOperations("c3", "add audit", (Operation("create_table", table="audit"),)),
+    ),
+    sizes={"accounts": TableSize(rows=20_000, bytes=3 * 1024 * 1024)},
+)
+
+
+def _plan_details(tf: Terraform) -> list[tuple[str, str]]:
+    config = tf.config()
+    _, diagnostics = tf.provider.plan_resource_change(
+        tf.type_name, tf.state, tf.proposed(config), config, tf.private
+    )
+    return [(d.summary, d.detail) for d in diagnostics]
+
+
+def test_an_upgrade_plan_warns_once_per_revision_the_review_found_something_in() -> None:
+    tf = Terraform(world=World(position=1, review_answer=_DROPS))
+    assert _plan_details(tf) == [
+        (
+            "Migration Review Of Revision 'b2'",
+            "Revision 'b2' (drop legacy) was reviewed before it runs:\n"
+            "- destructive drop-column (line 14): drop_column: drops column 'legacy' of table "
+            "'accounts' [~20,000 rows, 3.0 MB]. Risk: the column's data is lost, and running "
+            "code that still selects or writes it fails. Safer: stop reading and writing the "
+            "column in a release first, then drop it in a later migration.",
+        )
+    ]
+    assert tf.world.reviews == [(("a1",), None)]
+
+
+def test_a_plan_with_nothing_pending_reviews_nothing() -> None:
+    tf = created(Terraform())
+    assert tf.world.reviews == [((), None)]  # the create's plan reviewed what it ran
+    tf.world.reviews.clear()
+    tf.world.review_answer = _DROPS
+    assert _plan_details(tf) == []
+    assert tf.world.reviews == []
+
+
+def test_a_stamp_runs_no_migration_and_warns_about_none() -> None:
+    tf = Terraform("alembic_stamp", world=World(review_answer=_DROPS))
+    assert _plan_details(tf) == []
+
+
+@dataclass
+class _ReviewFails(World):
+    def review(self, project: Project, target: str, **options: Any) -> Review:
+        raise errors.MigrationError("The Alembic worker failed: boom.", kind="internal")
+
+
+def test_a_review_that_fails_is_a_warning_and_the_plan_goes_on() -> None:
+    tf = Terraform(world=_ReviewFails())
+    planned, _ = tf.plan(tf.config())
+    assert planned is not None and planned.state is not None
+    assert _plan_details(tf) == [
+        (
+            "Migration Review",
+            "The pending revisions could not be reviewed: The Alembic worker failed: boom. The "
+            "plan is still valid; read the pending revisions before applying.",
+        )
+    ]

@@ -12,6 +12,8 @@ from alembic_provider import errors
 from alembic_provider.cty import contains_unknown
 from alembic_provider.executor import Inspection
 from alembic_provider.resources.base import Values
+from alembic_provider.review import Review, findings_of, revision_lines
+from statemachine.resource import RevisionReview
 
 __all__ = [
     "COMPUTED",
@@ -23,6 +25,7 @@ __all__ = [
     "reached",
     "recorded",
     "refreshing",
+    "reviewed",
     "same_connection",
     "targets",
 ]
@@ -81,6 +84,18 @@ def planning(inspection: Inspection) -> Facts:
         "downgrades": _downgrades(inspection),
         "others_moved": inspection.others_moved,
         "has_migrations": bool(inspection.script_heads),
+    }
+
+
+def reviewed(review: Review, dialect: str | None) -> Facts:
+    """What the review found: each pending revision with findings, its lines worded."""
+    lines = revision_lines(findings_of(review, dialect))
+    return {
+        "review": tuple(
+            RevisionReview(r.revision, r.message, lines[r.revision])
+            for r in review.revisions
+            if r.revision in lines
+        )
     }
 
 

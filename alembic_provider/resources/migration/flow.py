@@ -121,11 +121,12 @@ class Flow:
                 offline = work.inspect(offline=True)
             except errors.ProviderError as offline_exc:
                 return {**base, **observe.failure(offline_exc)}, None
-            return {**failed, **observe.planning(offline)}, offline
+            return {**failed, **observe.planning(offline), **_review(work, offline)}, offline
         explained = ctx.databases.explains(
             inspection.database, recorded or (), inspection.current, owner
         )
-        return {**base, **observe.planning(inspection), "explained": explained}, inspection
+        facts = {**base, **observe.planning(inspection), **_review(work, inspection)}
+        return {**facts, "explained": explained}, inspection
 
     def _planned(
         self,
@@ -326,6 +327,16 @@ class Flow:
         effects.forget_pending(state)
         effects.record(state, outcome)
         return Applied(state, compat.encode_private(life))
+
+
+def _review(work: Work, inspection: Inspection) -> Facts:
+    """Review the revisions an upgrade would run; a plan that runs none reviews nothing."""
+    if inspection.direction != "upgrade" or not inspection.steps:
+        return {}
+    try:
+        return observe.reviewed(work.review(inspection), inspection.dialect)
+    except errors.ProviderError as exc:
+        return {"review_error": exc.message}
 
 
 def _plan_inspection(
