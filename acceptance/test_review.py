@@ -196,6 +196,39 @@ def test_the_review_data_source_lists_findings_with_size_for_a_check(
         )
         assert finding["rows"] == 5000 and finding["bytes"] > 100_000
         assert values["partial"] == []
+        assert values["waived"] == []
         assert database.heads() == (), "a data source must not move the database"
 
     harness.test([Step(config=config, check=check)], provider=PROVIDER)
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_waiver_in_the_revision_file_lifts_its_finding_and_the_plan_counts_it(
+    harness: Harness, database: Database, tmp_path: Path
+) -> None:
+    _populate(database, rows=10)
+    waived = 'op.drop_table("accounts")  # alembic-review: ignore drop-table -- moved to archive'
+    project = _project(tmp_path, ("r1", "drop accounts", waived))
+
+    def check(plan: Plan) -> None:
+        text = " ".join(normalise_output(plan.output).replace("│", " ").split())
+        assert _warnings(plan.output) == [], text
+        assert (
+            "Warning: Migration Review Waivers 1 finding of the review is waived by "
+            "alembic-review comments in the revision files: 'r1' drop-table (moved to archive)."
+        ) in text.replace(
+            " with alembic_upgrade.db, on terraform_plugin_test.tf line 13, in resource "
+            '"alembic_upgrade" "db": 13: resource "alembic_upgrade" "db" {',
+            "",
+        ), text
+
+    harness.test(
+        [
+            Step(
+                config=upgrade_config(project, database),
+                plan_check=check,
+                check=database_at(database, ["r1"]),
+            )
+        ],
+        provider=PROVIDER,
+    )

@@ -129,11 +129,14 @@ class RevisionReview:
     """What the review of one pending revision found, one worded line per finding.
 
     :param findings: each finding as one line of plain text, in operation order.
+    :param waived: the codes a comment in the revision file waives, each with its reason in
+        parentheses when one is given.
     """
 
     revision: str
     message: str
     findings: tuple[str, ...]
+    waived: tuple[str, ...] = ()
 
 
 def as_heads(value: Iterable[str] | None) -> Heads | None:

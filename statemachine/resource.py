@@ -901,12 +901,22 @@ class ResourceLifecycle:
         self._plan_write(event, Decision.UPGRADE, steps=True)
         facts = Facts.of(event)
         for reviewed in facts.review:
+            if not reviewed.findings:
+                continue
             about = f" ({reviewed.message})" if reviewed.message else ""
             # Terraform folds warnings with one summary into the first: each revision's own.
             self._warn(
                 f"{_REVIEWED} Of Revision '{reviewed.revision}'",
                 f"Revision '{reviewed.revision}'{about} was reviewed before it runs:\n"
                 + "\n".join(reviewed.findings),
+            )
+        waived = [f"'{r.revision}' {code}" for r in facts.review for code in r.waived]
+        if waived:
+            self._warn(
+                "Migration Review Waivers",
+                f"{len(waived)} finding{'s' if len(waived) > 1 else ''} of the review "
+                f"{'are' if len(waived) > 1 else 'is'} waived by alembic-review comments in "
+                f"the revision files: {', '.join(waived)}.",
             )
         if facts.review_error is not None:
             self._warn(

@@ -593,3 +593,26 @@ def test_a_review_that_fails_is_a_warning_and_the_plan_goes_on() -> None:
             "plan is still valid; read the pending revisions before applying.",
         )
     ]
+
+
+def test_a_waived_finding_is_counted_in_one_warning_not_hidden() -> None:
+    waived = Review(
+        revisions=(
+            RevisionOperations(
+                "b2",
+                "drop legacy",
+                (Operation("drop_column", table="accounts", column="legacy", line=14),),
+                waivers=(
+                    (14, "op.drop_column(...)  # alembic-review: ignore drop-column -- empty"),
+                ),
+            ),
+        )
+    )
+    tf = Terraform(world=World(position=1, review_answer=waived))
+    assert _plan_details(tf) == [
+        (
+            "Migration Review Waivers",
+            "1 finding of the review is waived by alembic-review comments in the revision "
+            "files: 'b2' drop-column (empty).",
+        )
+    ]

@@ -13,7 +13,7 @@ from alembic_provider.executor import CallOptions, Project
 from alembic_provider.resources.attributes import connection_attributes, pending_attribute
 from alembic_provider.resources.base import Context, Values
 from alembic_provider.resources.common import heads_text
-from alembic_provider.review import Finding, findings_of
+from alembic_provider.review import Finding, Waived, findings_of, waive
 from alembic_provider.schema import Attribute
 
 __all__ = ["ReviewDataSource"]
@@ -85,6 +85,14 @@ class ReviewDataSource(ProjectDataSource):
                 computed=True,
             ),
             Attribute(
+                "waived",
+                ["list", ["object", {"revision": "string", "code": "string", "reason": "string"}]],
+                "Findings an `# alembic-review: ignore CODE [-- reason]` comment in the revision "
+                "file waives (on an operation's line: that operation; on a line of its own: the "
+                "whole revision). They are not in `findings`.",
+                computed=True,
+            ),
+            Attribute(
                 "partial",
                 ["list", "string"],
                 "The revisions whose operations were read from source rather than recorded "
@@ -103,6 +111,7 @@ class ReviewDataSource(ProjectDataSource):
         heads = inspection.planned_from
         pending = inspection.steps if inspection.direction == "upgrade" else ()
         findings: tuple[Finding, ...] = ()
+        waived: tuple[Waived, ...] = ()
         partial: list[str] = []
         if pending:
             review = ctx.executor.review(
@@ -113,12 +122,16 @@ class ReviewDataSource(ProjectDataSource):
                 sizes=inspection.dialect is not None,
                 options=options,
             )
-            findings = findings_of(review, inspection.dialect)
+            findings, waived = waive(findings_of(review, inspection.dialect), review)
             partial = [r.revision for r in review.revisions if r.partial is not None]
         return {
             "pending": [{"revision": s.revision, "message": s.message} for s in pending],
             "dialect": inspection.dialect,
             "findings": [_finding(f) for f in findings],
+            "waived": [
+                {"revision": w.finding.revision, "code": w.finding.code, "reason": w.reason}
+                for w in waived
+            ],
             "partial": partial,
             "id": f"{heads_text(heads)}->{heads_text(inspection.target)}",
         }

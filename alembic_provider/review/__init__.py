@@ -15,6 +15,7 @@ from alembic_provider.review.model import (
     TableSize,
 )
 from alembic_provider.review.rules import CODES, Code, findings_of
+from alembic_provider.review.waivers import Waived, waive
 from alembic_provider.review.wording import describe_size, finding_line, revision_lines
 
 __all__ = [
@@ -26,8 +27,10 @@ __all__ = [
     "Review",
     "RevisionOperations",
     "TableSize",
+    "Waived",
     "describe_size",
     "finding_line",
     "findings_of",
     "revision_lines",
+    "waive",
 ]

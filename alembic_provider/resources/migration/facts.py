@@ -12,7 +12,7 @@ from alembic_provider import errors
 from alembic_provider.cty import contains_unknown
 from alembic_provider.executor import Inspection
 from alembic_provider.resources.base import Values
-from alembic_provider.review import Review, findings_of, revision_lines
+from alembic_provider.review import Review, findings_of, revision_lines, waive
 from statemachine.resource import RevisionReview
 
 __all__ = [
@@ -88,13 +88,23 @@ def planning(inspection: Inspection) -> Facts:
 
 
 def reviewed(review: Review, dialect: str | None) -> Facts:
-    """What the review found: each pending revision with findings, its lines worded."""
-    lines = revision_lines(findings_of(review, dialect))
+    """What the review found: each pending revision with findings, worded, and what is waived."""
+    kept, waived = waive(findings_of(review, dialect), review)
+    lines = revision_lines(kept)
+    lifted: dict[str, list[str]] = {}
+    for item in waived:
+        reason = f" ({item.reason})" if item.reason else ""
+        lifted.setdefault(item.finding.revision, []).append(item.finding.code + reason)
     return {
         "review": tuple(
-            RevisionReview(r.revision, r.message, lines[r.revision])
+            RevisionReview(
+                r.revision,
+                r.message,
+                lines.get(r.revision, ()),
+                tuple(lifted.get(r.revision, ())),
+            )
             for r in review.revisions
-            if r.revision in lines
+            if r.revision in lines or r.revision in lifted
         )
     }
 
