@@ -23,7 +23,7 @@ from acceptance.test_upgrade_semantics import (
     provider_block,
     upgrade_config,
 )
-from tests.alembic_projects import Revision, make_project
+from tests.alembic_projects import SCRIPT_LOCATION, Revision, make_project
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.newest_terraform]
 
@@ -229,6 +229,50 @@ def test_a_waiver_in_the_revision_file_lifts_its_finding_and_the_plan_counts_it(
                 plan_check=check,
                 check=database_at(database, ["r1"]),
             )
+        ],
+        provider=PROVIDER,
+    )
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_the_policy_blocks_a_finding_and_a_waiver_in_the_file_lifts_it(
+    harness: Harness, database: Database, tmp_path: Path
+) -> None:
+    _populate(database, rows=100)
+    project = _project(tmp_path, ("r1", "index names", INDEX))
+    provider = provider_block(project).rstrip().removesuffix("}")
+    config = (
+        provider
+        + '  review {\n    block = ["locking"]\n  }\n}\n'
+        + upgrade_config(project, database).split("}\n", 1)[1]
+    )
+    revision = project / SCRIPT_LOCATION / "versions" / "r1.py"
+
+    def waive() -> None:
+        text = revision.read_text()
+        revision.write_text(
+            text.replace(
+                INDEX, INDEX + "  # alembic-review: ignore index-without-concurrently -- quiet hour"
+            )
+        )
+
+    def counted(plan: Plan) -> None:
+        text = " ".join(normalise_output(plan.output).replace("│", " ").split())
+        assert "Warning: Migration Review Waivers" in text, text
+        assert "'r1' index-without-concurrently (quiet hour)." in text, text
+
+    harness.test(
+        [
+            Step(
+                config=config,
+                expect_error=r"Migration Blocked By Review[\s\S]*index-without-concurrently",
+            ),
+            Step(
+                config=config,
+                pre_config=waive,
+                plan_check=counted,
+                check=database_at(database, ["r1"]),
+            ),
         ],
         provider=PROVIDER,
     )

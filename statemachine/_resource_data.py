@@ -131,12 +131,15 @@ class RevisionReview:
     :param findings: each finding as one line of plain text, in operation order.
     :param waived: the codes a comment in the revision file waives, each with its reason in
         parentheses when one is given.
+    :param blocked: the findings the review policy's ``block`` names, worded like ``findings``
+        (and not repeated there).
     """
 
     revision: str
     message: str
     findings: tuple[str, ...]
     waived: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()
 
 
 def as_heads(value: Iterable[str] | None) -> Heads | None:

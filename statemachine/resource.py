@@ -200,12 +200,14 @@ UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_at_target", do="plan_noop"),
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when=("has_downgrades", "can_downgrade"), do="plan_downgrade"),
     edge("planned", S.ABSENT, "=", when="has_downgrades", do="refuse_downgrade"),
+    edge("planned", S.ABSENT, "=", when="has_blocked_findings", do="refuse_review"),
     edge("planned", S.ABSENT, S.PLANNED_CREATE, do="plan_upgrade"),
     *_UPDATE_FAILED,
     edge("planned", _IN_STATE, "=", when="has_db_moved_since_refresh", do="refuse_moved_since_refresh"),
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, when="is_at_target", do="plan_noop"),
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("has_downgrades", "can_downgrade"), do="plan_downgrade"),
     edge("planned", _IN_STATE, "=", when="has_downgrades", do="refuse_downgrade"),
+    edge("planned", _IN_STATE, "=", when="has_blocked_findings", do="refuse_review"),
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, do="plan_upgrade"),
     *_VALUES_PLANNED,
     *_APPLY,
@@ -727,6 +729,10 @@ class ResourceLifecycle:
         """The apply left the database exactly where the plan said it would."""
         return self._reached(Facts.of(event)) == self.planned_heads
 
+    def has_blocked_findings(self, event: EventData) -> bool:
+        """The review policy's ``block`` names a finding of a pending revision."""
+        return any(reviewed.blocked for reviewed in Facts.of(event).review)
+
     def has_destroy_target(self, event: EventData) -> bool:
         """``on_destroy`` asks for a downgrade instead of keeping the database."""
         return Facts.of(event).destroy_target is not None
@@ -899,7 +905,30 @@ class ResourceLifecycle:
     def plan_upgrade(self, event: EventData) -> None:
         """Upgrade; say what the review found in the pending revisions, one warning each."""
         self._plan_write(event, Decision.UPGRADE, steps=True)
+        self._warn_review(Facts.of(event))
+
+    def refuse_review(self, event: EventData) -> None:
+        """The review policy blocks a finding: no plan, the findings it blocks as the error."""
+        self._plan(event, Decision.ERROR)
         facts = Facts.of(event)
+        self._warn_review(facts)
+        blocked = [
+            f"Revision '{r.revision}'"
+            + (f" ({r.message})" if r.message else "")
+            + ":\n"
+            + "\n".join(r.blocked)
+            for r in facts.review
+            if r.blocked
+        ]
+        self._fail(
+            "Migration Blocked By Review",
+            "The review policy (review.block) blocks these findings of the pending "
+            "migrations:\n" + "\n\n".join(blocked) + "\n\nChange the migration the safer way, "
+            "waive the finding with '# alembic-review: ignore CODE -- reason' on its line of "
+            "the revision file, or remove it from review.block.",
+        )
+
+    def _warn_review(self, facts: Facts) -> None:
         for reviewed in facts.review:
             if not reviewed.findings:
                 continue

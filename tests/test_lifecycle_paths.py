@@ -616,3 +616,37 @@ def test_a_waived_finding_is_counted_in_one_warning_not_hidden() -> None:
             "files: 'b2' drop-column (empty).",
         )
     ]
+
+
+def test_a_finding_the_provider_policy_blocks_fails_the_plan_of_a_create() -> None:
+    tf = Terraform(world=World(position=1, review_answer=_DROPS))
+    tf.configure(project_root=".", review={"block": ["destructive"], "ignore": None})
+    planned, notes = tf.plan(tf.config())
+    assert (planned.state, notes) == (None, ["error Migration Blocked By Review"])
+    ((summary, detail),) = _plan_details(tf)
+    assert summary == "Migration Blocked By Review"
+    assert detail.startswith(
+        "The review policy (review.block) blocks these findings of the pending migrations:\n"
+        "Revision 'b2' (drop legacy):\n- destructive drop-column (line 14): "
+    )
+    assert detail.endswith(
+        "Change the migration the safer way, waive the finding with '# alembic-review: ignore "
+        "CODE -- reason' on its line of the revision file, or remove it from review.block."
+    )
+
+
+def test_a_resources_policy_replaces_the_providers_and_may_ignore_a_finding() -> None:
+    tf = created(Terraform())
+    tf.configure(project_root=".", review={"block": ["drop-column"], "ignore": None})
+    tf.world.history.append("d4")
+    tf.world.review_answer = dataclasses.replace(
+        _DROPS,
+        revisions=(dataclasses.replace(_DROPS.revisions[0], revision="d4"),),
+    )
+    planned, notes = tf.plan(tf.config())
+    assert (planned.state, notes) == (None, ["error Migration Blocked By Review"])
+    planned, notes = tf.plan(tf.config(review={"block": [], "ignore": None}))
+    assert notes == ["warning Migration Review Of Revision 'd4'"]
+    # The provider's block still holds, but an ignored finding is gone before it applies.
+    planned, notes = tf.plan(tf.config(review={"block": None, "ignore": ["destructive"]}))
+    assert notes == [] and planned.state is not None

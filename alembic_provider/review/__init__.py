@@ -14,16 +14,19 @@ from alembic_provider.review.model import (
     RevisionOperations,
     TableSize,
 )
+from alembic_provider.review.policy import NAMES, Policy, policy_of
 from alembic_provider.review.rules import CODES, Code, findings_of
 from alembic_provider.review.waivers import Waived, waive
 from alembic_provider.review.wording import describe_size, finding_line, revision_lines
 
 __all__ = [
     "CODES",
+    "NAMES",
     "Code",
     "ColumnType",
     "Finding",
     "Operation",
+    "Policy",
     "Review",
     "RevisionOperations",
     "TableSize",
@@ -31,6 +34,7 @@ __all__ = [
     "describe_size",
     "finding_line",
     "findings_of",
+    "policy_of",
     "revision_lines",
     "waive",
 ]

@@ -21,6 +21,7 @@ from alembic_provider.resources.databases import Reading, owner_of, reading_of
 from alembic_provider.resources.migration import compat, effects
 from alembic_provider.resources.migration import facts as observe
 from alembic_provider.resources.migration.work import Work, session
+from alembic_provider.review import policy_of
 from alembic_provider.schema import Block
 from statemachine.resource import Kind, Outcome, ResourceLifecycle
 
@@ -334,7 +335,8 @@ def _review(work: Work, inspection: Inspection) -> Facts:
     if inspection.direction != "upgrade" or not inspection.steps:
         return {}
     try:
-        return observe.reviewed(work.review(inspection), inspection.dialect)
+        policy = policy_of(work.ctx.provider_config.get("review"), work.values.get("review"))
+        return observe.reviewed(work.review(inspection), inspection.dialect, policy)
     except errors.ProviderError as exc:
         return {"review_error": exc.message}
 
