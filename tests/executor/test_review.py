@@ -147,3 +147,15 @@ def test_the_review_sizes_the_existing_tables_it_touches(
     size = review.sizes["accounts"]
     assert size.bytes is not None and size.bytes > 10_000
     assert size.rows is not None and size.rows > 1000
+
+
+def test_a_revision_that_waits_is_read_from_source_in_a_warm_worker_too(
+    tmp_path: Path, executor: WorkerExecutor
+) -> None:
+    root = make_project(
+        tmp_path,
+        sqlite_url(tmp_path / "db.sqlite"),
+        [Revision("w1", None, "waits", upgrade_sql=[], upgrade_code=SLOW)],
+    )
+    (review,) = executor.review(Project(str(root)), "heads", current=[], dialect="sqlite").revisions
+    assert review.partial is not None and "longer than 2 seconds" in review.partial

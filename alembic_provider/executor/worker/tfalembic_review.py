@@ -176,7 +176,9 @@ def _recording(context: Any, path: str, records: list[Record]) -> Iterator[None]
         return operations
 
     @contextlib.contextmanager
-    def batch_alter_table(table_name: str, schema: str | None = None, **kw: Any) -> Iterator[Any]:
+    def batch_alter_table(
+        table_name: str, schema: str | None = None, *args: Any, **kw: Any
+    ) -> Iterator[Any]:
         names: Any = _Batch(table_name, schema)  # the batch operations read only the names
         yield hook(BatchOperations(context, impl=names))
 
