@@ -1,9 +1,11 @@
 """Record what each pending revision's ``upgrade()`` would do, without touching the database.
 
-Each revision's ``upgrade()`` runs against an ``Operations`` of our own on an offline
-``MigrationContext`` of the database's dialect: every ``op.*`` call arrives at ``invoke`` as
-Alembic's public operation object, which is recorded (its table, column, type, options and the
-line of the revision file that called it) and never executed, so no SQL is emitted or run.
+Each revision's ``upgrade()`` runs with Alembic's ``op`` proxy installed on an offline
+``MigrationContext`` of the database's dialect, whose ``invoke`` records instead of executing:
+every ``op.*`` call arrives there as Alembic's public operation object, which is recorded (its
+table, column, type, options and the line of the revision file that called it), so no SQL is
+emitted or run. A migration using what an operation returns (``op.create_table``'s table) gets
+None. A revision taking longer than two seconds is stopped and read from its source.
 ``op.get_context()`` answers like Alembic's, except that ``autocommit_block()`` only marks the
 operations inside it. A revision that asks for ``op.get_bind()`` (it reads data) or fails under
 recording is read from its source instead, and its review says it is partial and why.
