@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alembic_provider.executor import Project, WorkerExecutor
-from alembic_provider.review import Operation
+from alembic_provider.review import Operation, findings_of
 from tests.alembic_projects import Revision, make_project, sqlite_url, tables
 from tests.executor.conftest import ProjectFactory
 
@@ -159,3 +159,83 @@ def test_a_revision_that_waits_is_read_from_source_in_a_warm_worker_too(
     )
     (review,) = executor.review(Project(str(root)), "heads", current=[], dialect="sqlite").revisions
     assert review.partial is not None and "longer than 2 seconds" in review.partial
+
+
+#: One revision per code: the code, the dialect it applies to, and an upgrade() that earns it.
+EVERY_CODE = [
+    ("drop-table", "postgresql", 'op.drop_table("accounts")'),
+    ("drop-column", "mysql", 'op.drop_column("accounts", "legacy")'),
+    ("drop-schema", "postgresql", 'op.execute("DROP SCHEMA archive CASCADE")'),
+    ("truncate", "postgresql", 'op.execute("TRUNCATE accounts")'),
+    ("rename-table", "sqlite", 'op.rename_table("accounts", "users")'),
+    ("rename-column", "sqlite", 'op.alter_column("accounts", "name", new_column_name="full")'),
+    (
+        "add-required-column",
+        "sqlite",
+        'op.add_column("accounts", sa.Column("email", sa.String(50), nullable=False))',
+    ),
+    (
+        "narrow-type",
+        "mysql",
+        'op.alter_column("accounts", "name", type_=sa.String(20), existing_type=sa.String(99))',
+    ),
+    ("index-without-concurrently", "postgresql", 'op.create_index("ix", "accounts", ["name"])'),
+    ("drop-index-without-concurrently", "postgresql", 'op.drop_index("ix", "accounts")'),
+    (
+        "concurrently-in-transaction",
+        "postgresql",
+        'op.create_index("ix", "accounts", ["name"], postgresql_concurrently=True)',
+    ),
+    (
+        "foreign-key-validates",
+        "postgresql",
+        'op.create_foreign_key("fk", "accounts", "owners", ["owner_id"], ["id"])',
+    ),
+    (
+        "check-validates",
+        "postgresql",
+        'op.create_check_constraint("ck", "accounts", "id > 0")',
+    ),
+    ("set-not-null", "postgresql", 'op.alter_column("accounts", "name", nullable=False)'),
+    (
+        "type-rewrite",
+        "postgresql",
+        'op.alter_column("accounts", "id", type_=sa.BigInteger, existing_type=sa.Integer)',
+    ),
+    (
+        "volatile-default",
+        "postgresql",
+        'op.add_column("accounts", sa.Column("r", sa.Float, server_default=sa.text("random()")))',
+    ),
+    (
+        "table-copy",
+        "mariadb",
+        'op.alter_column("accounts", "name", nullable=False, existing_type=sa.String(9))',
+    ),
+    ("raw-sql", "sqlite", 'op.execute("VACUUM")'),
+    ("partial-review", "sqlite", 'op.get_bind()\nop.drop_table("accounts")'),
+]
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_every_code_is_found_in_a_recorded_revision(
+    python: str, tmp_path: Path, cold_executor: WorkerExecutor
+) -> None:
+    revisions = [
+        Revision(
+            f"c{n:02d}",
+            f"c{n - 1:02d}" if n else None,
+            code,
+            upgrade_sql=[],
+            upgrade_code="import sqlalchemy as sa\n" + body,
+        )
+        for n, (code, _, body) in enumerate(EVERY_CODE)
+    ]
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), revisions)
+    project = Project(str(root), python=(python,))
+    for dialect in sorted({d for _, d, _ in EVERY_CODE}):
+        review = cold_executor.review(project, "heads", current=[], dialect=dialect, sizes=False)
+        found = {(f.revision_message, f.code) for f in findings_of(review, dialect)}
+        for code, applies, _ in EVERY_CODE:
+            if applies == dialect:
+                assert (code, code) in found, (dialect, code, sorted(found))
