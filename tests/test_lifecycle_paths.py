@@ -571,9 +571,10 @@ def test_a_plan_with_nothing_pending_reviews_nothing() -> None:
     assert tf.world.reviews == []
 
 
-def test_a_stamp_runs_no_migration_and_warns_about_none() -> None:
+def test_a_stamp_runs_no_migration_and_reviews_none() -> None:
     tf = Terraform("alembic_stamp", world=World(review_answer=_DROPS))
     assert _plan_details(tf) == []
+    assert tf.world.reviews == []
 
 
 @dataclass

@@ -101,6 +101,7 @@ class UpgradeResource(MigrationResource):
     TYPE_NAME = TYPE_NAME
     SCHEMA_VERSION = SCHEMA_VERSION
     KIND = "upgrade"
+    REVIEWS = True
 
     def schema(self) -> Schema:
         return schema()

@@ -44,6 +44,8 @@ class Flow:
 
     kind: Kind
     block: Block
+    #: Whether a plan reviews the pending upgrades (the type runs migrations).
+    reviews: bool = False
 
     # -- plan ------------------------------------------------------------------------------
 
@@ -122,12 +124,22 @@ class Flow:
                 offline = work.inspect(offline=True)
             except errors.ProviderError as offline_exc:
                 return {**base, **observe.failure(offline_exc)}, None
-            return {**failed, **observe.planning(offline), **_review(work, offline)}, offline
+            return {**failed, **observe.planning(offline), **self._review(work, offline)}, offline
         explained = ctx.databases.explains(
             inspection.database, recorded or (), inspection.current, owner
         )
-        facts = {**base, **observe.planning(inspection), **_review(work, inspection)}
+        facts = {**base, **observe.planning(inspection), **self._review(work, inspection)}
         return {**facts, "explained": explained}, inspection
+
+    def _review(self, work: Work, inspection: Inspection) -> Facts:
+        """Review the upgrades a plan would run; a plan that runs none reviews nothing."""
+        if not self.reviews or inspection.direction != "upgrade" or not inspection.steps:
+            return {}
+        policy = policy_of(work.ctx.provider_config.get("review"), work.values.get("review"))
+        try:
+            return observe.reviewed(work.review(inspection), inspection.dialect, policy)
+        except errors.ProviderError as exc:
+            return {"review_error": exc.message}
 
     def _planned(
         self,
@@ -328,17 +340,6 @@ class Flow:
         effects.forget_pending(state)
         effects.record(state, outcome)
         return Applied(state, compat.encode_private(life))
-
-
-def _review(work: Work, inspection: Inspection) -> Facts:
-    """Review the revisions an upgrade would run; a plan that runs none reviews nothing."""
-    if inspection.direction != "upgrade" or not inspection.steps:
-        return {}
-    try:
-        policy = policy_of(work.ctx.provider_config.get("review"), work.values.get("review"))
-        return observe.reviewed(work.review(inspection), inspection.dialect, policy)
-    except errors.ProviderError as exc:
-        return {"review_error": exc.message}
 
 
 def _plan_inspection(
