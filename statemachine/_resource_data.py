@@ -230,6 +230,8 @@ class Facts:
     review: tuple[RevisionReview, ...] = ()
     #: Why the pending revisions could not be reviewed, when they could not.
     review_error: str | None = None
+    #: Why the review could not read the sizes of the tables the migrations touch.
+    review_sizes_error: str | None = None
 
     def __post_init__(self) -> None:
         for name in _HEADS:

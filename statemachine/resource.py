@@ -509,6 +509,7 @@ class ResourceLifecycle:
         project_root: str = "",
         review: Iterable[RevisionReview] = (),
         review_error: str | None = None,
+        review_sizes_error: str | None = None,
     ) -> bool:
         """PlanResourceChange gathered its facts.
 
@@ -534,6 +535,7 @@ class ResourceLifecycle:
         :param review: each pending revision the review found something in, in the order
             they run; an upgrade warns once per revision (a stamp runs none of them).
         :param review_error: why the pending revisions could not be reviewed.
+        :param review_sizes_error: why the sizes of the tables they touch could not be read.
         """
         return unbound()
 
@@ -946,6 +948,13 @@ class ResourceLifecycle:
                 f"{len(waived)} finding{'s' if len(waived) > 1 else ''} of the review "
                 f"{'are' if len(waived) > 1 else 'is'} waived by alembic-review comments in "
                 f"the revision files: {', '.join(waived)}.",
+            )
+        if facts.review_sizes_error is not None and any(r.findings for r in facts.review):
+            self._warn(
+                "Table Sizes Unavailable",
+                "The review could not read the sizes of the tables the pending migrations touch "
+                f"from the database's statistics: {facts.review_sizes_error} The findings are "
+                "shown without them.",
             )
         if facts.review_error is not None:
             self._warn(

@@ -562,6 +562,13 @@ def test_an_upgrade_plan_warns_once_per_revision_the_review_found_something_in()
     assert tf.world.reviews == [(("a1",), None)]
 
 
+def test_sizes_the_review_could_not_read_are_said_once() -> None:
+    unsized = dataclasses.replace(_DROPS, sizes={}, sizes_error="permission denied for pg_class.")
+    tf = Terraform(world=World(position=1, review_answer=unsized))
+    notes = [summary for summary, _ in _plan_details(tf)]
+    assert notes == ["Migration Review Of Revision 'b2'", "Table Sizes Unavailable"]
+
+
 def test_a_plan_with_nothing_pending_reviews_nothing() -> None:
     tf = created(Terraform())
     assert tf.world.reviews == [((), None)]  # the create's plan reviewed what it ran

@@ -101,6 +101,7 @@ def reviewed(review: Review, dialect: str | None, policy: Policy) -> Facts:
         reason = f" ({item.reason})" if item.reason else ""
         lifted.setdefault(item.finding.revision, []).append(item.finding.code + reason)
     return {
+        "review_sizes_error": review.sizes_error,
         "review": tuple(
             RevisionReview(
                 r.revision,
@@ -111,7 +112,7 @@ def reviewed(review: Review, dialect: str | None, policy: Policy) -> Facts:
             )
             for r in review.revisions
             if r.revision in lines or r.revision in lifted or r.revision in blocked
-        )
+        ),
     }
 
 
