@@ -658,3 +658,11 @@ def test_a_resources_policy_replaces_the_providers_and_may_ignore_a_finding() ->
     # The provider's block still holds, but an ignored finding is gone before it applies.
     planned, notes = tf.plan(tf.config(review={"block": None, "ignore": ["destructive"]}))
     assert notes == [] and planned.state is not None
+
+
+def test_a_blocked_finding_fails_a_create_planned_from_an_empty_version_table_too() -> None:
+    tf = Terraform(world=World(unreachable=True, review_answer=_DROPS))
+    tf.configure(project_root=".", review={"block": ["drop-column"], "ignore": None})
+    planned, notes = tf.plan(tf.config())
+    assert (planned.state, notes) == (None, ["error Migration Blocked By Review"])
+    assert tf.world.reviews == [((), None)]
