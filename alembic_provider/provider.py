@@ -315,6 +315,7 @@ class Provider:
 def new_provider(log: Logger | None = None) -> Provider:
     """Build the provider with every resource and data source this package offers."""
     from alembic_provider.data_sources.current import CurrentDataSource
+    from alembic_provider.data_sources.review import ReviewDataSource
     from alembic_provider.data_sources.revisions import RevisionsDataSource
     from alembic_provider.executor import WorkerExecutor
     from alembic_provider.log import level_from_environment
@@ -329,7 +330,7 @@ def new_provider(log: Logger | None = None) -> Provider:
     return Provider(
         PROVIDER_SCHEMA,
         resources=(UpgradeResource(), StampResource()),
-        data_sources=(RevisionsDataSource(), CurrentDataSource()),
+        data_sources=(RevisionsDataSource(), CurrentDataSource(), ReviewDataSource()),
         log=log,
         redactor=redactor,
         executor=WorkerExecutor(log=log.child("provider.executor"), redactor=redactor),

@@ -8,9 +8,43 @@ secrets are at rest nowhere when they come from ephemeral values. Never does I/O
 
 from __future__ import annotations
 
-from alembic_provider.schema import Attribute, Block, Schema
+from alembic_provider.review.policy import names_validator
+from alembic_provider.schema import Attribute, Block, NestedBlock, Schema
 
-__all__ = ["PROVIDER_SCHEMA"]
+__all__ = ["PROVIDER_SCHEMA", "review_block"]
+
+
+def review_block(scope: str) -> NestedBlock:
+    """The ``review`` policy block; ``scope`` says whom it applies to."""
+    return NestedBlock(
+        "review",
+        Block(
+            description=(
+                f"What the review of pending migrations does with its findings, {scope}. "
+                "Without it every finding is a plan warning. Each list takes codes "
+                "(`drop-column`, `index-without-concurrently` ...) or categories "
+                "(`destructive`, `breaking`, `locking`, `opaque`); see the review guide."
+            ),
+            attributes=(
+                Attribute(
+                    "block",
+                    ["list", "string"],
+                    "Findings that fail the plan with an error instead of warning. A waiver "
+                    "comment in the revision file lifts a finding from this list.",
+                    optional=True,
+                    validators=(names_validator,),
+                ),
+                Attribute(
+                    "ignore",
+                    ["list", "string"],
+                    "Findings left out of plans altogether.",
+                    optional=True,
+                    validators=(names_validator,),
+                ),
+            ),
+        ),
+    )
+
 
 PROVIDER_SCHEMA = Schema(
     Block(
@@ -82,6 +116,11 @@ PROVIDER_SCHEMA = Schema(
                 "Values passed to `env.py` as `-x key=value` arguments, for every resource. A "
                 "resource's own `extra` entries win.",
                 optional=True,
+            ),
+        ),
+        block_types=(
+            review_block(
+                "for every `alembic_upgrade`; a resource's own `review` lists replace these"
             ),
         ),
     )

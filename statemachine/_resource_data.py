@@ -25,6 +25,7 @@ __all__ = [
     "Kind",
     "Note",
     "Outcome",
+    "RevisionReview",
     "Verb",
     "as_heads",
     "need",
@@ -128,6 +129,24 @@ class Outcome:
         return any(note.severity == "error" for note in self.notes)
 
 
+@dataclass(frozen=True)
+class RevisionReview:
+    """What the review of one pending revision found, one worded line per finding.
+
+    :param findings: each finding as one line of plain text, in operation order.
+    :param waived: the codes a comment in the revision file waives, each with its reason in
+        parentheses when one is given.
+    :param blocked: the findings the review policy's ``block`` names, worded like ``findings``
+        (and not repeated there).
+    """
+
+    revision: str
+    message: str
+    findings: tuple[str, ...]
+    waived: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()
+
+
 def as_heads(value: Iterable[str] | None) -> Heads | None:
     """Normalise revision ids to a sorted tuple; None stays None (not observed)."""
     if value is None:
@@ -214,10 +233,21 @@ class Facts:
     heads_reached: Heads | None = None
     message: str = ""
     unread: bool = False
+    #: The review of each pending revision with findings, in the order they run.
+    review: tuple[RevisionReview, ...] = ()
+    #: Why the pending revisions could not be reviewed, when they could not.
+    review_error: str | None = None
+    #: Why the review could not read the sizes of the tables the migrations touch.
+    review_sizes_error: str | None = None
 
     def __post_init__(self) -> None:
         for name in _HEADS:
             object.__setattr__(self, name, as_heads(getattr(self, name)))
+        if isinstance(self.review, str):
+            raise TypeError(
+                f"'review' is a list of revision reviews, not the string '{self.review}'."
+            )
+        object.__setattr__(self, "review", tuple(self.review))
         for name in ("downgrades", "undone", "error_attribute"):
             value = getattr(self, name)
             if isinstance(value, str):

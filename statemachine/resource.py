@@ -75,6 +75,7 @@ from statemachine._resource_data import (
     Kind,
     Note,
     Outcome,
+    RevisionReview,
     as_heads,
     need,
     quote,
@@ -96,6 +97,7 @@ __all__ = [
     "Outcome",
     "ResourceLifecycle",
     "ResourceSnapshot",
+    "RevisionReview",
     "State",
 ]
 
@@ -195,6 +197,8 @@ UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     edge("refreshed", S.PARTIAL, "=", do="record_refresh"),
     *_CREATE_UNREAD,
     edge("planned", (S.ABSENT, *_IN_STATE), "=", when="has_destroy_error", unless="is_unusable", do="refuse_destroy_target"),
+    # Before the unreachable row: a plan from an empty version table is reviewed too.
+    edge("planned", S.ABSENT, "=", when="has_blocked_findings", do="refuse_review"),
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_unreachable", do=("warn_unreachable", "plan_upgrade")),
     *_CREATE_FAILED,
     edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_at_target", do="plan_noop"),
@@ -206,6 +210,7 @@ UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, when="is_at_target", do="plan_noop"),
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("has_downgrades", "can_downgrade"), do="plan_downgrade"),
     edge("planned", _IN_STATE, "=", when="has_downgrades", do="refuse_downgrade"),
+    edge("planned", _IN_STATE, "=", when="has_blocked_findings", do="refuse_review"),
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, do="plan_upgrade"),
     *_VALUES_PLANNED,
     *_APPLY,
@@ -260,6 +265,7 @@ _TARGET_FACT: dict[Kind, str] = {"upgrade": "target_heads", "stamp": "stamp_head
 
 _NOT_AS_PLANNED = "Migration Not Applied As Planned"
 _NOT_REACHABLE = "Database Not Reachable"
+_REVIEWED = "Migration Review"
 
 TERMINAL = frozenset({S.GONE})
 """States with no way out. A later create of the same address starts a new model at ABSENT."""
@@ -507,6 +513,9 @@ class ResourceLifecycle:
         project_root: str = "",
         destroy_target: str | None = None,
         destroy_error: str | None = None,
+        review: Iterable[RevisionReview] = (),
+        review_error: str | None = None,
+        review_sizes_error: str | None = None,
     ) -> bool:
         """PlanResourceChange gathered its facts.
 
@@ -531,6 +540,10 @@ class ResourceLifecycle:
         :param has_migrations: the script directory has revision files.
         :param destroy_target: the configured ``on_destroy``; ``destroy_error`` says why it
             names no revision of the script directory.
+        :param review: each pending revision the review found something in, in the order
+            they run; an upgrade warns once per revision (a stamp runs none of them).
+        :param review_error: why the pending revisions could not be reviewed.
+        :param review_sizes_error: why the sizes of the tables they touch could not be read.
         """
         return unbound()
 
@@ -735,6 +748,10 @@ class ResourceLifecycle:
         """The apply left the database exactly where the plan said it would."""
         return self._reached(Facts.of(event)) == self.planned_heads
 
+    def has_blocked_findings(self, event: EventData) -> bool:
+        """The review policy's ``block`` names a finding of a pending revision."""
+        return any(reviewed.blocked for reviewed in Facts.of(event).review)
+
     def has_destroy_target(self, event: EventData) -> bool:
         """``on_destroy`` asks for a downgrade instead of keeping the database."""
         return Facts.of(event).destroy_target is not None
@@ -923,7 +940,63 @@ class ResourceLifecycle:
         self.steps = steps
 
     def plan_upgrade(self, event: EventData) -> None:
+        """Upgrade; say what the review found in the pending revisions, one warning each."""
         self._plan_write(event, Decision.UPGRADE, steps=True)
+        self._warn_review(Facts.of(event))
+
+    def refuse_review(self, event: EventData) -> None:
+        """The review policy blocks a finding: no plan, the findings it blocks as the error."""
+        self._plan(event, Decision.ERROR)
+        facts = Facts.of(event)
+        self._warn_review(facts)
+        blocked = [
+            f"Revision '{r.revision}'"
+            + (f" ({r.message})" if r.message else "")
+            + ":\n"
+            + "\n".join(r.blocked)
+            for r in facts.review
+            if r.blocked
+        ]
+        self._fail(
+            "Migration Blocked By Review",
+            "The review policy (review.block) blocks these findings of the pending "
+            "migrations:\n" + "\n\n".join(blocked) + "\n\nChange the migration the safer way, "
+            "waive the finding with '# alembic-review: ignore CODE -- reason' on its line of "
+            "the revision file, or remove it from review.block.",
+        )
+
+    def _warn_review(self, facts: Facts) -> None:
+        for reviewed in facts.review:
+            if not reviewed.findings:
+                continue
+            about = f" ({reviewed.message})" if reviewed.message else ""
+            # Terraform folds warnings with one summary into the first: each revision's own.
+            self._warn(
+                f"{_REVIEWED} Of Revision '{reviewed.revision}'",
+                f"Revision '{reviewed.revision}'{about} was reviewed before it runs:\n"
+                + "\n".join(reviewed.findings),
+            )
+        waived = [f"'{r.revision}' {code}" for r in facts.review for code in r.waived]
+        if waived:
+            self._warn(
+                "Migration Review Waivers",
+                f"{len(waived)} finding{'s' if len(waived) > 1 else ''} of the review "
+                f"{'are' if len(waived) > 1 else 'is'} waived by alembic-review comments in "
+                f"the revision files: {', '.join(waived)}.",
+            )
+        if facts.review_sizes_error is not None and any(r.findings for r in facts.review):
+            self._warn(
+                "Table Sizes Unavailable",
+                "The review could not read the sizes of the tables the pending migrations touch "
+                f"from the database's statistics: {facts.review_sizes_error} The findings are "
+                "shown without them.",
+            )
+        if facts.review_error is not None:
+            self._warn(
+                _REVIEWED,
+                f"The pending revisions could not be reviewed: {facts.review_error} The plan is "
+                "still valid; read the pending revisions before applying.",
+            )
 
     def plan_downgrade(self, event: EventData) -> None:
         self._plan_write(event, Decision.DOWNGRADE, steps=True)

@@ -22,6 +22,7 @@ from alembic_provider.executor import (
     ScriptInfo,
     Step,
 )
+from alembic_provider.review import Review
 
 _RUN = RunOptions()
 
@@ -33,6 +34,9 @@ class FakeExecutor:
     fail_at: str | None = None
     calls: list[str] = field(default_factory=list)
     writes: int = 0
+    #: What ``review`` answers, and the ``(current, dialect)`` of each review asked for.
+    review_answer: Review = field(default_factory=Review)
+    reviews: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
 
     def _heads(self) -> tuple[str, ...]:
         return (self.history[self.position - 1],) if self.position else ()
@@ -131,6 +135,18 @@ class FakeExecutor:
         self, project: Project, target: str, *, current: Sequence[str] | None = None, **_: object
     ) -> str:
         return f"-- upgrade to {target}\n"
+
+    def review(
+        self,
+        project: Project,
+        target: str,
+        *,
+        current: Sequence[str],
+        dialect: str | None,
+        **_: object,
+    ) -> Review:
+        self.reviews.append((tuple(current), dialect))
+        return self.review_answer
 
     def warm_up(self, project: Project) -> None:
         self.calls.append("warm_up")

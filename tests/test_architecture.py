@@ -108,6 +108,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "alembic_provider.durations",
             "alembic_provider.bundle",
             "alembic_provider.childproc",
+            "alembic_provider.review",
         ),
     ),
     ("rendezvous", ("alembic_provider.rendezvous",)),

@@ -27,6 +27,7 @@ from alembic_provider.provider_config import PROVIDER_SCHEMA
 from alembic_provider.redaction import Redactor
 from alembic_provider.resources.stamp import StampResource
 from alembic_provider.resources.upgrade import UpgradeResource
+from alembic_provider.review import Operation, Review, RevisionOperations, TableSize
 from alembic_provider.schema import empty_object
 from tests.alembic_projects import (
     Revision,
@@ -582,3 +583,147 @@ def test_an_on_destroy_target_that_does_not_resolve_points_at_on_destroy() -> No
         "alembic_upgrade", tf.state, None, None, tf.private
     )
     assert [d.attribute for d in diagnostics] == [("on_destroy",)]
+
+
+# Review of the pending revisions.
+
+_DROPS = Review(
+    revisions=(
+        RevisionOperations(
+            "b2",
+            "drop legacy",
+            (Operation("drop_column", table="accounts", column="legacy", line=14),),
+        ),
+        RevisionOperations("c3", "add audit", (Operation("create_table", table="audit"),)),
+    ),
+    sizes={"accounts": TableSize(rows=20_000, bytes=3 * 1024 * 1024)},
+)
+
+
+def _plan_details(tf: Terraform) -> list[tuple[str, str]]:
+    config = tf.config()
+    _, diagnostics = tf.provider.plan_resource_change(
+        tf.type_name, tf.state, tf.proposed(config), config, tf.private
+    )
+    return [(d.summary, d.detail) for d in diagnostics]
+
+
+def test_an_upgrade_plan_warns_once_per_revision_the_review_found_something_in() -> None:
+    tf = Terraform(world=World(position=1, review_answer=_DROPS))
+    assert _plan_details(tf) == [
+        (
+            "Migration Review Of Revision 'b2'",
+            "Revision 'b2' (drop legacy) was reviewed before it runs:\n"
+            "- destructive drop-column (line 14): drop_column: drops column 'legacy' of table "
+            "'accounts' [~20,000 rows, 3.0 MB]. Risk: the column's data is lost, and running "
+            "code that still selects or writes it fails. Safer: stop reading and writing the "
+            "column in a release first, then drop it in a later migration.",
+        )
+    ]
+    assert tf.world.reviews == [(("a1",), None)]
+
+
+def test_sizes_the_review_could_not_read_are_said_once() -> None:
+    unsized = dataclasses.replace(_DROPS, sizes={}, sizes_error="permission denied for pg_class.")
+    tf = Terraform(world=World(position=1, review_answer=unsized))
+    notes = [summary for summary, _ in _plan_details(tf)]
+    assert notes == ["Migration Review Of Revision 'b2'", "Table Sizes Unavailable"]
+
+
+def test_a_plan_with_nothing_pending_reviews_nothing() -> None:
+    tf = created(Terraform())
+    assert tf.world.reviews == [((), None)]  # the create's plan reviewed what it ran
+    tf.world.reviews.clear()
+    tf.world.review_answer = _DROPS
+    assert _plan_details(tf) == []
+    assert tf.world.reviews == []
+
+
+def test_a_stamp_runs_no_migration_and_reviews_none() -> None:
+    tf = Terraform("alembic_stamp", world=World(review_answer=_DROPS))
+    assert _plan_details(tf) == []
+    assert tf.world.reviews == []
+
+
+@dataclass
+class _ReviewFails(World):
+    def review(self, project: Project, target: str, **options: Any) -> Review:
+        raise errors.MigrationError("The Alembic worker failed: boom.", kind="internal")
+
+
+def test_a_review_that_fails_is_a_warning_and_the_plan_goes_on() -> None:
+    tf = Terraform(world=_ReviewFails())
+    planned, _ = tf.plan(tf.config())
+    assert planned is not None and planned.state is not None
+    assert _plan_details(tf) == [
+        (
+            "Migration Review",
+            "The pending revisions could not be reviewed: The Alembic worker failed: boom. The "
+            "plan is still valid; read the pending revisions before applying.",
+        )
+    ]
+
+
+def test_a_waived_finding_is_counted_in_one_warning_not_hidden() -> None:
+    waived = Review(
+        revisions=(
+            RevisionOperations(
+                "b2",
+                "drop legacy",
+                (Operation("drop_column", table="accounts", column="legacy", line=14),),
+                waivers=(
+                    (14, "op.drop_column(...)  # alembic-review: ignore drop-column -- empty"),
+                ),
+            ),
+        )
+    )
+    tf = Terraform(world=World(position=1, review_answer=waived))
+    assert _plan_details(tf) == [
+        (
+            "Migration Review Waivers",
+            "1 finding of the review is waived by alembic-review comments in the revision "
+            "files: 'b2' drop-column (empty).",
+        )
+    ]
+
+
+def test_a_finding_the_provider_policy_blocks_fails_the_plan_of_a_create() -> None:
+    tf = Terraform(world=World(position=1, review_answer=_DROPS))
+    tf.configure(project_root=".", review={"block": ["destructive"], "ignore": None})
+    planned, notes = tf.plan(tf.config())
+    assert (planned.state, notes) == (None, ["error Migration Blocked By Review"])
+    ((summary, detail),) = _plan_details(tf)
+    assert summary == "Migration Blocked By Review"
+    assert detail.startswith(
+        "The review policy (review.block) blocks these findings of the pending migrations:\n"
+        "Revision 'b2' (drop legacy):\n- destructive drop-column (line 14): "
+    )
+    assert detail.endswith(
+        "Change the migration the safer way, waive the finding with '# alembic-review: ignore "
+        "CODE -- reason' on its line of the revision file, or remove it from review.block."
+    )
+
+
+def test_a_resources_policy_replaces_the_providers_and_may_ignore_a_finding() -> None:
+    tf = created(Terraform())
+    tf.configure(project_root=".", review={"block": ["drop-column"], "ignore": None})
+    tf.world.history.append("d4")
+    tf.world.review_answer = dataclasses.replace(
+        _DROPS,
+        revisions=(dataclasses.replace(_DROPS.revisions[0], revision="d4"),),
+    )
+    planned, notes = tf.plan(tf.config())
+    assert (planned.state, notes) == (None, ["error Migration Blocked By Review"])
+    planned, notes = tf.plan(tf.config(review={"block": [], "ignore": None}))
+    assert notes == ["warning Migration Review Of Revision 'd4'"]
+    # The provider's block still holds, but an ignored finding is gone before it applies.
+    planned, notes = tf.plan(tf.config(review={"block": None, "ignore": ["destructive"]}))
+    assert notes == [] and planned.state is not None
+
+
+def test_a_blocked_finding_fails_a_create_planned_from_an_empty_version_table_too() -> None:
+    tf = Terraform(world=World(unreachable=True, review_answer=_DROPS))
+    tf.configure(project_root=".", review={"block": ["drop-column"], "ignore": None})
+    planned, notes = tf.plan(tf.config())
+    assert (planned.state, notes) == (None, ["error Migration Blocked By Review"])
+    assert tf.world.reviews == [((), None)]

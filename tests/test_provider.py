@@ -16,6 +16,7 @@ from alembic_provider.provider import Provider
 from alembic_provider.provider_config import PROVIDER_SCHEMA
 from alembic_provider.redaction import Redactor
 from alembic_provider.resources.upgrade import UpgradeResource
+from alembic_provider.schema import empty_object
 from tests.fakes import FakeExecutor
 
 UPGRADE = UpgradeResource().schema().cty_type()
@@ -38,7 +39,7 @@ class Harness:
         self.service = ProviderService(self.provider)
 
     def configure(self, **config: Any) -> Any:
-        value = {a.name: None for a in PROVIDER_SCHEMA.block.attributes} | {"project_root": "."}
+        value = empty_object(PROVIDER_SCHEMA.block) | {"project_root": "."}
         value.update(config)
         return self.service.ConfigureProvider(
             pb.ConfigureProvider.Request(
@@ -173,7 +174,7 @@ def test_read_reports_a_database_moved_by_hand() -> None:
 
 def test_unknown_provider_input_plans_unknown_without_touching_the_database() -> None:
     h = Harness()
-    value = {a.name: None for a in PROVIDER_SCHEMA.block.attributes} | {"project_root": UNKNOWN}
+    value = empty_object(PROVIDER_SCHEMA.block) | {"project_root": UNKNOWN}
     h.service.ConfigureProvider(
         pb.ConfigureProvider.Request(
             config=pb.DynamicValue(msgpack=encode_msgpack(value, PROVIDER))
@@ -336,7 +337,7 @@ def test_validating_the_provider_config_warms_the_project_interpreter_up(
 ) -> None:
     """The validate walk's provider process starts the shared Alembic server for later ones."""
     h = Harness()
-    value = {a.name: None for a in PROVIDER_SCHEMA.block.attributes} | {"project_root": root}
+    value = empty_object(PROVIDER_SCHEMA.block) | {"project_root": root}
     response = h.service.ValidateProviderConfig(
         pb.ValidateProviderConfig.Request(
             config=pb.DynamicValue(msgpack=encode_msgpack(value, PROVIDER))

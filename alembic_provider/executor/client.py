@@ -44,6 +44,13 @@ from alembic_provider.executor.messages import (
 )
 from alembic_provider.executor.process import Exchange, Launch, WorkerProcesses
 from alembic_provider.redaction import Redactor
+from alembic_provider.review import (
+    ColumnType,
+    Operation,
+    Review,
+    RevisionOperations,
+    TableSize,
+)
 
 __all__ = ["Executor", "LogSink", "WorkerExecutor"]
 
@@ -180,6 +187,17 @@ class Executor(Protocol):
         options: CallOptions = ...,
     ) -> str: ...
 
+    def review(
+        self,
+        project: Project,
+        target: str,
+        *,
+        current: Sequence[str],
+        dialect: str | None,
+        sizes: bool = True,
+        options: CallOptions = ...,
+    ) -> Review: ...
+
     def warm_up(self, project: Project) -> None: ...
 
     def close(self) -> None: ...
@@ -297,6 +315,26 @@ class WorkerExecutor:
         extra = {"target": target, "current": None if current is None else list(current)}
         result = self._call(project, "sql", extra, options)
         return _parse(result, "sql", lambda r: str(r["sql"]))
+
+    def review(
+        self,
+        project: Project,
+        target: str,
+        *,
+        current: Sequence[str],
+        dialect: str | None,
+        sizes: bool = True,
+        options: CallOptions = _DEFAULT_CALL,
+    ) -> Review:
+        """Record what each pending upgrade from ``current`` would do; run none of them.
+
+        :param dialect: the database's, from ``inspect``; None reviews without one.
+        :param sizes: also ask the database how big the tables the migrations touch are
+            (one read-only query).
+        """
+        extra = {"target": target, "current": list(current), "dialect": dialect, "sizes": sizes}
+        result = self._call(project, "review", extra, options)
+        return _parse(result, "review", _review)
 
     # -- apply operations ------------------------------------------------------------------
 
@@ -597,6 +635,74 @@ def _inspection(result: dict[str, Any]) -> Inspection:
         database=result["database"] if isinstance(result.get("database"), str) else None,
         others_moved=result.get("others_moved") is True,
     )
+
+
+def _review(result: dict[str, Any]) -> Review:
+    return Review(
+        revisions=tuple(
+            RevisionOperations(
+                revision=str(r["revision"]),
+                message=str(r.get("message") or ""),
+                operations=tuple(_operation(o) for o in r["operations"]),
+                partial=r["partial"] if isinstance(r.get("partial"), str) else None,
+                path=str(r.get("path") or ""),
+                waivers=tuple((int(n), str(text)) for n, text in r.get("waivers") or ()),
+            )
+            for r in result["revisions"]
+        ),
+        sizes={
+            str(name): TableSize(rows=_int(size.get("rows")), bytes=_int(size.get("bytes")))
+            for name, size in (result.get("sizes") or {}).items()
+        },
+        sizes_error=result["sizes_error"] if isinstance(result.get("sizes_error"), str) else None,
+    )
+
+
+def _operation(data: dict[str, Any]) -> Operation:
+    def text(name: str) -> str | None:
+        value = data.get(name)
+        return value if isinstance(value, str) else None
+
+    def flag(name: str) -> bool | None:
+        value = data.get(name)
+        return value if isinstance(value, bool) else None
+
+    return Operation(
+        op=str(data["op"]),
+        table=text("table"),
+        schema=text("schema"),
+        column=text("column"),
+        name=text("name"),
+        new_name=text("new_name"),
+        nullable=flag("nullable"),
+        existing_nullable=flag("existing_nullable"),
+        server_default=text("server_default"),
+        type=_column_type(data.get("type")),
+        existing_type=_column_type(data.get("existing_type")),
+        unique=data.get("unique") is True,
+        concurrently=data.get("concurrently") is True,
+        not_valid=data.get("not_valid") is True,
+        constraint=text("constraint"),
+        sql=text("sql"),
+        autocommit=data.get("autocommit") is True,
+        line=_int(data.get("line")),
+        source=data.get("source") is True,
+    )
+
+
+def _column_type(data: Any) -> ColumnType | None:
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        return None
+    return ColumnType(
+        name=data["name"],
+        length=_int(data.get("length")),
+        precision=_int(data.get("precision")),
+        scale=_int(data.get("scale")),
+    )
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _script_info(result: dict[str, Any]) -> ScriptInfo:

@@ -34,7 +34,7 @@ __all__ = [
     "Step",
 ]
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 
 Direction = Literal["upgrade", "downgrade", "none"]
 

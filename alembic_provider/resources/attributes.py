@@ -269,12 +269,14 @@ def migration_schema(
     *,
     outputs: tuple[Attribute, ...] = (),
     timeouts: NestedBlock | None = None,
+    blocks: tuple[NestedBlock, ...] = (),
 ) -> Schema:
     """The schema both migration resources share, around what each sets and reports of its own.
 
     :param settings: the resource's own arguments, before the shared run, connection and proxy
         arguments.
     :param outputs: computed attributes after the shared revision attributes.
+    :param blocks: the resource's own nested blocks, after ``timeouts``.
     """
     return Schema(
         version=version,
@@ -292,6 +294,6 @@ def migration_schema(
                 *outputs,
                 id_attribute(_ID),
             ),
-            block_types=(timeouts or timeouts_block(),),
+            block_types=(timeouts or timeouts_block(), *blocks),
         ),
     )

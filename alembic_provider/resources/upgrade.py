@@ -10,6 +10,7 @@ a change. Destroy leaves the database as it is unless ``on_destroy`` names a rev
 from __future__ import annotations
 
 from alembic_provider import errors
+from alembic_provider.provider_config import review_block
 from alembic_provider.resources.attributes import migration_schema, pending_attribute
 from alembic_provider.resources.base import Context, Values
 from alembic_provider.resources.migration.resource import MigrationResource
@@ -93,6 +94,7 @@ def schema() -> Schema:
         "unless `on_destroy` names a revision.",
         _SETTINGS,
         outputs=_OUTPUTS,
+        blocks=(review_block("for this resource; a list set here replaces the provider's"),),
     )
 
 
@@ -100,6 +102,7 @@ class UpgradeResource(MigrationResource):
     TYPE_NAME = TYPE_NAME
     SCHEMA_VERSION = SCHEMA_VERSION
     KIND = "upgrade"
+    REVIEWS = True
 
     def schema(self) -> Schema:
         return schema()

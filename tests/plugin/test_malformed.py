@@ -29,6 +29,7 @@ from alembic_provider.provider_config import PROVIDER_SCHEMA
 from alembic_provider.redaction import Redactor
 from alembic_provider.resources.stamp import StampResource
 from alembic_provider.resources.upgrade import UpgradeResource
+from alembic_provider.schema import empty_object
 from tests.cty.strategies import values
 from tests.fakes import FakeExecutor
 
@@ -248,8 +249,7 @@ def test_apply_without_planned_private_state_is_a_plain_error() -> None:
         pb.ConfigureProvider.Request(
             config=pb.DynamicValue(
                 msgpack=encode_msgpack(
-                    {a.name: None for a in PROVIDER_SCHEMA.block.attributes}
-                    | {"project_root": "."},
+                    empty_object(PROVIDER_SCHEMA.block) | {"project_root": "."},
                     PROVIDER,
                 )
             )

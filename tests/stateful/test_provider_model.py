@@ -52,7 +52,7 @@ from alembic_provider.provider import Provider, new_provider
 from alembic_provider.provider_config import PROVIDER_SCHEMA
 from alembic_provider.resources.stamp import StampResource
 from alembic_provider.resources.upgrade import UpgradeResource
-from alembic_provider.schema import Block, Schema
+from alembic_provider.schema import Block, Schema, empty_object
 from tests.alembic_projects import add_revision, make_project, sqlite_url, table_name
 
 Values = dict[str, Any]
@@ -341,7 +341,7 @@ class Terraform:
         """ConfigureProvider, which starts every walk (each command's plan, and its apply)."""
         project_root = project_root or self.project_root
         self.project_root = project_root
-        value: Values = {a.name: None for a in PROVIDER_SCHEMA.block.attributes}
+        value: Values = empty_object(PROVIDER_SCHEMA.block)
         value["project_root"] = str(project_root)
         config = pb.DynamicValue(msgpack=encode_msgpack(value, PROVIDER_SCHEMA.cty_type()))
         response = self.service.ConfigureProvider(

@@ -112,6 +112,8 @@ def _facts(model: type, trigger: str) -> dict[str, Any]:
             facts[name] = ("a",)
         elif name == "error_attribute":
             facts[name] = ("target",)
+        elif name == "review":
+            facts[name] = (resource.RevisionReview("a", "add a", ("- destructive drop-table",)),)
         elif name == "known":
             facts[name] = True
         elif annotation.startswith("bool"):

@@ -11,6 +11,8 @@ releases. The modules beside this file are split along Alembic's own seams:
 - ``tfalembic_scriptcache``: that graph remembered, so a plan runs no revision module;
 - ``tfalembic_alembic``: the only private Alembic names the worker uses, each explained;
 - ``tfalembic_runtime``: running env.py with a small ``fn``;
+- ``tfalembic_review``: what each pending ``upgrade()`` would do, recorded without a database;
+- ``tfalembic_tablesizes``: the size of existing tables, from the database's statistics;
 - ``tfalembic_lock``: the migration lock;
 - ``tfalembic_lifeline``: the provider's lifeline, and cancellation that reaches the database;
 - ``tfalembic_verbs``: one operation per Alembic verb, and the dispatcher;
@@ -35,9 +37,11 @@ import tfalembic_config  # noqa: F401
 import tfalembic_errors  # noqa: F401
 import tfalembic_lifeline  # noqa: F401
 import tfalembic_lock  # noqa: F401
+import tfalembic_review  # noqa: F401
 import tfalembic_runtime  # noqa: F401
 import tfalembic_scriptcache  # noqa: F401
 import tfalembic_scripts  # noqa: F401
+import tfalembic_tablesizes  # noqa: F401
 import tfalembic_verbs  # noqa: F401
 import tfalembic_wire  # noqa: F401
 from tfalembic_serve import listen, prepare_process, run, serve

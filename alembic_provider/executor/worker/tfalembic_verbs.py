@@ -18,6 +18,7 @@ from tfalembic_config import load_config
 from tfalembic_errors import ReportedError, error_text, import_failure, quoted, user_frame
 from tfalembic_lifeline import LIFELINE
 from tfalembic_lock import Lock
+from tfalembic_review import review_steps
 from tfalembic_runtime import Runner, env_failure, read_database, read_directly, run_env
 from tfalembic_scripts import (
     check_exact,
@@ -31,6 +32,7 @@ from tfalembic_scripts import (
     steps_to,
     unknown_heads,
 )
+from tfalembic_tablesizes import table_sizes
 from tfalembic_wire import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
@@ -308,6 +310,36 @@ def op_sql(request: Result) -> Result:
     return {"sql": config.output_buffer.getvalue(), "direction": direction}
 
 
+def op_review(request: Result) -> Result:
+    """Record what each pending upgrade would do, and size the existing tables it touches.
+
+    Never runs a migration: each revision's ``upgrade()`` runs against a recording ``op``.
+
+    :param request: ``target``; ``current``, the heads the plan starts from; ``dialect``, the
+        database's (None: not read, so no dialect-specific review); ``sizes``, whether to ask
+        the database for the size of the tables the migrations touch (one read-only query).
+    """
+    config = load_config(request, ["upgrade", "heads"], request["target"])
+    script = load_script(config)
+    direction, steps = plan(script, request["target"], request.get("current") or [])
+    if direction != "upgrade":
+        return {"revisions": [], "sizes": {}, "sizes_error": None}
+    reviews = review_steps(steps, request.get("dialect"))
+    created: set[str] = set()
+    touched: set[str] = set()
+    for review in reviews:
+        for operation in review["operations"]:
+            table = operation.get("table")
+            if operation["op"] == "create_table" and table:
+                created.add(table)
+            elif table and table not in created:
+                touched.add(table)
+    sizes: Result = {"tables": {}, "error": None}
+    if request.get("sizes") and touched:
+        sizes = table_sizes(config, script, request.get("tag"), sorted(touched))
+    return {"revisions": reviews, "sizes": sizes["tables"], "sizes_error": sizes["error"]}
+
+
 OPERATIONS: dict[str, Callable[[Result], Result]] = {
     "describe": op_describe,
     "resolve": op_resolve,
@@ -317,6 +349,7 @@ OPERATIONS: dict[str, Callable[[Result], Result]] = {
     "downgrade": op_downgrade,
     "stamp": op_stamp,
     "sql": op_sql,
+    "review": op_review,
 }
 
 

@@ -12,6 +12,8 @@ from alembic_provider import errors
 from alembic_provider.cty import contains_unknown
 from alembic_provider.executor import Inspection
 from alembic_provider.resources.base import Values
+from alembic_provider.review import Policy, Review, findings_of, revision_lines, waive
+from statemachine.resource import RevisionReview
 
 __all__ = [
     "COMPUTED",
@@ -24,6 +26,7 @@ __all__ = [
     "reached",
     "recorded",
     "refreshing",
+    "reviewed",
     "same_connection",
     "targets",
 ]
@@ -93,6 +96,35 @@ def planning(inspection: Inspection) -> Facts:
         "downgrades": _downgrades(inspection),
         "others_moved": inspection.others_moved,
         "has_migrations": bool(inspection.script_heads),
+    }
+
+
+def reviewed(review: Review, dialect: str | None, policy: Policy) -> Facts:
+    """What the review found: each pending revision's findings worded, blocked or waived.
+
+    Findings the policy ignores are left out; waived ones are counted, never blocked.
+    """
+    found = [f for f in findings_of(review, dialect) if not policy.ignores(f)]
+    kept, waived = waive(found, review)
+    lines = revision_lines([f for f in kept if not policy.blocks(f)])
+    blocked = revision_lines([f for f in kept if policy.blocks(f)])
+    lifted: dict[str, list[str]] = {}
+    for item in waived:
+        reason = f" ({item.reason})" if item.reason else ""
+        lifted.setdefault(item.finding.revision, []).append(item.finding.code + reason)
+    return {
+        "review_sizes_error": review.sizes_error,
+        "review": tuple(
+            RevisionReview(
+                r.revision,
+                r.message,
+                lines.get(r.revision, ()),
+                tuple(lifted.get(r.revision, ())),
+                blocked.get(r.revision, ()),
+            )
+            for r in review.revisions
+            if r.revision in lines or r.revision in lifted or r.revision in blocked
+        ),
     }
 
 

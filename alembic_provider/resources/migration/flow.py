@@ -21,6 +21,7 @@ from alembic_provider.resources.databases import Reading, owner_of, reading_of
 from alembic_provider.resources.migration import compat, effects, write_only
 from alembic_provider.resources.migration import facts as observe
 from alembic_provider.resources.migration.work import Work, session
+from alembic_provider.review import policy_of
 from alembic_provider.schema import Block
 from statemachine.resource import Kind, Outcome, ResourceLifecycle
 
@@ -43,6 +44,8 @@ class Flow:
 
     kind: Kind
     block: Block
+    #: Whether a plan reviews the pending upgrades (the type runs migrations).
+    reviews: bool = False
 
     # -- plan ------------------------------------------------------------------------------
 
@@ -122,12 +125,35 @@ class Flow:
                 offline = work.inspect(offline=True)
             except errors.ProviderError as offline_exc:
                 return {**base, **observe.failure(offline_exc)}, None
-            return {**failed, **observe.planning(offline), **_destroy_facts(work)}, offline
+            return (
+                {
+                    **failed,
+                    **observe.planning(offline),
+                    **_destroy_facts(work),
+                    **self._review(work, offline),
+                },
+                offline,
+            )
         explained = ctx.databases.explains(
             inspection.database, recorded or (), inspection.current, owner
         )
-        facts = {**base, **observe.planning(inspection), **_destroy_facts(work)}
+        facts = {
+            **base,
+            **observe.planning(inspection),
+            **_destroy_facts(work),
+            **self._review(work, inspection),
+        }
         return {**facts, "explained": explained}, inspection
+
+    def _review(self, work: Work, inspection: Inspection) -> Facts:
+        """Review the upgrades a plan would run; a plan that runs none reviews nothing."""
+        if not self.reviews or inspection.direction != "upgrade" or not inspection.steps:
+            return {}
+        policy = policy_of(work.ctx.provider_config.get("review"), work.values.get("review"))
+        try:
+            return observe.reviewed(work.review(inspection), inspection.dialect, policy)
+        except errors.ProviderError as exc:
+            return {"review_error": exc.message}
 
     def _planned(
         self,

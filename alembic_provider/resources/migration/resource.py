@@ -26,9 +26,12 @@ class MigrationResource:
     TYPE_NAME: str
     SCHEMA_VERSION: int
     KIND: Kind
+    #: Plans review the migrations this type runs (see ``review/``); a type that runs none
+    #: leaves its pending revisions' code alone.
+    REVIEWS: bool = False
 
     def __init__(self) -> None:
-        self._flow = Flow(self.KIND, self.schema().block)
+        self._flow = Flow(self.KIND, self.schema().block, reviews=self.REVIEWS)
 
     def schema(self) -> Schema:
         raise NotImplementedError

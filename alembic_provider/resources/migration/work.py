@@ -23,6 +23,7 @@ from alembic_provider.executor import (
     RunResult,
 )
 from alembic_provider.resources.base import Context, Values
+from alembic_provider.review import Review
 from statemachine.resource import Action
 
 __all__ = ["Work", "session"]
@@ -111,6 +112,21 @@ class Work:
         """The offline SQL of the step from ``current`` to the target."""
         return self.ctx.executor.sql(
             self.project, self.target, current=current, options=self.call_options()
+        )
+
+    def review(self, inspection: Inspection) -> Review:
+        """Record what each pending upgrade of ``inspection`` would do; run none of them.
+
+        The sizes of the tables they touch are asked of the database only when the
+        inspection read it.
+        """
+        return self.ctx.executor.review(
+            self.project,
+            self.target,
+            current=inspection.planned_from,
+            dialect=inspection.dialect,
+            sizes=inspection.dialect is not None,
+            options=self.call_options(),
         )
 
     def execute(self, action: Action, options: RunOptions) -> RunResult:
