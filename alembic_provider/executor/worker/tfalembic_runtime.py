@@ -36,10 +36,19 @@ class Facts:
     def __init__(self, heads: Sequence[str], context: Any) -> None:
         self.heads = tuple(sorted(heads))
         self.dialect: str = context.dialect.name
+        #: The server's own name: SQLAlchemy calls MariaDB "mysql" unless the URL says mariadb.
+        self.server: str = _server_name(context.dialect)
         self.engine: Any = getattr(getattr(context, "connection", None), "engine", None)
         self.version_table: str = getattr(context, "version_table", "alembic_version")
         self.version_table_schema: str | None = getattr(context, "version_table_schema", None)
         self.database = fingerprint(self.engine, self.version_table, self.version_table_schema)
+
+
+def _server_name(dialect: Any) -> str:
+    if getattr(dialect, "is_mariadb", False) or dialect.name == "mariadb":
+        return "MariaDB"
+    name = str(dialect.name)
+    return {"mysql": "MySQL", "postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(name, name)
 
 
 def fingerprint(engine: Any, version_table: str, schema: str | None) -> str | None:
@@ -84,6 +93,8 @@ class Runner:
         self.facts: Facts | None = None
         self.active: list[str] | None = None
         self.done: list[list[str]] = []
+        #: The statements the active revision ran to completion, in order.
+        self.ran: list[str] = []
         self.commit_between: Callable[[], None] | None = None
 
     def __call__(self, heads: Sequence[str], context: Any) -> Iterator[Any]:
@@ -91,6 +102,7 @@ class Runner:
         connection = getattr(context, "connection", None)
         if connection is not None and not getattr(context, "as_sql", False):
             LIFELINE.track(connection)
+            _record_statements(connection, self.ran)
         self.state = "planning"
         if self.verb == "stamp":
             steps = stamp_steps(self.script, self.target, heads)
@@ -106,6 +118,7 @@ class Runner:
             LIFELINE.check()
             # A stamp step (``from_``/``to_``) runs no migration of its own.
             self.active = None if hasattr(step, "from_") else step_pair(step)
+            self.ran.clear()
             yield step
             if self.active is not None:
                 self.done.append(self.active)
@@ -114,6 +127,16 @@ class Runner:
                     self.commit_between()
             self.active = None
         self.state = "finished"
+
+
+def _record_statements(connection: Any, ran: list[str]) -> None:
+    """Keep each statement the connection completes, so a failure can say what ran before it."""
+    from sqlalchemy import event
+
+    def completed(*args: Any) -> None:
+        ran.append(str(args[2]))
+
+    event.listen(connection, "after_cursor_execute", completed)
 
 
 def _boundary_commit(context: Any) -> Callable[[], None] | None:

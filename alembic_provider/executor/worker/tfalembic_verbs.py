@@ -18,6 +18,7 @@ from tfalembic_config import load_config
 from tfalembic_errors import ReportedError, error_text, import_failure, quoted, user_frame
 from tfalembic_lifeline import LIFELINE
 from tfalembic_lock import Lock
+from tfalembic_partial import IMPLICIT_COMMIT, committed_text
 from tfalembic_runtime import Runner, env_failure, read_database, read_directly, run_env
 from tfalembic_scripts import (
     check_exact,
@@ -194,13 +195,10 @@ def _run_failure(exc: BaseException, runner: Runner, verb: str, config: Any) -> 
     revision, message = runner.active
     about = f" ({message})" if message else ""
     text = f"Revision '{revision}'{about} failed during {verb}: {error_text(exc)}"
-    dialect = runner.facts.dialect if runner.facts is not None else ""
-    if dialect in ("mysql", "mariadb"):
-        text += (
-            f" {dialect} commits DDL implicitly, so statements of revision '{revision}' that ran "
-            "before the error may have been committed; check the database before applying "
-            "again."
-        )
+    facts = runner.facts
+    if facts is not None and facts.dialect in IMPLICIT_COMMIT:
+        # A paragraph of its own: the error text often ends with the SQL.
+        text += "\n\n" + committed_text(facts.server, revision, runner.ran, "the error")
     return ReportedError("migration", text, revision=revision)
 
 
@@ -211,12 +209,9 @@ def _stopped(runner: Runner, verb: str) -> ReportedError:
         return failure
     revision, message = runner.active
     about = f" ({message})" if message else ""
-    dialect = runner.facts.dialect if runner.facts is not None else ""
-    if dialect in ("mysql", "mariadb"):
-        kept = (
-            f"{dialect} commits DDL implicitly, so the statements of revision '{revision}'"
-            f"{about} that ran before the cancel may have been committed."
-        )
+    facts = runner.facts
+    if facts is not None and facts.dialect in IMPLICIT_COMMIT:
+        kept = committed_text(facts.server, revision, runner.ran, "the cancel")
     else:
         kept = f"Revision '{revision}'{about} was interrupted and its transaction rolled back."
     failure.message = f"{failure.message} {kept}"

@@ -29,7 +29,13 @@ def report(ctx: Context, outcome: Outcome) -> None:
 
 
 def record(values: Values, outcome: Outcome) -> None:
-    """Write the revisions the outcome planned or recorded; leave what it leaves alone."""
+    """Write the revisions the outcome planned or recorded; leave what it leaves alone.
+
+    A step that failed keeps nothing pending: what ran is in the revisions, and what did not
+    is planned again from there.
+    """
+    if outcome.failed:
+        forget_pending(values)
     if outcome.unknown:
         values.update({name: UNKNOWN for name in COMPUTED if name in values})
         return
