@@ -85,10 +85,19 @@ class Reader:
 class Runner:
     """An ``fn`` that yields the steps one at a time, so a failure names its revision."""
 
-    def __init__(self, script: Any, verb: str, target: str | tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        script: Any,
+        verb: str,
+        target: str | tuple[str, ...],
+        narrow: Callable[[Sequence[str]], tuple[str, ...]] | None = None,
+    ) -> None:
+        """:param narrow: given the heads Alembic read (under the lock), the destination to
+        move to instead of ``target``."""
         self.script = script
         self.verb = verb
         self.target = target
+        self.narrow = narrow
         self.state = "before"
         self.facts: Facts | None = None
         self.active: list[str] | None = None
@@ -104,6 +113,8 @@ class Runner:
             LIFELINE.track(connection)
             _record_statements(connection, self.ran)
         self.state = "planning"
+        if self.narrow is not None:
+            self.target = self.narrow(heads)
         if self.verb == "stamp":
             steps = stamp_steps(self.script, self.target, heads)
         else:

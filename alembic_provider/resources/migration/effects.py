@@ -42,6 +42,8 @@ def record(values: Values, outcome: Outcome) -> None:
     if outcome.revisions is not None:
         values["revision"] = heads_text(outcome.revisions)
         values["revisions"] = list(outcome.revisions)
+    if outcome.revisions_unknown:
+        values.update(revision=UNKNOWN, revisions=UNKNOWN)
     if outcome.target_revisions is not None:
         values["target_revisions"] = list(outcome.target_revisions)
 
@@ -97,9 +99,11 @@ def run(work: Work, actions: tuple[Action, ...], start: tuple[str, ...]) -> Ran:
     """
     options = work.run_options()
     heads: tuple[str, ...] | None = None
+    others_moved = False
     try:
         for action in actions:
-            heads = work.execute(action, options).heads
+            result = work.execute(action, options)
+            heads, others_moved = result.heads, result.others_moved
     except errors.ProviderError as exc:
         reached = exc.heads_reached
         if reached is None:
@@ -113,4 +117,4 @@ def run(work: Work, actions: tuple[Action, ...], start: tuple[str, ...]) -> Ran:
                 "error_detail": exc.detail(),
             },
         )
-    return Ran(False, {"heads_reached": heads})
+    return Ran(False, {"heads_reached": heads, "others_moved": others_moved})

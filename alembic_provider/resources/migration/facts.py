@@ -16,6 +16,7 @@ from alembic_provider.resources.base import Values
 __all__ = [
     "COMPUTED",
     "CONNECTION_FAILURES",
+    "applying",
     "destroying",
     "failure",
     "has_unknown_input",
@@ -80,8 +81,14 @@ def planning(inspection: Inspection) -> Facts:
         "start_heads": inspection.start,
         "downgrades": _downgrades(inspection),
         "others_moved": inspection.others_moved,
+        "others_branches": inspection.others_branches,
         "has_migrations": bool(inspection.script_heads),
     }
+
+
+def applying(inspection: Inspection) -> Facts:
+    """What an apply saw before writing: the heads, and whether only other branches moved."""
+    return {"db_heads": inspection.current, "others_moved": inspection.others_moved}
 
 
 def destroying(inspection: Inspection) -> Facts:
