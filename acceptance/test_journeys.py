@@ -600,6 +600,72 @@ def test_journey_drift_by_hand_explained_and_destroy_kept(
     assert database.heads() == ("a2",), "a destroy without on_destroy keeps the database"
 
 
+# -- journey: two teams, two branches, one database ----------------------------------------
+
+
+def _branch_owners(project: Path, database: Database) -> str:
+    """Two ``alembic_upgrade`` owning a branch label each, with no ``depends_on`` between them.
+
+    Terraform applies them in parallel, in no fixed order, as independent teams write them.
+    """
+    return (
+        provider_block(project)
+        + resource_block("alembic_upgrade", "billing", url=database.url, target="billing@head")
+        + resource_block("alembic_upgrade", "catalog", url=database.url, target="catalog@head")
+    )
+
+
+def owns(database: Database, *heads: str) -> Callable[[State], None]:
+    """Check the database's heads, and that each owner's state holds its own branch's head.
+
+    Each state holds the heads its apply reached: the other branch as it was at that moment,
+    before or after its owner applied (the next refresh reads it again).
+    """
+
+    def check(state: State) -> None:
+        assert database.heads() == tuple(sorted(heads)), f"database heads are {database.heads()}"
+        for address in ("alembic_upgrade.billing", "alembic_upgrade.catalog"):
+            branch = address.split(".")[1][0]
+            recorded = state.attr(address, "revisions")
+            assert [h for h in recorded if h[0] == branch] == [h for h in heads if h[0] == branch]
+
+    return check
+
+
+def test_journey_branch_owners_apply_in_parallel(
+    harness: Harness, database: Database, project: Path
+) -> None:
+    add_revision(project, "b001", None, "billing tables", branch_labels=["billing"])
+    add_revision(project, "c001", None, "catalog tables", branch_labels=["catalog"])
+    config = _branch_owners(project, database)
+
+    def next_release() -> None:
+        add_revision(project, "b002", "b001", "billing index")
+        add_revision(project, "c002", "c001", "catalog index")
+
+    transcript = Transcript()
+    harness.test(
+        [
+            Step(
+                config=config,
+                plan_check=plan_text_names(("b001", "billing tables"), ("c001", "catalog tables")),
+                check=owns(database, "b001", "c001"),
+            ),
+            Step(config=config, plan_only=True),
+            Step(
+                config=config,
+                pre_config=next_release,
+                plan_check=plan_text_names(("b002", "billing index"), ("c002", "catalog index")),
+                check=owns(database, "b002", "c002"),
+            ),
+            Step(config=config, plan_only=True),
+        ],
+        provider=Reattach(),
+        on_command=transcript,
+    )
+    transcript.assert_quiet_end()
+
+
 # -- the stock env.py with `environment` instead of `url` ----------------------------------
 
 

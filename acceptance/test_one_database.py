@@ -101,9 +101,12 @@ def test_two_upgrades_on_branches_of_one_database(harness: Harness, tmp_path: Pa
     )
 
     def second_after_first(plan: Plan) -> None:
-        audit = plan.change("alembic_upgrade.audit").after or {}
-        assert pending_ids(audit) == ["b1"], plan.output
-        assert audit["revisions"] == ["a2", "b1"], plan.output
+        audit = plan.change("alembic_upgrade.audit")
+        assert pending_ids(audit.after or {}) == ["b1"], plan.output
+        # Each owns a branch: which heads the database holds after apply depends on the order
+        # the two apply in, so both are known only after apply.
+        for address in ("alembic_upgrade.app", "alembic_upgrade.audit"):
+            assert plan.change(address).unknown("revisions"), plan.output
 
     harness.test(
         [

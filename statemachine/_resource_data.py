@@ -111,6 +111,10 @@ class Outcome:
     :param moves_to: the heads a plan that writes leaves the database at, for the plans of
         other resources on the same database; None when it writes nothing.
     :param refreshed: the recorded heads come from this refresh.
+    :param revisions_unknown: plan the database's heads (``revision``, ``revisions``) as known
+        only after apply: other resources may move other branches of the database first.
+    :param starts_from: where a plan found the database (one that writes, or a create or update
+        that writes nothing), for the apply to ask which branches moved since; None otherwise.
     """
 
     actions: tuple[Action, ...] = ()
@@ -122,6 +126,8 @@ class Outcome:
     steps: bool = False
     moves_to: Heads | None = None
     refreshed: bool = False
+    revisions_unknown: bool = False
+    starts_from: Heads | None = None
 
     @property
     def failed(self) -> bool:
@@ -219,8 +225,12 @@ class Facts:
     same_connection: bool = True
     #: Other resources' planned moves take the database from the recorded heads to where it is.
     explained: bool = False
-    #: The database differs from the recorded heads only on branches other resources move.
+    #: The database differs from the recorded heads (or, at apply, from where the plan found it;
+    #: after apply, from the heads the plan expected) only on branches other resources move.
     others_moved: bool = False
+    #: The script directory has branches unrelated to the target, which other resources may
+    #: move in the same apply, in any order.
+    others_branches: bool = False
     #: Another resource of this plan cannot reach its database either.
     others_unreachable: bool = False
     reached: bool = False

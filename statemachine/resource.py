@@ -189,6 +189,17 @@ _IMPORT: list[TransitionConfigDict] = [
     edge("imported", S.IMPORTING, S.PRESENT, do="record_import"),
 ]
 
+# ApplyResourceChange of an upgrade while other resources move other branches of the database
+# (applied in parallel, with no depends_on between them): expected, not a reason to refuse. The
+# worker runs only the target's branches. Only a move on those refuses (``_APPLY``). An error or
+# a plan that decided nothing never carries ``others_moved``; reaching the planned heads exactly
+# never does either, so these rows may come first.
+_APPLY_ALONGSIDE_OTHERS: list[TransitionConfigDict] = [
+    edge("apply_started", S.PLANNED_CREATE, S.CREATING, when="has_others_moved", do="record_pending"),
+    edge("apply_started", S.PLANNED_UPDATE, S.UPDATING, when="has_others_moved", do="record_pending"),
+    edge("apply_succeeded", _APPLYING, S.PRESENT, when="has_others_moved", do="record_reached"),
+]
+
 UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     *_REFRESH_FAILED,
     edge("refreshed", _IN_STATE, S.PRESENT, when="is_at_target", do="record_refresh"),
@@ -213,6 +224,7 @@ UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     edge("planned", _IN_STATE, "=", when="has_blocked_findings", do="refuse_review"),
     edge("planned", _IN_STATE, S.PLANNED_UPDATE, do="plan_upgrade"),
     *_VALUES_PLANNED,
+    *_APPLY_ALONGSIDE_OTHERS,
     *_APPLY,
     *_REPLACED,
     edge("destroy_planned", _IN_STATE, S.PLANNED_DELETE, when="is_unknown", do="plan_forget"),
@@ -364,6 +376,7 @@ class ResourceLifecycle:
     revisions: Heads | None = field(default=None, init=False)
     target_revisions: Heads | None = field(default=None, init=False)
     steps: bool = field(default=False, init=False)
+    revisions_unknown: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(Kind):
@@ -431,6 +444,8 @@ class ResourceLifecycle:
             steps=self.steps,
             moves_to=self.planned_heads if self.pending_writes else None,
             refreshed=self.from_refresh,
+            revisions_unknown=self.revisions_unknown,
+            starts_from=self.planned_from if self._applies_a_plan else None,
         )
 
     @property
@@ -450,6 +465,12 @@ class ResourceLifecycle:
     def pending_writes(self) -> bool:
         """The current plan decided a write (the apply will run or stamp revisions)."""
         return self.decision in WRITES
+
+    @property
+    def _applies_a_plan(self) -> bool:
+        """The current plan writes, or is a create or update still to apply that writes nothing."""
+        planned = self.state in (S.PLANNED_CREATE, S.PLANNED_UPDATE)
+        return self.pending_writes or (planned and self.decision is Decision.NOOP)
 
     @property
     def revision_reached(self) -> Heads | None:
@@ -507,6 +528,7 @@ class ResourceLifecycle:
         same_connection: bool = True,
         explained: bool = False,
         others_moved: bool = False,
+        others_branches: bool = False,
         others_unreachable: bool = False,
         reached: bool = False,
         has_migrations: bool = True,
@@ -534,6 +556,8 @@ class ResourceLifecycle:
             heads to where it is now.
         :param others_moved: the database differs from the recorded heads only on branches
             other resources of the plan move.
+        :param others_branches: the script has branches unrelated to the target; a write then
+            plans the database's heads as known only after apply.
         :param others_unreachable: another resource of this plan cannot reach its database
             either, so which one acts first on what may be one database is unknown.
         :param reached: the database is at or past the target (see ``refreshed``).
@@ -561,12 +585,23 @@ class ResourceLifecycle:
         error_detail: str | None = None,
         error_kind: str | None = None,
         error_attribute: tuple[str, ...] = (),
+        others_moved: bool = False,
     ) -> bool:
-        """ApplyResourceChange re-read the database's heads before writing, or could not."""
+        """ApplyResourceChange re-read the database's heads before writing, or could not.
+
+        :param others_moved: the database differs from where the plan found it only on
+            branches unrelated to the target (other resources applying in parallel).
+        """
         return unbound()
 
-    def apply_succeeded(self, *, heads_reached: Iterable[str] | None = None) -> bool:
-        """Every action ran; ``heads_reached`` is what the last one left (None: none ran)."""
+    def apply_succeeded(
+        self, *, heads_reached: Iterable[str] | None = None, others_moved: bool = False
+    ) -> bool:
+        """Every action ran; ``heads_reached`` is what the last one left (None: none ran).
+
+        :param others_moved: the heads reached differ from the planned ones only on branches
+            unrelated to the target, which other resources moved meanwhile.
+        """
         return unbound()
 
     def apply_failed(
@@ -724,12 +759,17 @@ class ResourceLifecycle:
             self.from_refresh
             and facts.same_connection
             and not facts.explained
+            and not facts.others_moved
             and self.has_db_moved(event)
         )
 
     def is_equal_to_prior(self, event: EventData) -> bool:
         """The planned values equal the prior state, so Terraform will not call apply."""
         return Facts.of(event).equal_to_prior
+
+    def has_others_moved(self, event: EventData) -> bool:
+        """The database differs from what this resource expects only on other branches."""
+        return Facts.of(event).others_moved
 
     def is_plan_incomplete(self, event: EventData) -> bool:
         """Apply was given a plan that decided nothing it could run."""
@@ -768,6 +808,7 @@ class ResourceLifecycle:
         self.revisions = None
         self.target_revisions = None
         self.steps = False
+        self.revisions_unknown = False
 
     def _target(self, facts: Facts) -> Heads:
         """The heads this kind's write leaves the database at."""
@@ -934,10 +975,14 @@ class ResourceLifecycle:
         )
 
     def _plan_write(self, event: EventData, decision: Decision, *, steps: bool) -> None:
+        """Plan a write. Migrations (``steps``) run alongside other resources moving the
+        script's other branches, before or while this one applies, in an order the plan cannot
+        know: the database's heads after the apply are then known only after it."""
         self._plan(event, decision)
         facts = Facts.of(event)
         self._plan_values(facts, self.target_heads, facts.target_revisions)
         self.steps = steps
+        self.revisions_unknown = steps and facts.others_branches
 
     def plan_upgrade(self, event: EventData) -> None:
         """Upgrade; say what the review found in the pending revisions, one warning each."""
@@ -1155,8 +1200,11 @@ class ResourceLifecycle:
         self._fail(
             _NOT_AS_PLANNED,
             f"The database moved from {quote(self.planned_from)} to "
-            f"{quote(Facts.of(event).db_heads)} after the plan was made, so nothing was "
-            "applied. Run terraform apply again to plan from the database's current revision.",
+            f"{quote(Facts.of(event).db_heads)} after the plan was made, on the branch of "
+            "this resource's target, so nothing was applied. Run terraform apply again to plan "
+            "from the database's current revision. If another resource acts on the same branch "
+            "of this database, order the two with depends_on: Terraform applies resources "
+            "without it in parallel.",
         )
 
     def keep_planned(self, event: EventData) -> None:

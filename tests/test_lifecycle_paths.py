@@ -52,7 +52,15 @@ class World(FakeExecutor):
     refusal: tuple[str, str] = ("host_unreachable", "Database Host Not Answering")
     stop_short: bool = False
     failing_downgrade: bool = False
+    #: The scripts have a branch ``z9`` unrelated to every target, which another resource owns.
+    other_branch: bool = False
+    #: That resource applied ``z9`` since the plan: reads and runs see it.
+    other_branch_moved: bool = False
     ran: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+    def _heads(self) -> tuple[str, ...]:
+        heads = super()._heads()
+        return tuple(sorted((*heads, "z9"))) if self.other_branch_moved else heads
 
     def _refuse(self) -> None:
         if self.unreachable:
@@ -82,7 +90,11 @@ class World(FakeExecutor):
 
     def _inspect(self, project: Project, target: str) -> Inspection:
         """Inspect, listing what a downgrade undoes, newest first."""
-        inspection = super().inspect(project, target)
+        inspection = dataclasses.replace(
+            super().inspect(project, target),
+            others_branches=self.other_branch,
+            others_moved=self.other_branch_moved,
+        )
         if inspection.direction != "downgrade":
             return inspection
         end = self._resolve(target)
@@ -94,7 +106,8 @@ class World(FakeExecutor):
         if self.stop_short:
             self.position += 1
             return RunResult(heads=self._heads())
-        return super().upgrade(project, target, **options)
+        result = super().upgrade(project, target, **options)
+        return dataclasses.replace(result, others_moved=self.other_branch_moved)
 
     def downgrade(self, project: Project, target: str, **options: Any) -> RunResult:
         self.ran.append(("downgrade", tuple(options.get("exact", ()))))
@@ -255,7 +268,7 @@ def test_a_stamp_whose_database_cannot_be_reached_yet_stamps_in_the_apply() -> N
     assert planned.state["revisions"] == ["c3"]
     tf.world.unreachable = False
     assert tf.apply(planned, tf.config()) == []
-    assert tf.world.calls[-2:] == ["current", "stamp"]
+    assert tf.world.calls[-2:] == ["inspect", "stamp"]
 
 
 def test_creates_whose_databases_cannot_be_reached_plan_from_base_then_unknown() -> None:
@@ -384,6 +397,32 @@ def test_an_update_is_refused_when_the_database_moved_after_the_plan() -> None:
     tf.world.position = 0
     assert tf.apply(planned, tf.config()) == ["error Migration Not Applied As Planned"]
     assert tf.state is not None and tf.state["revisions"] == []
+
+
+def test_a_branch_owner_plans_the_heads_after_apply_as_unknown() -> None:
+    tf = Terraform(world=World(other_branch=True))
+    planned, notes = tf.plan(tf.config())
+    assert notes == []
+    assert planned.state["revisions"] is UNKNOWN and planned.state["revision"] is UNKNOWN
+    assert [p["revision"] for p in planned.state["pending"]] == ["a1", "b2", "c3"]
+
+
+def test_a_create_applies_while_another_resource_moves_another_branch() -> None:
+    tf = Terraform(world=World(other_branch=True))
+    planned, _ = tf.plan(tf.config())
+    tf.world.other_branch_moved = True
+    assert tf.apply(planned, tf.config()) == []
+    assert tf.state is not None and tf.state["revisions"] == ["c3", "z9"]
+    assert tf.world.ran == [("upgrade", ("c3",))]
+
+
+def test_an_update_applies_while_another_resource_moves_another_branch() -> None:
+    tf = created(Terraform(world=World(other_branch=True)), target="b2")
+    planned, _ = tf.plan(tf.config())
+    tf.world.other_branch_moved = True
+    assert tf.apply(planned, tf.config()) == []
+    assert tf.state is not None and tf.state["revisions"] == ["c3", "z9"]
+    assert tf.state["pending"] == [{"revision": "c3", "message": "message c3"}]
 
 
 def test_an_apply_that_stops_short_of_the_plan_records_where_it_stopped() -> None:

@@ -394,6 +394,8 @@ class WorkerExecutor:
         extra: dict[str, Any] = {"target": target, "lock": lock}
         if exact:
             extra["exact"] = list(exact)
+        if options.owner is not None:
+            extra["owner"] = options.owner
         result, output = self._exchange(project, verb, extra, options)
         return _parse(
             result,
@@ -402,6 +404,7 @@ class WorkerExecutor:
                 heads=_strings(r["heads"]),
                 steps=tuple(Step(str(s[0]), str(s[1])) for s in r["steps"]),
                 output=output,
+                others_moved=r.get("others_moved") is True,
             ),
         )
 
@@ -634,6 +637,7 @@ def _inspection(result: dict[str, Any]) -> Inspection:
         start=_strings(result["start"]) if "start" in result else None,
         database=result["database"] if isinstance(result.get("database"), str) else None,
         others_moved=result.get("others_moved") is True,
+        others_branches=result.get("others_branches") is True,
     )
 
 

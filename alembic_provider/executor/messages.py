@@ -111,10 +111,14 @@ class RunOptions(CallOptions):
     :param lock: serialise runs on one database with an advisory lock (PostgreSQL, MySQL and
         MariaDB; other databases run unlocked).
     :param lock_timeout: seconds to wait for the lock; ``None`` waits as long as the operation.
+    :param owner: the resource's configured target. With exact heads, an upgrade or downgrade
+        then moves only the heads on the target's branches: the others are other resources'
+        business, and may move under the lock at the same time.
     """
 
     lock: bool = True
     lock_timeout: float | None = 300.0
+    owner: str | None = None
 
 
 class Step(NamedTuple):
@@ -180,6 +184,9 @@ class Inspection:
     database: str | None = None
     #: The recorded heads given to ``inspect`` differ from ``start`` only on other branches.
     others_moved: bool = False
+    #: The script directory has heads on branches unrelated to the target, which other
+    #: resources may move in the same apply.
+    others_branches: bool = False
 
     @property
     def planned_from(self) -> tuple[str, ...]:
@@ -241,6 +248,9 @@ class RunResult:
     heads: tuple[str, ...]
     steps: tuple[Step, ...] = ()
     output: str = ""
+    #: The heads reached differ from the exact heads asked for only on branches unrelated to
+    #: the owner's target (another resource moved them meanwhile).
+    others_moved: bool = False
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,8 @@ _OUTPUTS = (
     pending_attribute(
         "The migrations the planned step runs, in order, each with its `revision` and "
         "`message`; the plan shows each as an addition. The state keeps nothing "
-        "pending: a refresh does not record it, and what an apply ran is cleared "
-        "before the next plan, with or without refresh."
+        "pending: a refresh does not record it, what an apply ran is cleared "
+        "before the next plan, with or without refresh, and a failed apply keeps none."
     ),
     Attribute(
         "sql",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from alembic_provider.errors import TargetError
-from alembic_provider.executor import WorkerExecutor
+from alembic_provider.executor import RunOptions, WorkerExecutor
 from tests.alembic_projects import Revision as Rev
 from tests.alembic_projects import add_revision, sqlite_url, tables, version_rows
 from tests.executor.conftest import ProjectFactory
@@ -105,3 +105,51 @@ def test_an_exact_revision_the_scripts_lost_is_refused_before_anything_runs(
         f"directory '{directory}'; plan again."
     )
     assert version_rows(url) is None
+
+
+OWNERS = [
+    Rev("b001", None, "billing", branch_labels=["billing"]),
+    Rev("c001", None, "catalog", branch_labels=["catalog"]),
+]
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_an_owner_runs_only_its_own_branch_of_the_exact_heads(
+    executor: WorkerExecutor,
+    project_factory: ProjectFactory,
+    tmp_path: Path,
+    python: tuple[str, ...],
+) -> None:
+    """A plan that followed another resource's move carries that resource's head along."""
+    url = sqlite_url(tmp_path / "db.sqlite")
+    project = project_factory(OWNERS, database=url, python=python)
+    inspection = executor.inspect(project, "billing@head")
+    assert inspection.others_branches
+    assert not executor.inspect(project, "heads").others_branches
+    billing = RunOptions(owner="billing@head")
+
+    # Planned from where the catalog owner would leave the database; it has not applied yet.
+    result = executor.upgrade(project, "billing@head", options=billing, exact=("b001", "c001"))
+
+    assert [step.revision for step in result.steps] == ["b001"]
+    assert result.heads == ("b001",)
+    assert result.others_moved, "the catalog branch is the catalog owner's business"
+    assert "t_c001" not in tables(url)
+    # The catalog owner applies in turn; planned from the same heads, its result is exact.
+    catalog = RunOptions(owner="catalog@head")
+    result = executor.upgrade(project, "catalog@head", options=catalog, exact=("b001", "c001"))
+    assert (result.heads, result.others_moved) == (("b001", "c001"), False)
+
+
+def test_an_owners_downgrade_through_a_merge_keeps_the_merged_branch_exact(
+    executor: WorkerExecutor, project_factory: ProjectFactory, tmp_path: Path
+) -> None:
+    url = sqlite_url(tmp_path / "db.sqlite")
+    project = project_factory(MERGED, database=url)
+    assert executor.upgrade(project, "heads").heads == ("m",)
+
+    options = RunOptions(owner="a1")
+    result = executor.downgrade(project, "a1", options=options, exact=("a1", "b1"))
+
+    assert result.heads == ("a1", "b1")
+    assert not result.others_moved

@@ -78,6 +78,11 @@ def test_failing_migration_on_mariadb_reports_partial_progress(
     error = raised.value
     assert (error.revision, error.heads_reached) == ("aaaa0003", ("aaaa0002",))
     assert "t_aaaa0003" in tables(server_url_db), "MariaDB commits DDL as it goes"
+    assert error.message.endswith(
+        "\n\nOne statement of revision 'aaaa0003' ran before the error; MariaDB commits DDL "
+        "implicitly, so this one stays committed: 'CREATE TABLE t_aaaa0003 (id INTEGER "
+        "PRIMARY KEY)'. Check the database before applying again."
+    ), error.message
     assert version_rows(server_url_db) == {"aaaa0002"}
     assert "The database is now at revision 'aaaa0002'." in error.diagnostic().detail
     assert executor.current(project) == ("aaaa0002",)
@@ -112,10 +117,12 @@ def test_stock_env_py_on_mariadb_keeps_the_last_completed_migration(
     assert (error.revision, error.heads_reached) == ("aaaa0003", ("aaaa0002",))
     assert version_rows(server_url_db) == {"aaaa0002"}
     assert {"t_aaaa0001", "t_aaaa0002"} <= tables(server_url_db)
-    assert (
-        "mysql commits DDL implicitly, so statements of revision 'aaaa0003' that ran before the "
-        "error may have been committed; check the database before applying again."
-    ) in error.message
+    # The failing statement was the revision's first: nothing of it was committed.
+    assert error.message.endswith(
+        "\n\nMariaDB commits DDL implicitly, but no statement of revision 'aaaa0003' ran before "
+        "the error, so nothing of it was committed."
+    ), error.message
+    assert "mysql commits" not in error.message
     # The next apply, after the migration is fixed, continues from there.
     assert executor.current(project) == ("aaaa0002",)
 
@@ -450,10 +457,13 @@ def test_env_py_on_mariadb_keeps_progress_when_the_second_migration_fails(
     assert (error.revision, error.heads_reached) == ("cccc0002", ("cccc0001",))
     assert version_rows(server_url_db) == {"cccc0001"}
     assert "made_by_m1" in tables(server_url_db)
-    assert (
-        "commits DDL implicitly, so statements of revision 'cccc0002' that ran before the "
-        "error may have been committed; check the database before applying again."
-    ) in error.message
+    committed = {
+        "python": "MariaDB commits DDL implicitly, but no statement of revision 'cccc0002' ran "
+        "before the error, so nothing of it was committed.",
+        "dml": "One statement of revision 'cccc0002' ran before the error; it is not DDL, so "
+        "MariaDB committed nothing of it implicitly.",
+    }
+    assert error.message.endswith("\n\n" + committed[second]), error.message
     assert "The database is now at revision 'cccc0001'." in error.diagnostic().detail
 
     # Fixed, the next upgrade runs only m2.

@@ -34,7 +34,7 @@ def test_generation_is_deterministic_and_draws_every_edge() -> None:
     assert first.count("```mermaid\n") == 3
     for line in (
         "  PRESENT --> DRIFTED: refreshed [has_db_moved]",
-        "  PLANNED_UPDATE --> UPDATING: apply_started",
+        "  PLANNED_UPDATE --> UPDATING: apply_started [has_others_moved] | apply_started",
         "  WAITING_READY --> FAILED: exited",
         "  STOPPING --> STOPPING: probe_succeeded | probe_failed | released [has_users]"
         " | stop_requested | grace_expired [is_past_kill_deadline & !has_sent_kill]"

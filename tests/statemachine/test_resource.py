@@ -193,6 +193,7 @@ def test_create_plans(kind: str, facts: dict[str, Any], decision: Decision, step
         target_revisions=("a2",),
         steps=steps,
         moves_to=target if writes else None,
+        starts_from=start,
     )
 
 
@@ -275,6 +276,7 @@ def test_an_unreachable_database_plans_a_create_from_an_empty_version_table() ->
         revisions=("a2",),
         steps=True,
         moves_to=("a2",),
+        starts_from=(),
     )
 
 
@@ -339,7 +341,7 @@ def test_at_target_an_unchanged_plan_rests_at_present_with_nothing_to_do(state: 
     life = at(state, heads=("a1",))
     life.planned(db_heads=["a1"], target_heads=["a1"], target_revisions=["a1"])
     assert (life.state, life.decision) == (State.PLANNED_UPDATE, Decision.NOOP)
-    assert life.outcome == Outcome(revisions=("a1",), target_revisions=("a1",))
+    assert life.outcome == Outcome(revisions=("a1",), target_revisions=("a1",), starts_from=("a1",))
     life.values_planned(equal_to_prior=True)
     assert (life.state, life.decision, life.outcome) == (State.PRESENT, Decision.NOOP, Outcome())
 
@@ -351,7 +353,7 @@ def test_a_config_change_at_target_plans_an_update_that_writes_nothing() -> None
     assert (life.state, life.decision, life.outcome) == (
         State.PLANNED_UPDATE,
         Decision.NOOP,
-        Outcome(),
+        Outcome(starts_from=("a1",)),
     )
     life.apply_started(db_heads=["a1"])
     assert (life.state, life.outcome) == (State.UPDATING, Outcome())
@@ -366,7 +368,11 @@ def test_behind_target_plans_an_upgrade(state: State) -> None:
     assert (life.state, life.decision) == (State.PLANNED_UPDATE, Decision.UPGRADE)
     assert (life.planned_from, life.target_heads) == (("a1",), ("a3",))
     assert life.outcome == Outcome(
-        revisions=("a3",), target_revisions=("a3",), steps=True, moves_to=("a3",)
+        revisions=("a3",),
+        target_revisions=("a3",),
+        steps=True,
+        moves_to=("a3",),
+        starts_from=("a1",),
     )
 
 
@@ -382,7 +388,9 @@ def test_an_allowed_downgrade_is_planned() -> None:
     life = at(State.PRESENT, heads=("a3",))
     life.planned(db_heads=["a3"], target_heads=["a1"], downgrades=["a3"], allow_downgrade=True)
     assert (life.state, life.decision) == (State.PLANNED_UPDATE, Decision.DOWNGRADE)
-    assert life.outcome == Outcome(revisions=("a1",), steps=True, moves_to=("a1",))
+    assert life.outcome == Outcome(
+        revisions=("a1",), steps=True, moves_to=("a1",), starts_from=("a3",)
+    )
     life.apply_started(db_heads=["a3"])
     assert life.outcome.actions == (Action("downgrade", ("a1",)),)
 
@@ -479,7 +487,7 @@ def test_a_stamp_ignores_new_revisions_and_warns() -> None:
     )
     life.planned(db_heads=["a1"], target_heads=["a2"])
     assert (life.state, life.decision) == (State.PLANNED_UPDATE, Decision.NOOP)
-    assert life.outcome == Outcome(revisions=("a1",))
+    assert life.outcome == Outcome(revisions=("a1",), starts_from=("a1",))
     life.values_planned(equal_to_prior=True)
     assert (life.state, life.outcome) == (State.PRESENT, Outcome())
 
@@ -504,7 +512,7 @@ def test_a_stamp_is_satisfied_once_the_database_is_past_its_target() -> None:
         reached=True,
     )
     assert (life.state, life.decision) == (State.PLANNED_UPDATE, Decision.NOOP)
-    assert life.outcome == Outcome(revisions=("a6", "b1"))
+    assert life.outcome == Outcome(revisions=("a6", "b1"), starts_from=("a6", "b1"))
     life.values_planned(equal_to_prior=True)
     assert life.state is State.PRESENT
 
@@ -546,7 +554,7 @@ def test_a_new_stamp_on_a_database_past_its_target_writes_nothing() -> None:
         Decision.NOOP,
         ("a6",),
     )
-    assert life.outcome == Outcome(revisions=("a6",))
+    assert life.outcome == Outcome(revisions=("a6",), starts_from=("a6",))
     life.values_planned(equal_to_prior=False)
     life.apply_started(db_heads=["a6"])
     assert (life.state, life.outcome.actions) == (State.CREATING, ())
@@ -596,7 +604,7 @@ def test_a_stamp_with_a_changed_target_stamps_even_backwards() -> None:
     life = at(State.PRESENT, kind="stamp", heads=("a3",))
     life.planned(db_heads=["a3"], target_heads=["a1"], downgrades=["a3"], target_changed=True)
     assert (life.state, life.decision) == (State.PLANNED_UPDATE, Decision.STAMP)
-    assert life.outcome == Outcome(revisions=("a1",), moves_to=("a1",))
+    assert life.outcome == Outcome(revisions=("a1",), moves_to=("a1",), starts_from=("a3",))
     life.apply_started(db_heads=["a3"])
     assert life.outcome.actions == (Action("stamp", ("a1",)),)
 
@@ -745,7 +753,7 @@ def test_a_write_plan_equal_to_the_prior_state_rests_at_present(kind: str) -> No
     life.planned(db_heads=[], target_heads=["a1"])
     assert (life.state, life.outcome.moves_to) == (State.PLANNED_UPDATE, ("a1",))
     life.values_planned(equal_to_prior=True)
-    assert (life.state, life.outcome) == (State.PRESENT, Outcome(moves_to=("a1",)))
+    assert (life.state, life.outcome) == (State.PRESENT, Outcome(moves_to=("a1",), starts_from=()))
 
 
 def test_a_write_plan_that_differs_from_the_prior_state_stays_planned() -> None:
@@ -753,7 +761,10 @@ def test_a_write_plan_that_differs_from_the_prior_state_stays_planned() -> None:
     life.planned(db_heads=[], target_heads=["a1"])
     assert life.decision is Decision.UPGRADE
     life.values_planned(equal_to_prior=False)
-    assert (life.state, life.outcome) == (State.PLANNED_UPDATE, Outcome(moves_to=("a1",)))
+    assert (life.state, life.outcome) == (
+        State.PLANNED_UPDATE,
+        Outcome(moves_to=("a1",), starts_from=()),
+    )
 
 
 def test_a_create_plan_stays_planned_whatever_the_values() -> None:
@@ -772,11 +783,11 @@ def test_apply_runs_exactly_the_planned_step() -> None:
     life.apply_started(db_heads=["a1"])
     assert (life.state, life.outcome) == (
         State.UPDATING,
-        Outcome(actions=(Action("upgrade", ("a2",)),), moves_to=("a2",)),
+        Outcome(actions=(Action("upgrade", ("a2",)),), moves_to=("a2",), starts_from=("a1",)),
     )
     life.apply_succeeded(heads_reached=["a2"])
     assert (life.state, life.heads) == (State.PRESENT, ("a2",))
-    assert life.outcome == Outcome(revisions=("a2",), moves_to=("a2",))
+    assert life.outcome == Outcome(revisions=("a2",), moves_to=("a2",), starts_from=("a1",))
 
 
 def test_apply_stops_when_the_database_moved_after_the_plan() -> None:
@@ -787,13 +798,16 @@ def test_apply_stops_when_the_database_moved_after_the_plan() -> None:
         notes=(
             error(
                 NOT_AS_PLANNED,
-                "The database moved from 'a1' to 'a0' after the plan was made, so nothing was "
-                "applied. Run terraform apply again to plan from the database's current "
-                "revision.",
+                "The database moved from 'a1' to 'a0' after the plan was made, on the branch of "
+                "this resource's target, so nothing was applied. Run terraform apply again to "
+                "plan from the database's current revision. If another resource acts on the "
+                "same branch of this database, order the two with depends_on: Terraform applies "
+                "resources without it in parallel.",
             ),
         ),
         revisions=("a0",),
         moves_to=("a2",),
+        starts_from=("a1",),
     )
 
 
@@ -819,6 +833,7 @@ def test_a_create_that_cannot_start_stays_absent() -> None:
         exists=False,
         revisions=("a1",),
         moves_to=("a2",),
+        starts_from=("a1",),
     )
 
 
@@ -873,6 +888,7 @@ def test_a_failed_apply_is_partial_and_carries_the_revision_reached() -> None:
         notes=(error("Migration Failed", "Migration 'a2' failed: syntax error."),),
         revisions=("a1",),
         moves_to=("a2",),
+        starts_from=(),
     )
 
 
@@ -974,6 +990,7 @@ def test_destroy_downgrades_when_on_destroy_asks() -> None:
             ),
         ),
         moves_to=(),
+        starts_from=("a2",),
     )
     life.destroy_started()
     assert (life.state, life.outcome.actions) == (State.DELETING, (Action("downgrade", ()),))

@@ -43,10 +43,19 @@ class Facts:
     def __init__(self, heads: Sequence[str], context: Any) -> None:
         self.heads = tuple(sorted(heads))
         self.dialect: str = context.dialect.name
+        #: The server's own name: SQLAlchemy calls MariaDB "mysql" unless the URL says mariadb.
+        self.server: str = _server_name(context.dialect)
         self.engine: Any = getattr(getattr(context, "connection", None), "engine", None)
         self.version_table: str = getattr(context, "version_table", "alembic_version")
         self.version_table_schema: str | None = getattr(context, "version_table_schema", None)
         self.database = fingerprint(self.engine, self.version_table, self.version_table_schema)
+
+
+def _server_name(dialect: Any) -> str:
+    if getattr(dialect, "is_mariadb", False) or dialect.name == "mariadb":
+        return "MariaDB"
+    name = str(dialect.name)
+    return {"mysql": "MySQL", "postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(name, name)
 
 
 def fingerprint(engine: Any, version_table: str, schema: str | None) -> str | None:
@@ -83,14 +92,25 @@ class Reader:
 class Runner:
     """An ``fn`` that yields the steps one at a time, so a failure names its revision."""
 
-    def __init__(self, script: Any, verb: str, target: str | tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        script: Any,
+        verb: str,
+        target: str | tuple[str, ...],
+        narrow: Callable[[Sequence[str]], tuple[str, ...]] | None = None,
+    ) -> None:
+        """:param narrow: given the heads Alembic read (under the lock), the destination to
+        move to instead of ``target``."""
         self.script = script
         self.verb = verb
         self.target = target
+        self.narrow = narrow
         self.state = "before"
         self.facts: Facts | None = None
         self.active: list[str] | None = None
         self.done: list[list[str]] = []
+        #: The statements the active revision ran to completion, in order.
+        self.ran: list[str] = []
         self.commit_between: Callable[[], None] | None = None
 
     def __call__(self, heads: Sequence[str], context: Any) -> Iterator[Any]:
@@ -98,7 +118,10 @@ class Runner:
         connection = getattr(context, "connection", None)
         if connection is not None and not getattr(context, "as_sql", False):
             LIFELINE.track(connection)
+            _record_statements(connection, self.ran)
         self.state = "planning"
+        if self.narrow is not None:
+            self.target = self.narrow(heads)
         if self.verb == "stamp":
             steps = stamp_steps(self.script, self.target, heads)
         else:
@@ -113,6 +136,7 @@ class Runner:
             LIFELINE.check()
             # A stamp step (``from_``/``to_``) runs no migration of its own.
             self.active = None if hasattr(step, "from_") else step_pair(step)
+            self.ran.clear()
             yield step
             if self.active is not None:
                 self.done.append(self.active)
@@ -121,6 +145,16 @@ class Runner:
                     self.commit_between()
             self.active = None
         self.state = "finished"
+
+
+def _record_statements(connection: Any, ran: list[str]) -> None:
+    """Keep each statement the connection completes, so a failure can say what ran before it."""
+    from sqlalchemy import event
+
+    def completed(*args: Any) -> None:
+        ran.append(str(args[2]))
+
+    event.listen(connection, "after_cursor_execute", completed)
 
 
 def _boundary_commit(context: Any) -> Callable[[], None] | None:

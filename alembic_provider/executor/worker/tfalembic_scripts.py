@@ -26,7 +26,9 @@ __all__ = [
     "heads_after_stamp",
     "labels",
     "load_script",
+    "owned_heads",
     "plan",
+    "related_heads",
     "resolve",
     "revision_problem",
     "same_on_target_lineage",
@@ -300,6 +302,26 @@ def _known(script: Any, revision_id: str) -> bool:
     return _revision(script, revision_id) is not None
 
 
+def related_heads(script: Any, target: Sequence[str], heads: Sequence[str]) -> list[str]:
+    """Return the heads on the target's branches: ancestors or descendants of a target revision."""
+    lineage = _ancestry(script, target)
+    return [h for h in heads if h in lineage or bool(set(target) & _ancestry(script, [h]))]
+
+
+def owned_heads(
+    script: Any, target: Sequence[str], exact: Sequence[str], current: Sequence[str]
+) -> tuple[str, ...]:
+    """Return the exact heads a move toward ``target`` is responsible for, from ``current``.
+
+    Heads on the target's branches, and heads below the database's heads on those branches
+    (a downgrade through a merge leaves the merged branch there). The rest are other branches'
+    heads that the plan carried along from other resources' moves: those resources run them.
+    """
+    below = _ancestry(script, related_heads(script, target, current))
+    related = set(related_heads(script, target, exact))
+    return tuple(h for h in exact if h in related or h in below) or tuple(exact)
+
+
 def same_on_target_lineage(
     script: Any, target: Sequence[str], before: Sequence[str], after: Sequence[str]
 ) -> bool:
@@ -308,12 +330,7 @@ def same_on_target_lineage(
     A head is related when it is a target revision's ancestor or descendant: the rest belong
     to other branches, which other resources move.
     """
-    lineage = _ancestry(script, target)
-
-    def related(head: str) -> bool:
-        return head in lineage or bool(set(target) & _ancestry(script, [head]))
-
-    return {h for h in before if related(h)} == {h for h in after if related(h)}
+    return set(related_heads(script, target, before)) == set(related_heads(script, target, after))
 
 
 def heads_after_stamp(script: Any, target: str, current: Sequence[str]) -> list[str]:

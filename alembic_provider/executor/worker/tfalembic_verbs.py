@@ -7,6 +7,7 @@ return no steps, so plan and refresh never write. Never imports the provider pac
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import traceback
@@ -18,6 +19,7 @@ from tfalembic_config import load_config
 from tfalembic_errors import ReportedError, error_text, import_failure, quoted, user_frame
 from tfalembic_lifeline import LIFELINE
 from tfalembic_lock import Lock
+from tfalembic_partial import IMPLICIT_COMMIT, committed_text
 from tfalembic_review import review_steps
 from tfalembic_runtime import Runner, env_failure, read_database, read_directly, run_env
 from tfalembic_scripts import (
@@ -25,7 +27,9 @@ from tfalembic_scripts import (
     describe,
     heads_after_stamp,
     load_script,
+    owned_heads,
     plan,
+    related_heads,
     resolve,
     same_on_target_lineage,
     step_pair,
@@ -97,6 +101,8 @@ def op_inspect(request: Result) -> Result:
         "expected": heads_after_steps(start, steps),
         "stamped": heads_after_stamp(script, request["target"], start),
         "script_heads": sorted(script.get_heads()),
+        "others_branches": len(related_heads(script, target, script.get_heads()))
+        < len(script.get_heads()),
         "dialect": dialect,
     }
 
@@ -124,12 +130,18 @@ def _mutate(request: Result, verb: str) -> Result:
 
     :param request: ``target``; optionally ``exact``, the revision ids the plan resolved it
         to. Those are then the destination as they are, so a revision file added since the
-        plan does not run; ``target`` only names the move in messages.
+        plan does not run; ``target`` only names the move in messages. With ``exact``,
+        ``owner`` (the resource's configured target) keeps an upgrade or downgrade to the
+        exact heads on the owner's branches: the plan may have followed other resources'
+        moves on other branches, which those resources run themselves (perhaps right now,
+        waiting for the lock). The answer's ``others_moved`` says the heads reached differ from
+        ``exact`` only on such branches.
     """
     target = request["target"]
     config = load_config(request, [verb, "heads"], target)
     script = load_script(config)
     exact = tuple(request.get("exact") or ())
+    owned = _owned(script, verb, request.get("owner")) if exact else None
     if exact:
         check_exact(script, exact)
     else:
@@ -139,7 +151,8 @@ def _mutate(request: Result, verb: str) -> Result:
     before = read_database(config, script, tag) if settings["enabled"] or verb == "stamp" else None
     lock = Lock.acquire(before, settings["timeout"]) if before and settings["enabled"] else None
     try:
-        runner = Runner(script, verb, exact or target)
+        narrow = None if owned is None else functools.partial(owned_heads, script, owned, exact)
+        runner = Runner(script, verb, exact or target, narrow)
         purge = verb == "stamp" and before is not None and bool(unknown_heads(script, before.heads))
         # A stamp of an exact set of heads starts from an empty table: ``alembic stamp`` of
         # several heads can drop the head of an unrelated branch.
@@ -171,11 +184,27 @@ def _mutate(request: Result, verb: str) -> Result:
         if verb == "stamp" and exact:
             _verify_exact(exact, heads)
         else:
-            _verify(script, verb, target, exact or target, heads)
-        return {"heads": list(heads), "steps": runner.done}
+            _verify(script, verb, target, runner.target, heads)
+        others_moved = (
+            owned is not None
+            and tuple(sorted(heads)) != tuple(sorted(exact))
+            and same_on_target_lineage(script, owned, exact, heads)
+        )
+        return {"heads": list(heads), "steps": runner.done, "others_moved": others_moved}
     finally:
         if lock is not None:
             lock.release()
+
+
+def _owned(script: Any, verb: str, owner: Any) -> tuple[str, ...] | None:
+    """The owner's target revisions, when the verb leaves other branches alone."""
+    if verb == "stamp" or not isinstance(owner, str):
+        return None
+    try:
+        revisions = tuple(resolve(script, owner))
+    except ReportedError:
+        return None
+    return revisions or None
 
 
 def _run_failure(exc: BaseException, runner: Runner, verb: str, config: Any) -> ReportedError:
@@ -196,13 +225,10 @@ def _run_failure(exc: BaseException, runner: Runner, verb: str, config: Any) -> 
     revision, message = runner.active
     about = f" ({message})" if message else ""
     text = f"Revision '{revision}'{about} failed during {verb}: {error_text(exc)}"
-    dialect = runner.facts.dialect if runner.facts is not None else ""
-    if dialect in ("mysql", "mariadb"):
-        text += (
-            f" {dialect} commits DDL implicitly, so statements of revision '{revision}' that ran "
-            "before the error may have been committed; check the database before applying "
-            "again."
-        )
+    facts = runner.facts
+    if facts is not None and facts.dialect in IMPLICIT_COMMIT:
+        # A paragraph of its own: the error text often ends with the SQL.
+        text += "\n\n" + committed_text(facts.server, revision, runner.ran, "the error")
     return ReportedError("migration", text, revision=revision)
 
 
@@ -213,12 +239,9 @@ def _stopped(runner: Runner, verb: str) -> ReportedError:
         return failure
     revision, message = runner.active
     about = f" ({message})" if message else ""
-    dialect = runner.facts.dialect if runner.facts is not None else ""
-    if dialect in ("mysql", "mariadb"):
-        kept = (
-            f"{dialect} commits DDL implicitly, so the statements of revision '{revision}'"
-            f"{about} that ran before the cancel may have been committed."
-        )
+    facts = runner.facts
+    if facts is not None and facts.dialect in IMPLICIT_COMMIT:
+        kept = committed_text(facts.server, revision, runner.ran, "the cancel")
     else:
         kept = f"Revision '{revision}'{about} was interrupted and its transaction rolled back."
     failure.message = f"{failure.message} {kept}"

@@ -29,13 +29,21 @@ def report(ctx: Context, outcome: Outcome) -> None:
 
 
 def record(values: Values, outcome: Outcome) -> None:
-    """Write the revisions the outcome planned or recorded; leave what it leaves alone."""
+    """Write the revisions the outcome planned or recorded; leave what it leaves alone.
+
+    A step that failed keeps nothing pending: what ran is in the revisions, and what did not
+    is planned again from there.
+    """
+    if outcome.failed:
+        forget_pending(values)
     if outcome.unknown:
         values.update({name: UNKNOWN for name in COMPUTED if name in values})
         return
     if outcome.revisions is not None:
         values["revision"] = heads_text(outcome.revisions)
         values["revisions"] = list(outcome.revisions)
+    if outcome.revisions_unknown:
+        values.update(revision=UNKNOWN, revisions=UNKNOWN)
     if outcome.target_revisions is not None:
         values["target_revisions"] = list(outcome.target_revisions)
 
@@ -91,9 +99,11 @@ def run(work: Work, actions: tuple[Action, ...], start: tuple[str, ...]) -> Ran:
     """
     options = work.run_options()
     heads: tuple[str, ...] | None = None
+    others_moved = False
     try:
         for action in actions:
-            heads = work.execute(action, options).heads
+            result = work.execute(action, options)
+            heads, others_moved = result.heads, result.others_moved
     except errors.ProviderError as exc:
         reached = exc.heads_reached
         if reached is None:
@@ -107,4 +117,4 @@ def run(work: Work, actions: tuple[Action, ...], start: tuple[str, ...]) -> Ran:
                 "error_detail": exc.detail(),
             },
         )
-    return Ran(False, {"heads_reached": heads})
+    return Ran(False, {"heads_reached": heads, "others_moved": others_moved})

@@ -18,6 +18,7 @@ from statemachine.resource import RevisionReview
 __all__ = [
     "COMPUTED",
     "CONNECTION_FAILURES",
+    "applying",
     "destroy_target",
     "destroying",
     "failure",
@@ -95,6 +96,7 @@ def planning(inspection: Inspection) -> Facts:
         "start_heads": inspection.start,
         "downgrades": _downgrades(inspection),
         "others_moved": inspection.others_moved,
+        "others_branches": inspection.others_branches,
         "has_migrations": bool(inspection.script_heads),
     }
 
@@ -126,6 +128,11 @@ def reviewed(review: Review, dialect: str | None, policy: Policy) -> Facts:
             if r.revision in lines or r.revision in lifted or r.revision in blocked
         ),
     }
+
+
+def applying(inspection: Inspection) -> Facts:
+    """What an apply saw before writing: the heads, and whether only other branches moved."""
+    return {"db_heads": inspection.current, "others_moved": inspection.others_moved}
 
 
 def destroying(inspection: Inspection) -> Facts:

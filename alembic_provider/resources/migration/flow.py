@@ -207,14 +207,15 @@ class Flow:
             raise errors.InternalError("A configuration value was still unknown during apply.")
         target = str((config or {}).get("target") or planned["target"])
         operation = "create" if prior is None else "update"
+        # Where the plan found the database: the apply asks which branches moved since.
+        starts_from = life.outcome.starts_from
         with session(ctx, planned) as cancel:
             work = Work(ctx, project, target, planned, cancel, operation)
             try:
-                current: tuple[str, ...] | None = work.current()
-                facts: Facts = {"db_heads": current}
+                facts: Facts = _apply_facts(work, starts_from)
             except errors.ProviderError as exc:
-                current = None
                 facts = {"db_heads": None, **observe.failure(exc)}
+            current = facts["db_heads"]
             outcome = _fire(ctx, life, "apply_started", **facts)
             if not outcome.failed:
                 ran = effects.run(work, outcome.actions, current or ())
@@ -382,6 +383,13 @@ def _plan_inspection(
     if recorded is not None and earlier.answers(work.target, recorded, planned):
         return earlier.inspection
     return work.inspect(planned=planned, recorded=recorded, known=earlier.inspection.facts)
+
+
+def _apply_facts(work: Work, starts_from: tuple[str, ...] | None) -> Facts:
+    """Read the database before writing; with a plan to apply, also which branches moved."""
+    if starts_from is None:
+        return {"db_heads": work.current()}
+    return observe.applying(work.inspect(recorded=starts_from))
 
 
 def _move(outcome: Outcome, inspection: Inspection | None) -> PlannedMove | None:

@@ -70,6 +70,7 @@ class Work:
             lock_timeout=parse_duration(self.values.get("lock_timeout") or _DEFAULT_LOCK_TIMEOUT),
             timeout=self.timeout(),
             cancel=self.cancel,
+            owner=self.target,
         )
 
     def inspect(
