@@ -28,6 +28,7 @@ __all__ = [
     "ROOT",
     "WAIT",
     "SigningKey",
+    "StillUntil",
     "fake_proxy_command",
     "free_port",
     "hcl",
@@ -77,6 +78,25 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT) ->
 def wait_gone(pid: int, timeout: float = WAIT) -> None:
     """Wait until process ``pid`` no longer runs; fail the test if it outlives ``timeout``."""
     wait_for(lambda: not is_alive(pid), f"process {pid} to exit", timeout)
+
+
+class StillUntil:
+    """A monotonic clock that stands at 0 until ``condition`` first holds, then counts from there.
+
+    Given to code that measures a deadline, it starts the deadline when the test's scenario is in
+    place (a process has set itself up), not when a slow machine got round to starting it.
+    """
+
+    def __init__(self, condition: Callable[[], bool]) -> None:
+        self._condition = condition
+        self._start: float | None = None
+
+    def __call__(self) -> float:
+        if self._start is None:
+            if not self._condition():
+                return 0.0
+            self._start = time.monotonic()
+        return time.monotonic() - self._start
 
 
 def free_port() -> int:
