@@ -15,6 +15,7 @@ and leaves the state equal to the database.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -364,14 +365,46 @@ def test_ctrl_c_stops_every_migration_and_commits_nothing(
         assert database.heads() == ()
 
 
+def _seconds_to_block(world: World) -> float:
+    """How long this machine takes from ``terraform apply`` to the blocking statement, cold.
+
+    The apply is then interrupted (its migration rolls back); the timeout case sets its deadline
+    from this, so the deadline falls while the statement runs however slow the machine is.
+    """
+    started = time.monotonic()
+    apply = world.start_apply()
+    try:
+        world.blocked()
+        reached = time.monotonic() - started
+        os.killpg(apply.pid, signal.SIGINT)
+        apply.wait(timeout=HANG)
+    finally:
+        if apply.poll() is None:
+            os.killpg(apply.pid, signal.SIGKILL)
+            apply.wait()
+    world.settled()
+    assert runs(world.databases[0].url) == []
+    return reached
+
+
 def test_timeout_mid_statement_cancels_it_on_the_server(
     world_factory: Callable[[str, int], World],
 ) -> None:
     world = world_factory("postgresql", 1)
-    world.config(timeout="3s")
-    result = world.tf("apply", "-auto-approve", check=False)
-    assert result.returncode != 0
-    text = " ".join((result.stdout + result.stderr).split())
+    reached = _seconds_to_block(world)
+    timeout = math.ceil(2 * reached) + 3
+    world.config(timeout=f"{timeout}s")
+    apply = world.start_apply()
+    try:
+        world.blocked()
+        assert apply.poll() is None, "the apply ended before its statement ran"
+        apply.wait(timeout=timeout + HANG)
+    finally:
+        if apply.poll() is None:
+            os.killpg(apply.pid, signal.SIGKILL)
+            apply.wait()
+    assert apply.returncode != 0
+    text = " ".join((world.work / "apply.log").read_text().split())
     assert "ran past its timeout" in text, text
     assert "A cancel for its running statement was sent to the database server" in text, text
     assert "The migration lock is released" in text, text
