@@ -185,6 +185,7 @@ def test_working_dirs_persist_on_request(
     assert 'default = "b"' in (root / "step_2" / "terraform_plugin_test.tf").read_text()
 
 
+@pytest.mark.newest_terraform
 def test_destroy_runs_check_destroy_with_prior_state(
     harness: Harness, terraform: TerraformBinary
 ) -> None:
@@ -213,6 +214,7 @@ def test_destroy_runs_check_destroy_with_prior_state(
     assert destroyed == ["kept"]
 
 
+@pytest.mark.newest_terraform
 def test_import_step_verifies_in_a_fresh_working_dir(
     harness: Harness, terraform: TerraformBinary
 ) -> None:

@@ -24,6 +24,7 @@ from alembic_provider import __version__
 from alembic_provider.plugin.proto import tfplugin6_pb2, tfplugin6_pb2_grpc
 from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
 from alembic_provider.rendezvous import settings as rendezvous_settings
+from tests.ci_skips import NOT_HERE
 from tests.started import PROVIDER_COMMAND, StartedProvider
 from tests.support import is_alive, wait_for
 
@@ -272,7 +273,7 @@ def test_a_directory_others_may_enter_is_not_used(daemon_dir: Path) -> None:
     assert not list(daemon_dir.glob("*.sock"))
 
 
-@pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
+@pytest.mark.skipif(os.getuid() != 0, reason=f"{NOT_HERE}needs root to act as another user")
 def test_another_user_cannot_reach_the_socket(daemon_dir: Path) -> None:
     Launcher(_env(daemon_dir)).stop()
     (socket_path,) = daemon_dir.glob("*.sock")
