@@ -6,6 +6,7 @@ provider package.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import textwrap
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from acceptance import conftest, databases
+from acceptance import conftest
 from acceptance.databases import (
     Database,
     ServerPool,
@@ -470,7 +471,7 @@ def test_database_url_gets_an_installed_driver(
 ) -> None:
     """Which driver is named depends on what is installed, so the test decides that."""
     monkeypatch.setattr(
-        databases.importlib.util,
+        importlib.util,
         "find_spec",
         lambda name, *_: object() if name in installed else None,
     )

@@ -1,9 +1,9 @@
 """Shared test configuration: the Hypothesis profiles every suite runs under.
 
 ``dev`` keeps local runs quick, ``ci`` is deterministic and bounded (chosen automatically when
-``CI`` is set), ``explore`` is bounded (a few minutes in all) but draws new examples from the seed it is
-given (``make explore`` picks a fresh one per run and prints it), ``long`` searches deeper. Pick
-one with ``HYPOTHESIS_PROFILE`` or ``--hypothesis-profile``.
+``CI`` is set), ``explore`` is bounded too (a few minutes in all) but draws new examples from the
+seed it is given (``make explore`` picks a fresh one per run and prints it), ``long`` searches
+deeper. Pick one with ``HYPOTHESIS_PROFILE`` or ``--hypothesis-profile``.
 """
 
 from __future__ import annotations
