@@ -127,11 +127,19 @@ class World:
     root: Path
 
     def config(
-        self, *, parallel_resources: int = 1, timeout: str | None = None, proxy: bool = False
+        self,
+        *,
+        parallel_resources: int = 1,
+        timeouts: dict[str, str] | None = None,
+        proxy: bool = False,
+        target: str = "heads",
     ) -> None:
         blocks = []
         for number, database in enumerate(self.databases[:parallel_resources]):
-            extra = f'\n  timeouts {{\n    create = "{timeout}"\n  }}' if timeout else ""
+            limits = "".join(
+                f"\n    {name} = {json.dumps(value)}" for name, value in (timeouts or {}).items()
+            )
+            extra = f"\n  timeouts {{{limits}\n  }}" if limits else ""
             url = database.url
             if proxy:
                 upstream = make_url(url)
@@ -149,7 +157,7 @@ class World:
             blocks.append(
                 f"""
 resource "alembic_upgrade" "db{number}" {{
-  target = "heads"
+  target = {json.dumps(target)}
   environment = {{
     DATABASE_URL      = {json.dumps(url)}
     ALEMBIC_TEST_GATE = {json.dumps(str(self.gate))}
@@ -383,17 +391,27 @@ def _seconds_to_block(world: World) -> float:
             os.killpg(apply.pid, signal.SIGKILL)
             apply.wait()
     world.settled()
-    assert runs(world.databases[0].url) == []
     return reached
 
 
+@pytest.mark.parametrize(
+    ("kind", "limit"),
+    [("postgresql", "create"), ("postgresql", "update"), ("mariadb", "update")],
+)
 def test_timeout_mid_statement_cancels_it_on_the_server(
-    world_factory: Callable[[str, int], World],
+    world_factory: Callable[[str, int], World], kind: str, limit: str
 ) -> None:
-    world = world_factory("postgresql", 1)
+    world = world_factory(kind, 1)
+    before: list[str] = []
+    if limit == "update":
+        world.config(target="f1")
+        world.tf("apply", "-auto-approve")
+        world.config()
+        before = ["f1"]
     reached = _seconds_to_block(world)
+    assert runs(world.databases[0].url) == before
     timeout = math.ceil(2 * reached) + 3
-    world.config(timeout=f"{timeout}s")
+    world.config(timeouts={limit: f"{timeout}s"})
     apply = world.start_apply()
     try:
         world.blocked()
@@ -409,7 +427,7 @@ def test_timeout_mid_statement_cancels_it_on_the_server(
     assert "A cancel for its running statement was sent to the database server" in text, text
     assert "The migration lock is released" in text, text
     world.settled()
-    assert runs(world.databases[0].url) == []
+    assert runs(world.databases[0].url) == before
 
 
 def test_severed_connection_mid_migration(
