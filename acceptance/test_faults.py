@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from acceptance.terraform_bin import find_binaries
 from tests.alembic_projects import Revision, make_project
 from tests.server_activity import held_locks, scalar, sleeping_statements
 from tests.support import (
+    accepts,
     fake_proxy_command,
     free_port,
     is_alive,
@@ -188,6 +189,17 @@ resource "alembic_upgrade" "db{number}" {{
             pytest.fail(f"terraform {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
 
+    @contextmanager
+    def applying(self, parallelism: int = 10) -> Iterator[subprocess.Popen[str]]:
+        """Start an apply (see :meth:`start_apply`); kill its group if it still runs after."""
+        apply = self.start_apply(parallelism)
+        try:
+            yield apply
+        finally:
+            if apply.poll() is None:
+                os.killpg(apply.pid, signal.SIGKILL)
+                apply.wait()
+
     def start_apply(self, parallelism: int = 10) -> subprocess.Popen[str]:
         """Start an apply in a session of its own; its output goes to ``apply.log``."""
         with open(self.work / "apply.log", "w") as log:
@@ -257,6 +269,8 @@ def world_factory(
                 # The provider Terraform starts serves the session itself: its tree is known.
                 "TERRAFORM_PROVIDER_ALEMBIC_DAEMON": "0",
             }
+            if "PYTHONPATH" in os.environ:  # a slow-start check reaches every interpreter
+                env["PYTHONPATH"] = os.environ["PYTHONPATH"]
             subprocess.run(
                 [sys.executable, "-m", "alembic_provider", "install"],
                 env=env,
@@ -304,8 +318,7 @@ def test_kill_9_mid_migration_loses_nothing(
     world = world_factory(kind, 1)
     if proxy:
         world.config(proxy=True)
-    apply = world.start_apply()
-    try:
+    with world.applying() as apply:
         world.blocked()
         tree = descendants(apply.pid)
         provider = _provider(apply.pid)
@@ -325,10 +338,6 @@ def test_kill_9_mid_migration_loses_nothing(
             wait_for(lambda: not any(is_alive(pid) for pid in proxies), "the proxy to stop")
         case = f"{kind}/{victim}/proxy={proxy}"
         print(f"[{case}] processes gone after {gone:.1f}s, database {settled:.1f}s")
-    finally:
-        if apply.poll() is None:
-            os.killpg(apply.pid, signal.SIGKILL)
-            apply.wait()
     url = world.databases[0].url
     # The interrupted migration left nothing: PostgreSQL rolled the run back as one
     # transaction; MariaDB kept the migration that had finished before it.
@@ -351,8 +360,7 @@ def test_ctrl_c_stops_every_migration_and_commits_nothing(
 ) -> None:
     count = 4
     world = world_factory(kind, count)
-    apply = world.start_apply(parallelism)
-    try:
+    with world.applying(parallelism) as apply:
         world.blocked(1 if parallelism == 1 else count)
         tree = descendants(apply.pid)
         # A terminal's Ctrl-C reaches the whole foreground process group.
@@ -363,10 +371,6 @@ def test_ctrl_c_stops_every_migration_and_commits_nothing(
         wait_for(lambda: not any(is_alive(pid) for pid in tree), "the provider's tree to go")
         world.settled()
         print(f"[ctrl-c {kind} parallelism={parallelism}] terraform exited after {stopped:.1f}s")
-    finally:
-        if apply.poll() is None:
-            os.killpg(apply.pid, signal.SIGKILL)
-            apply.wait()
     assert apply.returncode != 0
     output = " ".join((world.work / "apply.log").read_text().split())
     assert "was cancelled" in output, output
@@ -389,16 +393,11 @@ def _seconds_to_block(world: World) -> float:
     from this, so the deadline falls while the statement runs however slow the machine is.
     """
     started = time.monotonic()
-    apply = world.start_apply()
-    try:
+    with world.applying() as apply:
         world.blocked()
         reached = time.monotonic() - started
         os.killpg(apply.pid, signal.SIGINT)
         apply.wait(timeout=HANG)
-    finally:
-        if apply.poll() is None:
-            os.killpg(apply.pid, signal.SIGKILL)
-            apply.wait()
     world.settled()
     return reached
 
@@ -421,15 +420,10 @@ def test_timeout_mid_statement_cancels_it_on_the_server(
     assert runs(world.databases[0].url) == before
     timeout = math.ceil(2 * reached) + 3
     world.config(timeouts={limit: f"{timeout}s"})
-    apply = world.start_apply()
-    try:
+    with world.applying() as apply:
         world.blocked()
         assert apply.poll() is None, "the apply ended before its statement ran"
         apply.wait(timeout=timeout + HANG)
-    finally:
-        if apply.poll() is None:
-            os.killpg(apply.pid, signal.SIGKILL)
-            apply.wait()
     assert apply.returncode != 0
     text = " ".join((world.work / "apply.log").read_text().split())
     assert "ran past its timeout" in text, text
@@ -459,16 +453,17 @@ def test_severed_connection_mid_migration(
         stderr=subprocess.DEVNULL,
     )
     try:
+        wait_for(lambda: accepts(port), "the forwarder to listen")
         through = upstream.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
         main_tf = world.work / "main.tf"
         main_tf.write_text(
             main_tf.read_text().replace(json.dumps(database.url), json.dumps(through))
         )
-        apply = world.start_apply()
-        world.blocked()
-        severed.touch()
-        forwarder.wait(timeout=HANG)
-        apply.wait(timeout=HANG)
+        with world.applying() as apply:
+            world.blocked()
+            severed.touch()
+            forwarder.wait(timeout=HANG)
+            apply.wait(timeout=HANG)
     finally:
         if forwarder.poll() is None:
             forwarder.kill()
@@ -492,6 +487,7 @@ def test_severed_connection_mid_migration(
     # The way to the database is back (the state keeps the URL through it).
     restored = subprocess.Popen(forward[:-2], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        wait_for(lambda: accepts(port), "the restored forwarder to listen")
         world.tf("apply", "-auto-approve")
     finally:
         restored.kill()
@@ -519,8 +515,7 @@ def test_kill_9_with_the_warm_server_ends_the_session_and_its_worker(
     world.env.pop("TERRAFORM_PROVIDER_ALEMBIC_DAEMON")
     world.env["TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR"] = str(warm)
     try:
-        apply = world.start_apply()
-        try:
+        with world.applying() as apply:
             world.blocked()
             # The provider's warm server and its session fork; the worker server and its fork.
             before = _mentioning(str(warm))
@@ -535,10 +530,6 @@ def test_kill_9_with_the_warm_server_ends_the_session_and_its_worker(
                 lambda: len(_mentioning(str(warm))) <= len(before) - 2,
                 "the session and its worker to go",
             )
-        finally:
-            if apply.poll() is None:
-                os.killpg(apply.pid, signal.SIGKILL)
-                apply.wait()
         assert runs(world.databases[0].url) == []
         (world.gate / "block").unlink()
         world.tf("apply", "-auto-approve")

@@ -29,6 +29,7 @@ __all__ = [
     "WAIT",
     "SigningKey",
     "StillUntil",
+    "accepts",
     "fake_proxy_command",
     "free_port",
     "hcl",
@@ -104,6 +105,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def accepts(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts TCP connections on ``host:port`` right now."""
+    try:
+        with socket.create_connection((host, port), timeout=WAIT):
+            return True
+    except OSError:
+        return False
 
 
 def fake_proxy_command(*args: str) -> list[str]:
