@@ -18,9 +18,15 @@ import pytest
 from acceptance.databases import sqlite_database
 from acceptance.harness import Harness, Step
 from acceptance.state import State
-from acceptance.test_upgrade_semantics import PROVIDER, database_at
+from acceptance.test_upgrade_semantics import (
+    PROVIDER,
+    HclValue,
+    database_at,
+    provider_block,
+    resource_block,
+)
 from tests.alembic_projects import Revision, make_project
-from tests.support import fake_proxy_command, hcl
+from tests.support import fake_proxy_command
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.newest_terraform]
 
@@ -45,10 +51,8 @@ for entry in os.listdir("/proc"):
 """
 
 
-def _config(project: Path, **resource: object) -> str:
-    provider = f'provider "alembic" {{\n  project_root = {hcl(str(project))}\n}}\n'
-    lines = "".join(f"  {name} = {hcl(value)}\n" for name, value in resource.items())
-    return provider + f'\nresource "alembic_upgrade" "db" {{\n{lines}}}\n'
+def _config(project: Path, **resource: HclValue) -> str:
+    return provider_block(project) + resource_block("alembic_upgrade", "db", **resource)
 
 
 def test_a_proxy_that_exits_before_it_is_ready_fails_the_plan_with_its_output(

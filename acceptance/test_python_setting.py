@@ -21,7 +21,6 @@ from acceptance.state import State
 from acceptance.test_upgrade_semantics import (
     PROVIDER,
     database_at,
-    hcl,
     provider_block,
     resource_block,
 )
@@ -44,12 +43,6 @@ def _interpreter(path: Path, name: str) -> str:
     return str(path)
 
 
-def _with_python(block: str, python: str) -> str:
-    """``block`` (one provider or resource block) with ``python = [python]`` added."""
-    body, _, _ = block.rstrip().rpartition("}")
-    return f"{body}  python = [{hcl(python)}]\n}}\n"
-
-
 def _ran(database: Database, record: Path, runs: list[str]) -> Callable[[State], None]:
     """Check that the database is at the last of ``runs`` and which interpreter ran each."""
 
@@ -69,11 +62,16 @@ def test_migrations_run_under_the_providers_then_the_resources_python(
     )
     record = tmp_path / "interpreters"
     environment = {"DATABASE_URL": database.url, "ALEMBIC_TEST_INTERPRETERS": str(record)}
-    provider = _with_python(
-        provider_block(project), _interpreter(tmp_path / "provider-python", "provider")
+    provider = provider_block(
+        project, python=[_interpreter(tmp_path / "provider-python", "provider")]
     )
     resource = resource_block("alembic_upgrade", "db", environment=environment)
-    own = _with_python(resource, _interpreter(tmp_path / "resource-python", "resource"))
+    own = resource_block(
+        "alembic_upgrade",
+        "db",
+        environment=environment,
+        python=[_interpreter(tmp_path / "resource-python", "resource")],
+    )
 
     harness.test(
         [
