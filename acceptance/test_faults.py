@@ -70,7 +70,14 @@ REVISIONS = [
         upgrade_sql=["CREATE TABLE runs (rev VARCHAR(32))", "INSERT INTO runs VALUES ('f1')"],
     ),
     Revision("f2", "f1", "blocks while told to", upgrade_sql=[], upgrade_code=BLOCK),
-    Revision("f3", "f2", "last", upgrade_sql=["INSERT INTO runs VALUES ('f3')"]),
+    # Its downgrade (run only by a destroy with on_destroy) sleeps on PostgreSQL's server.
+    Revision(
+        "f3",
+        "f2",
+        "last",
+        upgrade_sql=["INSERT INTO runs VALUES ('f3')"],
+        downgrade_sql=["SELECT pg_sleep(600)"],
+    ),
 ]
 
 
@@ -134,6 +141,7 @@ class World:
         timeouts: dict[str, str] | None = None,
         proxy: bool = False,
         target: str = "heads",
+        on_destroy: str | None = None,
     ) -> None:
         blocks = []
         for number, database in enumerate(self.databases[:parallel_resources]):
@@ -141,6 +149,8 @@ class World:
                 f"\n    {name} = {json.dumps(value)}" for name, value in (timeouts or {}).items()
             )
             extra = f"\n  timeouts {{{limits}\n  }}" if limits else ""
+            if on_destroy is not None:
+                extra += f"\n  on_destroy = {json.dumps(on_destroy)}"
             url = database.url
             if proxy:
                 upstream = make_url(url)
@@ -190,9 +200,11 @@ resource "alembic_upgrade" "db{number}" {{
         return result
 
     @contextmanager
-    def applying(self, parallelism: int = 10) -> Iterator[subprocess.Popen[str]]:
+    def applying(
+        self, parallelism: int = 10, *, destroy: bool = False
+    ) -> Iterator[subprocess.Popen[str]]:
         """Start an apply (see :meth:`start_apply`); kill its group if it still runs after."""
-        apply = self.start_apply(parallelism)
+        apply = self.start_apply(parallelism, destroy=destroy)
         try:
             yield apply
         finally:
@@ -200,8 +212,9 @@ resource "alembic_upgrade" "db{number}" {{
                 os.killpg(apply.pid, signal.SIGKILL)
                 apply.wait()
 
-    def start_apply(self, parallelism: int = 10) -> subprocess.Popen[str]:
-        """Start an apply in a session of its own; its output goes to ``apply.log``."""
+    def start_apply(self, parallelism: int = 10, *, destroy: bool = False) -> subprocess.Popen[str]:
+        """Start an apply (``-destroy`` with ``destroy``) in a session of its own; its output goes
+        to ``apply.log``."""
         with open(self.work / "apply.log", "w") as log:
             return subprocess.Popen(
                 [
@@ -211,6 +224,7 @@ resource "alembic_upgrade" "db{number}" {{
                     "-input=false",
                     "-no-color",
                     f"-parallelism={parallelism}",
+                    *(["-destroy"] if destroy else []),
                 ],
                 cwd=self.work,
                 env=self.env,
@@ -386,14 +400,14 @@ def test_ctrl_c_stops_every_migration_and_commits_nothing(
         assert runs(database.url) == ["f1", "f2", "f3"], "every migration ran exactly once"
 
 
-def _seconds_to_block(world: World) -> float:
+def _seconds_to_block(world: World, *, destroy: bool = False) -> float:
     """How long this machine takes from ``terraform apply`` to the blocking statement, cold.
 
     The apply is then interrupted (its migration rolls back); the timeout case sets its deadline
     from this, so the deadline falls while the statement runs however slow the machine is.
     """
     started = time.monotonic()
-    with world.applying() as apply:
+    with world.applying(destroy=destroy) as apply:
         world.blocked()
         reached = time.monotonic() - started
         os.killpg(apply.pid, signal.SIGINT)
@@ -431,6 +445,33 @@ def test_timeout_mid_statement_cancels_it_on_the_server(
     assert "The migration lock is released" in text, text
     world.settled()
     assert runs(world.databases[0].url) == before
+
+
+def test_delete_timeout_cancels_a_downgrade_mid_statement(
+    world_factory: Callable[[str, int], World],
+) -> None:
+    """A destroy with ``on_destroy`` downgrades; ``timeouts.delete`` bounds that downgrade."""
+    world = world_factory("postgresql", 1)
+    (world.gate / "block").unlink()
+    world.config(on_destroy="f2")
+    world.tf("apply", "-auto-approve")
+    assert world.databases[0].heads() == ("f3",)
+    reached = _seconds_to_block(world, destroy=True)
+    timeout = math.ceil(2 * reached) + 3
+    # A destroy has no configuration: it takes the limit from the state, so apply it first.
+    world.config(on_destroy="f2", timeouts={"delete": f"{timeout}s"})
+    world.tf("apply", "-auto-approve")
+    with world.applying(destroy=True) as destroy:
+        world.blocked()
+        assert destroy.poll() is None, "the destroy ended before its statement ran"
+        destroy.wait(timeout=timeout + HANG)
+    assert destroy.returncode != 0
+    text = " ".join((world.work / "apply.log").read_text().split())
+    assert "ran past its timeout" in text, text
+    assert "A cancel for its running statement was sent to the database server" in text, text
+    world.settled()
+    assert world.databases[0].heads() == ("f3",), "the downgrade rolled back"
+    assert world.state_revision() == "f3", "the resource stays in the state"
 
 
 def test_severed_connection_mid_migration(
