@@ -474,6 +474,58 @@ def test_delete_timeout_cancels_a_downgrade_mid_statement(
     assert world.state_revision() == "f3", "the resource stays in the state"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="a read past timeouts.read kills its worker without cancelling its statement on the "
+    "server, which keeps waiting there (the error says the worker was killed)",
+)
+def test_read_timeout_cancels_a_refresh_waiting_on_the_server(
+    world_factory: Callable[[str, int], World],
+) -> None:
+    """``timeouts.read`` bounds the refresh: its read of the version table waits for a lock the
+    test holds, and the limit cancels that statement on the server."""
+    world = world_factory("postgresql", 1)
+    (world.gate / "block").unlink()
+    world.tf("apply", "-auto-approve")
+    started = time.monotonic()
+    world.tf("plan")
+    timeout = math.ceil(2 * (time.monotonic() - started)) + 3
+    world.config(timeouts={"read": f"{timeout}s"})
+    world.tf("apply", "-auto-approve")
+    url = world.databases[0].url
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query LIKE '%alembic_version%'"
+    )
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as holder, holder.begin():
+            holder.execute(sa.text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
+            plan = subprocess.Popen(
+                [world.terraform, "plan", "-input=false", "-no-color"],
+                cwd=world.work,
+                env=world.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            try:
+                wait_for(lambda: scalar(url, waiting) > 0, "the refresh to wait for the lock")
+                output, _ = plan.communicate(timeout=timeout + HANG)
+                assert scalar(url, waiting) == 0, f"the waiting read was not cancelled:\n{output}"
+            finally:
+                if plan.poll() is None:
+                    plan.kill()
+                    plan.communicate()
+    finally:
+        engine.dispose()
+    assert plan.returncode != 0
+    text = " ".join(output.split())
+    assert "ran past its timeout" in text, text
+    assert "A cancel for its running statement was sent to the database server" in text, text
+
+
 def test_severed_connection_mid_migration(
     world_factory: Callable[[str, int], World], tmp_path: Path
 ) -> None:
