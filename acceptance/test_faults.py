@@ -416,6 +416,20 @@ def _seconds_to_block(world: World, *, destroy: bool = False) -> float:
     return reached
 
 
+def _runs_past(world: World, timeout: int, *, destroy: bool = False) -> str:
+    """Apply (or destroy) until the limit of ``timeout`` seconds stops the blocked statement;
+    check that it said so and that it cancelled the statement; return its output."""
+    with world.applying(destroy=destroy) as apply:
+        world.blocked()
+        assert apply.poll() is None, "the command ended before its statement ran"
+        apply.wait(timeout=timeout + HANG)
+    assert apply.returncode != 0
+    text = " ".join((world.work / "apply.log").read_text().split())
+    assert "ran past its timeout" in text, text
+    assert "A cancel for its running statement was sent to the database server" in text, text
+    return text
+
+
 @pytest.mark.parametrize(
     ("kind", "limit"),
     [("postgresql", "create"), ("postgresql", "update"), ("mariadb", "update")],
@@ -434,14 +448,7 @@ def test_timeout_mid_statement_cancels_it_on_the_server(
     assert runs(world.databases[0].url) == before
     timeout = math.ceil(2 * reached) + 3
     world.config(timeouts={limit: f"{timeout}s"})
-    with world.applying() as apply:
-        world.blocked()
-        assert apply.poll() is None, "the apply ended before its statement ran"
-        apply.wait(timeout=timeout + HANG)
-    assert apply.returncode != 0
-    text = " ".join((world.work / "apply.log").read_text().split())
-    assert "ran past its timeout" in text, text
-    assert "A cancel for its running statement was sent to the database server" in text, text
+    text = _runs_past(world, timeout)
     assert "The migration lock is released" in text, text
     world.settled()
     assert runs(world.databases[0].url) == before
@@ -461,14 +468,7 @@ def test_delete_timeout_cancels_a_downgrade_mid_statement(
     # A destroy has no configuration: it takes the limit from the state, so apply it first.
     world.config(on_destroy="f2", timeouts={"delete": f"{timeout}s"})
     world.tf("apply", "-auto-approve")
-    with world.applying(destroy=True) as destroy:
-        world.blocked()
-        assert destroy.poll() is None, "the destroy ended before its statement ran"
-        destroy.wait(timeout=timeout + HANG)
-    assert destroy.returncode != 0
-    text = " ".join((world.work / "apply.log").read_text().split())
-    assert "ran past its timeout" in text, text
-    assert "A cancel for its running statement was sent to the database server" in text, text
+    _runs_past(world, timeout, destroy=True)
     world.settled()
     assert world.databases[0].heads() == ("f3",), "the downgrade rolled back"
     assert world.state_revision() == "f3", "the resource stays in the state"
