@@ -2,6 +2,7 @@
 #   make demo     install the provider into .venv-demo (no development tools) and register it there,
 #                 apart from your own registration, then apply examples/demo
 #   make test     unit, property and acceptance tests (PostgreSQL/MariaDB URLs from the environment)
+#   make explore  the property tests again with a fresh, printed Hypothesis seed (a few minutes)
 #   make release  wheel, sdist, self-contained archive, SHA256SUMS, manifest and mirror files in dist/
 
 PYTHON ?= python3
@@ -32,7 +33,13 @@ RELEASE_VENV ?= .venv-release
 RELEASE_SOURCE ?= terraform.local/alembic/alembic
 export ALEMBIC_TEST_DIST ?= $(abspath $(DIST))
 
-.PHONY: venv demo release test unit testacc fmt lint typecheck check proto diagrams docs bench clean
+# The tests Hypothesis drives; make explore runs them with a seed of its own each time.
+PROPERTY_TESTS = $(shell grep -rl --include='test_*.py' hypothesis tests | sort)
+ifeq ($(origin EXPLORE_SEED), undefined)
+EXPLORE_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+
+.PHONY: venv demo release test unit testacc explore test-long fmt lint typecheck check proto diagrams docs bench clean
 
 venv: $(STAMP)
 
@@ -86,6 +93,14 @@ unit: $(STAMP) $(LEGACY_STAMP)
 
 testacc: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider acceptance
+
+explore: $(STAMP)
+	@echo "Hypothesis seed $(EXPLORE_SEED); reproduce with: make explore EXPLORE_SEED=$(EXPLORE_SEED)"
+	HYPOTHESIS_PROFILE=explore $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider \
+	  --hypothesis-seed=$(EXPLORE_SEED) $(PROPERTY_TESTS)
+
+test-long: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider $(PROPERTY_TESTS)
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-pytest_plugins = ["tests.rows_reached"]
+pytest_plugins = ["tests.ci_skips", "tests.rows_reached"]
 
 _VARIABLES = {
     "TERRAFORM_PROVIDER_ALEMBIC_CACHE_DIR": "tf-alembic-test-cache-",

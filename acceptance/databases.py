@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import secrets
 import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -32,6 +33,7 @@ __all__ = [
     "Unavailable",
     "database_exists",
     "fresh_database",
+    "read_only",
     "sqlite_database",
     "with_available_driver",
 ]
@@ -201,5 +203,72 @@ def database_exists(kind: str, server: URL, name: str) -> bool:
     try:
         with engine.connect() as conn:
             return conn.execute(sa.text(query), {"name": name}).first() is not None
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def read_only(database: Database) -> Iterator[Database]:
+    """Yield ``database`` as seen by a new login that may read it and write nothing at all.
+
+    The login is created on the database's server (PostgreSQL: a role with ``SELECT`` only
+    and read-only transactions; MariaDB: a user with ``SELECT`` only) and dropped afterwards.
+    Before yielding, a write through it is shown to fail, so a test relying on it cannot pass
+    because the login could write after all.
+    """
+    admin = make_url(database.url)
+    name = "ro_" + secrets.token_hex(6)
+    password = secrets.token_hex(12)
+    reader = Database(
+        database.kind,
+        admin.set(username=name, password=password).render_as_string(hide_password=False),
+    )
+    postgres = database.kind == "postgresql"
+    if postgres:
+        grant = [
+            f"CREATE ROLE {name} LOGIN PASSWORD '{password}'",
+            f"ALTER ROLE {name} SET default_transaction_read_only = on",
+            f"GRANT CONNECT ON DATABASE {admin.database} TO {name}",
+            f"GRANT USAGE ON SCHEMA public TO {name}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {name}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {name}",
+        ]
+        revoke = [
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{name}'",
+            f"DROP OWNED BY {name}",
+            f"REVOKE CONNECT ON DATABASE {admin.database} FROM {name}",
+            f"DROP ROLE {name}",
+        ]
+    else:
+        grant = [
+            f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'",
+            f"GRANT SELECT ON `{admin.database}`.* TO '{name}'@'%'",
+        ]
+        revoke = [f"DROP USER '{name}'@'%'"]
+    engine = sa.create_engine(admin, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for statement in grant:
+                connection.execute(sa.text(statement))
+        try:
+            _refuses_writes(reader)
+            yield reader
+        finally:
+            with engine.connect() as connection:
+                for statement in revoke:
+                    connection.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def _refuses_writes(reader: Database) -> None:
+    engine = reader.engine()
+    try:
+        with engine.connect() as connection:
+            try:
+                connection.execute(sa.text("CREATE TABLE read_only_probe (id INTEGER)"))
+            except sa.exc.DBAPIError:
+                return
+            raise AssertionError(f"{reader!r} could create a table: it is not read-only")
     finally:
         engine.dispose()

@@ -15,6 +15,7 @@ and leaves the state equal to the database.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from acceptance.terraform_bin import find_binaries
 from tests.alembic_projects import Revision, make_project
 from tests.server_activity import held_locks, scalar, sleeping_statements
 from tests.support import (
+    accepts,
     fake_proxy_command,
     free_port,
     is_alive,
@@ -70,7 +72,14 @@ REVISIONS = [
         upgrade_sql=["CREATE TABLE runs (rev VARCHAR(32))", "INSERT INTO runs VALUES ('f1')"],
     ),
     Revision("f2", "f1", "blocks while told to", upgrade_sql=[], upgrade_code=BLOCK),
-    Revision("f3", "f2", "last", upgrade_sql=["INSERT INTO runs VALUES ('f3')"]),
+    # Its downgrade (run only by a destroy with on_destroy) sleeps on PostgreSQL's server.
+    Revision(
+        "f3",
+        "f2",
+        "last",
+        upgrade_sql=["INSERT INTO runs VALUES ('f3')"],
+        downgrade_sql=["SELECT pg_sleep(600)"],
+    ),
 ]
 
 
@@ -128,11 +137,22 @@ class World:
     root: Path
 
     def config(
-        self, *, parallel_resources: int = 1, timeout: str | None = None, proxy: bool = False
+        self,
+        *,
+        parallel_resources: int = 1,
+        timeouts: dict[str, str] | None = None,
+        proxy: bool = False,
+        target: str = "heads",
+        on_destroy: str | None = None,
     ) -> None:
         blocks = []
         for number, database in enumerate(self.databases[:parallel_resources]):
-            extra = f'\n  timeouts {{\n    create = "{timeout}"\n  }}' if timeout else ""
+            limits = "".join(
+                f"\n    {name} = {json.dumps(value)}" for name, value in (timeouts or {}).items()
+            )
+            extra = f"\n  timeouts {{{limits}\n  }}" if limits else ""
+            if on_destroy is not None:
+                extra += f"\n  on_destroy = {json.dumps(on_destroy)}"
             url = database.url
             if proxy:
                 upstream = make_url(url)
@@ -150,7 +170,7 @@ class World:
             blocks.append(
                 f"""
 resource "alembic_upgrade" "db{number}" {{
-  target = "heads"
+  target = {json.dumps(target)}
   environment = {{
     DATABASE_URL      = {json.dumps(url)}
     ALEMBIC_TEST_GATE = {json.dumps(str(self.gate))}
@@ -181,8 +201,22 @@ resource "alembic_upgrade" "db{number}" {{
             pytest.fail(f"terraform {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
 
-    def start_apply(self, parallelism: int = 10) -> subprocess.Popen[str]:
-        """Start an apply in a session of its own; its output goes to ``apply.log``."""
+    @contextmanager
+    def applying(
+        self, parallelism: int = 10, *, destroy: bool = False
+    ) -> Iterator[subprocess.Popen[str]]:
+        """Start an apply (see :meth:`start_apply`); kill its group if it still runs after."""
+        apply = self.start_apply(parallelism, destroy=destroy)
+        try:
+            yield apply
+        finally:
+            if apply.poll() is None:
+                os.killpg(apply.pid, signal.SIGKILL)
+                apply.wait()
+
+    def start_apply(self, parallelism: int = 10, *, destroy: bool = False) -> subprocess.Popen[str]:
+        """Start an apply (``-destroy`` with ``destroy``) in a session of its own; its output goes
+        to ``apply.log``."""
         with open(self.work / "apply.log", "w") as log:
             return subprocess.Popen(
                 [
@@ -192,6 +226,7 @@ resource "alembic_upgrade" "db{number}" {{
                     "-input=false",
                     "-no-color",
                     f"-parallelism={parallelism}",
+                    *(["-destroy"] if destroy else []),
                 ],
                 cwd=self.work,
                 env=self.env,
@@ -250,6 +285,8 @@ def world_factory(
                 # The provider Terraform starts serves the session itself: its tree is known.
                 "TERRAFORM_PROVIDER_ALEMBIC_DAEMON": "0",
             }
+            if "PYTHONPATH" in os.environ:  # a slow-start check reaches every interpreter
+                env["PYTHONPATH"] = os.environ["PYTHONPATH"]
             subprocess.run(
                 [sys.executable, "-m", "alembic_provider", "install"],
                 env=env,
@@ -297,8 +334,7 @@ def test_kill_9_mid_migration_loses_nothing(
     world = world_factory(kind, 1)
     if proxy:
         world.config(proxy=True)
-    apply = world.start_apply()
-    try:
+    with world.applying() as apply:
         world.blocked()
         tree = descendants(apply.pid)
         provider = _provider(apply.pid)
@@ -318,10 +354,6 @@ def test_kill_9_mid_migration_loses_nothing(
             wait_for(lambda: not any(is_alive(pid) for pid in proxies), "the proxy to stop")
         case = f"{kind}/{victim}/proxy={proxy}"
         print(f"[{case}] processes gone after {gone:.1f}s, database {settled:.1f}s")
-    finally:
-        if apply.poll() is None:
-            os.killpg(apply.pid, signal.SIGKILL)
-            apply.wait()
     url = world.databases[0].url
     # The interrupted migration left nothing: PostgreSQL rolled the run back as one
     # transaction; MariaDB kept the migration that had finished before it.
@@ -336,14 +368,15 @@ def test_kill_9_mid_migration_loses_nothing(
         assert "No changes." in world.tf("plan").stdout
 
 
-@pytest.mark.parametrize("parallelism", [1, 50])
+@pytest.mark.parametrize(
+    ("kind", "parallelism"), [("postgresql", 1), ("postgresql", 50), ("mariadb", 50)]
+)
 def test_ctrl_c_stops_every_migration_and_commits_nothing(
-    world_factory: Callable[[str, int], World], parallelism: int
+    world_factory: Callable[[str, int], World], kind: str, parallelism: int
 ) -> None:
     count = 4
-    world = world_factory("postgresql", count)
-    apply = world.start_apply(parallelism)
-    try:
+    world = world_factory(kind, count)
+    with world.applying(parallelism) as apply:
         world.blocked(1 if parallelism == 1 else count)
         tree = descendants(apply.pid)
         # A terminal's Ctrl-C reaches the whole foreground process group.
@@ -353,32 +386,146 @@ def test_ctrl_c_stops_every_migration_and_commits_nothing(
         stopped = time.monotonic() - interrupted
         wait_for(lambda: not any(is_alive(pid) for pid in tree), "the provider's tree to go")
         world.settled()
-        print(f"[ctrl-c parallelism={parallelism}] terraform exited after {stopped:.1f}s")
-    finally:
-        if apply.poll() is None:
-            os.killpg(apply.pid, signal.SIGKILL)
-            apply.wait()
+        print(f"[ctrl-c {kind} parallelism={parallelism}] terraform exited after {stopped:.1f}s")
     assert apply.returncode != 0
     output = " ".join((world.work / "apply.log").read_text().split())
     assert "was cancelled" in output, output
+    assert "A cancel for its running statement was sent to the database server" in output, output
+    # MariaDB commits each migration as it ends: the one before the blocked one stays.
+    kept = [] if kind == "postgresql" else ["f1"]
     for database in world.databases:
-        assert runs(database.url) == [], "nothing is committed after the interrupt"
-        assert database.heads() == ()
+        assert runs(database.url) == kept, "nothing of the interrupted migration is committed"
+        assert database.heads() == tuple(kept)
+    (world.gate / "block").unlink()
+    world.tf("apply", "-auto-approve")
+    for database in world.databases:
+        assert runs(database.url) == ["f1", "f2", "f3"], "every migration ran exactly once"
 
 
-def test_timeout_mid_statement_cancels_it_on_the_server(
-    world_factory: Callable[[str, int], World],
-) -> None:
-    world = world_factory("postgresql", 1)
-    world.config(timeout="3s")
-    result = world.tf("apply", "-auto-approve", check=False)
-    assert result.returncode != 0
-    text = " ".join((result.stdout + result.stderr).split())
+def _seconds_to_block(world: World, *, destroy: bool = False) -> float:
+    """How long this machine takes from ``terraform apply`` to the blocking statement, cold.
+
+    The apply is then interrupted (its migration rolls back); the timeout case sets its deadline
+    from this, so the deadline falls while the statement runs however slow the machine is.
+    """
+    started = time.monotonic()
+    with world.applying(destroy=destroy) as apply:
+        world.blocked()
+        reached = time.monotonic() - started
+        os.killpg(apply.pid, signal.SIGINT)
+        apply.wait(timeout=HANG)
+    world.settled()
+    return reached
+
+
+def _runs_past(world: World, timeout: int, *, destroy: bool = False) -> str:
+    """Apply (or destroy) until the limit of ``timeout`` seconds stops the blocked statement;
+    check that it said so and that it cancelled the statement; return its output."""
+    with world.applying(destroy=destroy) as apply:
+        world.blocked()
+        assert apply.poll() is None, "the command ended before its statement ran"
+        apply.wait(timeout=timeout + HANG)
+    assert apply.returncode != 0
+    text = " ".join((world.work / "apply.log").read_text().split())
     assert "ran past its timeout" in text, text
     assert "A cancel for its running statement was sent to the database server" in text, text
+    return text
+
+
+@pytest.mark.parametrize(
+    ("kind", "limit"),
+    [("postgresql", "create"), ("postgresql", "update"), ("mariadb", "update")],
+)
+def test_timeout_mid_statement_cancels_it_on_the_server(
+    world_factory: Callable[[str, int], World], kind: str, limit: str
+) -> None:
+    world = world_factory(kind, 1)
+    before: list[str] = []
+    if limit == "update":
+        world.config(target="f1")
+        world.tf("apply", "-auto-approve")
+        world.config()
+        before = ["f1"]
+    reached = _seconds_to_block(world)
+    assert runs(world.databases[0].url) == before
+    timeout = math.ceil(2 * reached) + 3
+    world.config(timeouts={limit: f"{timeout}s"})
+    text = _runs_past(world, timeout)
     assert "The migration lock is released" in text, text
     world.settled()
-    assert runs(world.databases[0].url) == []
+    assert runs(world.databases[0].url) == before
+
+
+def test_delete_timeout_cancels_a_downgrade_mid_statement(
+    world_factory: Callable[[str, int], World],
+) -> None:
+    """A destroy with ``on_destroy`` downgrades; ``timeouts.delete`` bounds that downgrade."""
+    world = world_factory("postgresql", 1)
+    (world.gate / "block").unlink()
+    world.config(on_destroy="f2")
+    world.tf("apply", "-auto-approve")
+    assert world.databases[0].heads() == ("f3",)
+    reached = _seconds_to_block(world, destroy=True)
+    timeout = math.ceil(2 * reached) + 3
+    # A destroy has no configuration: it takes the limit from the state, so apply it first.
+    world.config(on_destroy="f2", timeouts={"delete": f"{timeout}s"})
+    world.tf("apply", "-auto-approve")
+    _runs_past(world, timeout, destroy=True)
+    world.settled()
+    assert world.databases[0].heads() == ("f3",), "the downgrade rolled back"
+    assert world.state_revision() == "f3", "the resource stays in the state"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="a read past timeouts.read kills its worker without cancelling its statement on the "
+    "server, which keeps waiting there (the error says the worker was killed)",
+)
+def test_read_timeout_cancels_a_refresh_waiting_on_the_server(
+    world_factory: Callable[[str, int], World],
+) -> None:
+    """``timeouts.read`` bounds the refresh: its read of the version table waits for a lock the
+    test holds, and the limit cancels that statement on the server."""
+    world = world_factory("postgresql", 1)
+    (world.gate / "block").unlink()
+    world.tf("apply", "-auto-approve")
+    started = time.monotonic()
+    world.tf("plan")
+    timeout = math.ceil(2 * (time.monotonic() - started)) + 3
+    world.config(timeouts={"read": f"{timeout}s"})
+    world.tf("apply", "-auto-approve")
+    url = world.databases[0].url
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query LIKE '%alembic_version%'"
+    )
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as holder, holder.begin():
+            holder.execute(sa.text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
+            plan = subprocess.Popen(
+                [world.terraform, "plan", "-input=false", "-no-color"],
+                cwd=world.work,
+                env=world.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            try:
+                wait_for(lambda: scalar(url, waiting) > 0, "the refresh to wait for the lock")
+                output, _ = plan.communicate(timeout=timeout + HANG)
+                assert scalar(url, waiting) == 0, f"the waiting read was not cancelled:\n{output}"
+            finally:
+                if plan.poll() is None:
+                    plan.kill()
+                    plan.communicate()
+    finally:
+        engine.dispose()
+    assert plan.returncode != 0
+    text = " ".join(output.split())
+    assert "ran past its timeout" in text, text
+    assert "A cancel for its running statement was sent to the database server" in text, text
 
 
 def test_severed_connection_mid_migration(
@@ -401,16 +548,17 @@ def test_severed_connection_mid_migration(
         stderr=subprocess.DEVNULL,
     )
     try:
+        wait_for(lambda: accepts(port), "the forwarder to listen")
         through = upstream.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
         main_tf = world.work / "main.tf"
         main_tf.write_text(
             main_tf.read_text().replace(json.dumps(database.url), json.dumps(through))
         )
-        apply = world.start_apply()
-        world.blocked()
-        severed.touch()
-        forwarder.wait(timeout=HANG)
-        apply.wait(timeout=HANG)
+        with world.applying() as apply:
+            world.blocked()
+            severed.touch()
+            forwarder.wait(timeout=HANG)
+            apply.wait(timeout=HANG)
     finally:
         if forwarder.poll() is None:
             forwarder.kill()
@@ -434,6 +582,7 @@ def test_severed_connection_mid_migration(
     # The way to the database is back (the state keeps the URL through it).
     restored = subprocess.Popen(forward[:-2], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        wait_for(lambda: accepts(port), "the restored forwarder to listen")
         world.tf("apply", "-auto-approve")
     finally:
         restored.kill()
@@ -461,8 +610,7 @@ def test_kill_9_with_the_warm_server_ends_the_session_and_its_worker(
     world.env.pop("TERRAFORM_PROVIDER_ALEMBIC_DAEMON")
     world.env["TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR"] = str(warm)
     try:
-        apply = world.start_apply()
-        try:
+        with world.applying() as apply:
             world.blocked()
             # The provider's warm server and its session fork; the worker server and its fork.
             before = _mentioning(str(warm))
@@ -477,10 +625,6 @@ def test_kill_9_with_the_warm_server_ends_the_session_and_its_worker(
                 lambda: len(_mentioning(str(warm))) <= len(before) - 2,
                 "the session and its worker to go",
             )
-        finally:
-            if apply.poll() is None:
-                os.killpg(apply.pid, signal.SIGKILL)
-                apply.wait()
         assert runs(world.databases[0].url) == []
         (world.gate / "block").unlink()
         world.tf("apply", "-auto-approve")

@@ -394,6 +394,7 @@ def new_database(
             admin.dispose()
 
 
+@pytest.mark.newest_terraform
 @pytest.mark.embedded_terraform
 def test_journey_database_created_in_the_same_apply(
     harness: Harness,

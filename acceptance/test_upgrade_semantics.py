@@ -40,7 +40,7 @@ ADDRESS = "alembic_upgrade.db"
 PROVIDER = Reattach()
 ROOT = Path(__file__).resolve().parent.parent
 
-HclValue = str | bool | Mapping[str, str]
+HclValue = str | bool | list[str] | Mapping[str, str]
 
 
 # -- helpers shared by the resource acceptance modules ----------------------------------------
@@ -62,8 +62,8 @@ def newest_terraform() -> TerraformBinary:
 
 
 def hcl(value: HclValue) -> str:
-    """Render a string, bool or map of strings as HCL, keeping ``${`` and ``%{`` literal."""
-    if isinstance(value, bool | str):
+    """Render a string, bool, list or map of strings as HCL, keeping ``${`` and ``%{`` literal."""
+    if isinstance(value, bool | str | list):
         return hcl_literal(value)
     entries = "".join(f"    {key} = {hcl(item)}\n" for key, item in value.items())
     return "{\n" + entries + "  }"

@@ -28,6 +28,8 @@ __all__ = [
     "ROOT",
     "WAIT",
     "SigningKey",
+    "StillUntil",
+    "accepts",
     "fake_proxy_command",
     "free_port",
     "hcl",
@@ -79,11 +81,39 @@ def wait_gone(pid: int, timeout: float = WAIT) -> None:
     wait_for(lambda: not is_alive(pid), f"process {pid} to exit", timeout)
 
 
+class StillUntil:
+    """A monotonic clock that stands at 0 until ``condition`` first holds, then counts from there.
+
+    Given to code that measures a deadline, it starts the deadline when the test's scenario is in
+    place (a process has set itself up), not when a slow machine got round to starting it.
+    """
+
+    def __init__(self, condition: Callable[[], bool]) -> None:
+        self._condition = condition
+        self._start: float | None = None
+
+    def __call__(self) -> float:
+        if self._start is None:
+            if not self._condition():
+                return 0.0
+            self._start = time.monotonic()
+        return time.monotonic() - self._start
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def accepts(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts TCP connections on ``host:port`` right now."""
+    try:
+        with socket.create_connection((host, port), timeout=WAIT):
+            return True
+    except OSError:
+        return False
 
 
 def fake_proxy_command(*args: str) -> list[str]:

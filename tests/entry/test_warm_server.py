@@ -8,6 +8,7 @@ Terraform gives a plugin, exactly as Terraform starts it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,9 +20,11 @@ from pathlib import Path
 import grpc
 import pytest
 
+from alembic_provider import __version__
 from alembic_provider.plugin.proto import tfplugin6_pb2, tfplugin6_pb2_grpc
 from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
 from alembic_provider.rendezvous import settings as rendezvous_settings
+from tests.ci_skips import NOT_HERE
 from tests.started import PROVIDER_COMMAND, StartedProvider
 from tests.support import is_alive, wait_for, wait_gone
 
@@ -221,7 +224,12 @@ def test_status_and_stop(daemon_dir: Path) -> None:
     launcher.stop()
     running = _cli(daemon_dir, "status")
     assert running.returncode == 0, running.stdout + running.stderr
-    assert f"socket: {daemon_dir}/v" in running.stdout
+    expected = rendezvous_settings.settings(
+        dict(os.environ, **{rendezvous_settings.DIRECTORY_VARIABLE: str(daemon_dir)})
+    )
+    assert f"socket: {expected.socket_path}\n" in running.stdout, running.stdout
+    named = re.escape(f"{daemon_dir}/v{__version__}-")
+    assert re.fullmatch(f"{named}[0-9a-f]{{20}}\\.sock", expected.socket_path), "version and digest"
     pid = _server_pid(daemon_dir)
     assert pid is not None
     stopped = _cli(daemon_dir, "stop")
@@ -233,8 +241,14 @@ def test_status_and_stop(daemon_dir: Path) -> None:
 
 def test_the_server_exits_when_idle(daemon_dir: Path) -> None:
     launcher = Launcher(_env(daemon_dir, **{rendezvous_settings.IDLE_VARIABLE: "0.5"}))
-    launcher.stop()
-    wait_for(lambda: not list(daemon_dir.glob("*.sock")), "the idle server to remove its socket")
+    try:
+        pid = _server_pid(daemon_dir)
+        assert pid is not None, "a warm server serves the launcher's session"
+        assert list(daemon_dir.glob("*.sock")), "the serving server listens"
+    finally:
+        launcher.stop()
+    wait_for(lambda: not is_alive(pid), "the idle server to exit")
+    assert not list(daemon_dir.glob("*.sock")), "the idle server removed its socket"
 
 
 def test_turned_off_the_launcher_serves_itself(daemon_dir: Path) -> None:
@@ -259,7 +273,7 @@ def test_a_directory_others_may_enter_is_not_used(daemon_dir: Path) -> None:
     assert not list(daemon_dir.glob("*.sock"))
 
 
-@pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
+@pytest.mark.skipif(os.getuid() != 0, reason=f"{NOT_HERE}needs root to act as another user")
 def test_another_user_cannot_reach_the_socket(daemon_dir: Path) -> None:
     Launcher(_env(daemon_dir)).stop()
     (socket_path,) = daemon_dir.glob("*.sock")

@@ -154,14 +154,12 @@ def test_warm_servers_are_shared_and_bounded(tmp_path: Path) -> None:
     }
     try:
         first = Launch((sys.executable,), str(root), {})
-        assert processes.exchange(first, request).response == {
-            "ok": True,
-            "result": {"target": ["aaaa0002"]},
-        }
-        processes.exchange(first, request)
+        answer = processes.exchange(first, request).response
+        assert answer == {"ok": True, "result": {"target": ["aaaa0002"]}}
+        assert processes.exchange(first, request).response == answer
         assert len(processes._servers) == 1
         second = Launch((sys.executable,), str(root), {"PYTHONHASHSEED": "7"})
-        assert processes.exchange(second, request).response is not None
+        assert processes.exchange(second, request).response == answer
         assert len(processes._servers) == 1, "the least recently used server is closed"
         assert next(iter(processes._servers))[2] == (("PYTHONHASHSEED", "7"),)
         servers = list(processes._servers.values())
@@ -218,9 +216,9 @@ def test_worker_usage(tmp_path: Path) -> None:
     )
 
 
-def _resolve_request(root: Path) -> dict[str, object]:
+def _current_request(root: Path) -> dict[str, object]:
     return {
-        "protocol": 1,
+        "protocol": PROTOCOL_VERSION,
         "op": "current",
         "config": str(root / "alembic.ini"),
         "section": "alembic",
@@ -229,6 +227,10 @@ def _resolve_request(root: Path) -> dict[str, object]:
         "url": None,
         "environment": {},
     }
+
+
+#: What ``current`` answers for a SQLite database no migration has touched.
+_EMPTY_SQLITE = {"ok": True, "result": {"current": [], "dialect": "sqlite"}}
 
 
 def _server_pid(processes: WorkerProcesses) -> int | None:
@@ -244,14 +246,14 @@ def test_a_shared_server_outlives_its_provider_and_serves_the_next(
     launch = Launch((sys.executable,), str(root), {})
     first = WorkerProcesses(warm=True)
     try:
-        assert first.exchange(launch, _resolve_request(root)).response is not None
+        assert first.exchange(launch, _current_request(root)).response == _EMPTY_SQLITE
         pid = _server_pid(first)
     finally:
         first.close()
     assert pid is not None and is_alive(pid), "the shared server stays for the next command"
     second = WorkerProcesses(warm=True)
     try:
-        assert second.exchange(launch, _resolve_request(root)).response is not None
+        assert second.exchange(launch, _current_request(root)).response == _EMPTY_SQLITE
         assert _server_pid(second) == pid
     finally:
         second.close()
@@ -280,7 +282,7 @@ def test_projects_share_a_server_per_interpreter_but_not_per_wrapper_directory(
         for label, command in (("binary", (sys.executable,)), ("wrapper", (str(wrapper),))):
             for root in roots:
                 request = {
-                    **_resolve_request(root),
+                    **_current_request(root),
                     "protocol": PROTOCOL_VERSION,
                     "op": "resolve",
                     "target": "heads",
@@ -334,7 +336,7 @@ def test_a_server_whose_starter_left_early_still_serves_the_next_provider(
     asking = WorkerProcesses(warm=True)
     try:
         request = {
-            **_resolve_request(root),
+            **_current_request(root),
             "protocol": PROTOCOL_VERSION,
             "op": "resolve",
             "target": "heads",
@@ -396,7 +398,10 @@ def test_a_shared_server_stops_when_asked_even_if_it_cannot_answer(
     root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
     processes = WorkerProcesses(warm=True)
     try:
-        processes.exchange(Launch((sys.executable,), str(root), {}), _resolve_request(root))
+        answer = processes.exchange(
+            Launch((sys.executable,), str(root), {}), _current_request(root)
+        )
+        assert answer.response == _EMPTY_SQLITE
         pid = _server_pid(processes)
     finally:
         processes.close()

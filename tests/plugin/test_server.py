@@ -34,6 +34,7 @@ from alembic_provider.plugin.server import (
     remove_stale_directories,
 )
 from alembic_provider.plugin.tls import make_server_certificate
+from tests.ci_skips import NOT_HERE
 from tests.started import PROVIDER_COMMAND, StartedProvider
 
 
@@ -255,7 +256,7 @@ _SYSTEM_PYTHON = "/usr/bin/python3"  # one another user may run (a virtualenv ma
 
 @pytest.mark.skipif(
     os.geteuid() != 0 or not os.path.exists(_SYSTEM_PYTHON),
-    reason="needs root and a system Python to run a client as another user",
+    reason=f"{NOT_HERE}needs root and a system Python to run a client as another user",
 )
 def test_another_user_cannot_reach_the_socket(tls_plugin: Plugin) -> None:
     """The socket's directory is private (0700): another user cannot even connect."""

@@ -6,11 +6,12 @@ Standard library only; every behaviour the tests need is a flag:
                   [--exit-after SECONDS] [--exit-on FILE] [--status N] [--ignore-term]
                   [--say TEXT]... [--say-env NAME]... [--record FILE]
 
-It appends its pid to ``--record`` first, prints the ``--say`` lines and the values of the
-``--say-env`` variables, waits ``--delay`` seconds, then listens (forwarding each connection to
-``--forward``, or echoing without it). Without ``--listen``/``--unix`` it never listens. With
-``--exit-after`` it exits with ``--status`` after that many seconds (counted from the start),
-with ``--exit-on`` as soon as that file exists.
+It sets its signal handling, prints the ``--say`` lines and the values of the ``--say-env``
+variables, and only then appends its pid to ``--record``: a recorded pid says the process is set
+up, however slowly Python started. Then it waits ``--delay`` seconds and listens (forwarding
+each connection to ``--forward``, or echoing without it). Without ``--listen``/``--unix`` it
+never listens. With ``--exit-after`` it exits with ``--status`` after that many seconds (counted
+from the start), with ``--exit-on`` as soon as that file exists.
 """
 
 from __future__ import annotations
@@ -79,13 +80,13 @@ def main() -> int:
     started = time.monotonic()
     if args.ignore_term:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if args.record:
-        with open(args.record, "a", encoding="utf-8") as record:
-            record.write(f"{os.getpid()}\n")
     for text in args.say:
         print(text, flush=True)
     for name in args.say_env:
         print(f"{name}={os.environ.get(name, '')}", flush=True)
+    if args.record:
+        with open(args.record, "a", encoding="utf-8") as record:
+            record.write(f"{os.getpid()}\n")
     if args.exit_after is not None or args.exit_on is not None:
 
         def leave() -> None:

@@ -21,6 +21,7 @@ import pytest
 from alembic_provider.errors import ProxyError
 from alembic_provider.proxy import ProxyManager, ProxySpec
 from tests.support import (
+    StillUntil,
     fake_proxy_command,
     free_port,
     is_alive,
@@ -130,11 +131,17 @@ def test_an_early_exit_gives_status_and_output(manager: ProxyManager, tmp_path: 
     )
 
 
-def test_a_proxy_that_never_listens_times_out(manager: ProxyManager, tmp_path: Path) -> None:
+def set_up(record: Path) -> StillUntil:
+    """A clock for the manager that starts once a fake proxy recorded itself (it is set up)."""
+    return StillUntil(lambda: bool(recorded_pids(record)))
+
+
+def test_a_proxy_that_never_listens_times_out(tmp_path: Path) -> None:
     path, record = tmp_path / "p.sock", tmp_path / "starts"
     command = fake("--say", "waiting for credentials", "--record", str(record))
     spec = ProxySpec(command, ready=str(path), timeout=0.5)
-    with pytest.raises(ProxyError) as caught, manager.use(spec):
+    manager = ProxyManager(grace_period=1.0, linger=0, clock=set_up(record))
+    with manager, pytest.raises(ProxyError) as caught, manager.use(spec):
         pass
     assert caught.value.message == (
         f"The proxy command {list(command)!r} did not become ready in time: nothing accepted a "
@@ -142,7 +149,8 @@ def test_a_proxy_that_never_listens_times_out(manager: ProxyManager, tmp_path: P
         "SIGTERM). Check that 'proxy_ready' names the address the proxy listens on, or raise "
         "'proxy_timeout'.\n\nLast output of the proxy:\nwaiting for credentials"
     )
-    assert all(not is_alive(pid) for pid in recorded_pids(record))
+    (pid,) = recorded_pids(record)
+    assert not is_alive(pid)
 
 
 def test_a_proxy_ignoring_term_is_killed_after_the_grace_period(tmp_path: Path) -> None:
@@ -152,10 +160,16 @@ def test_a_proxy_ignoring_term_is_killed_after_the_grace_period(tmp_path: Path) 
         with manager.use(ProxySpec(command, ready=str(path))):
             (pid,) = recorded_pids(record)
         wait_gone(pid)
-        never = ProxySpec(fake("--ignore-term"), ready=str(tmp_path / "q.sock"), timeout=0.3)
-        killed = r"so it was stopped \(killed by SIGKILL\)"
-        with pytest.raises(ProxyError, match=killed), manager.use(never):
-            pass
+    waiting = tmp_path / "waiting"
+    never = ProxySpec(
+        fake("--ignore-term", "--record", str(waiting)), ready=str(tmp_path / "q.sock"), timeout=0.3
+    )
+    killed = r"so it was stopped \(killed by SIGKILL\)"
+    manager = ProxyManager(grace_period=0.3, linger=0, clock=set_up(waiting))
+    with manager, pytest.raises(ProxyError, match=killed), manager.use(never):
+        pass
+    (pid,) = recorded_pids(waiting)
+    wait_gone(pid)
 
 
 def test_threads_share_one_process(manager: ProxyManager, tmp_path: Path) -> None:
@@ -208,10 +222,11 @@ def test_secrets_in_the_proxy_output_are_masked(manager: ProxyManager, tmp_path:
 
 
 def test_proxy_output_never_reaches_the_providers_stdout(
-    manager: ProxyManager, capfd: pytest.CaptureFixture[str]
+    manager: ProxyManager, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    with manager.use(ProxySpec(fake("--say", "marker-c41b"), sleep=0.2)):
-        pass
+    record = tmp_path / "starts"
+    with manager.use(ProxySpec(fake("--say", "marker-c41b", "--record", str(record)), sleep=0.2)):
+        wait_for_starts(record)  # it has printed its line
     captured = capfd.readouterr()
     assert "marker-c41b" not in captured.out
     assert "marker-c41b" not in captured.err

@@ -14,28 +14,20 @@ from __future__ import annotations
 from tests.stateful.test_provider_model import ProviderModel
 
 
-def test_forced_replace_with_a_pending_upgrade() -> None:
-    state = ProviderModel()
+def test_forced_replace_with_a_pending_upgrade(state: ProviderModel) -> None:
     (_revisions_0,) = state.build(count=1)
-    try:
-        state.apply(refresh=True)
-        revisions_1 = state.add_revision(head=0)
-        state.apply_replace(refresh=True)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == [revisions_1]
-    finally:
-        state.teardown()
+    state.apply(refresh=True)
+    revisions_1 = state.add_revision(head=0)
+    state.apply_replace(refresh=True)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == [revisions_1]
 
 
-def test_forced_replace_without_a_pending_change() -> None:
+def test_forced_replace_without_a_pending_change(state: ProviderModel) -> None:
     """With nothing to do the first plan leaves the lifecycle PRESENT, and the replace works."""
-    state = ProviderModel()
     (revisions_0,) = state.build(count=1)
-    try:
-        state.apply(refresh=True)
-        state.apply_replace(refresh=True)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == [revisions_0]
-        assert state.tf.state.value["id"] == "heads"
-    finally:
-        state.teardown()
+    state.apply(refresh=True)
+    state.apply_replace(refresh=True)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == [revisions_0]
+    assert state.tf.state.value["id"] == "heads"

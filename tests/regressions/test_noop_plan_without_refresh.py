@@ -13,29 +13,21 @@ from __future__ import annotations
 from tests.stateful.test_provider_model import ProviderModel
 
 
-def test_apply_without_refresh_records_a_database_upgraded_by_hand() -> None:
-    state = ProviderModel()
+def test_apply_without_refresh_records_a_database_upgraded_by_hand(state: ProviderModel) -> None:
     (_revisions_0,) = state.build(count=1)
-    try:
-        state.apply(refresh=True)
-        revisions_1 = state.add_revision(head=0)
-        state.move_database(how="upgrade", revision=revisions_1)
-        state.apply(refresh=False)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == [revisions_1]
-    finally:
-        state.teardown()
+    state.apply(refresh=True)
+    revisions_1 = state.add_revision(head=0)
+    state.move_database(how="upgrade", revision=revisions_1)
+    state.apply(refresh=False)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == [revisions_1]
 
 
-def test_apply_with_refresh_records_a_database_upgraded_by_hand() -> None:
-    state = ProviderModel()
+def test_apply_with_refresh_records_a_database_upgraded_by_hand(state: ProviderModel) -> None:
     (_revisions_0,) = state.build(count=1)
-    try:
-        state.apply(refresh=True)
-        revisions_1 = state.add_revision(head=0)
-        state.move_database(how="upgrade", revision=revisions_1)
-        state.apply(refresh=True)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == [revisions_1]
-    finally:
-        state.teardown()
+    state.apply(refresh=True)
+    revisions_1 = state.add_revision(head=0)
+    state.move_database(how="upgrade", revision=revisions_1)
+    state.apply(refresh=True)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == [revisions_1]

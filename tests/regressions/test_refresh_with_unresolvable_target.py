@@ -15,35 +15,29 @@ from __future__ import annotations
 from tests.stateful.test_provider_model import ProviderModel
 
 
-def test_apply_after_the_target_became_ambiguous_and_the_database_moved() -> None:
-    state = ProviderModel()
+def test_apply_after_the_target_became_ambiguous_and_the_database_moved(
+    state: ProviderModel,
+) -> None:
     (revisions_0,) = state.build(count=1)
-    try:
-        state.target_head()
-        state.apply(refresh=True)
-        state.refresh()
-        revisions_1 = state.add_base()
-        state.move_database(how="stamp", revision=revisions_1)
-        state.target_heads(symbol="heads")
-        state.apply(refresh=True)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == sorted([revisions_0, revisions_1])
-    finally:
-        state.teardown()
+    state.target_head()
+    state.apply(refresh=True)
+    state.refresh()
+    revisions_1 = state.add_base()
+    state.move_database(how="stamp", revision=revisions_1)
+    state.target_heads(symbol="heads")
+    state.apply(refresh=True)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == sorted([revisions_0, revisions_1])
 
 
-def test_apply_after_the_target_became_ambiguous() -> None:
+def test_apply_after_the_target_became_ambiguous(state: ProviderModel) -> None:
     """Without the database moving in between, the same change of target applies."""
-    state = ProviderModel()
     (revisions_0,) = state.build(count=1)
-    try:
-        state.target_head()
-        state.apply(refresh=True)
-        state.refresh()
-        revisions_1 = state.add_base()
-        state.target_heads(symbol="heads")
-        state.apply(refresh=True)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == sorted([revisions_0, revisions_1])
-    finally:
-        state.teardown()
+    state.target_head()
+    state.apply(refresh=True)
+    state.refresh()
+    revisions_1 = state.add_base()
+    state.target_heads(symbol="heads")
+    state.apply(refresh=True)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == sorted([revisions_0, revisions_1])

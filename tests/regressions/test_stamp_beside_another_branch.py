@@ -14,31 +14,23 @@ from __future__ import annotations
 from tests.stateful.test_provider_model import ProviderModel
 
 
-def test_stamp_a_revision_beside_the_head_of_another_branch() -> None:
-    state = ProviderModel()
+def test_stamp_a_revision_beside_the_head_of_another_branch(state: ProviderModel) -> None:
     (revisions_0,) = state.build(count=1, kind="stamp")
-    try:
-        revisions_1 = state.add_base()
-        state.move_database(how="stamp", revision=revisions_1)
-        state.target_revision(revision=revisions_0)
-        state.apply(refresh=True)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == sorted([revisions_0, revisions_1])
-    finally:
-        state.teardown()
+    revisions_1 = state.add_base()
+    state.move_database(how="stamp", revision=revisions_1)
+    state.target_revision(revision=revisions_0)
+    state.apply(refresh=True)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == sorted([revisions_0, revisions_1])
 
 
-def test_stamp_a_revision_on_its_own_branch() -> None:
-    state = ProviderModel()
+def test_stamp_a_revision_on_its_own_branch(state: ProviderModel) -> None:
     revisions_0, revisions_1 = state.build(count=2, kind="stamp")
-    try:
-        state.move_database(how="stamp", revision=revisions_0)
-        state.target_revision(revision=revisions_1)
-        state.apply(refresh=True)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == [revisions_1]
-        state.add_revision(head=0)
-        state.apply(refresh=True)
-        assert state.tf.state.value["revisions"] == [revisions_1], "a stamp never follows"
-    finally:
-        state.teardown()
+    state.move_database(how="stamp", revision=revisions_0)
+    state.target_revision(revision=revisions_1)
+    state.apply(refresh=True)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == [revisions_1]
+    state.add_revision(head=0)
+    state.apply(refresh=True)
+    assert state.tf.state.value["revisions"] == [revisions_1], "a stamp never follows"

@@ -32,29 +32,21 @@ def _two_branches(state: ProviderModel) -> tuple[str, ...]:
     return state.scripts.heads()
 
 
-def test_stamp_heads_keeps_every_branch() -> None:
-    state = ProviderModel()
+def test_stamp_heads_keeps_every_branch(state: ProviderModel) -> None:
     state.build(count=0, kind="stamp")
-    try:
-        heads = _two_branches(state)
-        assert heads == ("r05", "r07", "r08")
-        state.target_heads(symbol="heads")
-        state.apply(refresh=True)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == list(heads)
-    finally:
-        state.teardown()
+    heads = _two_branches(state)
+    assert heads == ("r05", "r07", "r08")
+    state.target_heads(symbol="heads")
+    state.apply(refresh=True)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == list(heads)
 
 
-def test_upgrade_to_heads_from_the_same_database() -> None:
+def test_upgrade_to_heads_from_the_same_database(state: ProviderModel) -> None:
     """Running the migrations instead reaches every head."""
-    state = ProviderModel()
     state.build(count=0, kind="upgrade")
-    try:
-        heads = _two_branches(state)
-        state.target_heads(symbol="heads")
-        state.apply(refresh=True)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == list(heads)
-    finally:
-        state.teardown()
+    heads = _two_branches(state)
+    state.target_heads(symbol="heads")
+    state.apply(refresh=True)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == list(heads)

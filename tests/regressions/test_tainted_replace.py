@@ -14,17 +14,13 @@ from __future__ import annotations
 from tests.stateful.test_provider_model import ProviderModel
 
 
-def test_a_failed_create_is_replaced_after_the_migration_is_fixed() -> None:
-    state = ProviderModel()
+def test_a_failed_create_is_replaced_after_the_migration_is_fixed(state: ProviderModel) -> None:
     (revisions_0,) = state.build(count=1)
-    try:
-        revisions_1 = state.add_failing_revision(head=0)
-        state.apply(refresh=True)
-        assert state.tf.state is not None and state.tf.state.tainted
-        assert state.tf.state.value["revisions"] == [revisions_0]
-        state.fix_failing_revisions()
-        state.apply(refresh=True)
-        assert state.tf.state is not None and not state.tf.state.tainted
-        assert state.tf.state.value["revisions"] == [revisions_1]
-    finally:
-        state.teardown()
+    revisions_1 = state.add_failing_revision(head=0)
+    state.apply(refresh=True)
+    assert state.tf.state is not None and state.tf.state.tainted
+    assert state.tf.state.value["revisions"] == [revisions_0]
+    state.fix_failing_revisions()
+    state.apply(refresh=True)
+    assert state.tf.state is not None and not state.tf.state.tainted
+    assert state.tf.state.value["revisions"] == [revisions_1]

@@ -14,20 +14,18 @@ from __future__ import annotations
 from tests.stateful.test_provider_model import ProviderModel
 
 
-def test_unread_import_refreshed_at_an_unknown_revision_is_left_to_the_plan() -> None:
-    state = ProviderModel()
+def test_unread_import_refreshed_at_an_unknown_revision_is_left_to_the_plan(
+    state: ProviderModel,
+) -> None:
     (revisions_0,) = state.build(count=1, kind="upgrade", created_later=True)
-    try:
-        revisions_1 = state.add_branch(parent=revisions_0)
-        state.target_revision(revision=revisions_1)
-        state.import_by_revision(revision=revisions_1)
-        state.move_database_ahead_of_scripts()
-        state.refresh()
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] is None, "the refresh read the database"
-        state.plan(refresh=True)
-        assert state.saved is None, "the plan must refuse the unknown revision"
-        state.plan(refresh=True, unknown="environment")
-        state.apply(refresh=False)
-    finally:
-        state.teardown()
+    revisions_1 = state.add_branch(parent=revisions_0)
+    state.target_revision(revision=revisions_1)
+    state.import_by_revision(revision=revisions_1)
+    state.move_database_ahead_of_scripts()
+    state.refresh()
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] is None, "the refresh read the database"
+    state.plan(refresh=True)
+    assert state.saved is None, "the plan must refuse the unknown revision"
+    state.plan(refresh=True, unknown="environment")
+    state.apply(refresh=False)

@@ -20,29 +20,21 @@ from __future__ import annotations
 from tests.stateful.test_provider_model import ProviderModel
 
 
-def test_apply_without_refresh_after_the_database_was_moved_back() -> None:
+def test_apply_without_refresh_after_the_database_was_moved_back(state: ProviderModel) -> None:
     """The stored ``pending`` is spent once stored, so the plan differs and the apply runs."""
-    state = ProviderModel()
     _revisions_0, revisions_1 = state.build(count=2)
-    try:
-        state.apply(refresh=True)
-        state.move_database_to_base(drop_table=False)
-        state.apply(refresh=False)
-        assert not any(d.startswith("Refresh Needed: ") for d in state.tf.diagnostics)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == [revisions_1]
-    finally:
-        state.teardown()
+    state.apply(refresh=True)
+    state.move_database_to_base(drop_table=False)
+    state.apply(refresh=False)
+    assert not any(d.startswith("Refresh Needed: ") for d in state.tf.diagnostics)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == [revisions_1]
 
 
-def test_apply_with_refresh_after_the_database_was_moved_back() -> None:
-    state = ProviderModel()
+def test_apply_with_refresh_after_the_database_was_moved_back(state: ProviderModel) -> None:
     _revisions_0, revisions_1 = state.build(count=2)
-    try:
-        state.apply(refresh=True)
-        state.move_database_to_base(drop_table=False)
-        state.apply(refresh=True)
-        assert state.tf.state is not None
-        assert state.tf.state.value["revisions"] == [revisions_1]
-    finally:
-        state.teardown()
+    state.apply(refresh=True)
+    state.move_database_to_base(drop_table=False)
+    state.apply(refresh=True)
+    assert state.tf.state is not None
+    assert state.tf.state.value["revisions"] == [revisions_1]
