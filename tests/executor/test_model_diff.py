@@ -60,7 +60,7 @@ def _project(tmp_path: Path, python: str, models: str | None) -> tuple[Project, 
 def test_each_difference_is_worded_by_table_and_column(
     python: str, tmp_path: Path, cold_executor: WorkerExecutor
 ) -> None:
-    project, url = _project(tmp_path, python, MODELS)
+    project, _url = _project(tmp_path, python, MODELS)
     cold_executor.upgrade(project, "heads")
     diff = cold_executor.model_diff(project)
     assert diff.metadata
