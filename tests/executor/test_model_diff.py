@@ -103,3 +103,34 @@ def test_the_comparison_never_writes(tmp_path: Path, cold_executor: WorkerExecut
     assert "table 'accounts' is only in the models" in {d.text for d in diff.differences}
     assert version_rows(url) is None
     assert tables(url) == set()
+
+
+DEFAULTED = AGREEING.replace(
+    'sa.Column("legacy", sa.Text)', 'sa.Column("legacy", sa.Text, server_default="none")'
+)
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+@pytest.mark.parametrize("compare", [False, True], ids=["default", "server-defaults"])
+def test_server_defaults_are_compared_only_when_env_py_asks(
+    python: str, compare: bool, tmp_path: Path, cold_executor: WorkerExecutor
+) -> None:
+    root = make_project(
+        tmp_path,
+        sqlite_url(tmp_path / "db.sqlite"),
+        [Revision("r1", None, "create accounts", upgrade_sql=[], upgrade_code=CREATE)],
+        models=DEFAULTED,
+        compare_server_default=compare,
+    )
+    project = Project(str(root), python=(python,))
+    cold_executor.upgrade(project, "heads")
+    diff = cold_executor.model_diff(project)
+    assert diff.server_defaults is compare
+    texts = [d.text for d in diff.differences]
+    if not compare:
+        assert texts == []
+        return
+    assert texts == [
+        "column 'legacy' of table 'accounts' is no server default in the database and "
+        "server default 'none' in the models"
+    ]
