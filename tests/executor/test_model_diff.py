@@ -7,9 +7,17 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from alembic_provider.executor import Project, WorkerExecutor
-from tests.alembic_projects import Revision, make_project, sqlite_url, tables, version_rows
+from tests.alembic_projects import (
+    SCRIPT_LOCATION,
+    Revision,
+    make_project,
+    sqlite_url,
+    tables,
+    version_rows,
+)
 
 LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
 INTERPRETERS = [
@@ -134,3 +142,42 @@ def test_server_defaults_are_compared_only_when_env_py_asks(
         "column 'legacy' of table 'accounts' is no server default in the database and "
         "server default 'none' in the models"
     ]
+
+
+MARKER = """\
+import sqlalchemy as sa
+op.create_table("marker", sa.Column("id", sa.Integer, primary_key=True))
+"""
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_what_env_py_writes_in_its_transaction_is_rolled_back(
+    database_url: str, tmp_path: Path, cold_executor: WorkerExecutor
+) -> None:
+    """On PostgreSQL env.py's ``begin_transaction()`` is a real transaction Alembic commits."""
+    url = database_url
+    root = make_project(
+        tmp_path,
+        url,
+        [Revision("r1", None, "create marker", upgrade_sql=[], upgrade_code=MARKER)],
+        models=AGREEING,
+    )
+    env_py = root / SCRIPT_LOCATION / "env.py"
+    online = "        with context.begin_transaction():\n            context.run_migrations()"
+    assert online in env_py.read_text()
+    env_py.write_text(
+        env_py.read_text().replace(
+            online,
+            "        with context.begin_transaction():\n"
+            "            if context.get_x_argument(as_dictionary=True).get('mark'):\n"
+            "                connection.exec_driver_sql('INSERT INTO marker (id) VALUES (1)')\n"
+            "            context.run_migrations()",
+        )
+    )
+    cold_executor.upgrade(Project(str(root)), "heads")
+    diff = cold_executor.model_diff(Project(str(root), extra={"mark": "1"}))
+    assert "marker" in {d.table for d in diff.differences}
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM marker").scalar() == 0
+    engine.dispose()

@@ -2,8 +2,10 @@
 
 env.py runs online with ``dont_mutate`` and an ``fn`` that hands the context env.py configured
 (its ``target_metadata``, ``compare_type``, ``compare_server_default``, ``include_object`` ...)
-to Alembic's public ``compare_metadata`` and returns no step: no migration runs, no version
-table is created, and the comparison only reads the catalog. Each difference is worded here,
+to Alembic's public ``compare_metadata``, then leaves env.py by raising, so the transaction
+env.py began is rolled back: no migration runs, no version table is created, and the
+comparison only reads the catalog. An env.py that calls ``run_migrations()`` for several
+databases is compared on the first. Each difference is worded here,
 where the SQLAlchemy objects are. Part of the worker: standard library at import time, Python
 3.8 syntax, never imports the provider package.
 """
@@ -11,7 +13,7 @@ where the SQLAlchemy objects are. Part of the worker: standard library at import
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tfalembic_runtime import env_failure, run_env
 
@@ -19,6 +21,14 @@ if TYPE_CHECKING:
     Record = dict[str, Any]
 
 __all__ = ["model_diff", "word_difference"]
+
+
+class _Compared(BaseException):
+    """Raised out of ``fn`` once compared, so env.py's transaction is rolled back, not committed.
+
+    A ``BaseException``, so an env.py that catches ``Exception`` around its migrations lets it
+    through.
+    """
 
 
 def model_diff(config: Any, script: Any, tag: str | None) -> Record:
@@ -29,21 +39,23 @@ def model_diff(config: Any, script: Any, tag: str | None) -> Record:
     answer: Record = {"metadata": True, "differences": [], "server_defaults": False}
     calls: list[bool] = []
 
-    def fn(heads: Sequence[str], context: Any) -> list[Any]:
+    def fn(heads: Sequence[str], context: Any) -> NoReturn:
         from alembic.autogenerate import compare_metadata
 
         metadata = context.opts.get("target_metadata")
         calls.append(metadata is not None)
         if metadata is None:
-            return []
+            raise _Compared()
         answer["server_defaults"] = bool(context.opts.get("compare_server_default"))
         for diff in compare_metadata(context, metadata):
             for one in diff if isinstance(diff, list) else [diff]:
                 answer["differences"].append(word_difference(one, context.dialect))
-        return []
+        raise _Compared()
 
     try:
         run_env(config, script, fn, dont_mutate=True, tag=tag)
+    except _Compared:
+        pass
     except BaseException as exc:
         raise env_failure(exc, config=config) from exc
     answer["metadata"] = any(calls)
