@@ -181,3 +181,23 @@ def test_what_env_py_writes_in_its_transaction_is_rolled_back(
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM marker").scalar() == 0
     engine.dispose()
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
+def test_a_model_column_is_named_on_the_servers(
+    python: str, database_url: str, tmp_path: Path, cold_executor: WorkerExecutor
+) -> None:
+    root = make_project(
+        tmp_path,
+        database_url,
+        [Revision("r1", None, "create accounts", upgrade_sql=[], upgrade_code=CREATE)],
+        models=MODELS,
+    )
+    project = Project(str(root), python=(python,))
+    cold_executor.upgrade(project, "heads")
+    texts = {d.text for d in cold_executor.model_diff(project).differences}
+    assert "column 'email' of table 'accounts' (VARCHAR(200)) is only in the models" in texts
+    assert "table 'old_audit' is only in the database" in texts
+    assert "table 'audit' is only in the models" in texts
+    assert version_rows(database_url) == {"r1"}
