@@ -315,6 +315,7 @@ class Provider:
 def new_provider(log: Logger | None = None) -> Provider:
     """Build the provider with every resource and data source this package offers."""
     from alembic_provider.data_sources.current import CurrentDataSource
+    from alembic_provider.data_sources.model_diff import ModelDiffDataSource
     from alembic_provider.data_sources.review import ReviewDataSource
     from alembic_provider.data_sources.revisions import RevisionsDataSource
     from alembic_provider.executor import WorkerExecutor
@@ -330,7 +331,12 @@ def new_provider(log: Logger | None = None) -> Provider:
     return Provider(
         PROVIDER_SCHEMA,
         resources=(UpgradeResource(), StampResource()),
-        data_sources=(RevisionsDataSource(), CurrentDataSource(), ReviewDataSource()),
+        data_sources=(
+            RevisionsDataSource(),
+            CurrentDataSource(),
+            ReviewDataSource(),
+            ModelDiffDataSource(),
+        ),
         log=log,
         redactor=redactor,
         executor=WorkerExecutor(log=log.child("provider.executor"), redactor=redactor),

@@ -117,6 +117,14 @@ PROVIDER_SCHEMA = Schema(
                 "resource's own `extra` entries win.",
                 optional=True,
             ),
+            Attribute(
+                "compare_models",
+                "bool",
+                "Whether plans of `alembic_upgrade` compare env.py's `target_metadata` with the "
+                "database once it is at its target, warning when they differ (read-only). "
+                "Defaults to `false`; a resource's own `compare_models` wins.",
+                optional=True,
+            ),
         ),
         block_types=(
             review_block(

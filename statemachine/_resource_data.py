@@ -249,6 +249,16 @@ class Facts:
     review_error: str | None = None
     #: Why the review could not read the sizes of the tables the migrations touch.
     review_sizes_error: str | None = None
+    #: ``compare_models`` is on: the plan compares env.py's models with the database.
+    compare_models: bool = False
+    #: Each difference between the models and the database, worded.
+    model_differences: tuple[str, ...] = ()
+    #: env.py configures no ``target_metadata``, so there is nothing to compare.
+    models_without_metadata: bool = False
+    #: env.py asks autogenerate to compare server defaults too.
+    model_server_defaults: bool = False
+    #: Why the models could not be compared with the database, when they could not.
+    model_diff_error: str | None = None
 
     def __post_init__(self) -> None:
         for name in _HEADS:
@@ -258,7 +268,7 @@ class Facts:
                 f"'review' is a list of revision reviews, not the string '{self.review}'."
             )
         object.__setattr__(self, "review", tuple(self.review))
-        for name in ("downgrades", "undone", "error_attribute"):
+        for name in ("downgrades", "undone", "error_attribute", "model_differences"):
             value = getattr(self, name)
             if isinstance(value, str):
                 raise TypeError(f"'{name}' is a list of revision ids, not the string '{value}'.")

@@ -210,19 +210,19 @@ UPGRADE_TRANSITIONS: list[TransitionConfigDict] = [
     edge("planned", (S.ABSENT, *_IN_STATE), "=", when="has_destroy_error", unless="is_unusable", do="refuse_destroy_target"),
     # Before the unreachable row: a plan from an empty version table is reviewed too.
     edge("planned", S.ABSENT, "=", when="has_blocked_findings", do="refuse_review"),
-    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_unreachable", do=("warn_unreachable", "plan_upgrade")),
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_unreachable", do=("warn_unreachable", "plan_upgrade", "defer_models")),
     *_CREATE_FAILED,
-    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_at_target", do="plan_noop"),
-    edge("planned", S.ABSENT, S.PLANNED_CREATE, when=("has_downgrades", "can_downgrade"), do="plan_downgrade"),
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, when="is_at_target", do=("plan_noop", "compare_models")),
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, when=("has_downgrades", "can_downgrade"), do=("plan_downgrade", "defer_models")),
     edge("planned", S.ABSENT, "=", when="has_downgrades", do="refuse_downgrade"),
-    edge("planned", S.ABSENT, S.PLANNED_CREATE, do="plan_upgrade"),
+    edge("planned", S.ABSENT, S.PLANNED_CREATE, do=("plan_upgrade", "defer_models")),
     *_UPDATE_FAILED,
     edge("planned", _IN_STATE, "=", when="has_db_moved_since_refresh", do="refuse_moved_since_refresh"),
-    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when="is_at_target", do="plan_noop"),
-    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("has_downgrades", "can_downgrade"), do="plan_downgrade"),
+    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when="is_at_target", do=("plan_noop", "compare_models")),
+    edge("planned", _IN_STATE, S.PLANNED_UPDATE, when=("has_downgrades", "can_downgrade"), do=("plan_downgrade", "defer_models")),
     edge("planned", _IN_STATE, "=", when="has_downgrades", do="refuse_downgrade"),
     edge("planned", _IN_STATE, "=", when="has_blocked_findings", do="refuse_review"),
-    edge("planned", _IN_STATE, S.PLANNED_UPDATE, do="plan_upgrade"),
+    edge("planned", _IN_STATE, S.PLANNED_UPDATE, do=("plan_upgrade", "defer_models")),
     *_VALUES_PLANNED,
     *_APPLY_ALONGSIDE_OTHERS,
     *_APPLY,
@@ -278,6 +278,7 @@ _TARGET_FACT: dict[Kind, str] = {"upgrade": "target_heads", "stamp": "stamp_head
 _NOT_AS_PLANNED = "Migration Not Applied As Planned"
 _NOT_REACHABLE = "Database Not Reachable"
 _REVIEWED = "Migration Review"
+_MODELS = "Models Not Compared Yet"
 
 TERMINAL = frozenset({S.GONE})
 """States with no way out. A later create of the same address starts a new model at ABSENT."""
@@ -538,6 +539,11 @@ class ResourceLifecycle:
         review: Iterable[RevisionReview] = (),
         review_error: str | None = None,
         review_sizes_error: str | None = None,
+        compare_models: bool = False,
+        model_differences: Iterable[str] = (),
+        models_without_metadata: bool = False,
+        model_server_defaults: bool = False,
+        model_diff_error: str | None = None,
     ) -> bool:
         """PlanResourceChange gathered its facts.
 
@@ -568,6 +574,10 @@ class ResourceLifecycle:
             they run; an upgrade warns once per revision (a stamp runs none of them).
         :param review_error: why the pending revisions could not be reviewed.
         :param review_sizes_error: why the sizes of the tables they touch could not be read.
+        :param compare_models: ``compare_models`` is on; at the target, ``model_differences``
+            words each difference between env.py's ``target_metadata`` and the database,
+            ``models_without_metadata`` says env.py has none, ``model_server_defaults`` that
+            server defaults were compared, ``model_diff_error`` why nothing could be compared.
         """
         return unbound()
 
@@ -1041,6 +1051,53 @@ class ResourceLifecycle:
                 _REVIEWED,
                 f"The pending revisions could not be reviewed: {facts.review_error} The plan is "
                 "still valid; read the pending revisions before applying.",
+            )
+
+    def compare_models(self, event: EventData) -> None:
+        """At the target with ``compare_models`` on: say how env.py's models differ from the
+        database, or why they could not be compared."""
+        facts = Facts.of(event)
+        if not facts.compare_models:
+            return
+        if facts.model_diff_error is not None:
+            self._warn(
+                "Models Not Compared",
+                f"The models could not be compared with the database: {facts.model_diff_error}",
+                ("compare_models",),
+            )
+        elif facts.models_without_metadata:
+            self._warn(
+                "Models Not Compared",
+                "compare_models is on, but env.py passes no target_metadata to "
+                "context.configure(), so there is nothing to compare the database with. Import "
+                "your models' MetaData in env.py and pass it, for example 'from myapp.models "
+                "import Base' and 'context.configure(connection=connection, "
+                "target_metadata=Base.metadata)', or set compare_models = false.",
+                ("compare_models",),
+            )
+        elif facts.model_differences:
+            defaults = (
+                ""
+                if facts.model_server_defaults
+                else "\n\nServer defaults were not compared: env.py does not set "
+                "compare_server_default=True."
+            )
+            self._warn(
+                "Models Differ From Database",
+                "The database is at its target revision, but its schema differs from env.py's "
+                "target_metadata (as 'alembic check' would say):\n"
+                + "\n".join(f"- {line}" for line in facts.model_differences)
+                + "\n\nA migration is missing for these changes, or the models are out of "
+                "date; 'alembic revision --autogenerate' drafts the migration." + defaults,
+            )
+
+    def defer_models(self, event: EventData) -> None:
+        """Not at the target yet: the models are compared once the migrations have run."""
+        if Facts.of(event).compare_models:
+            self._warn(
+                _MODELS,
+                "The database is not at its target revision yet, so its schema is compared "
+                "with env.py's target_metadata by the first plan after the apply.",
             )
 
     def plan_downgrade(self, event: EventData) -> None:

@@ -22,7 +22,7 @@ from alembic_provider.executor import (
     ScriptInfo,
     Step,
 )
-from alembic_provider.review import Review
+from alembic_provider.review import ModelDiff, Review
 
 _RUN = RunOptions()
 
@@ -37,6 +37,9 @@ class FakeExecutor:
     #: What ``review`` answers, and the ``(current, dialect)`` of each review asked for.
     review_answer: Review = field(default_factory=Review)
     reviews: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
+    #: What ``model_diff`` answers, and how many comparisons were asked for.
+    model_diff_answer: ModelDiff = field(default_factory=lambda: ModelDiff(metadata=True))
+    model_diffs: int = 0
 
     def _heads(self) -> tuple[str, ...]:
         return (self.history[self.position - 1],) if self.position else ()
@@ -147,6 +150,10 @@ class FakeExecutor:
     ) -> Review:
         self.reviews.append((tuple(current), dialect))
         return self.review_answer
+
+    def model_diff(self, project: Project, **_: object) -> ModelDiff:
+        self.model_diffs += 1
+        return self.model_diff_answer
 
     def warm_up(self, project: Project) -> None:
         self.calls.append("warm_up")

@@ -27,7 +27,14 @@ from alembic_provider.provider_config import PROVIDER_SCHEMA
 from alembic_provider.redaction import Redactor
 from alembic_provider.resources.stamp import StampResource
 from alembic_provider.resources.upgrade import UpgradeResource
-from alembic_provider.review import Operation, Review, RevisionOperations, TableSize
+from alembic_provider.review import (
+    ModelDiff,
+    ModelDifference,
+    Operation,
+    Review,
+    RevisionOperations,
+    TableSize,
+)
 from alembic_provider.schema import empty_object
 from tests.alembic_projects import (
     Revision,
@@ -766,3 +773,82 @@ def test_a_blocked_finding_fails_a_create_planned_from_an_empty_version_table_to
     planned, notes = tf.plan(tf.config())
     assert (planned.state, notes) == (None, ["error Migration Blocked By Review"])
     assert tf.world.reviews == [((), None)]
+
+
+_DIFFERS = ModelDiff(
+    metadata=True,
+    differences=(
+        ModelDifference(
+            "add_column",
+            "column 'email' of table 'accounts' (VARCHAR(200)) is only in the models",
+            table="accounts",
+            column="email",
+        ),
+    ),
+)
+
+
+def test_compare_models_at_the_target_warns_of_each_difference() -> None:
+    tf = created(Terraform())
+    tf.world.model_diff_answer = _DIFFERS
+    assert _plan_details(tf) == []  # off by default
+    assert tf.world.model_diffs == 0
+    ((summary, detail),) = _plan_details_with(tf, compare_models=True)
+    assert summary == "Models Differ From Database"
+    assert "- column 'email' of table 'accounts' (VARCHAR(200)) is only in the models" in detail
+    assert "Server defaults were not compared" in detail
+    assert tf.world.model_diffs == 1
+
+
+def test_the_provider_turns_compare_models_on_and_a_resource_off() -> None:
+    tf = created(Terraform())
+    tf.world.model_diff_answer = _DIFFERS
+    tf.configure(project_root=".", compare_models=True)
+    assert [s for s, _ in _plan_details(tf)] == ["Models Differ From Database"]
+    assert _plan_details_with(tf, compare_models=False) == []
+
+
+def test_models_that_agree_with_the_database_say_nothing() -> None:
+    tf = created(Terraform())
+    assert _plan_details_with(tf, compare_models=True) == []
+    assert tf.world.model_diffs == 1
+
+
+def test_env_py_without_target_metadata_warns_once_how_to_set_it() -> None:
+    tf = created(Terraform())
+    tf.world.model_diff_answer = ModelDiff(metadata=False)
+    ((summary, detail),) = _plan_details_with(tf, compare_models=True)
+    assert summary == "Models Not Compared"
+    assert "target_metadata=Base.metadata" in detail
+
+
+def test_before_the_target_the_comparison_waits_for_the_apply() -> None:
+    tf = Terraform(world=World(position=1, model_diff_answer=_DIFFERS))
+    assert [s for s, _ in _plan_details_with(tf, compare_models=True)] == [
+        "Models Not Compared Yet"
+    ]
+    assert tf.world.model_diffs == 0
+
+
+@dataclass
+class _CompareFails(World):
+    def model_diff(self, project: Project, **options: Any) -> ModelDiff:
+        raise errors.MigrationError("env.py failed: boom.", kind="env")
+
+
+def test_a_comparison_that_fails_is_a_warning_and_the_plan_goes_on() -> None:
+    tf = created(Terraform(world=_CompareFails()))
+    assert _plan_details_with(tf, compare_models=True) == [
+        (
+            "Models Not Compared",
+            "The models could not be compared with the database: env.py failed: boom.",
+        )
+    ]
+
+
+def _plan_details_with(tf: Terraform, **values: Any) -> list[tuple[str, str]]:
+    config = tf.config(**values)
+    _, diagnostics = tf.provider.plan_resource_change(
+        tf.type_name, tf.state, tf.proposed(config), config, tf.private
+    )
+    return [(d.summary, d.detail) for d in diagnostics]

@@ -46,6 +46,8 @@ from alembic_provider.executor.process import Exchange, Launch, WorkerProcesses
 from alembic_provider.redaction import Redactor
 from alembic_provider.review import (
     ColumnType,
+    ModelDiff,
+    ModelDifference,
     Operation,
     Review,
     RevisionOperations,
@@ -198,6 +200,8 @@ class Executor(Protocol):
         options: CallOptions = ...,
     ) -> Review: ...
 
+    def model_diff(self, project: Project, *, options: CallOptions = ...) -> ModelDiff: ...
+
     def warm_up(self, project: Project) -> None: ...
 
     def close(self) -> None: ...
@@ -335,6 +339,11 @@ class WorkerExecutor:
         extra = {"target": target, "current": list(current), "dialect": dialect, "sizes": sizes}
         result = self._call(project, "review", extra, options)
         return _parse(result, "review", _review)
+
+    def model_diff(self, project: Project, *, options: CallOptions = _DEFAULT_CALL) -> ModelDiff:
+        """Compare env.py's ``target_metadata`` with the database, read-only."""
+        result = self._call(project, "model_diff", {}, options)
+        return _parse(result, "model_diff", _model_diff)
 
     # -- apply operations ------------------------------------------------------------------
 
@@ -659,6 +668,25 @@ def _review(result: dict[str, Any]) -> Review:
             for name, size in (result.get("sizes") or {}).items()
         },
         sizes_error=result["sizes_error"] if isinstance(result.get("sizes_error"), str) else None,
+    )
+
+
+def _model_diff(result: dict[str, Any]) -> ModelDiff:
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) else None
+
+    return ModelDiff(
+        metadata=result["metadata"] is True,
+        differences=tuple(
+            ModelDifference(
+                kind=str(d["kind"]),
+                text=str(d["text"]),
+                table=text(d.get("table")),
+                column=text(d.get("column")),
+            )
+            for d in result["differences"]
+        ),
+        server_defaults=result.get("server_defaults") is True,
     )
 
 

@@ -66,6 +66,15 @@ _SETTINGS = (
         computed=True,
         default=False,
     ),
+    Attribute(
+        "compare_models",
+        "bool",
+        "When the database is at its target, compare env.py's `target_metadata` with the "
+        "live schema (Alembic's autogenerate comparison, read-only) and warn \"Models Differ "
+        "From Database\" with each difference. Unset: the provider's `compare_models` "
+        "(default `false`). See the model drift guide.",
+        optional=True,
+    ),
 )
 
 _OUTPUTS = (

@@ -14,6 +14,7 @@ from alembic_provider.review.model import (
     RevisionOperations,
     TableSize,
 )
+from alembic_provider.review.models import ModelDiff, ModelDifference
 from alembic_provider.review.policy import NAMES, Policy, policy_of
 from alembic_provider.review.rules import CODES, Code, findings_of
 from alembic_provider.review.waivers import Waived, waive
@@ -25,6 +26,8 @@ __all__ = [
     "Code",
     "ColumnType",
     "Finding",
+    "ModelDiff",
+    "ModelDifference",
     "Operation",
     "Policy",
     "Review",

@@ -112,6 +112,10 @@ def _facts(model: type, trigger: str) -> dict[str, Any]:
             facts[name] = ("a",)
         elif name == "error_attribute":
             facts[name] = ("target",)
+        elif name == "model_differences":
+            facts[name] = (
+                "column 'email' of table 'accounts' (VARCHAR(200)) is only in the models",
+            )
         elif name == "review":
             facts[name] = (resource.RevisionReview("a", "add a", ("- destructive drop-table",)),)
         elif name == "known":

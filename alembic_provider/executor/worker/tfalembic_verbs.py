@@ -19,6 +19,7 @@ from tfalembic_config import load_config
 from tfalembic_errors import ReportedError, error_text, import_failure, quoted, user_frame
 from tfalembic_lifeline import LIFELINE
 from tfalembic_lock import Lock
+from tfalembic_modeldiff import model_diff
 from tfalembic_partial import IMPLICIT_COMMIT, committed_text
 from tfalembic_review import review_steps
 from tfalembic_runtime import Runner, env_failure, read_database, read_directly, run_env
@@ -363,6 +364,12 @@ def op_review(request: Result) -> Result:
     return {"revisions": reviews, "sizes": sizes["tables"], "sizes_error": sizes["error"]}
 
 
+def op_model_diff(request: Result) -> Result:
+    """Compare env.py's ``target_metadata`` with the database; never writes."""
+    config = load_config(request, ["current"])
+    return model_diff(config, load_script(config), request.get("tag"))
+
+
 OPERATIONS: dict[str, Callable[[Result], Result]] = {
     "describe": op_describe,
     "resolve": op_resolve,
@@ -373,6 +380,7 @@ OPERATIONS: dict[str, Callable[[Result], Result]] = {
     "stamp": op_stamp,
     "sql": op_sql,
     "review": op_review,
+    "model_diff": op_model_diff,
 }
 
 

@@ -12,13 +12,21 @@ from alembic_provider import errors
 from alembic_provider.cty import contains_unknown
 from alembic_provider.executor import Inspection
 from alembic_provider.resources.base import Values
-from alembic_provider.review import Policy, Review, findings_of, revision_lines, waive
+from alembic_provider.review import (
+    ModelDiff,
+    Policy,
+    Review,
+    findings_of,
+    revision_lines,
+    waive,
+)
 from statemachine.resource import RevisionReview
 
 __all__ = [
     "COMPUTED",
     "CONNECTION_FAILURES",
     "applying",
+    "compared",
     "destroy_target",
     "destroying",
     "failure",
@@ -127,6 +135,15 @@ def reviewed(review: Review, dialect: str | None, policy: Policy) -> Facts:
             for r in review.revisions
             if r.revision in lines or r.revision in lifted or r.revision in blocked
         ),
+    }
+
+
+def compared(diff: ModelDiff) -> Facts:
+    """What comparing env.py's models with the database found, each difference worded."""
+    return {
+        "model_differences": tuple(d.text for d in diff.differences),
+        "models_without_metadata": not diff.metadata,
+        "model_server_defaults": diff.server_defaults,
     }
 
 

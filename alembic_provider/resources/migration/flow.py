@@ -131,6 +131,7 @@ class Flow:
                     **observe.planning(offline),
                     **_destroy_facts(work),
                     **self._review(work, offline),
+                    **self._models(work, None),
                 },
                 offline,
             )
@@ -142,6 +143,7 @@ class Flow:
             **observe.planning(inspection),
             **_destroy_facts(work),
             **self._review(work, inspection),
+            **self._models(work, inspection),
         }
         return {**facts, "explained": explained}, inspection
 
@@ -154,6 +156,25 @@ class Flow:
             return observe.reviewed(work.review(inspection), inspection.dialect, policy)
         except errors.ProviderError as exc:
             return {"review_error": exc.message}
+
+    def _models(self, work: Work, inspection: Inspection | None) -> Facts:
+        """Compare env.py's models with the database when ``compare_models`` is on and the
+        database is at its target now (nothing of this plan moves it first)."""
+        if not self.reviews or not _compares_models(work):
+            return {}
+        facts: Facts = {"compare_models": True}
+        if inspection is None or not observe.reached(inspection):
+            return facts
+        if inspection.planned_from != inspection.current:
+            return {
+                **facts,
+                "model_diff_error": "other resources of this plan move the database first, so "
+                "the comparison waits for the apply.",
+            }
+        try:
+            return {**facts, **observe.compared(work.model_diff())}
+        except errors.ProviderError as exc:
+            return {**facts, "model_diff_error": exc.message}
 
     def _planned(
         self,
@@ -368,6 +389,14 @@ def _destroy_facts(work: Work) -> Facts:
     except errors.ConfigError as exc:
         return {"destroy_error": exc.message}
     return {}
+
+
+def _compares_models(work: Work) -> bool:
+    """The resource's ``compare_models``, else the provider's; off by default."""
+    own = work.values.get("compare_models")
+    if isinstance(own, bool):
+        return own
+    return work.ctx.provider_config.get("compare_models") is True
 
 
 def _plan_inspection(

@@ -23,7 +23,7 @@ from alembic_provider.executor import (
     RunResult,
 )
 from alembic_provider.resources.base import Context, Values
-from alembic_provider.review import Review
+from alembic_provider.review import ModelDiff, Review
 from statemachine.resource import Action
 
 __all__ = ["Work", "session"]
@@ -129,6 +129,10 @@ class Work:
             sizes=inspection.dialect is not None,
             options=self.call_options(),
         )
+
+    def model_diff(self) -> ModelDiff:
+        """Compare env.py's ``target_metadata`` with the database; writes nothing."""
+        return self.ctx.executor.model_diff(self.project, options=self.call_options())
 
     def execute(self, action: Action, options: RunOptions) -> RunResult:
         """Run one write the machine decided: its verb, toward its exact heads.
