@@ -56,8 +56,9 @@ def statement_lock_timeout_attribute(scope: str) -> Attribute:
         "another session holds, as a duration such as `5s`; past it the statement fails, the "
         "apply stops with an error naming the table, and applying again later continues. "
         "PostgreSQL `lock_timeout`, MySQL and MariaDB `lock_wait_timeout` and "
-        "`innodb_lock_wait_timeout` (whole seconds, rounded up); SQLite has no lock waits to "
-        "bound. Unset, statements wait as long as the server lets them. " + scope,
+        "`innodb_lock_wait_timeout` (whole seconds, rounded up); no effect on SQLite, whose "
+        "driver gives up on a locked file after its own busy timeout. Unset, statements wait as long as the server lets them. "
+        + scope,
         optional=True,
         validators=(duration_validator,),
     )

@@ -42,9 +42,9 @@ _TABLE = re.compile(
 def bound_lock_waits(connection: Any, dialect: str, seconds: float | None) -> None:
     """Make every later statement on ``connection`` wait at most ``seconds`` for a lock.
 
-    Session-level, so it outlives the transaction it is set in once that commits. SQLite has
-    no lock waits to bound (a writer waits on the file, governed by the driver's timeout), so
-    nothing is set there.
+    Session-level, so it outlives the transaction it is set in once that commits. SQLite locks the
+    whole file, and its driver already gives up after its own busy timeout (``timeout``, 5
+    seconds by default in ``sqlite3``), so nothing is set there.
     """
     if seconds is None:
         return
