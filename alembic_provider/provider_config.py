@@ -57,8 +57,8 @@ def statement_lock_timeout_attribute(scope: str) -> Attribute:
         "apply stops with an error naming the table, and applying again later continues. "
         "PostgreSQL `lock_timeout`, MySQL and MariaDB `lock_wait_timeout` and "
         "`innodb_lock_wait_timeout` (whole seconds, rounded up); no effect on SQLite, whose "
-        "driver gives up on a locked file after its own busy timeout. Unset, statements wait as long as the server lets them. "
-        + scope,
+        "driver gives up on a locked file after its own busy timeout. Unset, statements wait "
+        "as long as the server lets them. " + scope,
         optional=True,
         validators=(duration_validator,),
     )
