@@ -1,9 +1,10 @@
 """Acceptance tests of ``statement_lock_timeout``: a migration stuck behind a lock fails fast.
 
 Through the newest Terraform against PostgreSQL and MariaDB: another connection holds an open
-transaction that read the table a migration alters; with the bound set, the apply fails within
-it, naming the table and saying to retry, and the next apply after the transaction ended
-succeeds. Never edits the provider.
+transaction that read the table a migration alters (a table lock), or locked the version
+table's row a stamp rewrites (a row lock); with the bound set, the apply fails within it, naming
+the table and saying to retry, and the next apply after the transaction ended succeeds. Never
+edits the provider.
 """
 
 from __future__ import annotations
@@ -37,11 +38,12 @@ class Holder:
         self.connection: Any = None
         self.started = 0.0
 
-    def take(self, table: str) -> None:
+    def take(self, table: str, lock: str = "") -> None:
+        """Read ``table`` in a transaction left open; ``lock`` is appended (``FOR UPDATE``)."""
         self.engine = self.database.engine()
         self.connection = self.engine.connect()
         self.connection.begin()
-        self.connection.execute(sa.text(f"SELECT * FROM {table}")).fetchall()
+        self.connection.execute(sa.text(f"SELECT * FROM {table} {lock}")).fetchall()
         self.started = time.monotonic()
 
     def release(self) -> None:
@@ -101,6 +103,56 @@ def test_a_migration_behind_a_lock_fails_fast_and_the_next_apply_succeeds(
                     config=config,
                     pre_config=holder.release,
                     check=database_at(database, ["r2"]),
+                ),
+            ],
+            provider=PROVIDER,
+        )
+    finally:
+        holder.release()
+
+
+@pytest.mark.parametrize("database", ["postgresql", "mariadb"], indirect=True)
+def test_a_stamp_behind_a_row_lock_on_the_version_table_fails_fast(
+    harness: Harness, database: Database, tmp_path: Path
+) -> None:
+    project = make_project(
+        tmp_path / "alembic",
+        revisions=[Revision("r1", None, "first"), Revision("r2", "r1", "second")],
+    )
+    address = "alembic_stamp.baseline"
+    holder = Holder(database)
+
+    def config(target: str) -> str:
+        return provider_block(project) + resource_block(
+            "alembic_stamp",
+            "baseline",
+            target=target,
+            environment={"DATABASE_URL": database.url},
+            statement_lock_timeout=f"{BOUND}s",
+        )
+
+    def failed_fast(state: State) -> None:
+        waited = time.monotonic() - holder.started
+        assert waited < BOUND + ALLOWANCE, f"the apply waited {waited:.0f}s"
+        assert database.heads() == ("r1",)
+
+    try:
+        harness.test(
+            [
+                Step(config=config("r1"), check=database_at(database, ["r1"], address)),
+                Step(
+                    config=config("r2"),
+                    pre_config=lambda: holder.take("alembic_version", "FOR UPDATE"),
+                    expect_error=(
+                        rf"Lock Wait Timeout[\s\S]*{BOUND}s[\s\S]*alembic_version"
+                        r"[\s\S]*Apply again once"
+                    ),
+                    check=failed_fast,
+                ),
+                Step(
+                    config=config("r2"),
+                    pre_config=holder.release,
+                    check=database_at(database, ["r2"], address),
                 ),
             ],
             provider=PROVIDER,

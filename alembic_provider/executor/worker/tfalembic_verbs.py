@@ -220,13 +220,17 @@ def _run_failure(exc: BaseException, runner: Runner, verb: str, config: Any) -> 
         return ReportedError("target", f"Alembic cannot {verb} to this target: {error_text(exc)}")
     if isinstance(exc, ImportError):
         return import_failure(exc)
+    table = lock_wait_table(exc)
     if runner.active is None:
+        if table is not None:
+            # A stamp, or the version table's update after the last migration.
+            text = _lock_wait_text(f"The {verb}", verb, table, runner.lock_waits, exc)
+            return ReportedError("lock_wait", text)
         return ReportedError(
             "migration", f"The {verb} failed after its migrations: {error_text(exc)}"
         )
     revision, message = runner.active
     about = f" ({message})" if message else ""
-    table = lock_wait_table(exc)
     if table is None:
         kind = "migration"
         text = f"Revision '{revision}'{about} failed during {verb}: {error_text(exc)}"
