@@ -811,7 +811,7 @@ class ProviderModel(RuleBasedStateMachine):
         allow_downgrade: bool | None,
         preview_sql: bool | None,
         on_destroy: str | None,
-        statement_lock_timeout: str | None,
+        statement_lock_timeout: str | None = None,
     ) -> None:
         self.settings = {
             "allow_downgrade": allow_downgrade,
