@@ -116,7 +116,7 @@ def review_rows(bench: Bench, postgres: _Postgres | None) -> Iterator[Row]:
             idle,
             None,
             "0: nothing pending, no review work",
-            note=f"{busy} with one revision pending; that plan {nothing_ms:.0f} ms",
+            note=f"that plan {nothing_ms:.0f} ms; {busy} with one revision pending",
             most=0,
         )
         eleven, single = _pair(plan(many), plan(one))
