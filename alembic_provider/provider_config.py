@@ -8,10 +8,11 @@ secrets are at rest nowhere when they come from ephemeral values. Never does I/O
 
 from __future__ import annotations
 
+from alembic_provider.durations import duration_validator
 from alembic_provider.review.policy import names_validator
 from alembic_provider.schema import Attribute, Block, NestedBlock, Schema
 
-__all__ = ["PROVIDER_SCHEMA", "review_block"]
+__all__ = ["PROVIDER_SCHEMA", "review_block", "statement_lock_timeout_attribute"]
 
 
 def review_block(scope: str) -> NestedBlock:
@@ -43,6 +44,23 @@ def review_block(scope: str) -> NestedBlock:
                 ),
             ),
         ),
+    )
+
+
+def statement_lock_timeout_attribute(scope: str) -> Attribute:
+    """How long a migration's statements wait for table and row locks, then fail."""
+    return Attribute(
+        "statement_lock_timeout",
+        "string",
+        "How long each statement of a migration may wait for a lock on a table or row that "
+        "another session holds, as a duration such as `5s`; past it the statement fails, the "
+        "apply stops with an error naming the table, and applying again later continues. "
+        "PostgreSQL `lock_timeout`, MySQL and MariaDB `lock_wait_timeout` and "
+        "`innodb_lock_wait_timeout` (whole seconds, rounded up); no effect on SQLite, whose "
+        "driver gives up on a locked file after its own busy timeout. Unset, statements wait "
+        "as long as the server lets them. " + scope,
+        optional=True,
+        validators=(duration_validator,),
     )
 
 
@@ -124,6 +142,10 @@ PROVIDER_SCHEMA = Schema(
                 "database once it is at its target, warning when they differ (read-only). "
                 "Defaults to `false`; a resource's own `compare_models` wins.",
                 optional=True,
+            ),
+            statement_lock_timeout_attribute(
+                "The default for every `alembic_upgrade` and `alembic_stamp`; a resource's own "
+                "`statement_lock_timeout` wins."
             ),
         ),
         block_types=(

@@ -8,7 +8,7 @@ cached); "cold" stops the warm server and empties the cache before every run, li
 command in a fresh CI job. SQLite files live in ``/dev/shm`` when it exists, so the disk's fsync
 does not drown what is measured. PostgreSQL rows run when ``ALEMBIC_TEST_POSTGRES_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/postgres``) is reachable. ``BENCH_REPEAT`` sets the runs per
-row (default 3). Nothing here asserts a speed.
+row (default 3). The review's rows come from ``bench_review.py``. Nothing here asserts a speed.
 """
 
 from __future__ import annotations
@@ -357,6 +357,9 @@ def _rows(bench: Bench) -> Iterator[Row]:
     yield from _small_rows(bench, small, one)
     yield from _handshake_rows(bench)
     postgres = _postgres()
+    from bench_review import review_rows
+
+    yield from review_rows(bench, postgres)
     yield from _long_rows(bench, postgres)
     yield from _many_rows(bench, small, one)
     if postgres is not None:

@@ -86,6 +86,7 @@ _KINDS: dict[str, tuple[type[ProviderError], str | None]] = {
     "offline": (MigrationError, "SQL Preview Failed"),
     "lock": (MigrationError, "Migration Lock Failed"),
     "lock_timeout": (LockTimeoutError, None),
+    "lock_wait": (MigrationError, "Lock Wait Timeout"),
     "environment": (WorkerEnvironmentError, None),
     "placeholder_url": (ConfigError, "Database URL Not Set"),
 }
@@ -94,6 +95,9 @@ _REMEDIES: dict[str, str] = {
     "migration": "Fix the migration, then apply again: the next apply continues from the "
     "revision the database reached.",
     "env": "Fix env.py (or what it imports), then plan again.",
+    "lock_wait": "Apply again once the other session's transaction has ended: the next apply "
+    "continues from the revision the database reached. To let statements wait longer, raise "
+    "'statement_lock_timeout'.",
     "script": "Fix the migration file, then plan again.",
     "database": "Check the database URL and that the database accepts connections from this "
     "machine, then plan again.",
@@ -405,6 +409,8 @@ class WorkerExecutor:
             extra["exact"] = list(exact)
         if options.owner is not None:
             extra["owner"] = options.owner
+        if options.statement_lock_timeout is not None:
+            extra["statement_lock_timeout"] = options.statement_lock_timeout
         result, output = self._exchange(project, verb, extra, options)
         return _parse(
             result,

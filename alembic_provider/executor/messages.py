@@ -34,7 +34,7 @@ __all__ = [
     "Step",
 ]
 
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 
 Direction = Literal["upgrade", "downgrade", "none"]
 
@@ -114,11 +114,14 @@ class RunOptions(CallOptions):
     :param owner: the resource's configured target. With exact heads, an upgrade or downgrade
         then moves only the heads on the target's branches: the others are other resources'
         business, and may move under the lock at the same time.
+    :param statement_lock_timeout: seconds each migration statement may wait for a lock on a
+        table or row before it fails; ``None`` leaves the server's own limit.
     """
 
     lock: bool = True
     lock_timeout: float | None = 300.0
     owner: str | None = None
+    statement_lock_timeout: float | None = None
 
 
 class Step(NamedTuple):
@@ -320,6 +323,8 @@ class Request(TypedDict):
     #: upgrade, downgrade and stamp: the revision ids to reach, instead of resolving ``target``.
     exact: NotRequired[list[str]]
     lock: NotRequired[LockPayload]
+    #: upgrade, downgrade and stamp: seconds a statement may wait for a table or row lock.
+    statement_lock_timeout: NotRequired[float | None]
 
 
 class ErrorPayload(TypedDict):

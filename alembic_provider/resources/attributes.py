@@ -7,6 +7,7 @@ appears. Never does I/O.
 from __future__ import annotations
 
 from alembic_provider.durations import duration_validator
+from alembic_provider.provider_config import statement_lock_timeout_attribute
 from alembic_provider.proxy import command_validator, ready_validator
 from alembic_provider.schema import Attribute, Block, NestedBlock, Schema
 
@@ -157,7 +158,7 @@ def pending_attribute(description: str) -> Attribute:
 
 
 def run_attributes() -> tuple[Attribute, ...]:
-    """How migrations run: the migration lock."""
+    """How migrations run: the migration lock and the bound on waiting for locks."""
     return (
         Attribute(
             "lock",
@@ -179,6 +180,7 @@ def run_attributes() -> tuple[Attribute, ...]:
             default="5m",
             validators=(duration_validator,),
         ),
+        statement_lock_timeout_attribute("Overrides the provider's `statement_lock_timeout`."),
     )
 
 

@@ -804,14 +804,20 @@ class ProviderModel(RuleBasedStateMachine):
         allow_downgrade=st.sampled_from([None, False, True]),
         preview_sql=st.sampled_from([None, False, True]),
         on_destroy=st.sampled_from([None, "base"]),
+        statement_lock_timeout=st.sampled_from([None, "5s"]),
     )
     def change_settings(
-        self, allow_downgrade: bool | None, preview_sql: bool | None, on_destroy: str | None
+        self,
+        allow_downgrade: bool | None,
+        preview_sql: bool | None,
+        on_destroy: str | None,
+        statement_lock_timeout: str | None = None,
     ) -> None:
         self.settings = {
             "allow_downgrade": allow_downgrade,
             "preview_sql": preview_sql,
             "on_destroy": on_destroy,
+            "statement_lock_timeout": statement_lock_timeout,
         }
 
     @rule(revision=revisions)

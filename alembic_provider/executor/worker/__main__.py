@@ -14,6 +14,7 @@ releases. The modules beside this file are split along Alembic's own seams:
 - ``tfalembic_review``: what each pending ``upgrade()`` would do, recorded without a database;
 - ``tfalembic_tablesizes``: the size of existing tables, from the database's statistics;
 - ``tfalembic_lock``: the migration lock;
+- ``tfalembic_lockwait``: how long migration statements wait for table and row locks;
 - ``tfalembic_lifeline``: the provider's lifeline, and cancellation that reaches the database;
 - ``tfalembic_verbs``: one operation per Alembic verb, and the dispatcher;
 - ``tfalembic_serve``: the process modes, ``run`` (one request), ``serve`` (a provider's own
@@ -37,6 +38,7 @@ import tfalembic_config  # noqa: F401
 import tfalembic_errors  # noqa: F401
 import tfalembic_lifeline  # noqa: F401
 import tfalembic_lock  # noqa: F401
+import tfalembic_lockwait  # noqa: F401
 import tfalembic_review  # noqa: F401
 import tfalembic_runtime  # noqa: F401
 import tfalembic_scriptcache  # noqa: F401

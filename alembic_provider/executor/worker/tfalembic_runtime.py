@@ -23,6 +23,7 @@ from tfalembic_errors import (
     is_driver_failure,
 )
 from tfalembic_lifeline import LIFELINE
+from tfalembic_lockwait import bound_lock_waits
 from tfalembic_scripts import check_known, step_pair, steps_to
 
 __all__ = [
@@ -98,10 +99,13 @@ class Runner:
         verb: str,
         target: str | tuple[str, ...],
         narrow: Callable[[Sequence[str]], tuple[str, ...]] | None = None,
+        lock_waits: float | None = None,
     ) -> None:
         """:param narrow: given the heads Alembic read (under the lock), the destination to
-        move to instead of ``target``."""
+        move to instead of ``target``.
+        :param lock_waits: seconds each migration statement may wait for a lock."""
         self.script = script
+        self.lock_waits = lock_waits
         self.verb = verb
         self.target = target
         self.narrow = narrow
@@ -118,6 +122,7 @@ class Runner:
         connection = getattr(context, "connection", None)
         if connection is not None and not getattr(context, "as_sql", False):
             LIFELINE.track(connection)
+            bound_lock_waits(connection, context.dialect.name, self.lock_waits)
             _record_statements(connection, self.ran)
         self.state = "planning"
         if self.narrow is not None:

@@ -19,6 +19,7 @@ from tfalembic_config import load_config
 from tfalembic_errors import ReportedError, error_text, import_failure, quoted, user_frame
 from tfalembic_lifeline import LIFELINE
 from tfalembic_lock import Lock
+from tfalembic_lockwait import lock_wait_table
 from tfalembic_modeldiff import model_diff
 from tfalembic_partial import IMPLICIT_COMMIT, committed_text
 from tfalembic_review import review_steps
@@ -153,7 +154,8 @@ def _mutate(request: Result, verb: str) -> Result:
     lock = Lock.acquire(before, settings["timeout"]) if before and settings["enabled"] else None
     try:
         narrow = None if owned is None else functools.partial(owned_heads, script, owned, exact)
-        runner = Runner(script, verb, exact or target, narrow)
+        waits = request.get("statement_lock_timeout")
+        runner = Runner(script, verb, exact or target, narrow, waits)
         purge = verb == "stamp" and before is not None and bool(unknown_heads(script, before.heads))
         # A stamp of an exact set of heads starts from an empty table: ``alembic stamp`` of
         # several heads can drop the head of an unrelated branch.
@@ -219,18 +221,43 @@ def _run_failure(exc: BaseException, runner: Runner, verb: str, config: Any) -> 
         return ReportedError("target", f"Alembic cannot {verb} to this target: {error_text(exc)}")
     if isinstance(exc, ImportError):
         return import_failure(exc)
+    table = lock_wait_table(exc)
     if runner.active is None:
+        if table is not None:
+            # A stamp, or the version table's update after the last migration.
+            text = _lock_wait_text(f"The {verb}", verb, table, runner.lock_waits, exc)
+            return ReportedError("lock_wait", text)
         return ReportedError(
             "migration", f"The {verb} failed after its migrations: {error_text(exc)}"
         )
     revision, message = runner.active
     about = f" ({message})" if message else ""
-    text = f"Revision '{revision}'{about} failed during {verb}: {error_text(exc)}"
+    if table is None:
+        kind = "migration"
+        text = f"Revision '{revision}'{about} failed during {verb}: {error_text(exc)}"
+    else:
+        kind = "lock_wait"
+        named = f"Revision '{revision}'{about}"
+        text = _lock_wait_text(named, verb, table, runner.lock_waits, exc)
     facts = runner.facts
     if facts is not None and facts.dialect in IMPLICIT_COMMIT:
         # A paragraph of its own: the error text often ends with the SQL.
         text += "\n\n" + committed_text(facts.server, revision, runner.ran, "the error")
-    return ReportedError("migration", text, revision=revision)
+    return ReportedError(kind, text, revision=revision)
+
+
+def _lock_wait_text(
+    named: str, verb: str, table: str, bound: float | None, exc: BaseException
+) -> str:
+    """Say which revision gave up waiting for which table's lock, and for how long."""
+    on = f"table '{table}'" if table else "a table"
+    waited = "longer than the server allows"
+    if bound is not None:
+        waited = f"longer than statement_lock_timeout ({bound:g}s)"
+    return (
+        f"{named} waited {waited} for a lock on {on} that another session holds, so the "
+        f"{verb} stopped there: {error_text(exc)}"
+    )
 
 
 def _stopped(runner: Runner, verb: str) -> ReportedError:

@@ -35,7 +35,7 @@ __all__ = [
     "still_ours",
 ]
 
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 _MAX_MESSAGE = 1024 * 1024
 # alembic_provider/executor/worker/ -> alembic_provider/rendezvous/sockets.py
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -71,7 +71,18 @@ class Work:
             timeout=self.timeout(),
             cancel=self.cancel,
             owner=self.target,
+            statement_lock_timeout=self.statement_lock_timeout(),
         )
+
+    def statement_lock_timeout(self) -> float | None:
+        """The resource's bound on waiting for locks, else the provider's; None when unset."""
+        for value in (
+            self.values.get("statement_lock_timeout"),
+            self.ctx.provider_config.get("statement_lock_timeout"),
+        ):
+            if isinstance(value, str):
+                return parse_duration(value)
+        return None
 
     def inspect(
         self,

@@ -10,6 +10,10 @@ resource "alembic_upgrade" "schema" {
   # Given to env.py as sqlalchemy.url, which is what the env.py written by `alembic init` reads.
   # Never shown in plans or logs.
   url = var.database_url
+
+  # A migration stuck behind another session's long transaction gives up after 5 seconds
+  # instead of holding every query on that table up behind it; apply again later.
+  statement_lock_timeout = "5s"
 }
 
 output "schema_revision" {
