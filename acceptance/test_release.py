@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +34,13 @@ from acceptance.terraform_bin import TerraformBinary, find_binaries
 from alembic_provider import __version__
 from alembic_provider.install import platform_name
 from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
-from tests.support import load_script, provider_installation, signing_key
+from tests.alembic_projects import Revision, make_project
+from tests.support import (
+    load_script,
+    provider_installation,
+    required_providers,
+    signing_key,
+)
 
 pytestmark = pytest.mark.acceptance
 
@@ -152,6 +159,10 @@ def started(unpacked: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[s
         MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE,
         "PLUGIN_PROTOCOL_VERSIONS": "5,6",
         "PLUGIN_CLIENT_CERT": "-----BEGIN CERTIFICATE-----\n",
+        # The warm server it starts lives where the test run keeps them, which stops it at the end.
+        **{
+            k: v for k, v in os.environ.items() if k.startswith("TERRAFORM_PROVIDER_ALEMBIC_DAEMON")
+        },
     }
     process = subprocess.Popen(
         [str(unpacked / PROGRAM)],
@@ -247,6 +258,110 @@ def test_the_archive_installs_from_a_packed_filesystem_mirror_and_its_lock_file_
     assert "# alembic_upgrade.demo will be created" in plan_text
     second.tf(clone, "apply", "-input=false", "-auto-approve")
     assert second.tf(clone, "output", "-raw", "revision").stdout == "0003"
+
+
+def _archive_config(root: Path) -> str:
+    return (
+        required_providers(SOURCE, __version__)
+        + f"""provider "alembic" {{
+  project_root = "{root}"
+}}
+
+resource "alembic_upgrade" "db" {{
+  target = "heads"
+  environment = {{
+    DATABASE_URL = "sqlite:///${{path.cwd}}/db.sqlite"
+  }}
+}}
+"""
+    )
+
+
+def _daemon(program: Path, env: dict[str, str], action: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(program), "daemon", action], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def _sessions_of(program: Path, env: dict[str, str]) -> tuple[int, int]:
+    """Sessions served by ``program``'s warm server, and how many came straight to it."""
+    status = _daemon(program, env, "status")
+    assert status.returncode == 0, describe(status)
+    for block in status.stdout.split("\nWarm server ")[0:]:
+        if f"  interpreter: {program}\n" in block:
+            served, _, fast = block.split("sessions: ")[1].split()[:3]
+            return int(served), int(fast.lstrip("("))
+    raise AssertionError(f"no warm server of {program}:\n{status.stdout}")
+
+
+def test_the_archive_serves_terraform_through_a_warm_server_and_keeps_each_commands_secrets(
+    terraform: TerraformBinary, dist: Path, tmp_path: Path
+) -> None:
+    """Two working directories, two secrets, one warm server: each apply sees only its own."""
+    warm = Path(tempfile.mkdtemp(prefix="tfa-"))
+    machine = new_machine(
+        tmp_path,
+        "archive",
+        terraform,
+        cli_config=_mirror_config(dist),
+        extra_env={
+            "PATH": _project_python_on_path(tmp_path / "archive"),
+            "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR": str(warm / "warm"),
+        },
+    )
+    root = make_project(tmp_path / "alembic", revisions=[Revision("w1", None, "first")])
+    program = None
+    try:
+        seen = {}
+        for name in ("first", "second"):
+            work = tmp_path / name
+            work.mkdir()
+            (work / "main.tf").write_text(_archive_config(root))
+            record = tmp_path / f"{name}.jsonl"
+            env = dict(
+                machine.extra_env,
+                ALEMBIC_TEST_RECORD=str(record),
+                ALEMBIC_TEST_SECRET=f"secret-of-{name}",
+            )
+            for command in (["init"], ["apply", "-auto-approve"]):
+                done = subprocess.run(
+                    [str(terraform.path), *command, "-input=false", "-no-color"],
+                    cwd=work,
+                    env={**machine.env, **env},
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                assert done.returncode == 0, describe(done)
+            seen[name] = [json.loads(line) for line in record.read_text().splitlines()]
+            program = work / ".terraform/providers" / SOURCE / __version__ / platform_name()
+            program = program / PROGRAM
+        for name, other in (("first", "second"), ("second", "first")):
+            assert seen[name], f"env.py never ran for the {name} apply"
+            for entry in seen[name]:
+                assert entry["environment"]["ALEMBIC_TEST_SECRET"] == f"secret-of-{name}"
+                assert f"secret-of-{other}" not in json.dumps(entry)
+        assert program is not None
+        served, fast = _sessions_of(program, machine.env)
+        assert served >= 3, "init, validate and apply each started the provider"
+        plan = machine.run(
+            str(terraform.path),
+            "plan",
+            "-detailed-exitcode",
+            "-input=false",
+            "-no-color",
+            cwd=tmp_path / "second",
+        )
+        assert plan.returncode == 0, describe(plan)
+        assert "No changes." in plan.stdout
+        served_after, fast_after = _sessions_of(program, machine.env)
+        # With its server running, every start of the plan went straight to it.
+        assert served_after > served
+        assert fast_after - fast == served_after - served
+    finally:
+        if program is not None:
+            _daemon(program, machine.env, "stop")
+        shutil.rmtree(warm, ignore_errors=True)
 
 
 def test_pipx_install_of_the_wheel_then_install_serves_terraform(

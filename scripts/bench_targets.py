@@ -8,7 +8,8 @@ cached); "cold" stops the warm server and empties the cache before every run, li
 command in a fresh CI job. SQLite files live in ``/dev/shm`` when it exists, so the disk's fsync
 does not drown what is measured. PostgreSQL rows run when ``ALEMBIC_TEST_POSTGRES_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/postgres``) is reachable. ``BENCH_REPEAT`` sets the runs per
-row (default 3). The review's rows come from ``bench_review.py``. Nothing here asserts a speed.
+row (default 3). The review's rows come from ``bench_review.py``, the release archive's from
+``bench_archive.py``. Nothing here asserts a speed.
 """
 
 from __future__ import annotations
@@ -355,6 +356,9 @@ def _rows(bench: Bench) -> Iterator[Row]:
     small = _small_project(bench.base, "small", 20)
     one = bench.workspace("one", _resources(small, [bench.sqlite("small")]))
     yield from _small_rows(bench, small, one)
+    from bench_archive import archive_rows
+
+    yield from archive_rows(bench, small, one)
     yield from _handshake_rows(bench)
     postgres = _postgres()
     from bench_review import review_rows

@@ -172,8 +172,13 @@ def freeze(interpreter: Path, ver: str, work: Path) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     entry = work / "provider_entry.py"
+    # A command Terraform starts goes to a running warm server before anything else is imported.
     entry.write_text(
-        "import sys\n\nfrom alembic_provider.entry.cli import main\n\nsys.exit(main())\n"
+        "import sys\n\n"
+        "from alembic_provider.entry.fast_start import exit_if_served\n\n"
+        "exit_if_served(sys.argv[1:])\n\n"
+        "from alembic_provider.entry.cli import main\n\n"
+        "sys.exit(main())\n"
     )
     datas: list[str] = []
     # Scripts run by path in the user's interpreter ship as files at their package paths, with

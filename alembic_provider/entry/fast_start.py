@@ -8,7 +8,8 @@ simply hand over (a launcher of another version, the warm server turned off, no 
 anything failing before the session confirms it has taken over), it replaces itself with the
 regular start, ``python -m alembic_provider`` with the same arguments and environment, which
 reports the problem, starts a server or serves in this process, exactly as without the fast
-start. It never starts a server itself.
+start. It never starts a server itself. The self-contained build of the release archive begins
+with :func:`exit_if_served` in the same way and carries on with its regular start in-process.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def main(argv: Sequence[str]) -> NoReturn:
     """Serve Terraform's session through the warm server, else start the regular way."""
+    exit_if_served(argv)
+    os.execv(sys.executable, [sys.executable, "-m", "alembic_provider", *argv])
+
+
+def exit_if_served(argv: Sequence[str]) -> None:
+    """Exit with the session's status once a running warm server has served it; else return.
+
+    The self-contained build of the release archive calls this first thing, then continues
+    with the regular start in the same process when it returns.
+    """
     handed = None
     if not argv and os.environ.get(_COOKIE_VARIABLE):
         try:
@@ -40,7 +51,7 @@ def main(argv: Sequence[str]) -> NoReturn:
         except Exception:  # the regular start tries again and says what is wrong
             handed = None
     if handed is None:
-        os.execv(sys.executable, [sys.executable, "-m", "alembic_provider", *argv])
+        return
     from alembic_provider.rendezvous import wire
 
     os._exit(wire.relay(*handed))
@@ -58,7 +69,8 @@ def _hand_over() -> tuple[wire.Lines, int] | None:
         return None
     settings.private_directory(config.directory)
     connection = sockets.connect(config.socket_path)
-    session_argv = [os.path.join(_PACKAGE, "__main__.py")]
+    frozen = getattr(sys, "frozen", False)
+    session_argv = [sys.executable if frozen else os.path.join(_PACKAGE, "__main__.py")]
     try:
         pid, lines = wire.start_session(connection, session_argv, os.environ, fast=True)
     except BaseException:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from alembic_provider.bundle import provider_command
 from alembic_provider.rendezvous import control, sockets, wire
 from alembic_provider.rendezvous.settings import (
     Settings,
@@ -94,7 +95,7 @@ def _spawn(config: Settings, environ: Mapping[str, str]) -> subprocess.Popen[byt
         for key, value in environ.items()
         if key in _SERVER_VARIABLES or key.startswith(_SERVER_PREFIXES)
     }
-    argv = [sys.executable, "-m", "alembic_provider", "daemon", "serve"]
+    argv = [*provider_command(), "daemon", "serve"]
     argv += ["--socket", config.socket_path, "--idle", repr(config.idle_seconds)]
     with open(config.log_path, "wb") as log:
         return subprocess.Popen(

@@ -5,7 +5,8 @@ launcher's fast start imports this without ``site``, before anything else. Of th
 imports only the version. The sockets live in a directory only their user can enter (mode
 0700); the warm server's name is a digest of the provider version and of the installation
 (interpreter, package files and their modification times, import path variables), so an
-upgraded or edited provider never talks to an old server.
+upgraded or edited provider never talks to an old server. The self-contained build of the
+release archive is one program file holding its modules: its size, time and inode stand for them.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (default: this process's environment)."""
     env = os.environ if environ is None else environ
     enabled = env.get(ENABLE_VARIABLE, "on").strip().lower() not in _OFF
-    enabled = enabled and hasattr(os, "fork") and not getattr(sys, "frozen", False)
+    enabled = enabled and hasattr(os, "fork")
     try:
         idle = float(env.get(IDLE_VARIABLE, DEFAULT_IDLE_SECONDS))
     except ValueError:
@@ -143,8 +144,13 @@ def installation_key(environ: Mapping[str, str]) -> str:
 
 def _digest(environ: Mapping[str, str]) -> str:
     digest = sha256()
-    for part in (__version__, os.path.realpath(sys.executable), os.path.realpath(_PACKAGE)):
+    executable = os.path.realpath(sys.executable)
+    for part in (__version__, executable, os.path.realpath(_PACKAGE)):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    if getattr(sys, "frozen", False):
+        # The self-contained build carries its modules inside the program file itself.
+        info = os.stat(executable)
+        digest.update(f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}\0".encode())
     for name in _IMPORT_VARIABLES:
         digest.update(f"{name}={environ.get(name, '')}\0".encode("utf-8", "surrogateescape"))
     for root, directories, files in os.walk(_PACKAGE):

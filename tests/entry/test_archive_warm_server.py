@@ -1,0 +1,187 @@
+"""The release archive's program uses the warm server exactly as the Python package does.
+
+The program is the one ``make release`` wrote (``ALEMBIC_TEST_DIST``), unpacked once for this
+module, and started as Terraform starts a provider. The isolation the warm server promises holds
+for it too: each session its own process, environment and streams; a killed Terraform leaves
+nothing running; another user is refused; the off switch makes the program serve by itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alembic_provider import __version__
+from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
+from alembic_provider.rendezvous import settings as rendezvous_settings
+from tests.ci_skips import NOT_HERE
+from tests.started import StartedProvider
+from tests.support import is_alive, wait_for
+
+_WAIT = 60.0
+_PROGRAM = f"terraform-provider-alembic_v{__version__}"
+
+
+@pytest.fixture(scope="module")
+def program() -> Iterator[Path]:
+    """The archive's program, unpacked as Terraform unpacks it."""
+    dist = Path(os.environ.get("ALEMBIC_TEST_DIST") or Path(__file__).parents[2] / "dist")
+    archives = sorted(dist.glob(f"terraform-provider-alembic_{__version__}_*.zip"))
+    if not archives:
+        pytest.skip(f"No release archive in {dist}: run `make release` first.")
+    target = Path(tempfile.mkdtemp(prefix="tfa-archive-"))
+    with zipfile.ZipFile(archives[0]) as archive:
+        for info in archive.infolist():
+            path = Path(archive.extract(info, target))
+            path.chmod((info.external_attr >> 16) & 0o777 or 0o644)
+    yield target / _PROGRAM
+    shutil.rmtree(target, ignore_errors=True)
+
+
+@pytest.fixture
+def daemon_dir(program: Path) -> Iterator[Path]:
+    parent = Path(tempfile.mkdtemp(prefix="tfa-"))
+    directory = parent / "warm"
+    yield directory
+    _cli(program, directory, "stop")
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+def _env(directory: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PLUGIN_"))}
+    env.update({MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"})
+    env[rendezvous_settings.DIRECTORY_VARIABLE] = str(directory)
+    env.pop(rendezvous_settings.ENABLE_VARIABLE, None)
+    env.update(extra)
+    return env
+
+
+def _cli(program: Path, directory: Path, action: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, **{rendezvous_settings.DIRECTORY_VARIABLE: str(directory)})
+    return subprocess.run(
+        [str(program), "daemon", action],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=_WAIT,
+    )
+
+
+def _listeners(socket_path: Path) -> list[int]:
+    """The processes that hold the listening socket ``socket_path``: who serves the session."""
+    inode = next(
+        fields[6]
+        for fields in (line.split() for line in Path("/proc/net/unix").read_text().splitlines())
+        if len(fields) >= 8 and fields[7] == str(socket_path)
+    )
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{entry}/fd")
+            targets = {os.readlink(f"/proc/{entry}/fd/{fd}") for fd in fds}
+        except OSError:
+            continue
+        if f"socket:[{inode}]" in targets:
+            found.append(int(entry))
+    return found
+
+
+def test_the_program_hands_each_session_to_one_warm_server(
+    program: Path, daemon_dir: Path, tmp_path: Path
+) -> None:
+    first = StartedProvider([str(program)], _env(daemon_dir), cwd=tmp_path)
+    try:
+        (session,) = _listeners(first.socket_path)
+        assert session != first.process.pid, "the session is served by a forked process"
+        assert os.readlink(f"/proc/{session}/cwd") == str(tmp_path)
+    finally:
+        first.stop()
+    second = StartedProvider([str(program)], _env(daemon_dir), cwd=tmp_path)
+    second.stop()
+    status = _cli(program, daemon_dir, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert f"  interpreter: {program}\n" in status.stdout, status.stdout
+    # The first start found no server and started one; the second went straight to it.
+    assert "  sessions: 2 served (1 through the launcher's fast start)" in status.stdout
+
+
+def test_each_session_reads_its_own_environment_and_answers_on_its_own_streams(
+    program: Path, daemon_dir: Path
+) -> None:
+    results = []
+    for offered in ("4,5", "3"):
+        run = subprocess.run(
+            [str(program)],
+            env=_env(daemon_dir, PLUGIN_PROTOCOL_VERSIONS=offered),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=_WAIT,
+        )
+        results.append((run.returncode, run.stdout, f"offered '{offered}'" in run.stderr))
+    assert results == [(1, "", True), (1, "", True)]
+    assert "sessions: 2 served" in _cli(program, daemon_dir, "status").stdout
+
+
+_TERRAFORM_STAND_IN = """
+import subprocess, sys, time
+launcher = subprocess.Popen([sys.argv[1]], stdout=subprocess.PIPE, text=True)
+print(launcher.pid, launcher.stdout.readline().strip(), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_terraform_leaves_nothing_running(program: Path, daemon_dir: Path) -> None:
+    stand_in = subprocess.Popen(
+        [sys.executable, "-c", _TERRAFORM_STAND_IN, str(program)],
+        env=_env(daemon_dir),
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert stand_in.stdout is not None
+    pid_text, line = stand_in.stdout.readline().split(" ", 1)
+    launcher = int(pid_text)
+    socket_path = Path(line.split("|")[3])
+    sessions = _listeners(socket_path)
+    assert sessions and launcher not in sessions
+    stand_in.send_signal(signal.SIGKILL)
+    stand_in.communicate(timeout=_WAIT)
+    wait_for(lambda: not is_alive(launcher), "the program to leave with Terraform")
+    wait_for(lambda: not socket_path.parent.exists(), "the session to clean up")
+    wait_for(lambda: not any(is_alive(pid) for pid in sessions), "the session to exit")
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason=f"{NOT_HERE}needs root to act as another user")
+def test_another_user_cannot_reach_the_server(program: Path, daemon_dir: Path) -> None:
+    StartedProvider([str(program)], _env(daemon_dir)).stop()
+    (socket_path,) = daemon_dir.glob("*.sock")
+    code = (
+        "import os, socket, sys\n"
+        "os.setgid(65534); os.setuid(65534)\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "try:\n    s.connect(sys.argv[1])\nexcept PermissionError:\n    sys.exit(3)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(socket_path)], check=False)
+    assert run.returncode == 3
+
+
+def test_turned_off_the_program_serves_by_itself(program: Path, daemon_dir: Path) -> None:
+    started = StartedProvider(
+        [str(program)], _env(daemon_dir, **{rendezvous_settings.ENABLE_VARIABLE: "off"})
+    )
+    try:
+        assert _listeners(started.socket_path) == [started.process.pid]
+        assert not daemon_dir.exists()
+    finally:
+        started.stop()
