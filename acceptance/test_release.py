@@ -288,7 +288,7 @@ def _sessions_of(program: Path, env: dict[str, str]) -> tuple[int, int]:
     status = _daemon(program, env, "status")
     assert status.returncode == 0, describe(status)
     for block in status.stdout.split("\nWarm server ")[0:]:
-        if f"  interpreter: {program}\n" in block:
+        if f"  interpreter: {program.parent / 'program'}\n" in block:
             served, _, fast = block.split("sessions: ")[1].split()[:3]
             return int(served), int(fast.lstrip("("))
     raise AssertionError(f"no warm server of {program}:\n{status.stdout}")

@@ -43,6 +43,23 @@ PROTOCOL_VERSIONS = ("6.0",)
 PYINSTALLER = "pyinstaller==6.22.3"
 DEFAULT_SOURCE = "terraform.local/alembic/alembic"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# The frozen program. Its name must not start with the provider's: Terraform runs the first file
+# of the package whose name does, and that is the launcher below.
+PROGRAM = "program"
+# What Terraform runs: the launcher. A command Terraform starts (no arguments, its cookie set)
+# goes through the system Python to a running warm server when it can; everything else, and any
+# failure there, runs the program itself.
+LAUNCHER = """#!/bin/sh
+case $0 in
+  */*) here=${0%/*} ;;
+  *) here=$(dirname "$(command -v "$0")") ;;
+esac
+if [ $# -eq 0 ] && [ -n "$TF_PLUGIN_MAGIC_COOKIE" ] && [ -x /usr/bin/python3 ]; then
+  exec /usr/bin/python3 -I -S -B "$here/_internal/alembic_provider/entry/archive_launch.py" \\
+    "$here/program"
+fi
+exec "$here/program" "$@"
+"""
 # Importable but never imported by the provider process: the worker imports them in the
 # user's interpreter. Leaving them out keeps the archive small.
 _EXCLUDED_MODULES = ("alembic", "sqlalchemy", "mako", "tkinter", "_tkinter", "pytest")
@@ -172,7 +189,6 @@ def freeze(interpreter: Path, ver: str, work: Path) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     entry = work / "provider_entry.py"
-    # A command Terraform starts goes to a running warm server before anything else is imported.
     entry.write_text(
         "import sys\n\n"
         "from alembic_provider.entry.fast_start import exit_if_served\n\n"
@@ -183,7 +199,16 @@ def freeze(interpreter: Path, ver: str, work: Path) -> Path:
     datas: list[str] = []
     # Scripts run by path in the user's interpreter ship as files at their package paths, with
     # the module the worker loads by its path.
-    shipped = ("executor/worker", "proxy/_supervisor.py", "rendezvous/sockets.py")
+    # The launcher's system Python reads the fast start and what it imports as files too.
+    shipped = (
+        "executor/worker",
+        "proxy/_supervisor.py",
+        "rendezvous",
+        "__init__.py",
+        "entry/__init__.py",
+        "entry/fast_start.py",
+        "entry/archive_launch.py",
+    )
     for relative in shipped:
         path = package / relative
         if path.exists():
@@ -191,7 +216,7 @@ def freeze(interpreter: Path, ver: str, work: Path) -> Path:
             target = destination if path.is_dir() else destination.parent
             datas += ["--add-data", f"{path}{os.pathsep}{target.as_posix()}"]
     excludes = [arg for module in _EXCLUDED_MODULES for arg in ("--exclude-module", module)]
-    program = f"{NAME}_v{ver}"
+    program = PROGRAM
     _run(
         [
             interpreter,
@@ -223,6 +248,9 @@ def freeze(interpreter: Path, ver: str, work: Path) -> Path:
     output = work / "dist" / program
     for cache in output.rglob("__pycache__"):
         shutil.rmtree(cache)
+    launcher = output / f"{NAME}_v{ver}"
+    launcher.write_text(LAUNCHER)
+    launcher.chmod(0o755)
     return output
 
 

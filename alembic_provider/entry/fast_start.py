@@ -33,12 +33,21 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv: Sequence[str]) -> NoReturn:
-    """Serve Terraform's session through the warm server, else start the regular way."""
-    exit_if_served(argv)
+    """Serve Terraform's session through the warm server, else start the regular way.
+
+    ``--program PATH`` first: the release archive's launcher runs this on behalf of the
+    archive's program, which is then the installation and the regular start.
+    """
+    program = None
+    if argv[:1] == ["--program"] and len(argv) > 1:
+        program, argv = argv[1], argv[2:]
+    exit_if_served(argv, program)
+    if program is not None:
+        os.execv(program, [program, *argv])
     os.execv(sys.executable, [sys.executable, "-m", "alembic_provider", *argv])
 
 
-def exit_if_served(argv: Sequence[str]) -> None:
+def exit_if_served(argv: Sequence[str], program: str | None = None) -> None:
     """Exit with the session's status once a running warm server has served it; else return.
 
     The self-contained build of the release archive calls this first thing, then continues
@@ -47,7 +56,7 @@ def exit_if_served(argv: Sequence[str]) -> None:
     handed = None
     if not argv and os.environ.get(_COOKIE_VARIABLE):
         try:
-            handed = _hand_over()
+            handed = _hand_over(program)
         except Exception:  # the regular start tries again and says what is wrong
             handed = None
     if handed is None:
@@ -57,20 +66,21 @@ def exit_if_served(argv: Sequence[str]) -> None:
     os._exit(wire.relay(*handed))
 
 
-def _hand_over() -> tuple[wire.Lines, int] | None:
+def _hand_over(program: str | None) -> tuple[wire.Lines, int] | None:
     """Return the session that has taken over, or None when the regular start must run."""
     from alembic_provider import __version__
     from alembic_provider.rendezvous import settings, sockets, wire
 
     if os.environ.get(_LAUNCHER_VARIABLE, __version__) != __version__:
         return None
-    config = settings.settings(os.environ)
+    config = settings.settings(os.environ, program)
     if not config.enabled:
         return None
     settings.private_directory(config.directory)
     connection = sockets.connect(config.socket_path)
-    frozen = getattr(sys, "frozen", False)
-    session_argv = [sys.executable if frozen else os.path.join(_PACKAGE, "__main__.py")]
+    if program is None and getattr(sys, "frozen", False):
+        program = sys.executable
+    session_argv = [program or os.path.join(_PACKAGE, "__main__.py")]
     try:
         pid, lines = wire.start_session(connection, session_argv, os.environ, fast=True)
     except BaseException:

@@ -88,8 +88,12 @@ class Settings:
         return os.path.join(self.directory, f"{self.key}.log")
 
 
-def settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read the settings from ``environ`` (default: this process's environment)."""
+def settings(environ: Mapping[str, str] | None = None, program: str | None = None) -> Settings:
+    """Read the settings from ``environ`` (default: this process's environment).
+
+    :param program: the release archive's program, when another interpreter starts on its behalf
+        (the archive's launcher): the installation is that program's, not this interpreter's.
+    """
     env = os.environ if environ is None else environ
     enabled = env.get(ENABLE_VARIABLE, "on").strip().lower() not in _OFF
     enabled = enabled and hasattr(os, "fork")
@@ -97,7 +101,7 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         idle = float(env.get(IDLE_VARIABLE, DEFAULT_IDLE_SECONDS))
     except ValueError:
         idle = DEFAULT_IDLE_SECONDS
-    return Settings(enabled, _directory(env), installation_key(env), max(idle, 0.0))
+    return Settings(enabled, _directory(env), installation_key(env, program), max(idle, 0.0))
 
 
 def _directory(env: Mapping[str, str]) -> str:
@@ -133,21 +137,21 @@ def private_directory(path: str) -> str:
     return path
 
 
-def installation_key(environ: Mapping[str, str]) -> str:
+def installation_key(environ: Mapping[str, str], program: str | None = None) -> str:
     """Digest the version and everything that makes this installation what it is."""
-    variables = tuple(environ.get(name, "") for name in _IMPORT_VARIABLES)
+    variables = (program or "", *(environ.get(name, "") for name in _IMPORT_VARIABLES))
     known = _KEYS.get((__version__, *variables))
     if known is None:
-        known = _KEYS[(__version__, *variables)] = _digest(environ)
+        known = _KEYS[(__version__, *variables)] = _digest(environ, program)
     return known
 
 
-def _digest(environ: Mapping[str, str]) -> str:
+def _digest(environ: Mapping[str, str], program: str | None) -> str:
     digest = sha256()
-    executable = os.path.realpath(sys.executable)
+    executable = os.path.realpath(program or sys.executable)
     for part in (__version__, executable, os.path.realpath(_PACKAGE)):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
-    if getattr(sys, "frozen", False):
+    if program is not None or getattr(sys, "frozen", False):
         # The self-contained build carries its modules inside the program file itself.
         info = os.stat(executable)
         digest.update(f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}\0".encode())

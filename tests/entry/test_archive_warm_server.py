@@ -1,10 +1,11 @@
 """The release archive's program uses the warm server exactly as the Python package does.
 
 The program is the one ``make release`` wrote (``ALEMBIC_TEST_DIST``), unpacked once for this
-module, and started as Terraform starts a provider. The isolation the warm server promises holds
-for it too: each session its own process, environment and streams; a killed Terraform leaves
-nothing running; another user is refused; the off switch makes the program serve by itself.
-"""
+module, and started as Terraform starts a provider: through its launcher, which hands a session
+to a running server with the system Python and otherwise runs the frozen program. The isolation
+the warm server promises holds for it too: each session its own process, environment and
+streams; a killed Terraform leaves nothing running; another user is refused; the off switch
+makes the program serve by itself."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from tests.support import is_alive, wait_for
 
 _WAIT = 60.0
 _PROGRAM = f"terraform-provider-alembic_v{__version__}"
+_PACKAGE = Path(rendezvous_settings.__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +112,8 @@ def test_the_program_hands_each_session_to_one_warm_server(
     second.stop()
     status = _cli(program, daemon_dir, "status")
     assert status.returncode == 0, status.stdout + status.stderr
-    assert f"  interpreter: {program}\n" in status.stdout, status.stdout
+    # Terraform runs the launcher; the server is the frozen program beside it.
+    assert f"  interpreter: {program.parent / 'program'}\n" in status.stdout, status.stdout
     # The first start found no server and started one; the second went straight to it.
     assert "  sessions: 2 served (1 through the launcher's fast start)" in status.stdout
 
@@ -185,3 +188,30 @@ def test_turned_off_the_program_serves_by_itself(program: Path, daemon_dir: Path
         assert not daemon_dir.exists()
     finally:
         started.stop()
+
+
+def test_the_launcher_runs_the_program_when_the_system_python_cannot_read_the_package(
+    tmp_path: Path,
+) -> None:
+    """An interpreter too old for the package (a syntax error here) falls back to the program."""
+    package = tmp_path / "_internal" / "alembic_provider"
+    (package / "entry").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "entry" / "__init__.py").write_text("")
+    (package / "entry" / "fast_start.py").write_text("def exit_if_served(argv, program) ->:\n")
+    launch = package / "entry" / "archive_launch.py"
+    launch.write_text((_PACKAGE / "entry" / "archive_launch.py").read_text())
+    program = tmp_path / "program"
+    program.write_text('#!/bin/sh\necho "program ran with $# arguments: $*"\n')
+    program.chmod(0o755)
+    env = _env(tmp_path / "warm")
+    run = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", str(launch), str(program), "daemon", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=_WAIT,
+    )
+    assert run.stdout == "program ran with 2 arguments: daemon status\n", run.stderr
+    assert not list(tmp_path.rglob("__pycache__")), "nothing is written beside the package"
