@@ -5,7 +5,9 @@ nothing pending must do no review work: the provider's debug log counts the work
 that plan by verb (one plan with a revision pending shows the count is read right). Each pending
 revision may add at most 20 ms: plans of one database toward 1 and toward 11 pending risky
 revisions (dropped and retyped columns, indexes, NOT NULL columns, raw SQL on a populated
-table), the difference over 10. SQLite always; PostgreSQL too when reachable, where the review
+table), the difference over 10. ``compare_models`` may add at most 60 ms: plans of a database
+at its target with 50 tables its models match, with the comparison on and off, interleaved,
+the median of the differences. SQLite always; PostgreSQL too when reachable, where the review
 also reads table sizes from ``pg_class``. Nothing here asserts a speed.
 """
 
@@ -22,6 +24,7 @@ for entry in (str(ROOT), str(ROOT / "scripts")):
         sys.path.insert(0, entry)
 
 from bench_targets import (  # noqa: E402
+    REPEAT,
     Bench,
     Row,
     _median,
@@ -34,7 +37,7 @@ from bench_targets import (  # noqa: E402
 
 from tests.alembic_projects import Revision, make_project  # noqa: E402
 
-__all__ = ["main", "review_rows"]
+__all__ = ["main", "model_rows", "review_rows"]
 
 _ACCOUNTS = "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name VARCHAR(100), legacy VARCHAR(200))"
 _ROWS = "INSERT INTO accounts (id, name, legacy) VALUES " + ", ".join(
@@ -72,8 +75,8 @@ def _config(project: Path, url: str, target: str) -> str:
     )
 
 
-def _review_requests(bench: Bench, where: Path) -> int:
-    """Plan once with the provider's debug log on; count the worker requests to review."""
+def _review_requests(bench: Bench, where: Path, op: str = "review") -> int:
+    """Plan once with the provider's debug log on; count the worker requests ``op``."""
     log = where / "provider.log"
     log.unlink(missing_ok=True)
     bench.tf(where, "plan", TF_LOG_PROVIDER="DEBUG", TF_LOG_PATH=str(log))
@@ -81,7 +84,7 @@ def _review_requests(bench: Bench, where: Path) -> int:
     return sum(
         1
         for line in lines
-        if "alembic worker request" in line and ("op=review" in line or '"op":"review"' in line)
+        if "alembic worker request" in line and (f"op={op}" in line or f'"op":"{op}"' in line)
     )
 
 
@@ -132,11 +135,90 @@ def review_rows(bench: Bench, postgres: _Postgres | None) -> Iterator[Row]:
             drop_database("bench_review")
 
 
+MODEL_TABLES = 50
+_COLUMNS = (
+    'sa.Column("id", sa.Integer, primary_key=True)',
+    'sa.Column("name", sa.String(100), nullable=False)',
+    'sa.Column("note", sa.Text)',
+    'sa.Column("amount", sa.Numeric(12, 2))',
+    'sa.Column("created", sa.DateTime)',
+)
+
+
+def _models_project(base: Path) -> Path:
+    """One revision creating ``MODEL_TABLES`` tables, and models that match them exactly."""
+    columns = ", ".join(_COLUMNS)
+    create = (
+        "import sqlalchemy as sa\n"
+        f"for n in range({MODEL_TABLES}):\n"
+        f'    op.create_table(f"m{{n:02d}}", {columns})\n'
+        '    op.create_index(f"ix_m{n:02d}_name", f"m{n:02d}", ["name"])\n'
+    )
+    models = (
+        "import sqlalchemy as sa\n\n"
+        "target_metadata = sa.MetaData()\n"
+        f"for n in range({MODEL_TABLES}):\n"
+        f'    sa.Table(f"m{{n:02d}}", target_metadata, {columns},\n'
+        '             sa.Index(f"ix_m{n:02d}_name", "name"))\n'
+    )
+    revision = Revision("m1", None, "fifty tables", upgrade_sql=[], upgrade_code=create)
+    return make_project(base / "models", revisions=[revision], models=models)
+
+
+def _plan(bench: Bench, where: Path) -> Callable[[], None]:
+    return lambda: bench.tf(where, "plan")
+
+
+def _models_config(project: Path, url: str, compare: bool) -> str:
+    return _config(project, url, "m1").replace(
+        "  environment", f"  compare_models = {str(compare).lower()}\n  environment"
+    )
+
+
+def model_rows(bench: Bench, postgres: _Postgres | None) -> Iterator[Row]:
+    """Yield the ``compare_models`` rows for SQLite, then PostgreSQL when reachable."""
+    project = _models_project(bench.base)
+    backends: list[tuple[str, Callable[[str], str], Callable[[str], None] | None]] = [
+        ("SQLite", bench.sqlite, None)
+    ]
+    if postgres is not None:
+        _, create, drop = postgres
+        backends.append(("PostgreSQL", create, drop))
+    for label, fresh, drop_database in backends:
+        url = fresh("bench_models")
+        off = bench.workspace(f"models_off_{label}", _models_config(project, url, False))
+        on = bench.workspace(f"models_on_{label}", _models_config(project, url, True))
+        for where in (off, on):
+            bench.tf(where, "apply", "-auto-approve")
+        compared = _review_requests(bench, on, "model_diff")
+        if compared != 1 or _review_requests(bench, off, "model_diff") != 0:
+            raise RuntimeError(f"compare_models on made {compared} model_diff requests, not 1")
+        plan_on, plan_off = _plan(bench, on), _plan(bench, off)
+        differences, with_on, with_off = [], [], []
+        for _ in range(max(REPEAT, 5)):
+            with_on.append(_timed(plan_on))
+            with_off.append(_timed(plan_off))
+            differences.append(with_on[-1] - with_off[-1])
+        yield Row(
+            f"plan time compare_models adds, {MODEL_TABLES} tables, {label}, warm",
+            _median(differences),
+            None,
+            "<= 60 ms",
+            note=f"on: {_median(with_on):.0f} ms, off: {_median(with_off):.0f} ms",
+            most=60,
+        )
+        if drop_database is not None:
+            drop_database("bench_models")
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tfa-bench-") as scratch:
         bench = Bench(Path(scratch))
         try:
-            for row in review_rows(bench, _postgres()):
+            postgres = _postgres()
+            for row in review_rows(bench, postgres):
+                print(format_row(row, 68), flush=True)
+            for row in model_rows(bench, postgres):
                 print(format_row(row, 68), flush=True)
         finally:
             bench.close()

@@ -361,9 +361,10 @@ def _rows(bench: Bench) -> Iterator[Row]:
     yield from archive_rows(bench, small, one)
     yield from _handshake_rows(bench)
     postgres = _postgres()
-    from bench_review import review_rows
+    from bench_review import model_rows, review_rows
 
     yield from review_rows(bench, postgres)
+    yield from model_rows(bench, postgres)
     yield from _long_rows(bench, postgres)
     yield from _many_rows(bench, small, one)
     if postgres is not None:

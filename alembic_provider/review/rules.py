@@ -26,13 +26,16 @@ __all__ = ["CODES", "Code", "findings_of"]
 
 _POSTGRES = ("postgresql",)
 _MYSQL = ("mysql", "mariadb")
+#: SQLite has no schemas to drop (an attached database is detached, not dropped).
+_SCHEMAS = (*_POSTGRES, *_MYSQL)
 
 
 @dataclass(frozen=True)
 class Code:
     """One kind of finding.
 
-    :param what: what the operation does, with ``{table}``, ``{column}``, ``{name}`` filled in.
+    :param what: what the operation does, with ``{table}``, ``{column}``, ``{name}`` filled in
+        (``{on_table}``: `` on table 'name'`` when the table is known, else nothing).
     :param dialects: the dialects it applies to; empty for all.
     """
 
@@ -66,14 +69,15 @@ CODES: dict[str, Code] = {
         Code(
             "drop-schema",
             "destructive",
-            "drops a schema",
+            "drops schema {name}",
             "every table in the schema and its data is lost",
             "move or back up what the schema holds and drop it by hand once it is empty",
+            _SCHEMAS,
         ),
         Code(
             "truncate",
             "destructive",
-            "truncates a table",
+            "empties table {table}",
             "every row of the table is deleted",
             "delete the rows you mean to, in batches, or keep a copy first",
         ),
@@ -186,7 +190,7 @@ CODES: dict[str, Code] = {
         Code(
             "raw-sql",
             "opaque",
-            "runs SQL the review cannot analyse",
+            "runs SQL the review cannot analyse{on_table}",
             "what it does to which table is unknown to the review",
             "express it with Alembic's operations where you can, or review the SQL by hand",
         ),
@@ -254,6 +258,7 @@ def _finding(
         table=f"'{table}'" if table else "(unknown)",
         column=f"'{column}'" if column else "(unknown)",
         name=f"'{name}'" if name else "(unnamed)",
+        on_table=f" on table '{table}'" if table else "",
     )
     why = spec.why if partial is None else f"{partial}; {spec.why}"
     return Finding(
@@ -364,8 +369,12 @@ _HARMLESS = re.compile(
     re.IGNORECASE,
 )
 _DROP_TABLE = re.compile(r"^drop\s+table\s+(?:if\s+exists\s+)?([\w.\"`]+)", re.IGNORECASE)
-_DROP_SCHEMA = re.compile(r"^drop\s+schema\b", re.IGNORECASE)
+_DROP_SCHEMA = re.compile(
+    r"^drop\s+(?:schema|database)\s+(?:if\s+exists\s+)?([\w\"`]+)", re.IGNORECASE
+)
 _TRUNCATE = re.compile(r"^truncate\b(?:\s+table)?\s*([\w.\"`]+)?", re.IGNORECASE)
+#: A DELETE without WHERE empties the table: SQLite's TRUNCATE.
+_DELETE_ALL = re.compile(r"^delete\s+from\s+([\w.\"`]+)\s*$", re.IGNORECASE)
 _CREATE_INDEX = re.compile(
     r"^create\s+(?:unique\s+)?index\s+(concurrently\s+)?(?:if\s+not\s+exists\s+)?"
     r"([\w\"`]+)?\s*on\s+(?:only\s+)?([\w.\"`]+)",
@@ -399,9 +408,9 @@ def _unquote(name: str | None) -> str | None:
 def _statement(text: str, dialect: str | None) -> Iterator[_Hit]:
     if match := _DROP_TABLE.match(text):
         yield "drop-table", _unquote(match.group(1)), None, None
-    elif _DROP_SCHEMA.match(text):
-        yield "drop-schema", None, None, None
-    elif match := _TRUNCATE.match(text):
+    elif match := _DROP_SCHEMA.match(text):
+        yield "drop-schema", None, None, _unquote(match.group(1))
+    elif match := _TRUNCATE.match(text) or _DELETE_ALL.match(text):
         yield "truncate", _unquote(match.group(1)), None, None
     elif match := _CREATE_INDEX.match(text):
         if not match.group(1):

@@ -117,8 +117,13 @@ def test_the_review_from_the_database_heads_lists_only_what_is_pending(
     assert executor.review(project, "r1", current=["r1"], dialect=None).revisions == ()
 
 
+@pytest.mark.parametrize("how", ["operation", "raw SQL"])
 def test_the_review_sizes_the_existing_tables_it_touches(
-    backend: str, database_url: str, project_factory: ProjectFactory, executor: WorkerExecutor
+    backend: str,
+    database_url: str,
+    project_factory: ProjectFactory,
+    executor: WorkerExecutor,
+    how: str,
 ) -> None:
     import sqlalchemy as sa
 
@@ -133,6 +138,8 @@ def test_the_review_sizes_the_existing_tables_it_touches(
             connection.execute(sa.text("ANALYZE accounts"))
     engine.dispose()
     drop = 'op.drop_column("accounts", "legacy")'
+    if how == "raw SQL":
+        drop = f'op.execute("{"DELETE FROM" if backend == "sqlite" else "TRUNCATE"} accounts")'
     project = project_factory(
         [Revision("r1", None, "drop legacy", upgrade_sql=[], upgrade_code=drop)],
         database=database_url,

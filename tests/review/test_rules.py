@@ -36,8 +36,9 @@ CASES: list[tuple[str, str | None, Operation]] = [
     ("drop-table", None, Operation("execute", sql="DROP TABLE IF EXISTS accounts")),
     ("drop-column", None, Operation("drop_column", table="accounts", column="legacy")),
     ("drop-column", None, Operation("execute", sql="ALTER TABLE accounts DROP COLUMN legacy")),
-    ("drop-schema", None, Operation("execute", sql="DROP SCHEMA archive CASCADE")),
+    ("drop-schema", PG, Operation("execute", sql="DROP SCHEMA archive CASCADE")),
     ("truncate", None, Operation("execute", sql="TRUNCATE TABLE accounts")),
+    ("truncate", "sqlite", Operation("execute", sql="DELETE FROM accounts")),
     ("rename-table", None, Operation("rename_table", table="accounts", new_name="users")),
     ("rename-table", None, Operation("execute", sql="ALTER TABLE accounts RENAME TO users")),
     (
@@ -227,3 +228,38 @@ def test_a_new_table_is_never_sized_but_an_existing_one_is() -> None:
     )
     (finding,) = findings_of(review, PG)
     assert finding.size is None
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "operation"),
+    [
+        ("DROP SCHEMA IF EXISTS archive CASCADE", PG, "execute: drops schema 'archive'"),
+        ("TRUNCATE TABLE accounts", PG, "execute: empties table 'accounts'"),
+        ("TRUNCATE accounts, orders", "mysql", "execute: empties table 'accounts'"),
+        ("DELETE FROM accounts", "sqlite", "execute: empties table 'accounts'"),
+        (
+            "ALTER TABLE accounts ADD COLUMN note VARCHAR(20)",
+            PG,
+            "execute: runs SQL the review cannot analyse on table 'accounts'",
+        ),
+        ("VACUUM", "sqlite", "execute: runs SQL the review cannot analyse"),
+    ],
+)
+def test_raw_sql_findings_name_the_schema_or_table_they_read(
+    sql: str, dialect: str, operation: str
+) -> None:
+    (finding,) = findings_of(_review(Operation("execute", sql=sql)), dialect)
+    assert finding.operation == operation
+    if "table" in operation:
+        assert finding.table == "accounts"
+        assert finding.size == TableSize(rows=20_000, bytes=3 * 1024 * 1024)
+
+
+def test_a_delete_with_a_where_clause_is_quiet() -> None:
+    assert _codes("sqlite", Operation("execute", sql="DELETE FROM accounts WHERE id < 10")) == []
+
+
+def test_sqlite_has_no_schemas_to_drop() -> None:
+    assert "sqlite" not in CODES["drop-schema"].dialects
+    assert _codes("sqlite", Operation("execute", sql="DROP SCHEMA archive")) == []
+    assert _codes("mariadb", Operation("execute", sql="DROP SCHEMA archive")) == ["drop-schema"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import re
 import signal
 import sys
 import threading
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from tfalembic_errors import error_text
 
-__all__ = ["describe_operation", "review_steps", "waiver_lines"]
+__all__ = ["describe_operation", "review_steps", "sql_tables", "waiver_lines"]
 
 if TYPE_CHECKING:
     Record = dict[str, Any]
@@ -381,6 +382,25 @@ def _batch_names(function: ast.FunctionDef) -> dict[str, str]:
                 and isinstance(call.args[0], ast.Constant)
             ):
                 names[alias.id] = str(call.args[0].value)
+    return names
+
+
+#: A name after a word that introduces a table in SQL: loose on purpose, since a name that is
+#: no table is simply not found by the size query.
+_SQL_TABLE = re.compile(
+    r"\b(?:table|truncate|from|into|update|on|join)\s+(?:if\s+(?:not\s+)?exists\s+)?(?:only\s+)?"
+    r"([\w.\"`]+)",
+    re.IGNORECASE,
+)
+
+
+def sql_tables(sql: str | None) -> list[str]:
+    """The names raw SQL may touch, unquoted and without schema, so their size can be read."""
+    names = []
+    for match in _SQL_TABLE.finditer(sql or ""):
+        name = match.group(1).split(".")[-1].strip('"`')
+        if name and name not in names:
+            names.append(name)
     return names
 
 

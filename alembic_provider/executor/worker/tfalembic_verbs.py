@@ -22,7 +22,7 @@ from tfalembic_lock import Lock
 from tfalembic_lockwait import lock_wait_table
 from tfalembic_modeldiff import model_diff
 from tfalembic_partial import IMPLICIT_COMMIT, committed_text
-from tfalembic_review import review_steps
+from tfalembic_review import review_steps, sql_tables
 from tfalembic_runtime import Runner, env_failure, read_database, read_directly, run_env
 from tfalembic_scripts import (
     check_exact,
@@ -385,6 +385,8 @@ def op_review(request: Result) -> Result:
                 created.add(table)
             elif table and table not in created:
                 touched.add(table)
+            if operation["op"] == "execute":
+                touched.update(t for t in sql_tables(operation.get("sql")) if t not in created)
     sizes: Result = {"tables": {}, "error": None}
     if request.get("sizes") and touched:
         sizes = table_sizes(config, script, request.get("tag"), sorted(touched))
