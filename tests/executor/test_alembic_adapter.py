@@ -54,11 +54,14 @@ script = ScriptDirectory.from_config(Config("alembic.ini"))
 """
 
 
-def _ask(python: str, project: Path, body: str) -> Any:
-    """Run ``body`` after the prelude in ``python``; return what it printed last, as JSON."""
+def _ask(python: str, project: Path, body: str, *args: str) -> Any:
+    """Run ``body`` after the prelude in ``python``; return what it printed last, as JSON.
+
+    ``sys.argv[2:]`` are ``args``.
+    """
     code = _PRELUDE + textwrap.dedent(body)
     done = subprocess.run(
-        [python, "-c", code, str(WORKER_PATH)],
+        [python, "-c", code, str(WORKER_PATH), *args],
         cwd=project,
         capture_output=True,
         text=True,
@@ -196,3 +199,61 @@ def test_began_before_alembic_tells_a_transaction_env_py_opened(python: str, pro
     )
 
     assert answer == [False, True]
+
+
+_SEQUENCES = """
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+url = sys.argv[2]
+engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+with engine.begin() as connection:
+    for statement in (
+        "CREATE TABLE serial_id (id SERIAL PRIMARY KEY)",
+        "CREATE TABLE borrowed (num INTEGER PRIMARY KEY DEFAULT nextval('serial_id_id_seq'))",
+        "CREATE SEQUENCE own_seq",
+        "CREATE TABLE owned (id BIGINT PRIMARY KEY DEFAULT nextval('own_seq'))",
+        "ALTER SEQUENCE own_seq OWNED BY owned.id",
+        "CREATE SEQUENCE loose_seq",
+        "CREATE TABLE loose (id INTEGER PRIMARY KEY DEFAULT nextval('loose_seq'))",
+    ):
+        connection.exec_driver_sql(statement)
+models = sa.MetaData()
+for name, column, kind in (("serial_id", "id", sa.Integer), ("borrowed", "num", sa.Integer),
+                           ("owned", "id", sa.BigInteger), ("loose", "id", sa.Integer)):
+    sa.Table(name, models, sa.Column(column, kind, primary_key=True, autoincrement=False))
+asked = []
+sa.event.listen(engine, "before_cursor_execute",
+                lambda conn, cursor, statement, *rest: asked.append("pg_depend" in statement))
+
+def compare(fast):
+    del asked[:]
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"target_metadata": models, "compare_server_default": True}
+        )
+        if fast:
+            adapter.read_sequence_owners_at_once(context)
+        found = sorted(
+            (diff[0][0], diff[0][2], diff[0][3])
+            for diff in compare_metadata(context, models) if isinstance(diff, list)
+        )
+    return {"found": found, "sequence_queries": sum(asked)}
+
+print(json.dumps({"alembic": compare(False), "fast": compare(True)}))
+"""
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_read_sequence_owners_at_once_decides_as_alembic_does_in_one_query(
+    python: str, project: Path, database_url: str
+) -> None:
+    """SERIAL and owned sequences leave no default; a borrowed or loose sequence is a default."""
+    answer = _ask(python, project, _SEQUENCES, database_url)
+    assert answer["fast"]["found"] == answer["alembic"]["found"]
+    assert {table for _, table, _ in answer["fast"]["found"]} == {"borrowed", "loose"}
+    # Alembic asks once per integer column with a sequence default (four here); the fast
+    # hook once for all the owned ones, and leaves the sequence nobody owns to Alembic's own.
+    assert answer["alembic"]["sequence_queries"] - answer["fast"]["sequence_queries"] == 2

@@ -13,15 +13,28 @@ syntax, never imports the provider package.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
     "began_before_alembic",
     "heads_after_steps",
+    "read_sequence_owners_at_once",
     "revisions_in_load_order",
     "stamp_steps",
 ]
+
+# Every sequence a column owns (SERIAL, or OWNED BY), named as PostgreSQL writes it in the
+# column's default (``nextval('name'::regclass)``), with the owning column.
+_OWNED_SEQUENCES = (
+    "select c.oid::regclass::text, a.attname from pg_class c "
+    "join pg_depend d on d.objid = c.oid and d.classid = 'pg_class'::regclass "
+    "and d.refclassid = 'pg_class'::regclass "
+    "join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid "
+    "where c.relkind = 'S'"
+)
+_NEXTVAL = re.compile(r"nextval\('(.+?)'::regclass\)")
 
 
 def stamp_steps(script: Any, revision: str | tuple[str, ...], heads: Sequence[str]) -> list[Any]:
@@ -89,3 +102,41 @@ def began_before_alembic(context: Any) -> bool:
     transaction has begun, so asking the connection then cannot tell the two apart.
     """
     return bool(getattr(context, "_in_external_transaction", False))
+
+
+def read_sequence_owners_at_once(context: Any) -> None:
+    """Let a comparison learn in one query which sequences integer columns own (PostgreSQL).
+
+    Private: ``autogen_column_reflect`` of ``context.impl``, the hook autogenerate attaches to
+    every reflected column. Alembic's PostgreSQL hook leaves out the default of a SERIAL column
+    (an integer column whose default is the sequence it owns) and asks the catalog once per
+    such column: a query per table of a typical schema, a third of a comparison's time. The
+    hook is replaced on this context's impl alone by one that reads every owned sequence in a
+    single query and decides the same way, and that leaves any sequence the query did not
+    list to Alembic's own hook.
+    """
+    if context.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+    from sqlalchemy.types import BIGINT, INTEGER
+
+    alembic_hook = context.impl.autogen_column_reflect
+    owners: dict[str, str] = {}
+    read: list[bool] = []
+
+    def hook(inspector: Any, table: Any, column_info: dict[str, Any]) -> None:
+        default = column_info.get("default")
+        found = _NEXTVAL.match(default) if isinstance(default, str) else None
+        if found is None or not isinstance(column_info["type"], (INTEGER, BIGINT)):
+            alembic_hook(inspector, table, column_info)
+            return
+        if not read:
+            owners.update(context.connection.execute(text(_OWNED_SEQUENCES)).fetchall())
+            read.append(True)
+        owner = owners.get(found.group(1))
+        if owner is None:
+            alembic_hook(inspector, table, column_info)
+        elif owner == column_info["name"]:
+            del column_info["default"]
+
+    context.impl.autogen_column_reflect = hook

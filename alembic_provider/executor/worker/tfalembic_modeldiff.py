@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from tfalembic_alembic import read_sequence_owners_at_once
 from tfalembic_runtime import env_failure, run_env
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def model_diff(config: Any, script: Any, tag: str | None) -> Record:
         if metadata is None:
             raise _Compared()
         answer["server_defaults"] = bool(context.opts.get("compare_server_default"))
+        read_sequence_owners_at_once(context)
         for diff in compare_metadata(context, metadata):
             for one in diff if isinstance(diff, list) else [diff]:
                 answer["differences"].append(word_difference(one, context.dialect))

@@ -120,21 +120,34 @@ class _Rehearsal:
 
 
 def _rehearse() -> None:
-    """Import the drivers and read the version table of an empty in-memory database.
+    """Import the drivers, read the version table of an empty in-memory database, compare a model.
 
+    The comparison (``compare_models``) builds much of autogenerate's and reflection's
+    machinery on first use; a table compared against an in-memory database builds it here.
     Nothing of it touches a user's database, and the engine is gone before the next fork.
     """
     for driver in _DRIVERS:
         with contextlib.suppress(ImportError):
             __import__(driver)
     import sqlalchemy
+    from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
     with contextlib.suppress(Exception):
         engine = sqlalchemy.create_engine("sqlite://")
+        models = sqlalchemy.MetaData()
+        sqlalchemy.Table(
+            "rehearsal",
+            models,
+            sqlalchemy.Column("id", sqlalchemy.Integer, primary_key=True),
+            sqlalchemy.Column("name", sqlalchemy.String(20), index=True),
+        )
         try:
             with engine.connect() as connection:
-                MigrationContext.configure(connection).get_current_heads()
+                context = MigrationContext.configure(connection, opts={"target_metadata": models})
+                context.get_current_heads()
+                models.create_all(connection)
+                compare_metadata(context, models)
         finally:
             engine.dispose()
 
