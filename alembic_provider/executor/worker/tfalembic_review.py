@@ -394,12 +394,29 @@ _SQL_TABLE = re.compile(
 )
 
 
+#: A table the SQL itself creates: it has no size yet.
+_SQL_CREATED = re.compile(
+    r"\bcreate\s+(?:(?:global\s+|local\s+)?temp(?:orary)?\s+)?table\s+"
+    r"(?:if\s+not\s+exists\s+)?([\w.\"`]+)",
+    re.IGNORECASE,
+)
+
+
+def _unqualified(name: str) -> str:
+    return name.rsplit(".", maxsplit=1)[-1].strip('"`')
+
+
 def sql_tables(sql: str | None) -> list[str]:
-    """The names raw SQL may touch, unquoted and without schema, so their size can be read."""
+    """The existing tables raw SQL may touch, unquoted and without schema, to read their size.
+
+    A table the same SQL creates is left out: there is nothing to size, and asking would cost
+    a plan a read of the database for nothing.
+    """
+    created = {_unqualified(match.group(1)) for match in _SQL_CREATED.finditer(sql or "")}
     names = []
     for match in _SQL_TABLE.finditer(sql or ""):
-        name = match.group(1).split(".")[-1].strip('"`')
-        if name and name not in names:
+        name = _unqualified(match.group(1))
+        if name and name not in names and name not in created:
             names.append(name)
     return names
 
