@@ -488,7 +488,8 @@ class WorkerExecutor:
         result = response.get("result")
         if not isinstance(result, dict):
             raise InternalError(f"The Alembic worker answered '{op}' without a result.")
-        self._debug("alembic worker finished", op=op)
+        kept = _kept_fields(response.get("kept"), redactor)
+        self._debug("alembic worker finished", op=op, **kept)
         return result, redactor.redact(exchange.output)
 
     def _heads_after(self, project: Project, op: str, exchange: Exchange) -> tuple[str, ...] | None:
@@ -511,6 +512,20 @@ class WorkerExecutor:
     def _debug(self, message: str, **fields: Any) -> None:
         if self._log is not None:
             self._log.debug(message, **fields)
+
+
+def _kept_fields(kept: object, redactor: Redactor) -> dict[str, Any]:
+    """What a forked worker used of its server's kept imports, for the debug log."""
+    if not isinstance(kept, dict):
+        return {}
+    fields = {
+        "kept_modules": kept.get("modules"),
+        "kept_packages": ",".join(str(name) for name in kept.get("packages") or []),
+    }
+    if kept.get("dropped"):
+        fields["kept_dropped"] = kept.get("dropped")
+        fields["kept_dropped_because"] = redactor.redact(str(kept.get("why")))
+    return fields
 
 
 def _umask() -> int:
