@@ -36,6 +36,8 @@ _MODULES = {
     "outer_pkg/__init__.py": "from outer_pkg import inner\n",
     "outer_pkg/inner.py": "import os\nVALUE = os.environ.get('WARM_VALUE')\n",
     "uses_quiet": "import quiet_mod\n",
+    "uses_env": "import env_mod\n",
+    "survives_env": "try:\n    import env_mod\nexcept ImportError:\n    pass\n",
 }
 
 
@@ -46,12 +48,12 @@ def _write_modules(site: Path) -> None:
         path.write_text(text)
 
 
-def _probe(site: Path, names: list[str]) -> dict[str, Any]:
+def _probe(site: Path, names: list[str], blocked: tuple[str, ...] = ()) -> dict[str, Any]:
     code = (
         "import json, sys\n"
         f"sys.path[:0] = [{str(WORKER_PATH)!r}, {str(site)!r}]\n"
         "import tfalembic_keep\n"
-        f"print(json.dumps(tfalembic_keep.probe({names!r})))\n"
+        f"print(json.dumps(tfalembic_keep.probe({names!r}, {blocked!r})))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
@@ -78,18 +80,42 @@ def test_the_probe_refuses_every_import_with_an_effect(tmp_path: Path) -> None:
         "cwd_mod": "the working directory",
         "relative_mod": "relative to the working directory",
         "failing_mod": "its import failed: RuntimeError",
-        # The package itself does nothing; what it imports does.
-        "outer_pkg": "outer_pkg.inner: environment variable WARM_VALUE",
+        # The package itself does nothing; what it imports does, while it imports it.
+        "outer_pkg": "outer_pkg: environment variable WARM_VALUE",
     }
     for name, why in expected.items():
         assert why in verdicts[name], (name, verdicts[name])
 
 
-def test_judging_keeps_only_installed_files_outside_the_project(tmp_path: Path) -> None:
+def test_a_module_that_imports_one_kept_out_is_tainted_even_if_it_survives(
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site"
+    _write_modules(site)
+    result = _probe(site, ["uses_env", "survives_env", "quiet_mod"], ("env_mod",))
+    assert "env_mod" not in result["modules"]
+    assert result["verdicts"]["uses_env"].startswith("its import failed")
+    assert "imports env_mod, which is not kept" in result["verdicts"]["survives_env"]
+    assert result["verdicts"]["quiet_mod"] == ""
+    assert set(result["tainted"]) == {"uses_env", "survives_env"}
+
+
+def test_a_submodule_is_judged_with_its_packages(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    _write_modules(site)
+    (site / "outer_pkg" / "plain.py").write_text("VALUE = 1\n")
+    verdicts = _probe(site, ["outer_pkg", "outer_pkg.plain"])["verdicts"]
+    assert verdicts["outer_pkg.plain"].startswith("outer_pkg"), verdicts
+
+
+def test_judging_keeps_only_installed_files_outside_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = WORKER_PATH / "tfalembic_keep.py"
     spec = importlib.util.spec_from_file_location("tfalembic_keep", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "tfalembic_keep", module)
     spec.loader.exec_module(module)
     keeper = module.Keeper()
     site = tmp_path / "site"
@@ -114,32 +140,59 @@ def test_judging_keeps_only_installed_files_outside_the_project(tmp_path: Path) 
         }
     )
     assert sorted(keeper._candidates) == ["in_venv", "lib_a", "named_mod"]
-    keeper._take_verdicts(
-        ["lib_a", "in_venv", "named_mod"],
+    modules = {
+        "lib_a": {"file": str(site / "lib_a.py"), "why": ""},
+        "in_venv": {"file": str(venv_site / "in_venv.py"), "why": "socket.connect"},
+        "named_mod": {"file": str(site / "named_mod.py"), "why": "the working directory"},
+    }
+    first = module._Probe(
+        fd=-1,
+        pid=0,
+        deadline=0.0,
+        names=["lib_a", "in_venv", "named_mod"],
+        blocked=frozenset(),
+        round=module._ROUNDS,
+        socks=[],
+    )
+    keeper._probed(
+        first,
         {
-            "verdicts": {"lib_a": "", "in_venv": "in_venv: socket.connect", "named_mod": "x: a"},
-            "modules": {
-                "lib_a": {"file": str(site / "lib_a.py")},
-                "in_venv": {"file": str(venv_site / "in_venv.py")},
-                "named_mod": {"file": str(site / "named_mod.py")},
-            },
+            "modules": modules,
+            "tainted": {"in_venv": "socket.connect", "named_mod": "the working directory"},
+            "verdicts": {"lib_a": "", "in_venv": "in_venv: socket.connect", "named_mod": "x"},
         },
     )
-    # Refused by the probe unless a project named it; a named one is kept for that name only.
-    assert [(name, named) for name, named, _ in keeper._approved] == [
-        ("lib_a", None),
-        ("named_mod", "named_mod"),
+    # After the last round something still did something: only what a project names is kept.
+    assert keeper._approved == []
+    assert [(name, named) for name, named, *_ in keeper._named] == [("named_mod", "named_mod")]
+    assert set(keeper.refused) == {"lib_a", "in_venv"}
+    # A round that taints nothing approves what it loaded, with the files it loaded.
+    keeper._candidates["lib_b"] = {"file": str(site / "lib_b.py"), "named": None}
+    keeper._candidates["moved"] = {"file": str(site / "moved.py"), "named": None}
+    last = module._Probe(
+        fd=-1,
+        pid=0,
+        deadline=0.0,
+        names=["lib_b", "moved"],
+        blocked=frozenset({"in_venv"}),
+        round=2,
+        socks=[],
+    )
+    keeper._probed(
+        last,
+        {
+            "modules": {
+                "lib_b": {"file": str(site / "lib_b.py"), "why": ""},
+                "moved": {"file": "/elsewhere/moved.py", "why": ""},
+            },
+            "tainted": {},
+            "verdicts": {"lib_b": "", "moved": ""},
+        },
+    )
+    assert [(name, blocked) for name, _, _, blocked, _ in keeper._approved] == [
+        ("lib_b", frozenset({"in_venv"}))
     ]
-    assert keeper.refused == {"in_venv": "in_venv: socket.connect"}
-    keeper._take_verdicts(
-        ["other"], {"verdicts": {"other": ""}, "modules": {"other": {"file": "/else.py"}}}
-    )
-    keeper._candidates["failed"] = {"file": "/f.py", "named": "failed"}
-    keeper._take_verdicts(
-        ["failed"],
-        {"verdicts": {"failed": "its import failed: X"}, "modules": {}},
-    )
-    assert "failed" in keeper.refused, "a name never keeps what does not import"
+    assert keeper.refused["moved"] == "it resolves to another file in the server"
     keeper._take_report({"changed": True})
     assert keeper.stale
 

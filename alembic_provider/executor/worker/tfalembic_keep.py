@@ -21,6 +21,7 @@ Standard library only; never imports the provider package.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import importlib
 import json
@@ -321,6 +322,8 @@ class _Tainted:
     def __init__(self) -> None:
         self.why: dict[str, str] = {}
         self.busy = False
+        # The probe's own frame: only module code running below it is being judged.
+        self.stop: Any = None
 
     def record(self, what: str) -> None:
         if self.busy:
@@ -328,7 +331,7 @@ class _Tainted:
         self.busy = True
         try:
             frame: Any = sys._getframe(1)
-            while frame is not None:
+            while frame is not None and frame is not self.stop:
                 if frame.f_code.co_name == "<module>":
                     name = frame.f_globals.get("__name__")
                     if isinstance(name, str):
@@ -402,18 +405,42 @@ def _recording(function: Callable[..., Any], taint: _Tainted, what: str) -> Call
     return recorded
 
 
-def probe(names: Sequence[str]) -> dict[str, Any]:
+class _Blocker:
+    """A finder that refuses the modules named: they stay out of a probe or of the server.
+
+    A module that tries to import one of them is then judged by what it does without it: in
+    the probe, it is tainted (a fresh process would have imported the module refused).
+    """
+
+    def __init__(self, blocked: Iterable[str], taint: _Tainted | None) -> None:
+        self.blocked = frozenset(blocked)
+        self.taint = taint
+        self.tripped: list[str] = []
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname in self.blocked:
+            self.tripped.append(fullname)
+            if self.taint is not None:
+                self.taint.record(f"imports {fullname}, which is not kept")
+            raise ModuleNotFoundError(f"No module named {fullname!r} (not kept)", name=fullname)
+
+
+def probe(names: Sequence[str], blocked: Iterable[str] = ()) -> dict[str, Any]:
     """Import ``names`` in order in this (throwaway) process and judge each.
 
-    Returns ``{"modules": {name: {"file", "why"}}, "verdicts": {name: why}}``: every module
-    loaded, with what it did (``why`` empty when nothing), and per name asked for, empty when
-    it and everything its import loaded did nothing a kept import must not do. Installs hooks
-    that cannot be removed: call it only in a process that exits afterwards.
+    ``blocked`` are modules an earlier probe found doing something: they are not imported
+    here, and whatever tries to is tainted. Returns ``{"modules": {name: {"file", "why"}},
+    "tainted": {name: why}, "verdicts": {name: why}}``: every module loaded, with what it did
+    (``why`` empty when nothing); every module that did something (loaded or not); per name
+    asked for, empty when it, its packages and everything its import loaded did nothing a
+    kept import must not do. Installs hooks that cannot be removed: call it only in a process
+    that exits afterwards.
     """
     import _thread
     import threading
 
     taint = _Tainted()
+    taint.stop = sys._getframe()
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if taint.busy:
@@ -432,31 +459,53 @@ def probe(names: Sequence[str]) -> dict[str, Any]:
         original = getattr(threading, attribute, None)
         if original is not None:
             setattr(threading, attribute, _recording(original, taint, "a thread"))
-    verdicts: dict[str, str] = {}
+    sys.meta_path.insert(0, _Blocker(blocked, taint))
+    failed: dict[str, str] = {}
     closures: dict[str, list[str]] = {}
     for name in names:
-        if name in sys.modules:
-            # Loaded by an earlier name's import: its own code ran under the same hooks.
-            verdicts[name] = taint.why.get(name, "")
-            continue
         before = set(sys.modules)
-        try:
-            importlib.import_module(name)
-        except BaseException as exc:  # any failure refuses the module
-            verdicts[name] = f"its import failed: {type(exc).__name__}"
+        if name not in before:
+            try:
+                importlib.import_module(name)
+            except BaseException as exc:  # any failure refuses the module
+                failed[name] = f"its import failed: {type(exc).__name__}"
         closures[name] = [other for other in sys.modules if other not in before]
     modules = {}
     for new in {other for closure in closures.values() for other in closure}:
         modules[new] = {"file": _file_of(sys.modules.get(new)), "why": taint.why.get(new, "")}
+    verdicts: dict[str, str] = {}
     for name, closure in closures.items():
-        if verdicts.get(name):
-            continue
-        bad = next((other for other in closure if taint.why.get(other)), None)
-        verdicts[name] = "" if bad is None else f"{bad}: {taint.why[bad]}"
-    return {"modules": modules, "verdicts": verdicts}
+        parts = name.split(".")
+        packages = [".".join(parts[: i + 1]) for i in range(len(parts))]
+        bad = next((other for other in [*packages, *closure] if taint.why.get(other)), None)
+        verdicts[name] = failed.get(name) or ("" if bad is None else f"{bad}: {taint.why[bad]}")
+    return {"modules": modules, "tainted": dict(taint.why), "verdicts": verdicts}
 
 
 # --- the server ---------------------------------------------------------------------------
+
+
+# A judged module: name, the keep-list entry that named it (None: the probe approved it), its
+# file, the modules to keep out while importing it, and the modules (and files) it may load.
+if TYPE_CHECKING:
+    _Judged = tuple[str, str | None, str | None, frozenset[str], dict[str, str | None] | None]
+
+# How many probes of one batch, each keeping out what the one before found doing something.
+_ROUNDS = 4
+
+
+@dataclasses.dataclass
+class _Probe:
+    """A probe running in a throwaway fork: its pipe, pid, deadline and what it was given."""
+
+    fd: int
+    pid: int
+    deadline: float
+    names: list[str]
+    blocked: frozenset[str]
+    round: int
+    socks: list[Any]
+    buffer: bytearray = dataclasses.field(default_factory=bytearray)
 
 
 class Keeper:
@@ -470,8 +519,10 @@ class Keeper:
         self._candidates: dict[str, dict[str, Any]] = {}
         self._judged: set[str] = set()
         self._never: set[str] = set()
-        self._probe: tuple[int, int, float, list[str], bytearray] | None = None
-        self._approved: list[tuple[str, str | None, str | None]] = []
+        self._probe: _Probe | None = None
+        # Judged modules waiting to be imported while idle: by the probe, then by name.
+        self._approved: list[_Judged] = []
+        self._named: list[_Judged] = []
         self.refused: dict[str, str] = {}
 
     def start(self) -> None:
@@ -495,15 +546,15 @@ class Keeper:
         self._reports[read_fd] = bytearray()
 
     def fds(self) -> list[int]:
-        probe = [] if self._probe is None else [self._probe[0]]
+        probe = [] if self._probe is None else [self._probe.fd]
         return [*self._reports, *probe]
 
     def timeout(self, default: float | None) -> float | None:
         """How long the server may block in select: not at all while imports wait."""
-        if self._approved:
+        if self._approved or self._named:
             return 0.0
         if self._probe is not None:
-            left = max(0.0, self._probe[2] - time.monotonic())
+            left = max(0.0, self._probe.deadline - time.monotonic())
             return left if default is None else min(default, left)
         if self._candidates and not self._probe:
             return 0.0
@@ -518,16 +569,16 @@ class Keeper:
                 os.close(fd)
                 with contextlib.suppress(ValueError):
                     self._take_report(json.loads(data.decode("utf-8")))
-        if self._probe is not None and self._probe[0] in ready:
-            fd, _pid, _deadline, names, buffer = self._probe
-            if _drain(fd, buffer):
-                os.close(fd)
-                self._probe = None
-                try:
-                    result = json.loads(bytes(buffer).decode("utf-8"))
-                except ValueError:
-                    result = {"verdicts": {}, "modules": {}}
-                self._take_verdicts(names, result)
+        running = self._probe
+        if running is not None and running.fd in ready and _drain(running.fd, running.buffer):
+            os.close(running.fd)
+            self._probe = None
+            try:
+                result = json.loads(bytes(running.buffer).decode("utf-8"))
+            except ValueError:
+                self._refuse(running.names, "the probe failed")
+            else:
+                self._probed(running, result)
 
     def _take_report(self, message: dict[str, Any]) -> None:
         if message.get("changed"):
@@ -558,28 +609,30 @@ class Keeper:
 
     def when_idle(self, *socks: Any) -> None:
         """Do one piece of idle work, unless a request is waiting."""
-        if self.stale or not (self._approved or (self._candidates and self._probe is None)):
-            self._expire_probe()
+        self._expire_probe()
+        work = self._approved or self._named or (self._candidates and self._probe is None)
+        if self.stale or not work:
             return
         readable, _, _ = select.select(list(socks), [], [], 0)
         if readable:
             return
-        if self._approved:
-            self._import(*self._approved.pop(0))
+        if self._approved or self._named:
+            self._import(*(self._approved or self._named).pop(0))
         elif self._candidates and self._probe is None:
-            self._start_probe(socks)
+            self._start_probe(socks, list(self._candidates), frozenset(), 1)
 
     def _expire_probe(self) -> None:
-        if self._probe is not None and time.monotonic() > self._probe[2]:
-            fd, pid, _deadline, names, _buffer = self._probe
+        running = self._probe
+        if running is not None and time.monotonic() > running.deadline:
             with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-            os.close(fd)
+                os.kill(running.pid, signal.SIGKILL)
+            os.close(running.fd)
             self._probe = None
-            self._take_verdicts(names, {"verdicts": {n: "the probe took too long" for n in names}})
+            self._refuse(running.names, "the probe took too long")
 
-    def _start_probe(self, socks: Sequence[Any]) -> None:
-        names = list(self._candidates)
+    def _start_probe(
+        self, socks: Sequence[Any], names: list[str], blocked: frozenset[str], round_: int
+    ) -> None:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -595,7 +648,7 @@ class Keeper:
                 with open(os.devnull, "w") as null:
                     os.dup2(null.fileno(), 1)
                     os.dup2(null.fileno(), 2)
-                data = json.dumps(probe(names)).encode("utf-8")
+                data = json.dumps(probe(names, blocked)).encode("utf-8")
                 while data:
                     data = data[os.write(write_fd, data) :]
                 status = 0
@@ -604,28 +657,89 @@ class Keeper:
         os.close(write_fd)
         flags = fcntl.fcntl(read_fd, fcntl.F_GETFL)
         fcntl.fcntl(read_fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
-        self._probe = (read_fd, pid, time.monotonic() + PROBE_SECONDS, names, bytearray())
+        deadline = time.monotonic() + PROBE_SECONDS
+        self._probe = _Probe(
+            fd=read_fd,
+            pid=pid,
+            deadline=deadline,
+            names=names,
+            blocked=blocked,
+            round=round_,
+            socks=list(socks),
+        )
 
-    def _take_verdicts(self, names: Sequence[str], result: dict[str, Any]) -> None:
+    def _refuse(self, names: Sequence[str], why: str) -> None:
+        for name in names:
+            if self._candidates.pop(name, None) is not None:
+                self._judged.add(name)
+                self.refused[name] = why
+
+    def _probed(self, running: _Probe, result: dict[str, Any]) -> None:
+        """Judge by a probe's result, or probe again with what it found doing something kept out.
+
+        Kept out, a module is not imported at all: whatever imported it, even one that
+        survives without it, is tainted in the next round. Once a round taints nothing new,
+        what it loaded is exactly what the server may load.
+        """
+        tainted = set(result.get("tainted") or {})
+        if tainted - running.blocked:
+            if running.round < _ROUNDS:
+                blocked = running.blocked | tainted
+                self._start_probe(running.socks, running.names, blocked, running.round + 1)
+                self._take_named(running, result)
+                return
+            self._refuse(
+                [n for n in running.names if not self._candidates.get(n, {}).get("named")],
+                "its imports kept changing under the probe",
+            )
+        self._take_named(running, result)
         verdicts = result.get("verdicts") or {}
         modules = result.get("modules") or {}
-        for name in names:
-            candidate = self._candidates.pop(name, None)
-            self._judged.add(name)
-            if candidate is None or name in sys.modules:
+        for name in running.names:
+            candidate = self._candidates.get(name)
+            if candidate is None or candidate["named"]:
                 continue
+            del self._candidates[name]
+            self._judged.add(name)
             why = verdicts.get(name, "the probe did not judge it")
             found = (modules.get(name) or {}).get("file")
-            if name not in verdicts or found != candidate["file"] or why.startswith("its import"):
-                # Only what imports, from the same file, may be kept, whatever the names say.
-                self.refused[name] = why or "it resolves to another file in the server"
-                continue
-            if why and not candidate["named"]:
+            if not why and found != candidate["file"]:
+                why = "it resolves to another file in the server"
+            if why:
                 self.refused[name] = why
                 continue
-            self._approved.append((name, candidate["named"] if why else None, found))
+            clean = {m: info.get("file") for m, info in modules.items() if not info.get("why")}
+            self._approved.append((name, None, found, running.blocked, clean))
 
-    def _import(self, name: str, named: str | None, path: str | None) -> None:
+    def _take_named(self, running: _Probe, result: dict[str, Any]) -> None:
+        """A module a project names to keep is kept if it imports, whatever it does.
+
+        Judged by the first round that saw it, which kept nothing out of its import.
+        """
+        verdicts = result.get("verdicts") or {}
+        modules = result.get("modules") or {}
+        for name in running.names:
+            candidate = self._candidates.get(name)
+            if candidate is None or not candidate["named"]:
+                continue
+            del self._candidates[name]
+            self._judged.add(name)
+            found = (modules.get(name) or {}).get("file")
+            why = verdicts.get(name, "")
+            if why.startswith("its import") or found != candidate["file"]:
+                self.refused[name] = why or "it resolves to another file in the server"
+                continue
+            self._named.append((name, candidate["named"], found, frozenset(), None))
+
+    def _import(
+        self,
+        name: str,
+        named: str | None,
+        path: str | None,
+        blocked: frozenset[str],
+        clean: dict[str, str | None] | None,
+    ) -> None:
+        """Import one judged module into the server; anything unexpected stops keeping."""
         if name in sys.modules:
             return
         key = _stat_key(path)
@@ -634,19 +748,23 @@ class Keeper:
             self._judged.discard(name)
             return
         before = set(sys.modules)
+        blocker = _Blocker(blocked, None)
+        sys.meta_path.insert(0, blocker)
         try:
             importlib.import_module(name)
-        except BaseException as exc:  # it imported in the probe: undo, refuse
-            for new in set(sys.modules) - before:
-                sys.modules.pop(new, None)
-            self.refused[name] = f"its import failed: {type(exc).__name__}"
+        except BaseException:
+            self.stale = True  # it imported in the probe: this server no longer matches it
             return
+        finally:
+            sys.meta_path.remove(blocker)
         now = time.time_ns()
         for new in [other for other in sys.modules if other not in before]:
             path = _file_of(sys.modules[new])
             key = _stat_key(path)
+            if blocker.tripped or (clean is not None and (new not in clean or clean[new] != path)):
+                self.stale = True  # not what the probe saw: keep nothing from this server
             if key is not None and (key == [-1] or now - key[0] < _QUIET_NS):
-                self.stale = True  # a file changing under us: keep nothing more
+                self.stale = True  # a file changing under us
             self.entries.append({"name": new, "file": path, "stat": key, "named": named})
 
     def status(self) -> dict[str, Any]:
