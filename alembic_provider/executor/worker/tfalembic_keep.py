@@ -250,20 +250,23 @@ def _first_unusable(request: _Request, prepend: Sequence[str]) -> tuple[int, str
         problem = None
         if _matches(name, request.never):
             problem = f"{name} is named in {NEVER_VARIABLE}"
-        elif entry.get("named") and not _matches(name, request.keep):
-            problem = f"{name} is kept only for projects that name it in {KEEP_VARIABLE}"
+        elif entry.get("named") and entry["named"] not in request.keep:
+            problem = (
+                f"{name} is kept only for projects that name {entry['named']} in {KEEP_VARIABLE}"
+            )
         if problem is not None:
-            start = starts[name.partition(".")[0]]
+            start = entries[starts[name.partition(".")[0]]].get("unit", 0)
             if start < first:
                 first, why = start, problem
     saved = list(sys.path)
     sys.path[:0] = [os.path.abspath(path) for path in prepend]
     try:
         for top, index in starts.items():
-            if index >= first or "." in entries[index]["name"]:
-                continue
+            if index >= first or "." in entries[index]["name"] or top.startswith("__"):
+                continue  # a package's module kept (its package was preloaded), or an alias
             if _resolves_to(top) != entries[index]["file"]:
-                first, why = index, f"{top} resolves elsewhere for this project"
+                first = entries[index].get("unit", 0)
+                why = f"{top} resolves elsewhere for this project"
     finally:
         sys.path[:] = saved
     return first, why
@@ -758,6 +761,9 @@ class Keeper:
         finally:
             sys.meta_path.remove(blocker)
         now = time.time_ns()
+        # What one import brought in goes or stays as a whole in a request: modules hold
+        # each other, and half a package dropped would meet its other half re-imported.
+        unit = len(self.entries)
         for new in [other for other in sys.modules if other not in before]:
             path = _file_of(sys.modules[new])
             key = _stat_key(path)
@@ -765,7 +771,9 @@ class Keeper:
                 self.stale = True  # not what the probe saw: keep nothing from this server
             if key is not None and (key == [-1] or now - key[0] < _QUIET_NS):
                 self.stale = True  # a file changing under us
-            self.entries.append({"name": new, "file": path, "stat": key, "named": named})
+            self.entries.append(
+                {"name": new, "file": path, "stat": key, "named": named, "unit": unit}
+            )
 
     def status(self) -> dict[str, Any]:
         return {
