@@ -193,6 +193,10 @@ def test_judging_keeps_only_installed_files_outside_the_project(
         ("lib_b", frozenset({"in_venv"}))
     ]
     assert keeper.refused["moved"] == "it resolves to another file in the server"
+    # Refused by the probe for one project, still judged for another that names it.
+    report = {"roots": [str(project)], "keep": ["in_venv"], "never": [], "changed": False}
+    keeper._take_report({**report, "loaded": [["in_venv", str(venv_site / "in_venv.py")]]})
+    assert keeper._candidates["in_venv"]["named"] == "in_venv"
     keeper._take_report({"changed": True})
     assert keeper.stale
 

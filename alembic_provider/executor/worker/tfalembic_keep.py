@@ -521,6 +521,7 @@ class Keeper:
         self._reports: dict[int, bytearray] = {}
         self._candidates: dict[str, dict[str, Any]] = {}
         self._judged: set[str] = set()
+        self._judged_named: set[str] = set()
         self._never: set[str] = set()
         self._probe: _Probe | None = None
         # Judged modules waiting to be imported while idle: by the probe, then by name.
@@ -591,13 +592,16 @@ class Keeper:
         roots = [root for root in message.get("roots") or [] if isinstance(root, str)]
         keep = tuple(message.get("keep") or [])
         for name, path in message.get("loaded") or []:
-            if name in sys.modules or name in self._judged or name in self._candidates:
+            named = _matches(name, keep)
+            # The probe refusing a module does not stop a project that names it.
+            judged = self._judged_named if named else self._judged
+            if name in sys.modules or name in judged or name in self._candidates:
                 continue
             if _matches(name, self._never) or name.startswith(("tfalembic_", "__")):
                 continue
             if not self._outside_project(path, roots):
                 continue
-            self._candidates[name] = {"file": path, "named": _matches(name, keep)}
+            self._candidates[name] = {"file": path, "named": named}
 
     def _outside_project(self, path: str, roots: Sequence[str]) -> bool:
         """Installed (under the server's own path) and not a file of the project.
@@ -726,7 +730,7 @@ class Keeper:
             if candidate is None or not candidate["named"]:
                 continue
             del self._candidates[name]
-            self._judged.add(name)
+            self._judged_named.add(name)
             found = (modules.get(name) or {}).get("file")
             why = verdicts.get(name, "")
             if why.startswith("its import") or found != candidate["file"]:
@@ -749,6 +753,7 @@ class Keeper:
         if key is None or key == [-1] or time.time_ns() - key[0] < _QUIET_NS:
             # Just written (or gone): it may still change. A later report brings it back.
             self._judged.discard(name)
+            self._judged_named.discard(name)
             return
         before = set(sys.modules)
         blocker = _Blocker(blocked, None)
