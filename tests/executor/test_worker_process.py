@@ -374,7 +374,17 @@ def _listening(socket_dir: Path) -> list[int]:
         ours = b"listen" in command and any(str(socket_dir).encode() in p for p in command)
         if ours and is_alive(int(entry.name)):
             found.append(int(entry.name))
-    return sorted(found)
+    # A server's own forks (an operation, or the probe of the imports it keeps) share its
+    # command line: only processes whose parent is not such a server are servers.
+    return sorted(pid for pid in found if _parent(pid) not in found)
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1])
 
 
 def test_closing_never_waits_for_a_warm_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -153,12 +153,13 @@ class _Request:
         self.never: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
+        # Before it settles, a request has loaded nothing of the project: nothing used yet.
         used = self.entries[: self.dropped_from] if self.settled else []
         tops = sorted({entry["name"].partition(".")[0] for entry in used})
         return {
             "modules": len(used),
             "packages": tops,
-            "dropped": len(self.entries) - len(used),
+            "dropped": len(self.entries) - len(used) if self.settled else 0,
             "why": self.why,
         }
 
