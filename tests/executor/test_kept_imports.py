@@ -254,15 +254,22 @@ def _seen(record: Path) -> dict[str, Any]:
     return seen
 
 
+_LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])
 def test_a_warm_server_keeps_quiet_imports_and_each_request_keeps_its_own_view(
-    tmp_path: Path,
+    tmp_path: Path, legacy: bool
 ) -> None:
+    if legacy and not _LEGACY:
+        pytest.skip("ALEMBIC_TEST_LEGACY_PYTHON is not set")
     site = tmp_path / "site"
     _write_modules(site)
     _settled(site)
     root = _project(tmp_path, ["quiet_mod", "env_mod", "socket_mod", "outer_pkg"])
     record = tmp_path / "record.jsonl"
-    launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
+    python = _LEGACY if legacy else sys.executable
+    launch = Launch((python,), str(root), {"PYTHONPATH": str(site)})
     processes = WorkerProcesses(warm=True, shared=False)
     try:
         first = _until_kept(processes, launch, _request(root, record, WARM_VALUE="a"), "quiet_mod")
