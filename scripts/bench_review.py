@@ -73,7 +73,11 @@ def _config(project: Path, url: str, target: str) -> str:
 
 
 def _review_requests(bench: Bench, where: Path) -> int:
-    """Plan once with the provider's debug log on; count the worker requests to review."""
+    """Plan once with the provider's debug log on; count the reviews the workers made.
+
+    A plan's review is made by the worker that inspects the database (the log says so when it
+    is used) or, when the plan reused the refresh's reading, by a worker of its own.
+    """
     log = where / "provider.log"
     log.unlink(missing_ok=True)
     bench.tf(where, "plan", TF_LOG_PROVIDER="DEBUG", TF_LOG_PATH=str(log))
@@ -81,7 +85,8 @@ def _review_requests(bench: Bench, where: Path) -> int:
     return sum(
         1
         for line in lines
-        if "alembic worker request" in line and ("op=review" in line or '"op":"review"' in line)
+        if ("alembic worker request" in line and ("op=review" in line or '"op":"review"' in line))
+        or "alembic review made by the inspection" in line
     )
 
 

@@ -216,8 +216,9 @@ def _fork_request(control: socket.socket, fds: list[int], *others: socket.socket
             sys.stdout.flush()
             sys.stderr.flush()
             # The provider has its answer; let it see the end of the output before the
-            # server hears what this request loaded.
+            # server hears what this request loaded, from outside the project's directory.
             with contextlib.suppress(OSError), open(os.devnull, "w") as null:
+                os.chdir("/")
                 os.dup2(null.fileno(), 1)
                 os.dup2(null.fileno(), 2)
             report()
