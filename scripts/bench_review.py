@@ -76,7 +76,11 @@ def _config(project: Path, url: str, target: str) -> str:
 
 
 def _review_requests(bench: Bench, where: Path, op: str = "review") -> int:
-    """Plan once with the provider's debug log on; count the worker requests ``op``."""
+    """Plan once with the provider's debug log on; count the worker requests ``op``.
+
+    A plan's review is made by the worker that inspects the database (the log says so when it
+    is used) or, when the plan reused the refresh's reading, by a worker of its own: both count.
+    """
     log = where / "provider.log"
     log.unlink(missing_ok=True)
     bench.tf(where, "plan", TF_LOG_PROVIDER="DEBUG", TF_LOG_PATH=str(log))
@@ -84,7 +88,8 @@ def _review_requests(bench: Bench, where: Path, op: str = "review") -> int:
     return sum(
         1
         for line in lines
-        if "alembic worker request" in line and (f"op={op}" in line or f'"op":"{op}"' in line)
+        if ("alembic worker request" in line and (f"op={op}" in line or f'"op":"{op}"' in line))
+        or (op == "review" and "alembic review made by the inspection" in line)
     )
 
 

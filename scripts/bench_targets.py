@@ -9,7 +9,8 @@ command in a fresh CI job. SQLite files live in ``/dev/shm`` when it exists, so 
 does not drown what is measured. PostgreSQL rows run when ``ALEMBIC_TEST_POSTGRES_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/postgres``) is reachable. ``BENCH_REPEAT`` sets the runs per
 row (default 3). The review's rows come from ``bench_review.py``, the release archive's from
-``bench_archive.py``. Nothing here asserts a speed.
+``bench_archive.py``, the MLflow rows (a real history whose env.py imports a large application)
+from ``bench_mlflow.py``. Nothing here asserts a speed.
 """
 
 from __future__ import annotations
@@ -369,6 +370,9 @@ def _rows(bench: Bench) -> Iterator[Row]:
     yield from _many_rows(bench, small, one)
     if postgres is not None:
         yield from _fleet_rows(bench, postgres)
+    from bench_mlflow import mlflow_rows
+
+    yield from mlflow_rows(bench)
 
 
 def _plan(bench: Bench, where: Path) -> Callable[[], None]:

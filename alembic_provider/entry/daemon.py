@@ -55,6 +55,7 @@ def describe(server: control.Server) -> str:
             f"connected, up {_say(info, 'uptime_seconds')} s"
         )
         since = "the last provider process left"
+        use += _kept(info)
     else:
         title = (
             f"Warm server {_say(info, 'pid')} for terraform-provider-alembic "
@@ -80,6 +81,17 @@ def _say(info: Mapping[str, Any], key: str) -> str:
     """Show one value of a server's answer; what an older server does not say is ``unknown``."""
     value = info.get(key)
     return "unknown" if value is None or value == "" else str(value)
+
+
+def _kept(info: Mapping[str, Any]) -> str:
+    """The imports a worker server keeps warm for its requests (see the README's speed section)."""
+    if info.get("kept_modules") is None:
+        return ""
+    packages = ", ".join(str(name) for name in info.get("kept_packages") or []) or "none"
+    return (
+        f"\n  kept imports: {info['kept_modules']} modules ({packages}); "
+        f"{_say(info, 'refused_modules')} refused"
+    )
 
 
 def _idle(info: Mapping[str, Any], since: str) -> str:

@@ -11,6 +11,7 @@ output line and log field passes through the project's redactor first. Never imp
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, Protocol, TypeVar
 
@@ -115,6 +116,8 @@ _REMEDIES: dict[str, str] = {
     "(such as 'postgresql+psycopg2://'), or set 'python' to an interpreter that has one; then "
     "plan again.",
 }
+# How many reviews made by inspections wait for their ``review`` call at most.
+_KEPT_REVIEWS = 16
 _LOG_HINT = "The full traceback is in the provider's log: run Terraform with TF_LOG=DEBUG."
 
 
@@ -151,6 +154,7 @@ class Executor(Protocol):
         offline: bool = False,
         recorded: Sequence[str] | None = None,
         known: DatabaseFacts | None = None,
+        review: bool = False,
     ) -> Inspection: ...
 
     def pending(
@@ -230,6 +234,9 @@ class WorkerExecutor:
         self._log = log
         self._redactor = redactor or Redactor()
         self._processes = processes or WorkerProcesses(warm=warm)
+        # Reviews the last inspections made on the way (see ``inspect``'s ``review``).
+        self._reviews: list[tuple[Project, tuple[Any, ...], Review]] = []
+        self._lock = threading.Lock()
 
     def __enter__(self) -> WorkerExecutor:
         return self
@@ -280,6 +287,7 @@ class WorkerExecutor:
         offline: bool = False,
         recorded: Sequence[str] | None = None,
         known: DatabaseFacts | None = None,
+        review: bool = False,
     ) -> Inspection:
         """Read the database's heads, resolve ``target`` and list what an apply would run.
 
@@ -288,8 +296,10 @@ class WorkerExecutor:
         :param offline: do not read the database; plan from an empty version table.
         :param recorded: the heads the resource's state records (see ``others_moved``).
         :param known: what a read of this database moments ago said; env.py does not run.
+        :param review: a review of the pending upgrade will follow: the same worker makes it,
+            and the ``review`` call that asks for exactly it gets it without another worker.
         """
-        extra: dict[str, Any] = {"target": target, "offline": offline}
+        extra: dict[str, Any] = {"target": target, "offline": offline, "review": review}
         if known is not None:
             extra["known"] = {
                 "current": list(known.current),
@@ -301,7 +311,15 @@ class WorkerExecutor:
             {"database": m.database, "from": list(m.start), "to": list(m.end)} for m in planned
         ]
         result = self._call(project, "inspect", extra, options)
-        return _parse(result, "inspect", _inspection)
+        inspection = _parse(result, "inspect", _inspection)
+        if isinstance(result.get("review"), dict):
+            reviewed = _parse(result["review"], "inspect", _review)
+            dialect = inspection.dialect
+            key = (target, inspection.planned_from, dialect, dialect is not None)
+            with self._lock:
+                del self._reviews[: -(_KEPT_REVIEWS - 1)]
+                self._reviews.append((project, key, reviewed))
+        return inspection
 
     def pending(
         self, project: Project, target: str, *, options: CallOptions = _DEFAULT_CALL
@@ -340,6 +358,13 @@ class WorkerExecutor:
         :param sizes: also ask the database how big the tables the migrations touch are
             (one read-only query).
         """
+        key = (target, tuple(current), dialect, sizes)
+        with self._lock:
+            for index, (other, other_key, reviewed) in enumerate(self._reviews):
+                if other_key == key and other == project:
+                    del self._reviews[index]  # one inspection's review serves one review
+                    self._debug("alembic review made by the inspection", target=target)
+                    return reviewed
         extra = {"target": target, "current": list(current), "dialect": dialect, "sizes": sizes}
         result = self._call(project, "review", extra, options)
         return _parse(result, "review", _review)
@@ -488,7 +513,8 @@ class WorkerExecutor:
         result = response.get("result")
         if not isinstance(result, dict):
             raise InternalError(f"The Alembic worker answered '{op}' without a result.")
-        self._debug("alembic worker finished", op=op)
+        kept = _kept_fields(response.get("kept"), redactor)
+        self._debug("alembic worker finished", op=op, **kept)
         return result, redactor.redact(exchange.output)
 
     def _heads_after(self, project: Project, op: str, exchange: Exchange) -> tuple[str, ...] | None:
@@ -511,6 +537,20 @@ class WorkerExecutor:
     def _debug(self, message: str, **fields: Any) -> None:
         if self._log is not None:
             self._log.debug(message, **fields)
+
+
+def _kept_fields(kept: object, redactor: Redactor) -> dict[str, Any]:
+    """What a forked worker used of its server's kept imports, for the debug log."""
+    if not isinstance(kept, dict):
+        return {}
+    fields = {
+        "kept_modules": kept.get("modules"),
+        "kept_packages": ",".join(str(name) for name in kept.get("packages") or []),
+    }
+    if kept.get("dropped"):
+        fields["kept_dropped"] = kept.get("dropped")
+        fields["kept_dropped_because"] = redactor.redact(str(kept.get("why")))
+    return fields
 
 
 def _umask() -> int:

@@ -348,3 +348,6 @@ class Response(TypedDict):
     ok: bool
     result: NotRequired[dict[str, object]]
     error: NotRequired[ErrorPayload]
+    #: From a warm server's fork: how many kept modules it used, of which top-level
+    #: packages, and how many it dropped and why (for the debug log only).
+    kept: NotRequired[dict[str, object]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -246,3 +247,41 @@ def test_every_code_is_found_in_a_recorded_revision(
         for code, applies, _ in EVERY_CODE:
             if applies == dialect:
                 assert (code, code) in found, (dialect, code, sorted(found))
+
+
+class _Requests:
+    """A log sink that keeps the operation of every worker request."""
+
+    def __init__(self) -> None:
+        self.ops: list[str] = []
+
+    def debug(self, message: str, **fields: Any) -> None:
+        if message == "alembic worker request":
+            self.ops.append(str(fields["op"]))
+
+    def trace(self, message: str, **fields: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_an_inspection_for_a_plan_makes_its_review_in_the_same_worker(
+    tmp_path: Path, python: str
+) -> None:
+    project, _ = _project(tmp_path, python)
+    requests = _Requests()
+    with WorkerExecutor(log=requests) as executor:
+        alone = executor.review(project, "r3", current=[], dialect="sqlite")
+        requests.ops.clear()
+        inspection = executor.inspect(project, "r3", review=True)
+        reviewed = executor.review(
+            project, "r3", current=inspection.planned_from, dialect=inspection.dialect
+        )
+        assert requests.ops == ["inspect"], "no worker of its own for the review"
+        assert reviewed == alone
+        # It serves one review: the next one asks a worker again.
+        executor.review(project, "r3", current=inspection.planned_from, dialect="sqlite")
+        assert requests.ops == ["inspect", "review"]
+        # Nothing pending, nothing reviewed; without the flag the inspection reviews nothing.
+        executor.inspect(project, "r3")
+        executor.review(project, "r3", current=[], dialect="sqlite")
+        assert requests.ops == ["inspect", "review", "inspect", "review"]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tfalembic_alembic import heads_after_steps
 from tfalembic_errors import ReportedError, error_text, quoted
+from tfalembic_keep import note_root, settle
 from tfalembic_scriptcache import load_graph
 
 if TYPE_CHECKING:
@@ -51,10 +52,14 @@ def load_script(config: Any) -> Any:
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
+    # Before anything of the project loads: what this request may use of the warm server's
+    # kept imports, with its own environment and sys.path.
+    settle(config)
     try:
         script = ScriptDirectory.from_config(config)
     except CommandError as exc:
         raise ReportedError("config", f"The Alembic configuration is not usable: {exc}") from exc
+    note_root(script.dir)
     try:
         load_graph(script)
         script.get_heads()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from tfalembic_config import alembic_parser
 from tfalembic_errors import import_failure
+from tfalembic_keep import KEEPER, begin_request, report, request_summary
 from tfalembic_lifeline import LIFELINE
 from tfalembic_verbs import dispatch
 from tfalembic_wire import (
@@ -56,6 +57,9 @@ def _answer_one(sock: socket.socket) -> int:
         return 2
     LIFELINE.watch(sock)
     response = dispatch(json.loads(line.decode("utf-8")))
+    kept = request_summary()
+    if kept is not None:
+        response["kept"] = kept
     sys.stdout.flush()
     sys.stderr.flush()
     LIFELINE.finish()
@@ -166,6 +170,7 @@ def serve(fd: int) -> int:
         send(control, {"ready": False, "error": import_failure(exc).payload("")})
         return 1
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    KEEPER.start()
     send(control, dict(versions, ready=True, protocol=PROTOCOL_VERSION))
     pending = bytearray()
     rehearsal = _Rehearsal()
@@ -173,13 +178,27 @@ def serve(fd: int) -> int:
         fds: list[int] = []
         if b"\n" not in pending:
             rehearsal.when_idle(control)
+            KEEPER.when_idle(control)
+            watched: list[Any] = [control, *KEEPER.fds()]
+            readable, _, _ = select.select(watched, [], [], KEEPER.timeout(None))
+            KEEPER.collect(readable)
+            if KEEPER.stale:
+                # A kept file changed: requests forked from here would import it fresh, so
+                # leave; the provider starts a fresh server for its next request.
+                _leave()
+            if control not in readable:
+                continue
         if read_line(control, pending, fds) is None:
             # The provider hung up: leave at once. Tearing down an interpreter that has
             # imported Alembic and SQLAlchemy costs time the provider would wait for.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(0)
+            _leave()
         _fork_request(control, fds)
+
+
+def _leave() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _fork_request(control: socket.socket, fds: list[int], *others: socket.socket) -> None:
@@ -189,6 +208,7 @@ def _fork_request(control: socket.socket, fds: list[int], *others: socket.socket
             os.close(extra)
         send(control, {"error": f"expected two descriptors, got {len(fds)}"})
         return
+    report_read, report_write = os.pipe()
     pid = os.fork()
     if pid == 0:
         status = 70
@@ -196,6 +216,8 @@ def _fork_request(control: socket.socket, fds: list[int], *others: socket.socket
             # The child keeps nothing of the server: no listener, no other provider's channel.
             for sock in (control, *others):
                 sock.close()
+            os.close(report_read)
+            begin_request(report_write)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os.setsid()
             os.dup2(fds[1], 1)
@@ -206,7 +228,16 @@ def _fork_request(control: socket.socket, fds: list[int], *others: socket.socket
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
+            # The provider has its answer; let it see the end of the output before the
+            # server hears what this request loaded, from outside the project's directory.
+            with contextlib.suppress(OSError), open(os.devnull, "w") as null:
+                os.chdir("/")
+                os.dup2(null.fileno(), 1)
+                os.dup2(null.fileno(), 2)
+            report()
             os._exit(status)
+    os.close(report_write)
+    KEEPER.watch(report_read)
     for descriptor in fds:
         os.close(descriptor)
     send(control, {"pid": pid})
@@ -242,6 +273,7 @@ def listen(path: str, idle_seconds: float, provider_version: str = "") -> int:
             os.unlink(path)
         return 1
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    KEEPER.start()
     ready = dict(versions, ready=True, protocol=PROTOCOL_VERSION, pid=os.getpid())
     use = _Use(path, idle_seconds, dict(versions, version=provider_version))
     rehearsal = _Rehearsal()
@@ -250,8 +282,15 @@ def listen(path: str, idle_seconds: float, provider_version: str = "") -> int:
             if not still_ours(path, identity):
                 return 0
             rehearsal.when_idle(listener, *use.channels)
-            readable, _, _ = select.select([listener, *use.channels], [], [], 1.0)
+            KEEPER.when_idle(listener, *use.channels)
+            watched: list[Any] = [listener, *use.channels, *KEEPER.fds()]
+            readable, _, _ = select.select(watched, [], [], KEEPER.timeout(1.0))
+            KEEPER.collect(readable)
+            if KEEPER.stale:
+                return 0  # a kept file changed: the next command starts a fresh server
             for sock in readable:
+                if not isinstance(sock, socket.socket):
+                    continue  # a report or the probe: collected above
                 if sock is listener:
                     _welcome(listener, use.channels, ready)
                     continue
@@ -303,6 +342,7 @@ class _Use:
             uptime_seconds=round(time.time() - self.started, 1),
             operations=self.operations,
             providers=providers,
+            **KEEPER.status(),
             rss_kib=_resident_kib(),
         )
 

@@ -72,7 +72,9 @@ def op_inspect(request: Result) -> Result:
         said (``current``, ``dialect``, ``database``); env.py does not run again. ``recorded``:
         the heads the resource's state
         records; ``others_moved`` then says whether the database differs from them only on
-        branches unrelated to the target (other resources' business).
+        branches unrelated to the target (other resources' business). ``review``: when an
+        upgrade is pending, also review it as ``review`` would (from the plan's start, with the
+        dialect read, sizes when the database was read), in the answer's ``review``.
     """
     config = load_config(request, ["current"])
     script = load_script(config)
@@ -90,7 +92,15 @@ def op_inspect(request: Result) -> Result:
     start = _planned_start(current, database, request.get("planned") or [])
     direction, steps = plan(script, request["target"], start)
     recorded = request.get("recorded")
+    reviewed = None
+    if request.get("review") and direction == "upgrade" and steps:
+        # The plan's review in the same process: the script directory is already loaded.
+        tag = request.get("tag")
+        reviewed = _reviewed(
+            config, script, steps, dialect=dialect, sizes=dialect is not None, tag=tag
+        )
     return {
+        "review": reviewed,
         "others_moved": recorded is not None
         and tuple(sorted(recorded)) != start
         and same_on_target_lineage(script, target, recorded, start),
@@ -375,7 +385,21 @@ def op_review(request: Result) -> Result:
     direction, steps = plan(script, request["target"], request.get("current") or [])
     if direction != "upgrade":
         return {"revisions": [], "sizes": {}, "sizes_error": None}
-    reviews = review_steps(steps, request.get("dialect"))
+    return _reviewed(
+        config,
+        script,
+        steps,
+        dialect=request.get("dialect"),
+        sizes=bool(request.get("sizes")),
+        tag=request.get("tag"),
+    )
+
+
+def _reviewed(
+    config: Any, script: Any, steps: Sequence[Any], *, dialect: str | None, sizes: bool, tag: Any
+) -> Result:
+    """What each step's ``upgrade()`` would do, and the size of the tables they touch."""
+    reviews = review_steps(steps, dialect)
     created: set[str] = set()
     touched: set[str] = set()
     for review in reviews:
@@ -387,10 +411,10 @@ def op_review(request: Result) -> Result:
                 touched.add(table)
             if operation["op"] == "execute":
                 touched.update(t for t in sql_tables(operation.get("sql")) if t not in created)
-    sizes: Result = {"tables": {}, "error": None}
-    if request.get("sizes") and touched:
-        sizes = table_sizes(config, script, request.get("tag"), sorted(touched))
-    return {"revisions": reviews, "sizes": sizes["tables"], "sizes_error": sizes["error"]}
+    found: Result = {"tables": {}, "error": None}
+    if sizes and touched:
+        found = table_sizes(config, script, tag, sorted(touched))
+    return {"revisions": reviews, "sizes": found["tables"], "sizes_error": found["error"]}
 
 
 def op_model_diff(request: Result) -> Result:

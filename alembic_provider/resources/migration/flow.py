@@ -114,6 +114,7 @@ class Flow:
                 ctx.databases.take_read(reading_of(work.project)),
                 planned=ctx.databases.others(owner),
                 recorded=recorded,
+                review=self.reviews,
             )
         except errors.ProviderError as exc:
             failed = {**base, **observe.failure(exc)}
@@ -405,13 +406,19 @@ def _plan_inspection(
     *,
     planned: tuple[PlannedMove, ...],
     recorded: tuple[str, ...] | None,
+    review: bool,
 ) -> Inspection:
-    """Inspect for a plan, reusing what the refresh moments before read where it can."""
+    """Inspect for a plan, reusing what the refresh moments before read where it can.
+
+    ``review``: the plan reviews a pending upgrade, in the same worker as the inspection.
+    """
     if earlier is None:
-        return work.inspect(planned=planned, recorded=recorded)
+        return work.inspect(planned=planned, recorded=recorded, review=review)
     if recorded is not None and earlier.answers(work.target, recorded, planned):
         return earlier.inspection
-    return work.inspect(planned=planned, recorded=recorded, known=earlier.inspection.facts)
+    return work.inspect(
+        planned=planned, recorded=recorded, known=earlier.inspection.facts, review=review
+    )
 
 
 def _apply_facts(work: Work, starts_from: tuple[str, ...] | None) -> Facts:

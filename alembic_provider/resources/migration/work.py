@@ -91,8 +91,12 @@ class Work:
         offline: bool = False,
         recorded: tuple[str, ...] | None = None,
         known: DatabaseFacts | None = None,
+        review: bool = False,
     ) -> Inspection:
-        """Read the database and resolve the target, writing nothing."""
+        """Read the database and resolve the target, writing nothing.
+
+        :param review: the plan reviews a pending upgrade: the same worker does it.
+        """
         return self.ctx.executor.inspect(
             self.project,
             self.target,
@@ -101,6 +105,7 @@ class Work:
             offline=offline,
             recorded=recorded,
             known=known,
+            review=review,
         )
 
     def resolve(self, target: str) -> tuple[str, ...]:

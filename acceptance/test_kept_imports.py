@@ -1,0 +1,178 @@
+"""Acceptance test of kept imports: real Terraform commands through the shared warm server.
+
+env.py imports three modules from a directory on ``PYTHONPATH`` (as it would import installed
+packages): one reads an environment variable at import, one opens a socket at import, one does
+neither. Each run of env.py sees its own command's value of the variable; only the quiet
+module is kept (the provider's debug log and ``daemon status`` say so); once edited, the next
+plan sees the edit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from acceptance.providers import PROVIDER_SOURCE
+from acceptance.terraform_bin import find_binaries
+from tests.alembic_projects import Revision, make_project
+from tests.support import required_providers
+
+pytestmark = pytest.mark.acceptance
+
+_NEWEST = find_binaries()[-1:]
+_MODULES = {
+    "warm_quiet": "import fractions\nVALUE = 'as installed'\n",
+    "warm_env": "import os\nVALUE = os.environ.get('ALEMBIC_TEST_WARM_VALUE')\n",
+    "warm_socket": "import socket\nsocket.socket().close()\nVALUE = 'socket'\n",
+}
+_RECORDED = '"cwd": os.getcwd(),'
+
+
+def _config(root: Path) -> str:
+    return (
+        required_providers(PROVIDER_SOURCE, "0.1.0")
+        + f"""provider "alembic" {{
+  project_root = "{root}"
+}}
+
+variable "value" {{
+  type = string
+}}
+
+resource "alembic_upgrade" "db" {{
+  target = "heads"
+  environment = {{
+    DATABASE_URL            = "sqlite:///${{path.cwd}}/db.sqlite"
+    ALEMBIC_TEST_WARM_VALUE = var.value
+  }}
+}}
+"""
+    )
+
+
+def _project(tmp_path: Path) -> Path:
+    root = make_project(tmp_path / "alembic", revisions=[Revision("k1", None, "first")])
+    names = ", ".join(f'"{name}": __import__("{name}").VALUE' for name in _MODULES)
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(_RECORDED, f'{_RECORDED} "site": {{{names}}},'))
+    return root
+
+
+def _daemon(env: dict[str, str], action: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "alembic_provider", "daemon", action],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    return done.stdout
+
+
+def _kept_line(env: dict[str, str]) -> str:
+    status = _daemon(env, "status")
+    return next((line for line in status.splitlines() if "kept imports:" in line), "")
+
+
+def _environment(tmp_path: Path) -> tuple[dict[str, str], Path, Path]:
+    """Terraform's environment (the launcher installed), the modules' directory, the record."""
+    home = tmp_path / "home"
+    home.mkdir()
+    cli_config = tmp_path / "terraformrc"
+    cli_config.write_text("")
+    site = tmp_path / "site"
+    site.mkdir()
+    for name, text in _MODULES.items():
+        (site / f"{name}.py").write_text(text)
+    old = time.time() - 10  # files written moments ago are never kept: they may still change
+    for path in site.iterdir():
+        os.utime(path, (old, old))
+    record = tmp_path / "record.jsonl"
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(home),
+        "TF_CLI_CONFIG_FILE": str(cli_config),
+        "CHECKPOINT_DISABLE": "1",
+        "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR": str(tmp_path / "warm"),
+        "PYTHONPATH": str(site),
+        "ALEMBIC_TEST_RECORD": str(record),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "alembic_provider", "install"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return env, site, record
+
+
+@pytest.mark.skipif(not _NEWEST, reason="no Terraform binary found")
+def test_plans_see_their_own_environment_and_edits_and_only_quiet_imports_are_kept(
+    tmp_path: Path,
+) -> None:
+    terraform = str(_NEWEST[0].path)
+    env, site, record = _environment(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "main.tf").write_text(_config(_project(tmp_path)))
+
+    def terraform_run(*command: str, log: Path | None = None) -> str:
+        extra = {} if log is None else {"TF_LOG": "DEBUG", "TF_LOG_PATH": str(log)}
+        done = subprocess.run(
+            [terraform, *command, "-input=false", "-no-color"],
+            cwd=work,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def seen_since(mark: int) -> list[dict[str, str]]:
+        """What each run of env.py since ``mark`` saw; each saw its own command's value.
+
+        A refresh runs with the state's environment, a plan with the configuration's.
+        """
+        lines = [json.loads(line) for line in record.read_text().splitlines()[mark:]]
+        assert lines, "env.py did not run"
+        for line in lines:
+            assert line["site"]["warm_env"] == line["environment"]["ALEMBIC_TEST_WARM_VALUE"]
+        return [line["site"] for line in lines]
+
+    try:
+        terraform_run("init")
+        terraform_run("apply", "-auto-approve", "-var", "value=first")
+        assert {entry["warm_env"] for entry in seen_since(0)} == {"first"}
+        deadline = time.monotonic() + 60
+        while "warm_quiet" not in _kept_line(env):
+            assert time.monotonic() < deadline, _daemon(env, "status")
+            time.sleep(0.5)
+        kept = _kept_line(env)
+        assert "warm_env" not in kept and "warm_socket" not in kept, kept
+
+        mark = len(record.read_text().splitlines())
+        log = tmp_path / "second.log"
+        terraform_run("plan", "-var", "value=second", log=log)
+        assert "second" in {entry["warm_env"] for entry in seen_since(mark)}
+        assert {entry["warm_socket"] for entry in seen_since(mark)} == {"socket"}
+        used = [line for line in log.read_text().splitlines() if "kept_packages" in line]
+        assert used, "the debug log shows what each worker used of the kept imports"
+        assert any("warm_quiet" in line for line in used), used
+        assert not any("warm_env" in line or "warm_socket" in line for line in used), used
+
+        (site / "warm_quiet.py").write_text("import fractions\nVALUE = 'upgraded'\n")
+        mark = len(record.read_text().splitlines())
+        terraform_run("plan", "-var", "value=third")
+        seen = seen_since(mark)
+        assert {entry["warm_quiet"] for entry in seen} == {"upgraded"}
+        assert "third" in {entry["warm_env"] for entry in seen}
+    finally:
+        _daemon(env, "stop")

@@ -1,0 +1,807 @@
+"""Keep what env.py imports warm in a worker server, only where a fresh process would match.
+
+A forked request reports the modules it loaded that live outside the project (name and file).
+While idle, the server probes them in a throwaway forked process: each is imported under an
+audit hook and with ``os.environ``, ``os.getcwd`` and thread starts recorded. A module whose
+import (its own code or anything it imported) read the environment or the working directory,
+wrote a file, opened a socket, started a process or a thread, or failed, is refused; the others
+are imported into the server, so the next forked request finds them loaded.
+
+Each forked request then settles the kept set before anything of the project loads
+(``settle``): with its own environment and ``sys.path`` (the configuration's
+``prepend_sys_path`` included), every kept top-level package must resolve to the same file,
+every kept file must have the stat it had when kept, and the request's switches must allow it.
+Whatever fails, from the first kept module of that package on, leaves the request's
+``sys.modules`` and is imported fresh; a changed file drops the whole kept set and the server
+stops (the next command starts a fresh one).
+
+Standard library only; never imports the provider package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import importlib
+import json
+import os
+import select
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "DISABLE_VARIABLE",
+    "KEEPER",
+    "KEEP_VARIABLE",
+    "NEVER_VARIABLE",
+    "Keeper",
+    "probe",
+    "settle",
+]
+
+DISABLE_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_KEEP_IMPORTS"
+KEEP_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_KEEP_MODULES"
+NEVER_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_NEVER_KEEP_MODULES"
+_OFF = ("0", "off", "false", "no")
+# How long a probe may take before every module it was given is refused.
+PROBE_SECONDS = 60.0
+# A file modified this recently may still be changing: keeping it would be a guess.
+_QUIET_NS = 2_000_000_000
+# Audit events a kept import must never raise (prefixes); "open" is judged by its mode.
+_EFFECTS = (
+    "socket.",
+    "subprocess.",
+    "os.exec",
+    "os.fork",
+    "os.forkpty",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.system",
+    "os.startfile",
+    "os.kill",
+    "os.putenv",
+    "os.unsetenv",
+    "os.chdir",
+    "os.fchdir",
+    "os.mkdir",
+    "os.remove",
+    "os.rmdir",
+    "os.rename",
+    "os.link",
+    "os.symlink",
+    "os.truncate",
+    "os.chmod",
+    "os.chown",
+    "os.chflags",
+    "os.utime",
+    "os.setxattr",
+    "os.removexattr",
+    "shutil.",
+    "tempfile.",
+    "sqlite3.connect",
+    "http.client.",
+    "urllib.",
+    "webbrowser.",
+    "pty.",
+    "_thread.start",
+    "threading.",
+)
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+if TYPE_CHECKING:
+    Entry = dict[str, Any]
+    _EnvironBase = MutableMapping[str, str]
+else:
+    _EnvironBase = MutableMapping  # subscripted only from Python 3.9
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(part for part in (value or "").replace(",", " ").split() if part)
+
+
+def _matches(name: str, patterns: Iterable[str]) -> str | None:
+    """The pattern naming ``name`` (the module itself or a package above it), if any."""
+    for pattern in patterns:
+        if name == pattern or name.startswith(pattern + "."):
+            return pattern
+    return None
+
+
+def _under(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def _file_of(module: Any) -> str | None:
+    path = getattr(module, "__file__", None)
+    if not isinstance(path, str) or not os.path.isfile(path):
+        return None
+    return os.path.realpath(path)
+
+
+def _stat_key(path: str | None) -> list[int] | None:
+    if path is None:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return [-1]
+    return [info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino]
+
+
+# --- the forked request -------------------------------------------------------------------
+
+
+class _Request:
+    """What a forked request knows of the kept set: what it used, dropped, and loaded."""
+
+    def __init__(self, report_fd: int, entries: Sequence[Entry], stale: bool) -> None:
+        self.report_fd = report_fd
+        self.entries = entries
+        self.before = set(sys.modules)
+        self.server_stale = stale
+        self.settled = False
+        self.off = False
+        self.changed = False
+        self.dropped_from = len(entries)
+        self.why = ""
+        self.roots: set[str] = set()
+        self.keep: tuple[str, ...] = ()
+        self.never: tuple[str, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        # Before it settles, a request has loaded nothing of the project: nothing used yet.
+        used = self.entries[: self.dropped_from] if self.settled else []
+        tops = sorted({entry["name"].partition(".")[0] for entry in used})
+        return {
+            "modules": len(used),
+            "packages": tops,
+            "dropped": len(self.entries) - len(used) if self.settled else 0,
+            "why": self.why,
+        }
+
+
+# The forked request this process serves, if it is one (at most one element).
+_CURRENT: list[_Request] = []
+
+
+def begin_request(report_fd: int) -> None:
+    """In a freshly forked request: remember what was loaded, and where to report."""
+    _CURRENT[:] = [_Request(report_fd, list(KEEPER.entries), KEEPER.stale)]
+
+
+def request_summary() -> dict[str, Any] | None:
+    return _CURRENT[0].summary() if _CURRENT else None
+
+
+def _prepend_paths(config: Any) -> list[str]:
+    """The entries Alembic's ``ScriptDirectory.from_config`` is about to put first on sys.path."""
+    getter = getattr(config, "get_prepend_sys_paths_list", None)
+    if callable(getter):
+        return list(getter() or [])
+    value = config.get_main_option("prepend_sys_path")
+    if not value:
+        return []
+    import re
+
+    return [part for part in re.split(r", *|(?: +)|:", value) if part]
+
+
+def settle(config: Any) -> None:
+    """Before the project's scripts load: drop what this request may not use of the kept set.
+
+    Called once per forked request, with its environment and working directory already set;
+    does nothing in a process that is not a warm server's request.
+    """
+    if not _CURRENT or _CURRENT[0].settled:
+        return
+    request = _CURRENT[0]
+    request.settled = True
+    prepend = _prepend_paths(config)
+    request.roots = {os.path.realpath(os.getcwd())}
+    if config.config_file_name:
+        request.roots.add(
+            os.path.realpath(os.path.dirname(os.path.abspath(config.config_file_name)))
+        )
+    request.roots.update(os.path.realpath(os.path.abspath(path)) for path in prepend)
+    location = config.get_main_option("script_location") or ""
+    if location and os.path.isdir(location):
+        request.roots.add(os.path.realpath(location))
+    request.keep = _names(os.environ.get(KEEP_VARIABLE))
+    request.never = _names(os.environ.get(NEVER_VARIABLE))
+    request.off = os.environ.get(DISABLE_VARIABLE, "").lower() in _OFF
+    first, why = _first_unusable(request, prepend)
+    request.why = why
+    request.dropped_from = first
+    for entry in request.entries[first:]:
+        sys.modules.pop(entry["name"], None)
+
+
+def note_root(directory: str) -> None:
+    """Add a directory of the project (the script directory Alembic resolved)."""
+    if _CURRENT:
+        _CURRENT[0].roots.add(os.path.realpath(directory))
+
+
+def _first_unusable(request: _Request, prepend: Sequence[str]) -> tuple[int, str]:
+    """Index of the first kept entry this request must not use, and why."""
+    entries = request.entries
+    if not entries:
+        return 0, ""
+    if request.off:
+        return 0, f"{DISABLE_VARIABLE} is off"
+    if request.server_stale:
+        return 0, "a kept file changed"
+    for entry in entries:
+        if entry["file"] is not None and _stat_key(entry["file"]) != entry["stat"]:
+            request.changed = True
+            return 0, f"{entry['file']} changed"
+    starts: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        starts.setdefault(entry["name"].partition(".")[0], index)
+    first = len(entries)
+    why = ""
+    for index, entry in enumerate(entries):
+        name = entry["name"]
+        if index >= first:
+            break
+        problem = None
+        if _matches(name, request.never):
+            problem = f"{name} is named in {NEVER_VARIABLE}"
+        elif entry.get("named") and entry["named"] not in request.keep:
+            problem = (
+                f"{name} is kept only for projects that name {entry['named']} in {KEEP_VARIABLE}"
+            )
+        if problem is not None:
+            start = entries[starts[name.partition(".")[0]]].get("unit", 0)
+            if start < first:
+                first, why = start, problem
+    saved = list(sys.path)
+    sys.path[:0] = [os.path.abspath(path) for path in prepend]
+    try:
+        for top, index in starts.items():
+            if index >= first or "." in entries[index]["name"] or top.startswith("__"):
+                continue  # a package's module kept (its package was preloaded), or an alias
+            if _resolves_to(top) != entries[index]["file"]:
+                first = entries[index].get("unit", 0)
+                why = f"{top} resolves elsewhere for this project"
+    finally:
+        sys.path[:] = saved
+    return first, why
+
+
+def _resolves_to(name: str) -> str | None:
+    """The file a fresh import of the top-level module ``name`` would load now."""
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        try:
+            spec = find_spec(name, None)
+        except Exception:
+            return "?"
+        if spec is not None:
+            origin = spec.origin if spec.has_location else None
+            return os.path.realpath(origin) if isinstance(origin, str) else None
+    return "?"
+
+
+def report() -> None:
+    """After the answer went out: tell the server which outside modules this request loaded."""
+    if not _CURRENT:
+        return
+    request = _CURRENT[0]
+    loaded = []
+    if request.settled and not request.off:
+        for name, module in list(sys.modules.items()):
+            if name in request.before:
+                continue
+            path = _file_of(module)
+            if path is not None:
+                loaded.append([name, path])
+    message = {
+        "loaded": loaded,
+        "roots": sorted(request.roots),
+        "keep": list(request.keep),
+        "never": list(request.never),
+        "changed": request.changed,
+    }
+    data = json.dumps(message).encode("utf-8")
+    with contextlib.suppress(OSError):
+        while data:
+            data = data[os.write(request.report_fd, data) :]
+    with contextlib.suppress(OSError):
+        os.close(request.report_fd)
+
+
+# --- the probe ----------------------------------------------------------------------------
+
+
+class _Tainted:
+    """Which modules' top-level code was running when an effect happened, and which effect."""
+
+    def __init__(self) -> None:
+        self.why: dict[str, str] = {}
+        self.busy = False
+        # The probe's own frame: only module code running below it is being judged.
+        self.stop: Any = None
+
+    def record(self, what: str) -> None:
+        if self.busy:
+            return
+        self.busy = True
+        try:
+            frame: Any = sys._getframe(1)
+            while frame is not None and frame is not self.stop:
+                if frame.f_code.co_name == "<module>":
+                    name = frame.f_globals.get("__name__")
+                    if isinstance(name, str):
+                        self.why.setdefault(name, what)
+                frame = frame.f_back
+        finally:
+            self.busy = False
+
+
+class _RecordingEnviron(_EnvironBase):
+    """``os.environ`` that records every use: an import must not depend on the environment."""
+
+    def __init__(self, real: MutableMapping[str, str], taint: _Tainted) -> None:
+        self._real = real
+        self._taint = taint
+
+    def _use(self, key: object = None) -> None:
+        self._taint.record(f"environment variable {key}" if key else "the environment")
+
+    def __getitem__(self, key: str) -> str:
+        self._use(key)
+        return self._real[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._use(key)
+        self._real[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self._use(key)
+        del self._real[key]
+
+    def __contains__(self, key: object) -> bool:
+        self._use(key)
+        return key in self._real
+
+    def __iter__(self) -> Iterator[str]:
+        self._use()
+        return iter(self._real)
+
+    def __len__(self) -> int:
+        self._use()
+        return len(self._real)
+
+    def copy(self) -> dict[str, str]:
+        self._use()
+        return dict(self._real)
+
+
+def _effect(event: str, args: tuple[Any, ...]) -> str | None:
+    """What ``event`` did that a kept import must not, or None."""
+    if event == "open" and args:
+        path, mode = args[0], args[1] if len(args) > 1 else None
+        flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+        if isinstance(mode, str) and any(c in mode for c in "wax+"):
+            return f"opened {path!r} for writing"
+        if mode is None and flags & _WRITE_FLAGS:
+            return f"opened {path!r} for writing"
+        if isinstance(path, (str, bytes)) and not os.path.isabs(path):
+            return f"opened {path!r} relative to the working directory"
+        return None
+    if event.startswith(_EFFECTS):
+        return event
+    return None
+
+
+def _recording(function: Callable[..., Any], taint: _Tainted, what: str) -> Callable[..., Any]:
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        taint.record(what)
+        return function(*args, **kwargs)
+
+    return recorded
+
+
+class _Blocker:
+    """A finder that refuses the modules named: they stay out of a probe or of the server.
+
+    A module that tries to import one of them is then judged by what it does without it: in
+    the probe, it is tainted (a fresh process would have imported the module refused).
+    """
+
+    def __init__(self, blocked: Iterable[str], taint: _Tainted | None) -> None:
+        self.blocked = frozenset(blocked)
+        self.taint = taint
+        self.tripped: list[str] = []
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname in self.blocked:
+            self.tripped.append(fullname)
+            if self.taint is not None:
+                self.taint.record(f"imports {fullname}, which is not kept")
+            raise ModuleNotFoundError(f"No module named {fullname!r} (not kept)", name=fullname)
+
+
+def probe(names: Sequence[str], blocked: Iterable[str] = ()) -> dict[str, Any]:
+    """Import ``names`` in order in this (throwaway) process and judge each.
+
+    ``blocked`` are modules an earlier probe found doing something: they are not imported
+    here, and whatever tries to is tainted. Returns ``{"modules": {name: {"file", "why"}},
+    "tainted": {name: why}, "verdicts": {name: why}}``: every module loaded, with what it did
+    (``why`` empty when nothing); every module that did something (loaded or not); per name
+    asked for, empty when it, its packages and everything its import loaded did nothing a
+    kept import must not do. Installs hooks that cannot be removed: call it only in a process
+    that exits afterwards.
+    """
+    import _thread
+    import threading
+
+    taint = _Tainted()
+    taint.stop = sys._getframe()
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if taint.busy:
+            return
+        what = _effect(event, args)
+        if what is not None:
+            taint.record(what)
+
+    sys.addaudithook(hook)
+    # Replaced, not cleared: every later read goes through the recorder.
+    os.environ = _RecordingEnviron(os.environ, taint)  # type: ignore[assignment]  # noqa: B003
+    os.getcwd = _recording(os.getcwd, taint, "the working directory")
+    os.getcwdb = _recording(os.getcwdb, taint, "the working directory")
+    _thread.start_new_thread = _recording(_thread.start_new_thread, taint, "a thread")
+    for attribute in ("_start_new_thread", "_start_joinable_thread"):
+        original = getattr(threading, attribute, None)
+        if original is not None:
+            setattr(threading, attribute, _recording(original, taint, "a thread"))
+    sys.meta_path.insert(0, _Blocker(blocked, taint))
+    failed: dict[str, str] = {}
+    closures: dict[str, list[str]] = {}
+    for name in names:
+        before = set(sys.modules)
+        if name not in before:
+            try:
+                importlib.import_module(name)
+            except BaseException as exc:  # any failure refuses the module
+                failed[name] = f"its import failed: {type(exc).__name__}"
+        closures[name] = [other for other in sys.modules if other not in before]
+    modules = {}
+    for new in {other for closure in closures.values() for other in closure}:
+        modules[new] = {"file": _file_of(sys.modules.get(new)), "why": taint.why.get(new, "")}
+    verdicts: dict[str, str] = {}
+    for name, closure in closures.items():
+        parts = name.split(".")
+        packages = [".".join(parts[: i + 1]) for i in range(len(parts))]
+        bad = next((other for other in [*packages, *closure] if taint.why.get(other)), None)
+        verdicts[name] = failed.get(name) or ("" if bad is None else f"{bad}: {taint.why[bad]}")
+    return {"modules": modules, "tainted": dict(taint.why), "verdicts": verdicts}
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+# A judged module: name, the keep-list entry that named it (None: the probe approved it), its
+# file, the modules to keep out while importing it, and the modules (and files) it may load.
+if TYPE_CHECKING:
+    _Judged = tuple[str, str | None, str | None, frozenset[str], dict[str, str | None] | None]
+
+# How many probes of one batch, each keeping out what the one before found doing something.
+_ROUNDS = 4
+
+
+@dataclasses.dataclass
+class _Probe:
+    """A probe running in a throwaway fork: its pipe, pid, deadline and what it was given."""
+
+    fd: int
+    pid: int
+    deadline: float
+    names: list[str]
+    blocked: frozenset[str]
+    round: int
+    socks: list[Any]
+    buffer: bytearray = dataclasses.field(default_factory=bytearray)
+
+
+class Keeper:
+    """The server's kept set and its idle work: reports in, probes out, imports in."""
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.stale = False
+        self.installed: list[str] = []
+        self._reports: dict[int, bytearray] = {}
+        self._candidates: dict[str, dict[str, Any]] = {}
+        self._judged: set[str] = set()
+        self._judged_named: set[str] = set()
+        self._never: set[str] = set()
+        self._probe: _Probe | None = None
+        # Judged modules waiting to be imported while idle: by the probe, then by name.
+        self._approved: list[_Judged] = []
+        self._named: list[_Judged] = []
+        self.refused: dict[str, str] = {}
+
+    def start(self) -> None:
+        """Remember where installed modules live: the server's own ``sys.path``."""
+        self.installed = sorted(
+            {os.path.realpath(path) for path in sys.path if path and os.path.isdir(path)},
+            key=len,
+            reverse=True,
+        )
+
+    # The forked request's side of the report channel.
+    def fork_channel(self) -> tuple[int, int]:
+        """A pipe for one forked request's report: (read end, write end)."""
+        read_fd, write_fd = os.pipe()
+        return read_fd, write_fd
+
+    def watch(self, read_fd: int) -> None:
+        """In the server, after the fork: read that request's report while idle."""
+        flags = fcntl.fcntl(read_fd, fcntl.F_GETFL)
+        fcntl.fcntl(read_fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        self._reports[read_fd] = bytearray()
+
+    def fds(self) -> list[int]:
+        probe = [] if self._probe is None else [self._probe.fd]
+        return [*self._reports, *probe]
+
+    def timeout(self, default: float | None) -> float | None:
+        """How long the server may block in select: not at all while imports wait."""
+        if self._approved or self._named:
+            return 0.0
+        if self._probe is not None:
+            left = max(0.0, self._probe.deadline - time.monotonic())
+            return left if default is None else min(default, left)
+        if self._candidates and not self._probe:
+            return 0.0
+        return default
+
+    def collect(self, readable: Iterable[Any]) -> None:
+        """Read what reports and the probe sent; parse each once its writer closed it."""
+        ready = {item if isinstance(item, int) else item.fileno() for item in readable}
+        for fd in [fd for fd in self._reports if fd in ready]:
+            if _drain(fd, self._reports[fd]):
+                data = bytes(self._reports.pop(fd))
+                os.close(fd)
+                with contextlib.suppress(ValueError):
+                    self._take_report(json.loads(data.decode("utf-8")))
+        running = self._probe
+        if running is not None and running.fd in ready and _drain(running.fd, running.buffer):
+            os.close(running.fd)
+            self._probe = None
+            try:
+                result = json.loads(bytes(running.buffer).decode("utf-8"))
+            except ValueError:
+                self._refuse(running.names, "the probe failed")
+            else:
+                self._probed(running, result)
+
+    def _take_report(self, message: dict[str, Any]) -> None:
+        if message.get("changed"):
+            self.stale = True
+            return
+        self._never.update(message.get("never") or [])
+        roots = [root for root in message.get("roots") or [] if isinstance(root, str)]
+        keep = tuple(message.get("keep") or [])
+        for name, path in message.get("loaded") or []:
+            named = _matches(name, keep)
+            # The probe refusing a module does not stop a project that names it.
+            judged = self._judged_named if named else self._judged
+            if name in sys.modules or name in judged or name in self._candidates:
+                continue
+            if _matches(name, self._never) or name.startswith(("tfalembic_", "__")):
+                continue
+            if not self._outside_project(path, roots):
+                continue
+            self._candidates[name] = {"file": path, "named": named}
+
+    def _outside_project(self, path: str, roots: Sequence[str]) -> bool:
+        """Installed (under the server's own path) and not a file of the project.
+
+        A virtualenv inside the project directory is still installed: its directory on the
+        server's path lies deeper than the project's root.
+        """
+        home = next((entry for entry in self.installed if _under(path, entry)), None)
+        if home is None:
+            return False
+        return not any(_under(path, root) and len(root) >= len(home) for root in roots)
+
+    def when_idle(self, *socks: Any) -> None:
+        """Do one piece of idle work, unless a request is waiting."""
+        self._expire_probe()
+        work = self._approved or self._named or (self._candidates and self._probe is None)
+        if self.stale or not work:
+            return
+        readable, _, _ = select.select(list(socks), [], [], 0)
+        if readable:
+            return
+        if self._approved or self._named:
+            self._import(*(self._approved or self._named).pop(0))
+        elif self._candidates and self._probe is None:
+            self._start_probe(socks, list(self._candidates), frozenset(), 1)
+
+    def _expire_probe(self) -> None:
+        running = self._probe
+        if running is not None and time.monotonic() > running.deadline:
+            with contextlib.suppress(OSError):
+                os.kill(running.pid, signal.SIGKILL)
+            os.close(running.fd)
+            self._probe = None
+            self._refuse(running.names, "the probe took too long")
+
+    def _start_probe(
+        self, socks: Sequence[Any], names: list[str], blocked: frozenset[str], round_: int
+    ) -> None:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            status = 70
+            try:
+                os.close(read_fd)
+                for sock in socks:
+                    with contextlib.suppress(OSError):
+                        sock.close()
+                for fd in list(self._reports):
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+                with open(os.devnull, "w") as null:
+                    os.dup2(null.fileno(), 1)
+                    os.dup2(null.fileno(), 2)
+                data = json.dumps(probe(names, blocked)).encode("utf-8")
+                while data:
+                    data = data[os.write(write_fd, data) :]
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        flags = fcntl.fcntl(read_fd, fcntl.F_GETFL)
+        fcntl.fcntl(read_fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        deadline = time.monotonic() + PROBE_SECONDS
+        self._probe = _Probe(
+            fd=read_fd,
+            pid=pid,
+            deadline=deadline,
+            names=names,
+            blocked=blocked,
+            round=round_,
+            socks=list(socks),
+        )
+
+    def _refuse(self, names: Sequence[str], why: str) -> None:
+        for name in names:
+            if self._candidates.pop(name, None) is not None:
+                self._judged.add(name)
+                self.refused[name] = why
+
+    def _probed(self, running: _Probe, result: dict[str, Any]) -> None:
+        """Judge by a probe's result, or probe again with what it found doing something kept out.
+
+        Kept out, a module is not imported at all: whatever imported it, even one that
+        survives without it, is tainted in the next round. Once a round taints nothing new,
+        what it loaded is exactly what the server may load.
+        """
+        tainted = set(result.get("tainted") or {})
+        if tainted - running.blocked:
+            if running.round < _ROUNDS:
+                blocked = running.blocked | tainted
+                self._start_probe(running.socks, running.names, blocked, running.round + 1)
+                self._take_named(running, result)
+                return
+            self._refuse(
+                [n for n in running.names if not self._candidates.get(n, {}).get("named")],
+                "its imports kept changing under the probe",
+            )
+        self._take_named(running, result)
+        verdicts = result.get("verdicts") or {}
+        modules = result.get("modules") or {}
+        for name in running.names:
+            candidate = self._candidates.get(name)
+            if candidate is None or candidate["named"]:
+                continue
+            del self._candidates[name]
+            self._judged.add(name)
+            why = verdicts.get(name, "the probe did not judge it")
+            found = (modules.get(name) or {}).get("file")
+            if not why and found != candidate["file"]:
+                why = "it resolves to another file in the server"
+            if why:
+                self.refused[name] = why
+                continue
+            clean = {m: info.get("file") for m, info in modules.items() if not info.get("why")}
+            self._approved.append((name, None, found, running.blocked, clean))
+
+    def _take_named(self, running: _Probe, result: dict[str, Any]) -> None:
+        """A module a project names to keep is kept if it imports, whatever it does.
+
+        Judged by the first round that saw it, which kept nothing out of its import.
+        """
+        verdicts = result.get("verdicts") or {}
+        modules = result.get("modules") or {}
+        for name in running.names:
+            candidate = self._candidates.get(name)
+            if candidate is None or not candidate["named"]:
+                continue
+            del self._candidates[name]
+            self._judged_named.add(name)
+            found = (modules.get(name) or {}).get("file")
+            why = verdicts.get(name, "")
+            if why.startswith("its import") or found != candidate["file"]:
+                self.refused[name] = why or "it resolves to another file in the server"
+                continue
+            self._named.append((name, candidate["named"], found, frozenset(), None))
+
+    def _import(
+        self,
+        name: str,
+        named: str | None,
+        path: str | None,
+        blocked: frozenset[str],
+        clean: dict[str, str | None] | None,
+    ) -> None:
+        """Import one judged module into the server; anything unexpected stops keeping."""
+        if name in sys.modules:
+            return
+        key = _stat_key(path)
+        if key is None or key == [-1] or time.time_ns() - key[0] < _QUIET_NS:
+            # Just written (or gone): it may still change. A later report brings it back.
+            self._judged.discard(name)
+            self._judged_named.discard(name)
+            return
+        before = set(sys.modules)
+        blocker = _Blocker(blocked, None)
+        sys.meta_path.insert(0, blocker)
+        try:
+            importlib.import_module(name)
+        except BaseException:
+            self.stale = True  # it imported in the probe: this server no longer matches it
+            return
+        finally:
+            sys.meta_path.remove(blocker)
+        now = time.time_ns()
+        # What one import brought in goes or stays as a whole in a request: modules hold
+        # each other, and half a package dropped would meet its other half re-imported.
+        unit = len(self.entries)
+        for new in [other for other in sys.modules if other not in before]:
+            path = _file_of(sys.modules[new])
+            key = _stat_key(path)
+            if blocker.tripped or (clean is not None and (new not in clean or clean[new] != path)):
+                self.stale = True  # not what the probe saw: keep nothing from this server
+            if key is not None and (key == [-1] or now - key[0] < _QUIET_NS):
+                self.stale = True  # a file changing under us
+            self.entries.append(
+                {"name": new, "file": path, "stat": key, "named": named, "unit": unit}
+            )
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "kept_modules": len(self.entries),
+            "kept_packages": sorted({e["name"].partition(".")[0] for e in self.entries}),
+            "refused_modules": len(self.refused),
+            "kept_stale": self.stale,
+        }
+
+
+def _drain(fd: int, buffer: bytearray) -> bool:
+    """Read what ``fd`` has; True once its writer has closed it."""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        if not chunk:
+            return True
+        buffer.extend(chunk)
+
+
+KEEPER = Keeper()

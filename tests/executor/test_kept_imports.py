@@ -1,0 +1,339 @@
+"""Keeping what env.py imports warm: the probe, the judging, and what each request then sees.
+
+The probe runs in a subprocess of its own (its hooks cannot be removed); the requests go
+through a real warm server with a project whose env.py imports modules from a directory on
+``PYTHONPATH``, as it would import installed packages.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alembic_provider.executor.messages import PROTOCOL_VERSION
+from alembic_provider.executor.process import WORKER_PATH, Launch, WorkerProcesses
+from tests.alembic_projects import Revision, make_project, sqlite_url
+
+_MODULES = {
+    "quiet_mod": "import fractions\nVALUE = 'quiet'\n",
+    "env_mod": "import os\nVALUE = os.environ.get('WARM_VALUE')\n",
+    "getenv_mod": "import os\nVALUE = os.getenv('WARM_VALUE')\n",
+    "socket_mod": "import socket\nsocket.socket().close()\n",
+    "writer_mod": "open('/dev/null', 'w').close()\n",
+    "thread_mod": "import threading\nthreading.Thread(target=lambda: None).start()\n",
+    "process_mod": "import subprocess\nsubprocess.run(['true'])\n",
+    "cwd_mod": "import os\nHERE = os.getcwd()\n",
+    "relative_mod": "try:\n    open('settings.txt')\nexcept OSError:\n    pass\n",
+    "failing_mod": "raise RuntimeError('no')\n",
+    "outer_pkg/__init__.py": "from outer_pkg import inner\n",
+    "outer_pkg/inner.py": "import os\nVALUE = os.environ.get('WARM_VALUE')\n",
+    "uses_quiet": "import quiet_mod\n",
+    "uses_env": "import env_mod\n",
+    "survives_env": "try:\n    import env_mod\nexcept ImportError:\n    pass\n",
+}
+
+
+def _write_modules(site: Path) -> None:
+    for name, text in _MODULES.items():
+        path = site / (name if name.endswith(".py") else name + ".py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _probe(site: Path, names: list[str], blocked: tuple[str, ...] = ()) -> dict[str, Any]:
+    code = (
+        "import json, sys\n"
+        f"sys.path[:0] = [{str(WORKER_PATH)!r}, {str(site)!r}]\n"
+        "import tfalembic_keep\n"
+        f"print(json.dumps(tfalembic_keep.probe({names!r}, {blocked!r})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def test_the_probe_refuses_every_import_with_an_effect(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    _write_modules(site)
+    names = ["quiet_mod", "uses_quiet", *(n for n in _MODULES if n.endswith("_mod"))]
+    names += ["outer_pkg"]
+    verdicts = _probe(site, list(dict.fromkeys(names)))["verdicts"]
+    assert verdicts["quiet_mod"] == ""
+    assert verdicts["uses_quiet"] == ""
+    expected = {
+        "env_mod": "environment variable WARM_VALUE",
+        "getenv_mod": "environment variable WARM_VALUE",
+        "socket_mod": "socket.",
+        "writer_mod": "for writing",
+        "thread_mod": "a thread",
+        "process_mod": "subprocess.Popen",
+        "cwd_mod": "the working directory",
+        "relative_mod": "relative to the working directory",
+        "failing_mod": "its import failed: RuntimeError",
+        # The package itself does nothing; what it imports does, while it imports it.
+        "outer_pkg": "outer_pkg: environment variable WARM_VALUE",
+    }
+    for name, why in expected.items():
+        assert why in verdicts[name], (name, verdicts[name])
+
+
+def test_a_module_that_imports_one_kept_out_is_tainted_even_if_it_survives(
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site"
+    _write_modules(site)
+    result = _probe(site, ["uses_env", "survives_env", "quiet_mod"], ("env_mod",))
+    assert "env_mod" not in result["modules"]
+    assert result["verdicts"]["uses_env"].startswith("its import failed")
+    assert "imports env_mod, which is not kept" in result["verdicts"]["survives_env"]
+    assert result["verdicts"]["quiet_mod"] == ""
+    assert set(result["tainted"]) == {"uses_env", "survives_env"}
+
+
+def test_a_submodule_is_judged_with_its_packages(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    _write_modules(site)
+    (site / "outer_pkg" / "plain.py").write_text("VALUE = 1\n")
+    verdicts = _probe(site, ["outer_pkg", "outer_pkg.plain"])["verdicts"]
+    assert verdicts["outer_pkg.plain"].startswith("outer_pkg"), verdicts
+
+
+def test_judging_keeps_only_installed_files_outside_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = WORKER_PATH / "tfalembic_keep.py"
+    spec = importlib.util.spec_from_file_location("tfalembic_keep", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "tfalembic_keep", module)
+    spec.loader.exec_module(module)
+    keeper = module.Keeper()
+    site = tmp_path / "site"
+    project = tmp_path / "project"
+    venv_site = project / ".venv" / "lib" / "site-packages"
+    keeper.installed = [str(venv_site), str(site)]
+    keeper._take_report(
+        {
+            "loaded": [
+                ["lib_a", str(site / "lib_a.py")],
+                ["in_venv", str(venv_site / "in_venv.py")],
+                ["models", str(project / "models.py")],
+                ["elsewhere", str(tmp_path / "other" / "elsewhere.py")],
+                ["never_me.sub", str(site / "never_me" / "sub.py")],
+                ["named_mod", str(site / "named_mod.py")],
+                ["json", "/anything/json.py"],  # already loaded here
+            ],
+            "roots": [str(project)],
+            "keep": ["named_mod"],
+            "never": ["never_me"],
+            "changed": False,
+        }
+    )
+    assert sorted(keeper._candidates) == ["in_venv", "lib_a", "named_mod"]
+    modules = {
+        "lib_a": {"file": str(site / "lib_a.py"), "why": ""},
+        "in_venv": {"file": str(venv_site / "in_venv.py"), "why": "socket.connect"},
+        "named_mod": {"file": str(site / "named_mod.py"), "why": "the working directory"},
+    }
+    first = module._Probe(
+        fd=-1,
+        pid=0,
+        deadline=0.0,
+        names=["lib_a", "in_venv", "named_mod"],
+        blocked=frozenset(),
+        round=module._ROUNDS,
+        socks=[],
+    )
+    keeper._probed(
+        first,
+        {
+            "modules": modules,
+            "tainted": {"in_venv": "socket.connect", "named_mod": "the working directory"},
+            "verdicts": {"lib_a": "", "in_venv": "in_venv: socket.connect", "named_mod": "x"},
+        },
+    )
+    # After the last round something still did something: only what a project names is kept.
+    assert keeper._approved == []
+    assert [(name, named) for name, named, *_ in keeper._named] == [("named_mod", "named_mod")]
+    assert set(keeper.refused) == {"lib_a", "in_venv"}
+    # A round that taints nothing approves what it loaded, with the files it loaded.
+    keeper._candidates["lib_b"] = {"file": str(site / "lib_b.py"), "named": None}
+    keeper._candidates["moved"] = {"file": str(site / "moved.py"), "named": None}
+    last = module._Probe(
+        fd=-1,
+        pid=0,
+        deadline=0.0,
+        names=["lib_b", "moved"],
+        blocked=frozenset({"in_venv"}),
+        round=2,
+        socks=[],
+    )
+    keeper._probed(
+        last,
+        {
+            "modules": {
+                "lib_b": {"file": str(site / "lib_b.py"), "why": ""},
+                "moved": {"file": "/elsewhere/moved.py", "why": ""},
+            },
+            "tainted": {},
+            "verdicts": {"lib_b": "", "moved": ""},
+        },
+    )
+    assert [(name, blocked) for name, _, _, blocked, _ in keeper._approved] == [
+        ("lib_b", frozenset({"in_venv"}))
+    ]
+    assert keeper.refused["moved"] == "it resolves to another file in the server"
+    # Refused by the probe for one project, still judged for another that names it.
+    report = {"roots": [str(project)], "keep": ["in_venv"], "never": [], "changed": False}
+    keeper._take_report({**report, "loaded": [["in_venv", str(venv_site / "in_venv.py")]]})
+    assert keeper._candidates["in_venv"]["named"] == "in_venv"
+    keeper._take_report({"changed": True})
+    assert keeper.stale
+
+
+# --- through a warm server -------------------------------------------------------------------
+
+_ENV_PY_LINE = '"cwd": os.getcwd(),'
+
+
+def _project(tmp_path: Path, imports: list[str]) -> Path:
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), [Revision("k1", None)])
+    values = ", ".join(
+        f'"{name}": getattr(__import__("{name}"), "VALUE", None)' for name in imports
+    )
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(_ENV_PY_LINE, f'{_ENV_PY_LINE} "site": {{{values}}},'))
+    return root
+
+
+def _request(root: Path, record: Path, **environment: str) -> dict[str, Any]:
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "op": "current",
+        "config": str(root / "alembic.ini"),
+        "section": "alembic",
+        "x": [],
+        "tag": None,
+        "url": None,
+        "environment": {"ALEMBIC_TEST_RECORD": str(record), **environment},
+    }
+
+
+def _settled(site: Path) -> None:
+    """Age the files: a file written moments ago is never kept (it may still change)."""
+    old = time.time() - 10
+    for path in site.rglob("*.py"):
+        os.utime(path, (old, old))
+
+
+def _until_kept(
+    processes: WorkerProcesses, launch: Launch, request: dict[str, Any], package: str
+) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        response = processes.exchange(launch, request).response
+        assert response is not None and response["ok"], response
+        if package in response.get("kept", {}).get("packages", []):
+            return response
+        assert time.monotonic() < deadline, f"{package} was never kept: {response}"
+        time.sleep(0.2)
+
+
+def _seen(record: Path) -> dict[str, Any]:
+    seen: dict[str, Any] = json.loads(record.read_text().splitlines()[-1])["site"]
+    return seen
+
+
+_LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])
+def test_a_warm_server_keeps_quiet_imports_and_each_request_keeps_its_own_view(
+    tmp_path: Path, legacy: bool
+) -> None:
+    if legacy and not _LEGACY:
+        pytest.skip("ALEMBIC_TEST_LEGACY_PYTHON is not set")
+    site = tmp_path / "site"
+    _write_modules(site)
+    _settled(site)
+    root = _project(tmp_path, ["quiet_mod", "env_mod", "socket_mod", "outer_pkg"])
+    record = tmp_path / "record.jsonl"
+    python = _LEGACY if legacy else sys.executable
+    launch = Launch((python,), str(root), {"PYTHONPATH": str(site)})
+    processes = WorkerProcesses(warm=True, shared=False)
+    try:
+        first = _until_kept(processes, launch, _request(root, record, WARM_VALUE="a"), "quiet_mod")
+        assert not {"env_mod", "socket_mod", "outer_pkg"} & set(first["kept"]["packages"])
+        for value in ("b", "c"):
+            response = processes.exchange(launch, _request(root, record, WARM_VALUE=value))
+            assert response.response is not None
+            assert "quiet_mod" in response.response["kept"]["packages"]
+            assert _seen(record) == {
+                "quiet_mod": "quiet",
+                "env_mod": value,
+                "socket_mod": None,
+                "outer_pkg": None,
+            }
+        # Switched off or named never to keep: this request imports it fresh.
+        for switch in (
+            {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_IMPORTS": "off"},
+            {"TERRAFORM_PROVIDER_ALEMBIC_NEVER_KEEP_MODULES": "quiet_mod"},
+        ):
+            response = processes.exchange(launch, _request(root, record, **switch))
+            assert response.response is not None
+            assert "quiet_mod" not in response.response["kept"]["packages"], switch
+            assert response.response["kept"]["dropped"] > 0
+        # A project with its own quiet_mod gets its own.
+        (root / "quiet_mod.py").write_text("VALUE = 'the project'\n")
+        response = processes.exchange(launch, _request(root, record))
+        assert response.response is not None
+        assert _seen(record)["quiet_mod"] == "the project"
+        assert "resolves elsewhere" in response.response["kept"]["why"]
+        (root / "quiet_mod.py").unlink()
+        # An edited kept module is imported fresh, and the server leaves.
+        (site / "quiet_mod.py").write_text("import fractions\nVALUE = 'edited'\n")
+        server = next(iter(processes._servers.values()))
+        response = processes.exchange(launch, _request(root, record))
+        assert response.response is not None
+        assert _seen(record)["quiet_mod"] == "edited"
+        assert "changed" in response.response["kept"]["why"]
+        deadline = time.monotonic() + 10
+        while server.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not server.alive(), "a server whose kept file changed stops serving"
+        response = processes.exchange(launch, _request(root, record))
+        assert _seen(record)["quiet_mod"] == "edited"
+    finally:
+        processes.close()
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_a_module_named_to_keep_is_kept_despite_the_probe(tmp_path: Path, named: bool) -> None:
+    site = tmp_path / "site"
+    _write_modules(site)
+    _settled(site)
+    root = _project(tmp_path, ["quiet_mod", "cwd_mod"])
+    record = tmp_path / "record.jsonl"
+    launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
+    names = {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_MODULES": "cwd_mod"} if named else {}
+    processes = WorkerProcesses(warm=True, shared=False)
+    try:
+        kept = _until_kept(processes, launch, _request(root, record, **names), "quiet_mod")
+        if named and "cwd_mod" not in kept["kept"]["packages"]:
+            kept = _until_kept(processes, launch, _request(root, record, **names), "cwd_mod")
+        assert ("cwd_mod" in kept["kept"]["packages"]) is named
+        # Another project that does not name it never uses it.
+        other = processes.exchange(launch, _request(root, record)).response
+        assert other is not None and "cwd_mod" not in other["kept"]["packages"]
+    finally:
+        processes.close()
