@@ -79,7 +79,8 @@ def _review_requests(bench: Bench, where: Path, op: str = "review") -> int:
     """Plan once with the provider's debug log on; count the worker requests ``op``.
 
     A plan's review is made by the worker that inspects the database (the log says so when it
-    is used) or, when the plan reused the refresh's reading, by a worker of its own: both count.
+    is used) or, when the plan reused the refresh's reading, by a worker of its own; a model
+    comparison by the refresh's or the plan's reading, or by a worker of its own: all count.
     """
     log = where / "provider.log"
     log.unlink(missing_ok=True)
@@ -90,6 +91,7 @@ def _review_requests(bench: Bench, where: Path, op: str = "review") -> int:
         for line in lines
         if ("alembic worker request" in line and (f"op={op}" in line or f'"op":"{op}"' in line))
         or (op == "review" and "alembic review made by the inspection" in line)
+        or (op == "model_diff" and "alembic model comparison made by the inspection" in line)
     )
 
 

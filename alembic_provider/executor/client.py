@@ -155,6 +155,7 @@ class Executor(Protocol):
         recorded: Sequence[str] | None = None,
         known: DatabaseFacts | None = None,
         review: bool = False,
+        compare: bool = False,
     ) -> Inspection: ...
 
     def pending(
@@ -236,6 +237,8 @@ class WorkerExecutor:
         self._processes = processes or WorkerProcesses(warm=warm)
         # Reviews the last inspections made on the way (see ``inspect``'s ``review``).
         self._reviews: list[tuple[Project, tuple[Any, ...], Review]] = []
+        # Model comparisons inspections made on the way (see ``inspect``'s ``compare``).
+        self._model_diffs: list[tuple[Project, ModelDiff]] = []
         self._lock = threading.Lock()
 
     def __enter__(self) -> WorkerExecutor:
@@ -288,6 +291,7 @@ class WorkerExecutor:
         recorded: Sequence[str] | None = None,
         known: DatabaseFacts | None = None,
         review: bool = False,
+        compare: bool = False,
     ) -> Inspection:
         """Read the database's heads, resolve ``target`` and list what an apply would run.
 
@@ -298,8 +302,12 @@ class WorkerExecutor:
         :param known: what a read of this database moments ago said; env.py does not run.
         :param review: a review of the pending upgrade will follow: the same worker makes it,
             and the ``review`` call that asks for exactly it gets it without another worker.
+        :param compare: ``compare_models`` is on: when the database is at the target, the same
+            run of env.py compares the models, and the next ``model_diff`` call of the project
+            gets that comparison without another worker.
         """
         extra: dict[str, Any] = {"target": target, "offline": offline, "review": review}
+        extra["compare"] = compare and not offline and known is None
         if known is not None:
             extra["known"] = {
                 "current": list(known.current),
@@ -312,6 +320,11 @@ class WorkerExecutor:
         ]
         result = self._call(project, "inspect", extra, options)
         inspection = _parse(result, "inspect", _inspection)
+        if isinstance(result.get("model_diff"), dict):
+            compared = _parse(result["model_diff"], "inspect", _model_diff)
+            with self._lock:
+                self._model_diffs = [(p, d) for p, d in self._model_diffs if p != project]
+                self._model_diffs.append((project, compared))
         if isinstance(result.get("review"), dict):
             reviewed = _parse(result["review"], "inspect", _review)
             dialect = inspection.dialect
@@ -371,6 +384,12 @@ class WorkerExecutor:
 
     def model_diff(self, project: Project, *, options: CallOptions = _DEFAULT_CALL) -> ModelDiff:
         """Compare env.py's ``target_metadata`` with the database, read-only."""
+        with self._lock:
+            for index, (other, compared) in enumerate(self._model_diffs):
+                if other == project:
+                    del self._model_diffs[index]  # one inspection's comparison serves one plan
+                    self._debug("alembic model comparison made by the inspection")
+                    return compared
         result = self._call(project, "model_diff", {}, options)
         return _parse(result, "model_diff", _model_diff)
 
@@ -428,6 +447,8 @@ class WorkerExecutor:
         options: RunOptions,
         exact: Sequence[str] = (),
     ) -> RunResult:
+        with self._lock:  # a database that moves is compared anew
+            self._model_diffs.clear()
         lock = {"enabled": options.lock, "timeout": options.lock_timeout}
         extra: dict[str, Any] = {"target": target, "lock": lock}
         if exact:

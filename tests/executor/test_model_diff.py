@@ -201,3 +201,49 @@ def test_a_model_column_is_named_on_the_servers(
     assert "table 'old_audit' is only in the database" in texts
     assert "table 'audit' is only in the models" in texts
     assert version_rows(database_url) == {"r1"}
+
+
+class _Requests:
+    """A log sink that keeps the operation of every worker request."""
+
+    def __init__(self) -> None:
+        self.ops: list[str] = []
+
+    def debug(self, message: str, **fields: object) -> None:
+        if message == "alembic worker request":
+            self.ops.append(str(fields["op"]))
+
+    def trace(self, message: str, **fields: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_an_inspection_at_the_target_compares_in_its_own_run_of_env_py(
+    tmp_path: Path, python: str
+) -> None:
+    project, _ = _project(tmp_path, python, MODELS)
+    record = tmp_path / "env-py-runs.jsonl"
+    project = Project(
+        project.project_root,
+        python=project.python,
+        environment={"ALEMBIC_TEST_RECORD": str(record)},
+    )
+    requests = _Requests()
+    with WorkerExecutor(log=requests) as executor:
+        # Before the target nothing is compared: the plan says the comparison waits.
+        executor.inspect(project, "r1", compare=True)
+        executor.upgrade(project, "r1")
+        alone = executor.model_diff(project)
+        record.unlink()
+        requests.ops.clear()
+        executor.inspect(project, "r1", compare=True)
+        compared = executor.model_diff(project)
+        assert requests.ops == ["inspect"], "no worker of its own for the comparison"
+        assert len(record.read_text().splitlines()) == 1, "env.py ran once for both"
+        assert compared == alone
+        # One inspection's comparison serves one plan; an upgrade forgets it.
+        executor.model_diff(project)
+        executor.inspect(project, "r1", compare=True)
+        executor.upgrade(project, "r1")
+        executor.model_diff(project)
+        assert requests.ops == ["inspect", "model_diff", "inspect", "upgrade", "model_diff"]

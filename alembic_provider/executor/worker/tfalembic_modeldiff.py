@@ -21,7 +21,7 @@ from tfalembic_runtime import env_failure, run_env
 if TYPE_CHECKING:
     Record = dict[str, Any]
 
-__all__ = ["model_diff", "word_difference"]
+__all__ = ["compare_on", "model_diff", "word_difference"]
 
 
 class _Compared(BaseException):
@@ -37,21 +37,10 @@ def model_diff(config: Any, script: Any, tag: str | None) -> Record:
 
     ``metadata`` is false when env.py configured no ``target_metadata`` (nothing to compare).
     """
-    answer: Record = {"metadata": True, "differences": [], "server_defaults": False}
-    calls: list[bool] = []
+    answers: list[Record] = []
 
     def fn(heads: Sequence[str], context: Any) -> NoReturn:
-        from alembic.autogenerate import compare_metadata
-
-        metadata = context.opts.get("target_metadata")
-        calls.append(metadata is not None)
-        if metadata is None:
-            raise _Compared()
-        answer["server_defaults"] = bool(context.opts.get("compare_server_default"))
-        read_sequence_owners_at_once(context)
-        for diff in compare_metadata(context, metadata):
-            for one in diff if isinstance(diff, list) else [diff]:
-                answer["differences"].append(word_difference(one, context.dialect))
+        answers.append(compare_on(context))
         raise _Compared()
 
     try:
@@ -60,7 +49,27 @@ def model_diff(config: Any, script: Any, tag: str | None) -> Record:
         pass
     except BaseException as exc:
         raise env_failure(exc, config=config) from exc
-    answer["metadata"] = any(calls)
+    if not answers:
+        return {"metadata": False, "differences": [], "server_defaults": False}
+    return answers[0]
+
+
+def compare_on(context: Any) -> Record:
+    """Compare the ``target_metadata`` env.py gave ``context`` with its connection's schema.
+
+    The answer :func:`model_diff` returns; reads the catalog only.
+    """
+    from alembic.autogenerate import compare_metadata
+
+    metadata = context.opts.get("target_metadata")
+    answer: Record = {"metadata": metadata is not None, "differences": [], "server_defaults": False}
+    if metadata is None:
+        return answer
+    answer["server_defaults"] = bool(context.opts.get("compare_server_default"))
+    read_sequence_owners_at_once(context)
+    for diff in compare_metadata(context, metadata):
+        for one in diff if isinstance(diff, list) else [diff]:
+            answer["differences"].append(word_difference(one, context.dialect))
     return answer
 
 

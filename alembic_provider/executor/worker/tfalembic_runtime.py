@@ -80,13 +80,20 @@ def fingerprint(engine: Any, version_table: str, schema: str | None) -> str | No
 
 
 class Reader:
-    """An ``fn`` that records the heads and runs nothing, like ``alembic current``."""
+    """An ``fn`` that records the heads and runs nothing, like ``alembic current``.
 
-    def __init__(self) -> None:
+    :param also: called with the heads and env.py's context on the first call, while env.py's
+        connection is open: more reading in the same run of env.py.
+    """
+
+    def __init__(self, also: Callable[[Sequence[str], Any], None] | None = None) -> None:
         self.calls: list[Facts] = []
+        self.also = also
 
     def __call__(self, heads: Sequence[str], context: Any) -> list[Any]:
         self.calls.append(Facts(heads, context))
+        if self.also is not None and len(self.calls) == 1:
+            self.also(heads, context)
         return []
 
 
@@ -218,9 +225,17 @@ def env_failure(exc: BaseException, offline: bool = False, config: Any = None) -
     return ReportedError("env", f"env.py failed: {error_text(exc)}")
 
 
-def read_database(config: Any, script: Any, tag: str | None) -> Facts:
-    """Run env.py the way ``alembic current`` does and return what it saw; writes nothing."""
-    reader = Reader()
+def read_database(
+    config: Any,
+    script: Any,
+    tag: str | None,
+    also: Callable[[Sequence[str], Any], None] | None = None,
+) -> Facts:
+    """Run env.py the way ``alembic current`` does and return what it saw; writes nothing.
+
+    :param also: see :class:`Reader`.
+    """
+    reader = Reader(also)
     try:
         run_env(config, script, reader, dont_mutate=True, tag=tag)
     except BaseException as exc:

@@ -20,10 +20,17 @@ from tfalembic_errors import ReportedError, error_text, import_failure, quoted, 
 from tfalembic_lifeline import LIFELINE
 from tfalembic_lock import Lock
 from tfalembic_lockwait import lock_wait_table
-from tfalembic_modeldiff import model_diff
+from tfalembic_modeldiff import compare_on, model_diff
 from tfalembic_partial import IMPLICIT_COMMIT, committed_text
 from tfalembic_review import review_steps, sql_tables
-from tfalembic_runtime import Runner, env_failure, read_database, read_directly, run_env
+from tfalembic_runtime import (
+    Facts,
+    Runner,
+    env_failure,
+    read_database,
+    read_directly,
+    run_env,
+)
 from tfalembic_scripts import (
     check_exact,
     describe,
@@ -80,6 +87,7 @@ def op_inspect(request: Result) -> Result:
     script = load_script(config)
     target = resolve(script, request["target"])
     known = request.get("known")
+    compared: list[Result] = []
     if request.get("offline"):
         current: tuple[str, ...] = ()
         dialect = database = None
@@ -87,7 +95,8 @@ def op_inspect(request: Result) -> Result:
         current = tuple(sorted(known["current"]))
         dialect, database = known.get("dialect"), known.get("database")
     else:
-        facts = read_database(config, script, request.get("tag"))
+        also = _comparing(script, request, compared) if request.get("compare") else None
+        facts = read_database(config, script, request.get("tag"), also)
         current, dialect, database = facts.heads, facts.dialect, facts.database
     start = _planned_start(current, database, request.get("planned") or [])
     direction, steps = plan(script, request["target"], start)
@@ -101,6 +110,7 @@ def op_inspect(request: Result) -> Result:
         )
     return {
         "review": reviewed,
+        "model_diff": compared[0] if compared else None,
         "others_moved": recorded is not None
         and tuple(sorted(recorded)) != start
         and same_on_target_lineage(script, target, recorded, start),
@@ -117,6 +127,27 @@ def op_inspect(request: Result) -> Result:
         < len(script.get_heads()),
         "dialect": dialect,
     }
+
+
+def _comparing(
+    script: Any, request: Result, compared: list[Result]
+) -> Callable[[Sequence[str], Any], None]:
+    """Compare the models in the read's own run of env.py when the database is at the target.
+
+    At or past it: reaching it would run nothing, and no other resource of the plan moves the
+    database first. Otherwise the plan says the comparison waits for the apply.
+    """
+
+    def compare(heads: Sequence[str], context: Any) -> None:
+        current = tuple(sorted(heads))
+        database = Facts(heads, context).database
+        if _planned_start(current, database, request.get("planned") or []) != current:
+            return
+        direction, steps = plan(script, request["target"], current)
+        if direction != "upgrade" or not steps:
+            compared.append(compare_on(context))
+
+    return compare
 
 
 def _planned_start(

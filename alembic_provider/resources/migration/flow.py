@@ -115,6 +115,7 @@ class Flow:
                 planned=ctx.databases.others(owner),
                 recorded=recorded,
                 review=self.reviews,
+                compare=self._compares(work),
             )
         except errors.ProviderError as exc:
             failed = {**base, **observe.failure(exc)}
@@ -158,10 +159,14 @@ class Flow:
         except errors.ProviderError as exc:
             return {"review_error": exc.message}
 
+    def _compares(self, work: Work) -> bool:
+        """Whether a plan of this resource compares env.py's models with the database."""
+        return self.reviews and _compares_models(work)
+
     def _models(self, work: Work, inspection: Inspection | None) -> Facts:
         """Compare env.py's models with the database when ``compare_models`` is on and the
         database is at its target now (nothing of this plan moves it first)."""
-        if not self.reviews or not _compares_models(work):
+        if not self._compares(work):
             return {}
         facts: Facts = {"compare_models": True}
         if inspection is None or not observe.reached(inspection):
@@ -329,7 +334,8 @@ class Flow:
     def _read_facts(self, work: Work, state: Values) -> Facts:
         recorded_targets = observe.recorded(state)["recorded_target_revisions"]
         try:
-            inspection = work.inspect()
+            # The plan that follows compares the models: the refresh's run of env.py does it.
+            inspection = work.inspect(compare=self._compares(work))
         except errors.ProviderError as exc:
             failed = observe.failure(exc)
             if failed["error_kind"] != "target":
@@ -407,13 +413,15 @@ def _plan_inspection(
     planned: tuple[PlannedMove, ...],
     recorded: tuple[str, ...] | None,
     review: bool,
+    compare: bool,
 ) -> Inspection:
     """Inspect for a plan, reusing what the refresh moments before read where it can.
 
     ``review``: the plan reviews a pending upgrade, in the same worker as the inspection.
+    ``compare``: the plan compares the models, in the same run of env.py when it reads.
     """
     if earlier is None:
-        return work.inspect(planned=planned, recorded=recorded, review=review)
+        return work.inspect(planned=planned, recorded=recorded, review=review, compare=compare)
     if recorded is not None and earlier.answers(work.target, recorded, planned):
         return earlier.inspection
     return work.inspect(

@@ -92,10 +92,13 @@ class Work:
         recorded: tuple[str, ...] | None = None,
         known: DatabaseFacts | None = None,
         review: bool = False,
+        compare: bool = False,
     ) -> Inspection:
         """Read the database and resolve the target, writing nothing.
 
         :param review: the plan reviews a pending upgrade: the same worker does it.
+        :param compare: ``compare_models`` is on: a database at the target is compared with the
+            models in the same run of env.py, for the plan's ``model_diff``.
         """
         return self.ctx.executor.inspect(
             self.project,
@@ -106,6 +109,7 @@ class Work:
             recorded=recorded,
             known=known,
             review=review,
+            compare=compare,
         )
 
     def resolve(self, target: str) -> tuple[str, ...]:
