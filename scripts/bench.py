@@ -41,7 +41,7 @@ def _handshake_seconds(tls: bool) -> float:
         env["PLUGIN_CLIENT_CERT"] = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"
     else:
         env.pop("PLUGIN_CLIENT_CERT", None)
-    from bench_targets import seconds_to_handshake  # type: ignore[import-not-found]
+    from bench_kit import seconds_to_handshake  # type: ignore[import-not-found]
 
     seconds: float = seconds_to_handshake(_PROVIDER_COMMAND, env)
     return seconds

@@ -21,7 +21,7 @@ for entry in (str(ROOT), str(ROOT / "scripts")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
-from bench_targets import (  # noqa: E402
+from bench_kit import (  # noqa: E402
     _PROVIDER_BLOCK,
     Bench,
     Row,
