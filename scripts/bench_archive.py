@@ -16,13 +16,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for entry in (str(ROOT), str(ROOT / "scripts")):
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
-
-from bench_kit import (  # noqa: E402
+# bench_kit puts the repository on sys.path for the imports after it.
+from bench_kit import (
     _PROVIDER_BLOCK,
+    ROOT,
     Bench,
     Row,
     _median,
@@ -34,9 +31,9 @@ from bench_kit import (  # noqa: E402
     seconds_to_handshake,
 )
 
-from alembic_provider.install import platform_name  # noqa: E402
-from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE  # noqa: E402
-from tests.support import provider_installation  # noqa: E402
+from alembic_provider.install import platform_name
+from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
+from tests.support import provider_installation
 
 __all__ = ["archive_rows", "main"]
 

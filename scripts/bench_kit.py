@@ -26,6 +26,7 @@ from tests.alembic_projects import Revision, make_project  # noqa: E402
 
 __all__ = [
     "REPEAT",
+    "ROOT",
     "Bench",
     "Row",
     "format_row",

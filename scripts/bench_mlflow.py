@@ -26,13 +26,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for entry in (str(ROOT), str(ROOT / "scripts")):
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
-
-from bench_kit import (  # noqa: E402
+# bench_kit puts the repository on sys.path for the imports after it.
+from bench_kit import (
     REPEAT,
+    ROOT,
     Bench,
     Row,
     _cold,
@@ -42,7 +39,7 @@ from bench_kit import (  # noqa: E402
     format_row,
 )
 
-from tests.alembic_projects import Revision, make_project  # noqa: E402
+from tests.alembic_projects import Revision, make_project
 
 __all__ = ["main", "mlflow_rows"]
 

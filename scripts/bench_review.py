@@ -18,12 +18,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for entry in (str(ROOT), str(ROOT / "scripts")):
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
-
-from bench_kit import (  # noqa: E402
+# bench_kit puts the repository on sys.path for the imports after it.
+from bench_kit import (
     REPEAT,
     Bench,
     Row,
@@ -35,7 +31,7 @@ from bench_kit import (  # noqa: E402
     format_row,
 )
 
-from tests.alembic_projects import Revision, make_project  # noqa: E402
+from tests.alembic_projects import Revision, make_project
 
 __all__ = ["main", "model_rows", "review_rows"]
 

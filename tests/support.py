@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -29,13 +30,17 @@ __all__ = [
     "WAIT",
     "SigningKey",
     "StillUntil",
+    "WorkerRequests",
     "accepts",
+    "another_user_is_refused",
     "fake_proxy_command",
     "free_port",
     "hcl",
     "is_alive",
+    "listening_pids",
     "load_script",
     "modules_loaded_by",
+    "plugin_env",
     "provider_installation",
     "recorded_pids",
     "required_providers",
@@ -217,3 +222,70 @@ def signing_key() -> Iterator[SigningKey]:
     finally:
         subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
+
+
+class WorkerRequests:
+    """A log sink for a ``WorkerExecutor`` that keeps the operation of every worker request."""
+
+    def __init__(self) -> None:
+        self.ops: list[str] = []
+
+    def debug(self, message: str, **fields: object) -> None:
+        if message == "alembic worker request":
+            self.ops.append(str(fields["op"]))
+
+    def trace(self, message: str, **fields: object) -> None:
+        pass
+
+
+def plugin_env(warm_dir: Path, **extra: str) -> dict[str, str]:
+    """This run's environment as Terraform gives it to a provider, with ``warm_dir`` for its
+    warm server (used unless ``extra`` turns it off)."""
+    from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
+    from alembic_provider.rendezvous import settings
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PLUGIN_"))}
+    env.update({MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"})
+    env[settings.DIRECTORY_VARIABLE] = str(warm_dir)
+    env.pop(settings.ENABLE_VARIABLE, None)
+    env.update(extra)
+    return env
+
+
+def listening_pids(socket_path: Path) -> list[int]:
+    """The processes that hold the listening unix socket ``socket_path``: who serves on it."""
+    inode = next(
+        (
+            fields[6]
+            for fields in (line.split() for line in Path("/proc/net/unix").read_text().splitlines())
+            if len(fields) >= 8 and fields[7] == str(socket_path)
+        ),
+        None,
+    )
+    if inode is None:
+        raise AssertionError(f"{socket_path} is not a listening socket")
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{entry}/fd")
+            targets = {os.readlink(f"/proc/{entry}/fd/{fd}") for fd in fds}
+        except OSError:
+            continue
+        if f"socket:[{inode}]" in targets:
+            found.append(int(entry))
+    return found
+
+
+def another_user_is_refused(socket_path: Path) -> bool:
+    """Whether a process of user ``nobody`` is refused when it connects to ``socket_path``.
+
+    Needs root, to become that user.
+    """
+    code = (
+        "import os, socket, sys\n"
+        "os.setgid(65534); os.setuid(65534)\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "try:\n    s.connect(sys.argv[1])\nexcept PermissionError:\n    sys.exit(3)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(socket_path)], check=False)
+    return run.returncode == 3

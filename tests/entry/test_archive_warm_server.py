@@ -22,11 +22,16 @@ from pathlib import Path
 import pytest
 
 from alembic_provider import __version__
-from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
 from alembic_provider.rendezvous import settings as rendezvous_settings
 from tests.ci_skips import NOT_HERE
 from tests.started import StartedProvider
-from tests.support import is_alive, wait_for
+from tests.support import (
+    another_user_is_refused,
+    is_alive,
+    listening_pids,
+    plugin_env,
+    wait_for,
+)
 
 _WAIT = 60.0
 _PROGRAM = f"terraform-provider-alembic_v{__version__}"
@@ -58,15 +63,6 @@ def daemon_dir(program: Path) -> Iterator[Path]:
     shutil.rmtree(parent, ignore_errors=True)
 
 
-def _env(directory: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PLUGIN_"))}
-    env.update({MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"})
-    env[rendezvous_settings.DIRECTORY_VARIABLE] = str(directory)
-    env.pop(rendezvous_settings.ENABLE_VARIABLE, None)
-    env.update(extra)
-    return env
-
-
 def _cli(program: Path, directory: Path, action: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, **{rendezvous_settings.DIRECTORY_VARIABLE: str(directory)})
     return subprocess.run(
@@ -79,36 +75,17 @@ def _cli(program: Path, directory: Path, action: str) -> subprocess.CompletedPro
     )
 
 
-def _listeners(socket_path: Path) -> list[int]:
-    """The processes that hold the listening socket ``socket_path``: who serves the session."""
-    inode = next(
-        fields[6]
-        for fields in (line.split() for line in Path("/proc/net/unix").read_text().splitlines())
-        if len(fields) >= 8 and fields[7] == str(socket_path)
-    )
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            fds = os.listdir(f"/proc/{entry}/fd")
-            targets = {os.readlink(f"/proc/{entry}/fd/{fd}") for fd in fds}
-        except OSError:
-            continue
-        if f"socket:[{inode}]" in targets:
-            found.append(int(entry))
-    return found
-
-
 def test_the_program_hands_each_session_to_one_warm_server(
     program: Path, daemon_dir: Path, tmp_path: Path
 ) -> None:
-    first = StartedProvider([str(program)], _env(daemon_dir), cwd=tmp_path)
+    first = StartedProvider([str(program)], plugin_env(daemon_dir), cwd=tmp_path)
     try:
-        (session,) = _listeners(first.socket_path)
+        (session,) = listening_pids(first.socket_path)
         assert session != first.process.pid, "the session is served by a forked process"
         assert os.readlink(f"/proc/{session}/cwd") == str(tmp_path)
     finally:
         first.stop()
-    second = StartedProvider([str(program)], _env(daemon_dir), cwd=tmp_path)
+    second = StartedProvider([str(program)], plugin_env(daemon_dir), cwd=tmp_path)
     second.stop()
     status = _cli(program, daemon_dir, "status")
     assert status.returncode == 0, status.stdout + status.stderr
@@ -125,7 +102,7 @@ def test_each_session_reads_its_own_environment_and_answers_on_its_own_streams(
     for offered in ("4,5", "3"):
         run = subprocess.run(
             [str(program)],
-            env=_env(daemon_dir, PLUGIN_PROTOCOL_VERSIONS=offered),
+            env=plugin_env(daemon_dir, PLUGIN_PROTOCOL_VERSIONS=offered),
             capture_output=True,
             text=True,
             check=False,
@@ -147,7 +124,7 @@ time.sleep(600)
 def test_a_killed_terraform_leaves_nothing_running(program: Path, daemon_dir: Path) -> None:
     stand_in = subprocess.Popen(
         [sys.executable, "-c", _TERRAFORM_STAND_IN, str(program)],
-        env=_env(daemon_dir),
+        env=plugin_env(daemon_dir),
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
@@ -156,7 +133,7 @@ def test_a_killed_terraform_leaves_nothing_running(program: Path, daemon_dir: Pa
     pid_text, line = stand_in.stdout.readline().split(" ", 1)
     launcher = int(pid_text)
     socket_path = Path(line.split("|")[3])
-    sessions = _listeners(socket_path)
+    sessions = listening_pids(socket_path)
     assert sessions and launcher not in sessions
     stand_in.send_signal(signal.SIGKILL)
     stand_in.communicate(timeout=_WAIT)
@@ -167,24 +144,17 @@ def test_a_killed_terraform_leaves_nothing_running(program: Path, daemon_dir: Pa
 
 @pytest.mark.skipif(os.getuid() != 0, reason=f"{NOT_HERE}needs root to act as another user")
 def test_another_user_cannot_reach_the_server(program: Path, daemon_dir: Path) -> None:
-    StartedProvider([str(program)], _env(daemon_dir)).stop()
+    StartedProvider([str(program)], plugin_env(daemon_dir)).stop()
     (socket_path,) = daemon_dir.glob("*.sock")
-    code = (
-        "import os, socket, sys\n"
-        "os.setgid(65534); os.setuid(65534)\n"
-        "s = socket.socket(socket.AF_UNIX)\n"
-        "try:\n    s.connect(sys.argv[1])\nexcept PermissionError:\n    sys.exit(3)\n"
-    )
-    run = subprocess.run([sys.executable, "-c", code, str(socket_path)], check=False)
-    assert run.returncode == 3
+    assert another_user_is_refused(socket_path)
 
 
 def test_turned_off_the_program_serves_by_itself(program: Path, daemon_dir: Path) -> None:
     started = StartedProvider(
-        [str(program)], _env(daemon_dir, **{rendezvous_settings.ENABLE_VARIABLE: "off"})
+        [str(program)], plugin_env(daemon_dir, **{rendezvous_settings.ENABLE_VARIABLE: "off"})
     )
     try:
-        assert _listeners(started.socket_path) == [started.process.pid]
+        assert listening_pids(started.socket_path) == [started.process.pid]
         assert not daemon_dir.exists()
     finally:
         started.stop()
@@ -204,7 +174,7 @@ def test_the_launcher_runs_the_program_when_the_system_python_cannot_read_the_pa
     program = tmp_path / "program"
     program.write_text('#!/bin/sh\necho "program ran with $# arguments: $*"\n')
     program.chmod(0o755)
-    env = _env(tmp_path / "warm")
+    env = plugin_env(tmp_path / "warm")
     run = subprocess.run(
         [sys.executable, "-I", "-S", "-B", str(launch), str(program), "daemon", "status"],
         env=env,

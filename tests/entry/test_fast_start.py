@@ -22,9 +22,9 @@ import pytest
 from alembic_provider import __version__
 from alembic_provider.install import FAST_START, install
 from alembic_provider.rendezvous import settings as rendezvous_settings
-from tests.entry.test_warm_server import _cli, _env, _server_pid, _sessions_serving
+from tests.entry.test_warm_server import _cli, _server_pid
 from tests.started import StartedProvider
-from tests.support import is_alive, wait_for
+from tests.support import is_alive, listening_pids, plugin_env, wait_for
 
 _WAIT = 60.0
 _FAST = ["-I", "-S", FAST_START]
@@ -42,7 +42,7 @@ class World:
         ).path
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = _env(self.daemon_dir, HOME=str(self.home), **extra)
+        env = plugin_env(self.daemon_dir, HOME=str(self.home), **extra)
         env.pop("TERRAFORM_PROVIDER_ALEMBIC_PYTHON", None)
         env.pop("XDG_CONFIG_HOME", None)
         return env
@@ -96,7 +96,7 @@ def test_with_a_server_running_the_launcher_hands_over_through_the_fast_start(
     second = world.start()
     try:
         assert second.flags == _FAST, second.flags
-        sessions = _sessions_serving(second.socket_path)
+        sessions = listening_pids(second.socket_path)
         assert len(sessions) == 1 and sessions[0] not in (server, second.process.pid)
     finally:
         second.stop()
@@ -150,7 +150,7 @@ def test_a_killed_fast_start_ends_its_session(world: World) -> None:
     started = world.start()
     assert started.flags == _FAST
     listener_dir = started.socket_path.parent
-    sessions = _sessions_serving(started.socket_path)
+    sessions = listening_pids(started.socket_path)
     started.process.send_signal(signal.SIGKILL)
     started.stop()
     wait_for(lambda: not listener_dir.exists(), "the session to clean up after its launcher")
@@ -161,7 +161,7 @@ def test_sigterm_reaches_the_session_and_its_status_comes_back(world: World) -> 
     _running_server(world)
     started = world.start()
     assert started.flags == _FAST
-    sessions = _sessions_serving(started.socket_path)
+    sessions = listening_pids(started.socket_path)
     started.process.send_signal(signal.SIGINT)  # ignored, as Terraform expects
     started.process.send_signal(signal.SIGTERM)
     assert started.process.wait(timeout=_WAIT) == 0
@@ -194,7 +194,7 @@ def test_turned_off_the_fast_start_falls_back_to_serving_in_process(world: World
     started = world.start(**{rendezvous_settings.ENABLE_VARIABLE: "off"})
     try:
         assert started.flags == _REGULAR
-        assert _sessions_serving(started.socket_path) == [started.process.pid]
+        assert listening_pids(started.socket_path) == [started.process.pid]
     finally:
         started.stop()
     assert "sessions: 1 served (0 through" in world.status()
@@ -250,7 +250,7 @@ def test_a_server_that_hangs_up_leaves_the_session_to_the_launcher(world: World)
         started = world.start()
         try:
             assert started.flags == _REGULAR
-            assert _sessions_serving(started.socket_path) == [started.process.pid]
+            assert listening_pids(started.socket_path) == [started.process.pid]
         finally:
             stderr = started.stop()
     finally:
@@ -268,8 +268,8 @@ def test_an_interpreter_file_of_one_line_still_hands_over(world: World) -> None:
     started = world.start()
     try:
         assert started.flags == _REGULAR
-        assert len(_sessions_serving(started.socket_path)) == 1
-        assert _sessions_serving(started.socket_path) != [started.process.pid]
+        assert len(listening_pids(started.socket_path)) == 1
+        assert listening_pids(started.socket_path) != [started.process.pid]
     finally:
         started.stop()
     assert "sessions: 2 served (0 through" in world.status()

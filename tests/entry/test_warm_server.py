@@ -22,11 +22,17 @@ import pytest
 
 from alembic_provider import __version__
 from alembic_provider.plugin.proto import tfplugin6_pb2, tfplugin6_pb2_grpc
-from alembic_provider.plugin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
 from alembic_provider.rendezvous import settings as rendezvous_settings
 from tests.ci_skips import NOT_HERE
 from tests.started import PROVIDER_COMMAND, StartedProvider
-from tests.support import is_alive, wait_for, wait_gone
+from tests.support import (
+    another_user_is_refused,
+    is_alive,
+    listening_pids,
+    plugin_env,
+    wait_for,
+    wait_gone,
+)
 
 _WAIT = 60.0
 
@@ -43,7 +49,7 @@ def daemon_dir() -> Iterator[Path]:
 
 def test_a_long_directory_path_still_works(tmp_path: Path) -> None:
     directory = tmp_path / ("d" * 60) / "warm"
-    launcher = Launcher(_env(directory))
+    launcher = Launcher(plugin_env(directory))
     try:
         assert "alembic_upgrade" in launcher.schema().resource_schemas
         assert len(str(next(directory.glob("*.sock")))) > 108
@@ -51,15 +57,6 @@ def test_a_long_directory_path_still_works(tmp_path: Path) -> None:
     finally:
         launcher.stop()
         _cli(directory, "stop")
-
-
-def _env(directory: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PLUGIN_"))}
-    env.update({MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"})
-    env[rendezvous_settings.DIRECTORY_VARIABLE] = str(directory)
-    env.pop(rendezvous_settings.ENABLE_VARIABLE, None)
-    env.update(extra)
-    return env
 
 
 def _cli(directory: Path, action: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -97,44 +94,17 @@ class Launcher(StartedProvider):
 
 
 def test_a_session_is_served_by_the_warm_server(daemon_dir: Path, tmp_path: Path) -> None:
-    launcher = Launcher(_env(daemon_dir), cwd=tmp_path)
+    launcher = Launcher(plugin_env(daemon_dir), cwd=tmp_path)
     try:
         assert "alembic_upgrade" in launcher.schema().resource_schemas
         server = _server_pid(daemon_dir)
         assert server is not None and server != launcher.process.pid
         # The session is a process of its own, working where Terraform started the launcher.
-        sessions = _sessions_serving(launcher.socket_path)
+        sessions = listening_pids(launcher.socket_path)
         assert len(sessions) == 1 and sessions[0] not in (server, launcher.process.pid)
         assert os.readlink(f"/proc/{sessions[0]}/cwd") == str(tmp_path)
     finally:
         launcher.stop()
-
-
-def _sessions_serving(socket_path: Path) -> list[int]:
-    """Find the processes that hold ``socket_path``'s directory as their listener."""
-    inode = os.stat(socket_path).st_ino
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            targets = [
-                os.readlink(f"/proc/{entry}/fd/{fd}") for fd in os.listdir(f"/proc/{entry}/fd")
-            ]
-        except OSError:
-            continue
-        if any(target == f"socket:[{_socket_inode(socket_path, inode)}]" for target in targets):
-            found.append(int(entry))
-    return found
-
-
-def _socket_inode(socket_path: Path, path_inode: int) -> int:
-    """Map a listening unix socket's path to its socket inode (via /proc/net/unix)."""
-    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 8 and fields[7] == str(socket_path):
-            return int(fields[6])
-    raise AssertionError(f"{socket_path} is not a listening socket (inode {path_inode})")
 
 
 def test_each_session_sees_its_own_environment_and_streams(daemon_dir: Path) -> None:
@@ -143,7 +113,7 @@ def test_each_session_sees_its_own_environment_and_streams(daemon_dir: Path) -> 
     for offered in ("4,5", "3"):
         run = subprocess.run(
             [sys.executable, "-B", "-m", "alembic_provider"],
-            env=_env(daemon_dir, PLUGIN_PROTOCOL_VERSIONS=offered),
+            env=plugin_env(daemon_dir, PLUGIN_PROTOCOL_VERSIONS=offered),
             capture_output=True,
             text=True,
             check=False,
@@ -156,10 +126,10 @@ def test_each_session_sees_its_own_environment_and_streams(daemon_dir: Path) -> 
 
 
 def test_a_killed_launcher_ends_its_session(daemon_dir: Path) -> None:
-    launcher = Launcher(_env(daemon_dir))
+    launcher = Launcher(plugin_env(daemon_dir))
     listener_dir = launcher.socket_path.parent
     assert listener_dir.exists()
-    sessions = _sessions_serving(launcher.socket_path)
+    sessions = listening_pids(launcher.socket_path)
     launcher.process.send_signal(signal.SIGKILL)
     launcher.stop()
     wait_for(lambda: not listener_dir.exists(), "the session to clean up after its launcher")
@@ -179,7 +149,7 @@ time.sleep(600)
 def test_a_killed_terraform_leaves_nothing_behind(daemon_dir: Path) -> None:
     stand_in = subprocess.Popen(
         [sys.executable, "-c", _TERRAFORM_STAND_IN],
-        env=_env(daemon_dir),
+        env=plugin_env(daemon_dir),
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
@@ -188,7 +158,7 @@ def test_a_killed_terraform_leaves_nothing_behind(daemon_dir: Path) -> None:
     pid_text, line = stand_in.stdout.readline().split(" ", 1)
     launcher_pid = int(pid_text)
     listener_dir = Path(line.split("|")[3]).parent
-    sessions = _sessions_serving(Path(line.split("|")[3]))
+    sessions = listening_pids(Path(line.split("|")[3]))
     assert sessions and launcher_pid not in sessions
     stand_in.kill()
     stand_in.communicate(timeout=_WAIT)
@@ -198,13 +168,13 @@ def test_a_killed_terraform_leaves_nothing_behind(daemon_dir: Path) -> None:
 
 
 def test_a_killed_server_is_replaced_and_its_sessions_keep_serving(daemon_dir: Path) -> None:
-    first = Launcher(_env(daemon_dir))
+    first = Launcher(plugin_env(daemon_dir))
     try:
         old = _server_pid(daemon_dir)
         assert old is not None
         os.kill(old, signal.SIGKILL)
         wait_for(lambda: not is_alive(old), "the killed server to go")
-        second = Launcher(_env(daemon_dir))
+        second = Launcher(plugin_env(daemon_dir))
         try:
             assert "alembic_stamp" in second.schema().resource_schemas
             assert "alembic_stamp" in first.schema().resource_schemas
@@ -220,7 +190,7 @@ def test_status_and_stop(daemon_dir: Path) -> None:
     missing = _cli(daemon_dir, "status")
     assert missing.returncode == 1
     assert missing.stdout == f"No warm server of this user is running ({daemon_dir}).\n"
-    launcher = Launcher(_env(daemon_dir))
+    launcher = Launcher(plugin_env(daemon_dir))
     launcher.stop()
     running = _cli(daemon_dir, "status")
     assert running.returncode == 0, running.stdout + running.stderr
@@ -240,7 +210,7 @@ def test_status_and_stop(daemon_dir: Path) -> None:
 
 
 def test_the_server_exits_when_idle(daemon_dir: Path) -> None:
-    launcher = Launcher(_env(daemon_dir, **{rendezvous_settings.IDLE_VARIABLE: "0.5"}))
+    launcher = Launcher(plugin_env(daemon_dir, **{rendezvous_settings.IDLE_VARIABLE: "0.5"}))
     try:
         pid = _server_pid(daemon_dir)
         assert pid is not None, "a warm server serves the launcher's session"
@@ -252,10 +222,10 @@ def test_the_server_exits_when_idle(daemon_dir: Path) -> None:
 
 
 def test_turned_off_the_launcher_serves_itself(daemon_dir: Path) -> None:
-    launcher = Launcher(_env(daemon_dir, **{rendezvous_settings.ENABLE_VARIABLE: "off"}))
+    launcher = Launcher(plugin_env(daemon_dir, **{rendezvous_settings.ENABLE_VARIABLE: "off"}))
     try:
         assert "alembic_upgrade" in launcher.schema().resource_schemas
-        assert _sessions_serving(launcher.socket_path) == [launcher.process.pid]
+        assert listening_pids(launcher.socket_path) == [launcher.process.pid]
         assert not daemon_dir.exists()
     finally:
         launcher.stop()
@@ -264,9 +234,9 @@ def test_turned_off_the_launcher_serves_itself(daemon_dir: Path) -> None:
 def test_a_directory_others_may_enter_is_not_used(daemon_dir: Path) -> None:
     daemon_dir.mkdir(mode=0o755)
     daemon_dir.chmod(0o755)
-    launcher = Launcher(_env(daemon_dir))
+    launcher = Launcher(plugin_env(daemon_dir))
     try:
-        assert _sessions_serving(launcher.socket_path) == [launcher.process.pid]
+        assert listening_pids(launcher.socket_path) == [launcher.process.pid]
     finally:
         stderr = launcher.stop()
     assert "may be entered by other users" in stderr
@@ -275,16 +245,9 @@ def test_a_directory_others_may_enter_is_not_used(daemon_dir: Path) -> None:
 
 @pytest.mark.skipif(os.getuid() != 0, reason=f"{NOT_HERE}needs root to act as another user")
 def test_another_user_cannot_reach_the_socket(daemon_dir: Path) -> None:
-    Launcher(_env(daemon_dir)).stop()
+    Launcher(plugin_env(daemon_dir)).stop()
     (socket_path,) = daemon_dir.glob("*.sock")
-    code = (
-        "import os, socket, sys\n"
-        "os.setgid(65534); os.setuid(65534)\n"
-        "s = socket.socket(socket.AF_UNIX)\n"
-        "try:\n    s.connect(sys.argv[1])\nexcept PermissionError:\n    sys.exit(3)\n"
-    )
-    run = subprocess.run([sys.executable, "-c", code, str(socket_path)], check=False)
-    assert run.returncode == 3
+    assert another_user_is_refused(socket_path)
 
 
 def _start_worker_server(directory: Path) -> int:
@@ -310,7 +273,7 @@ def _start_worker_server(directory: Path) -> int:
 
 
 def test_status_lists_every_server_of_this_user(daemon_dir: Path) -> None:
-    launcher = Launcher(_env(daemon_dir))
+    launcher = Launcher(plugin_env(daemon_dir))
     launcher.stop()
     provider = _server_pid(daemon_dir)
     worker = _start_worker_server(daemon_dir)
@@ -331,7 +294,7 @@ def test_status_lists_every_server_of_this_user(daemon_dir: Path) -> None:
 
 def test_asking_for_the_status_does_not_keep_a_server_alive(daemon_dir: Path) -> None:
     idle = {rendezvous_settings.IDLE_VARIABLE: "3"}
-    launcher = Launcher(_env(daemon_dir, **idle))
+    launcher = Launcher(plugin_env(daemon_dir, **idle))
     launcher.stop()
     provider = _server_pid(daemon_dir)
     assert provider is not None
@@ -345,7 +308,7 @@ def test_asking_for_the_status_does_not_keep_a_server_alive(daemon_dir: Path) ->
 
 
 def test_stop_stops_every_server_and_leaves_no_file_behind(daemon_dir: Path) -> None:
-    launcher = Launcher(_env(daemon_dir))
+    launcher = Launcher(plugin_env(daemon_dir))
     launcher.stop()
     provider = _server_pid(daemon_dir)
     assert provider is not None

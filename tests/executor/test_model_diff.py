@@ -18,6 +18,7 @@ from tests.alembic_projects import (
     tables,
     version_rows,
 )
+from tests.support import WorkerRequests
 
 LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
 INTERPRETERS = [
@@ -203,20 +204,6 @@ def test_a_model_column_is_named_on_the_servers(
     assert version_rows(database_url) == {"r1"}
 
 
-class _Requests:
-    """A log sink that keeps the operation of every worker request."""
-
-    def __init__(self) -> None:
-        self.ops: list[str] = []
-
-    def debug(self, message: str, **fields: object) -> None:
-        if message == "alembic worker request":
-            self.ops.append(str(fields["op"]))
-
-    def trace(self, message: str, **fields: object) -> None:
-        pass
-
-
 @pytest.mark.parametrize("python", INTERPRETERS)
 def test_an_inspection_at_the_target_compares_in_its_own_run_of_env_py(
     tmp_path: Path, python: str
@@ -228,7 +215,7 @@ def test_an_inspection_at_the_target_compares_in_its_own_run_of_env_py(
         python=project.python,
         environment={"ALEMBIC_TEST_RECORD": str(record)},
     )
-    requests = _Requests()
+    requests = WorkerRequests()
     with WorkerExecutor(log=requests) as executor:
         # Before the target nothing is compared: the plan says the comparison waits.
         executor.inspect(project, "r1", compare=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,6 +12,7 @@ from alembic_provider.executor import Project, WorkerExecutor
 from alembic_provider.review import Operation, findings_of
 from tests.alembic_projects import Revision, make_project, sqlite_url, tables
 from tests.executor.conftest import ProjectFactory
+from tests.support import WorkerRequests
 
 LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
 INTERPRETERS = [
@@ -249,26 +249,12 @@ def test_every_code_is_found_in_a_recorded_revision(
                 assert (code, code) in found, (dialect, code, sorted(found))
 
 
-class _Requests:
-    """A log sink that keeps the operation of every worker request."""
-
-    def __init__(self) -> None:
-        self.ops: list[str] = []
-
-    def debug(self, message: str, **fields: Any) -> None:
-        if message == "alembic worker request":
-            self.ops.append(str(fields["op"]))
-
-    def trace(self, message: str, **fields: Any) -> None:
-        pass
-
-
 @pytest.mark.parametrize("python", INTERPRETERS)
 def test_an_inspection_for_a_plan_makes_its_review_in_the_same_worker(
     tmp_path: Path, python: str
 ) -> None:
     project, _ = _project(tmp_path, python)
-    requests = _Requests()
+    requests = WorkerRequests()
     with WorkerExecutor(log=requests) as executor:
         alone = executor.review(project, "r3", current=[], dialect="sqlite")
         requests.ops.clear()
