@@ -252,13 +252,18 @@ def plugin_env(warm_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+#: ``__SO_ACCEPTCON`` in the flags column of ``/proc/net/unix``: a listening socket.
+_ACCEPTS = 0x10000
+
+
 def listening_pids(socket_path: Path) -> list[int]:
     """The processes that hold the listening unix socket ``socket_path``: who serves on it."""
+    # The listener's line: its flags say it accepts connections (accepted ones show the path too).
     inode = next(
         (
             fields[6]
             for fields in (line.split() for line in Path("/proc/net/unix").read_text().splitlines())
-            if len(fields) >= 8 and fields[7] == str(socket_path)
+            if len(fields) >= 8 and fields[7] == str(socket_path) and int(fields[3], 16) & _ACCEPTS
         ),
         None,
     )
