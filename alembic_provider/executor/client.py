@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import Any, Generic, NoReturn, Protocol, TypeVar
 
 from alembic_provider.errors import (
     CancelledError,
@@ -62,6 +62,7 @@ _REREAD_TIMEOUT = 60.0
 _TAIL_LINES = 40
 _DIRECTIONS: tuple[Direction, ...] = ("upgrade", "downgrade", "none")
 _T = TypeVar("_T")
+_Made = TypeVar("_Made")
 _DEFAULT_CALL = CallOptions()
 _DEFAULT_RUN = RunOptions()
 
@@ -116,8 +117,6 @@ _REMEDIES: dict[str, str] = {
     "(such as 'postgresql+psycopg2://'), or set 'python' to an interpreter that has one; then "
     "plan again.",
 }
-# How many reviews made by inspections wait for their ``review`` call at most.
-_KEPT_REVIEWS = 16
 _LOG_HINT = "The full traceback is in the provider's log: run Terraform with TF_LOG=DEBUG."
 
 
@@ -216,6 +215,38 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+class _MadeOnTheWay(Generic[_Made]):
+    """Answers an inspection made on the way, each kept for the one call that asks for it.
+
+    The worker that reads the database for a plan also reviews its upgrade and compares the
+    models, so that the plan's ``review`` and ``model_diff`` calls start no worker of their own.
+    Keyed by project and by what the call asks; the oldest go once ``most`` wait.
+    """
+
+    def __init__(self, most: int = 16) -> None:
+        self._made: list[tuple[Project, tuple[Any, ...], _Made]] = []
+        self._most = most
+        self._lock = threading.Lock()
+
+    def keep(self, project: Project, key: tuple[Any, ...], made: _Made) -> None:
+        with self._lock:
+            self._made = [m for m in self._made if (m[0], m[1]) != (project, key)]
+            del self._made[: -(self._most - 1)]
+            self._made.append((project, key, made))
+
+    def take(self, project: Project, key: tuple[Any, ...]) -> _Made | None:
+        with self._lock:
+            for index, (other, other_key, made) in enumerate(self._made):
+                if other_key == key and other == project:
+                    del self._made[index]
+                    return made
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._made.clear()
+
+
 class WorkerExecutor:
     """Run each operation in a fresh worker process under the project's interpreter.
 
@@ -235,11 +266,9 @@ class WorkerExecutor:
         self._log = log
         self._redactor = redactor or Redactor()
         self._processes = processes or WorkerProcesses(warm=warm)
-        # Reviews the last inspections made on the way (see ``inspect``'s ``review``).
-        self._reviews: list[tuple[Project, tuple[Any, ...], Review]] = []
-        # Model comparisons inspections made on the way (see ``inspect``'s ``compare``).
-        self._model_diffs: list[tuple[Project, ModelDiff]] = []
-        self._lock = threading.Lock()
+        # What inspections made on the way (see ``inspect``'s ``review`` and ``compare``).
+        self._reviews: _MadeOnTheWay[Review] = _MadeOnTheWay()
+        self._model_diffs: _MadeOnTheWay[ModelDiff] = _MadeOnTheWay()
 
     def __enter__(self) -> WorkerExecutor:
         return self
@@ -322,16 +351,12 @@ class WorkerExecutor:
         inspection = _parse(result, "inspect", _inspection)
         if isinstance(result.get("model_diff"), dict):
             compared = _parse(result["model_diff"], "inspect", _model_diff)
-            with self._lock:
-                self._model_diffs = [(p, d) for p, d in self._model_diffs if p != project]
-                self._model_diffs.append((project, compared))
+            self._model_diffs.keep(project, (), compared)
         if isinstance(result.get("review"), dict):
             reviewed = _parse(result["review"], "inspect", _review)
             dialect = inspection.dialect
             key = (target, inspection.planned_from, dialect, dialect is not None)
-            with self._lock:
-                del self._reviews[: -(_KEPT_REVIEWS - 1)]
-                self._reviews.append((project, key, reviewed))
+            self._reviews.keep(project, key, reviewed)
         return inspection
 
     def pending(
@@ -371,25 +396,20 @@ class WorkerExecutor:
         :param sizes: also ask the database how big the tables the migrations touch are
             (one read-only query).
         """
-        key = (target, tuple(current), dialect, sizes)
-        with self._lock:
-            for index, (other, other_key, reviewed) in enumerate(self._reviews):
-                if other_key == key and other == project:
-                    del self._reviews[index]  # one inspection's review serves one review
-                    self._debug("alembic review made by the inspection", target=target)
-                    return reviewed
+        reviewed = self._reviews.take(project, (target, tuple(current), dialect, sizes))
+        if reviewed is not None:
+            self._debug("alembic review made by the inspection", target=target)
+            return reviewed
         extra = {"target": target, "current": list(current), "dialect": dialect, "sizes": sizes}
         result = self._call(project, "review", extra, options)
         return _parse(result, "review", _review)
 
     def model_diff(self, project: Project, *, options: CallOptions = _DEFAULT_CALL) -> ModelDiff:
         """Compare env.py's ``target_metadata`` with the database, read-only."""
-        with self._lock:
-            for index, (other, compared) in enumerate(self._model_diffs):
-                if other == project:
-                    del self._model_diffs[index]  # one inspection's comparison serves one plan
-                    self._debug("alembic model comparison made by the inspection")
-                    return compared
+        compared = self._model_diffs.take(project, ())
+        if compared is not None:
+            self._debug("alembic model comparison made by the inspection")
+            return compared
         result = self._call(project, "model_diff", {}, options)
         return _parse(result, "model_diff", _model_diff)
 
@@ -447,8 +467,7 @@ class WorkerExecutor:
         options: RunOptions,
         exact: Sequence[str] = (),
     ) -> RunResult:
-        with self._lock:  # a database that moves is compared anew
-            self._model_diffs.clear()
+        self._model_diffs.clear()  # a database that moves is compared anew
         lock = {"enabled": options.lock, "timeout": options.lock_timeout}
         extra: dict[str, Any] = {"target": target, "lock": lock}
         if exact:
