@@ -82,18 +82,18 @@ def fingerprint(engine: Any, version_table: str, schema: str | None) -> str | No
 class Reader:
     """An ``fn`` that records the heads and runs nothing, like ``alembic current``.
 
-    :param also: called with the heads and env.py's context on the first call, while env.py's
+    :param also: called with what the first call saw and env.py's context, while env.py's
         connection is open: more reading in the same run of env.py.
     """
 
-    def __init__(self, also: Callable[[Sequence[str], Any], None] | None = None) -> None:
+    def __init__(self, also: Callable[[Facts, Any], None] | None = None) -> None:
         self.calls: list[Facts] = []
         self.also = also
 
     def __call__(self, heads: Sequence[str], context: Any) -> list[Any]:
         self.calls.append(Facts(heads, context))
         if self.also is not None and len(self.calls) == 1:
-            self.also(heads, context)
+            self.also(self.calls[0], context)
         return []
 
 
@@ -229,7 +229,7 @@ def read_database(
     config: Any,
     script: Any,
     tag: str | None,
-    also: Callable[[Sequence[str], Any], None] | None = None,
+    also: Callable[[Facts, Any], None] | None = None,
 ) -> Facts:
     """Run env.py the way ``alembic current`` does and return what it saw; writes nothing.
 

@@ -131,19 +131,18 @@ def op_inspect(request: Result) -> Result:
 
 def _comparing(
     script: Any, request: Result, compared: list[Result]
-) -> Callable[[Sequence[str], Any], None]:
+) -> Callable[[Facts, Any], None]:
     """Compare the models in the read's own run of env.py when the database is at the target.
 
     At or past it: reaching it would run nothing, and no other resource of the plan moves the
     database first. Otherwise the plan says the comparison waits for the apply.
     """
 
-    def compare(heads: Sequence[str], context: Any) -> None:
-        current = tuple(sorted(heads))
-        database = Facts(heads, context).database
-        if _planned_start(current, database, request.get("planned") or []) != current:
+    def compare(facts: Facts, context: Any) -> None:
+        start = _planned_start(facts.heads, facts.database, request.get("planned") or [])
+        if start != facts.heads:
             return
-        direction, steps = plan(script, request["target"], current)
+        direction, steps = plan(script, request["target"], facts.heads)
         if direction != "upgrade" or not steps:
             compared.append(compare_on(context))
 
