@@ -10,7 +10,6 @@ plan sees the edit.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 from acceptance.providers import PROVIDER_SOURCE
 from acceptance.terraform_bin import find_binaries
 from tests.alembic_projects import Revision, make_project
-from tests.support import required_providers
+from tests.support import required_providers, terraform_world
 
 pytestmark = pytest.mark.acceptance
 
@@ -81,44 +80,12 @@ def _kept_line(env: dict[str, str]) -> str:
     return next((line for line in status.splitlines() if "kept imports:" in line), "")
 
 
-def _environment(tmp_path: Path) -> tuple[dict[str, str], Path, Path]:
-    """Terraform's environment (the launcher installed), the modules' directory, the record."""
-    home = tmp_path / "home"
-    home.mkdir()
-    cli_config = tmp_path / "terraformrc"
-    cli_config.write_text("")
-    site = tmp_path / "site"
-    site.mkdir()
-    for name, text in _MODULES.items():
-        (site / f"{name}.py").write_text(text)
-    old = time.time() - 10  # files written moments ago are never kept: they may still change
-    for path in site.iterdir():
-        os.utime(path, (old, old))
-    record = tmp_path / "record.jsonl"
-    env = {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": str(home),
-        "TF_CLI_CONFIG_FILE": str(cli_config),
-        "CHECKPOINT_DISABLE": "1",
-        "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR": str(tmp_path / "warm"),
-        "PYTHONPATH": str(site),
-        "ALEMBIC_TEST_RECORD": str(record),
-    }
-    subprocess.run(
-        [sys.executable, "-m", "alembic_provider", "install"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return env, site, record
-
-
 @pytest.mark.skipif(not _NEWEST, reason="no Terraform binary found")
 def test_plans_see_their_own_environment_and_edits_and_only_quiet_imports_are_kept(
     tmp_path: Path,
 ) -> None:
     terraform = str(_NEWEST[0].path)
-    env, site, record = _environment(tmp_path)
+    env, site, record = terraform_world(tmp_path, _MODULES, age=True)
     work = tmp_path / "work"
     work.mkdir()
     (work / "main.tf").write_text(_config(_project(tmp_path)))

@@ -294,3 +294,43 @@ def another_user_is_refused(socket_path: Path) -> bool:
     )
     run = subprocess.run([sys.executable, "-c", code, str(socket_path)], check=False)
     return run.returncode == 3
+
+
+def terraform_world(
+    tmp_path: Path, site_modules: dict[str, str], age: bool = False
+) -> tuple[dict[str, str], Path, Path]:
+    """A user's world for Terraform: HOME, CLI configuration, the launcher installed, a warm
+    server directory, and a directory on ``PYTHONPATH`` holding ``site_modules`` (name: source).
+
+    :param age: date the modules back ten seconds (a file written moments ago is never kept).
+    Returns the environment, the modules' directory and the file env.py records its runs in.
+    """
+    home = tmp_path / "home"
+    home.mkdir()
+    cli_config = tmp_path / "terraformrc"
+    cli_config.write_text("")
+    site = tmp_path / "site"
+    site.mkdir()
+    for name, text in site_modules.items():
+        (site / f"{name}.py").write_text(text)
+    if age:
+        old = time.time() - 10
+        for path in site.iterdir():
+            os.utime(path, (old, old))
+    record = tmp_path / "record.jsonl"
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(home),
+        "TF_CLI_CONFIG_FILE": str(cli_config),
+        "CHECKPOINT_DISABLE": "1",
+        "TERRAFORM_PROVIDER_ALEMBIC_DAEMON_DIR": str(tmp_path / "warm"),
+        "PYTHONPATH": str(site),
+        "ALEMBIC_TEST_RECORD": str(record),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "alembic_provider", "install"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return env, site, record
