@@ -17,15 +17,21 @@ from collections.abc import Callable
 from alembic_provider.plugin import server
 from alembic_provider.plugin.servicer import register
 from alembic_provider.provider import new_provider
+from alembic_provider.rendezvous import processes
 
 __all__ = ["serve_debug", "serve_managed"]
 
 
-def serve_managed(watch: Callable[[threading.Event], None] | None = None) -> int:
+def serve_managed(
+    watch: Callable[[threading.Event], None] | None = None, terraform: int | None = None
+) -> int:
     """Serve the Terraform that started this process (or handed its session over).
 
     :param watch: tells when Terraform is gone (default: the parent process exits).
+    :param terraform: the Terraform process's pid (default: the parent process); it names the
+        command this session serves, whose operations may share a worker.
     """
+    processes.serve_command(processes.identity(terraform or os.getppid()))
     try:
         server.check_handshake_environment(os.environ)
     except server.HandshakeError as exc:

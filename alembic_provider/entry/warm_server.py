@@ -35,7 +35,7 @@ from alembic_provider.data_sources import current, revisions
 from alembic_provider.entry.session import serve_managed
 from alembic_provider.plugin import services
 from alembic_provider.plugin.tls import make_server_certificate
-from alembic_provider.rendezvous import control, sockets, wire
+from alembic_provider.rendezvous import control, processes, sockets, wire
 from alembic_provider.resources import common, stamp, upgrade
 
 __all__ = ["run_server"]
@@ -204,7 +204,10 @@ def _session(connection: socket.socket) -> int:
     tempfile.tempdir = None  # chosen again from this session's TMPDIR
     time.tzset()  # this session's TZ
     wire.send_line(connection, "started")
-    status = serve_managed(watch=_lifeline(connection))
+    # The starting process is the one Terraform started (the launcher execs it): its parent is
+    # the Terraform command this session serves.
+    terraform = processes.parent(sockets.peer_pid(connection))
+    status = serve_managed(watch=_lifeline(connection), terraform=terraform or -1)
     with contextlib.suppress(OSError):
         wire.send_line(connection, f"status {status}")
     return status

@@ -1,8 +1,9 @@
 """Start worker processes and exchange one request with each.
 
-A request goes to a fresh process every time: either a child forked by a warm server (a
-``worker serve`` process per interpreter that has already imported Alembic) or, when no
-server can be used, a cold ``worker run`` process. Either way the worker leads its own
+A request goes to a process no other Terraform command has used: a child forked by a warm
+server (a ``worker serve`` process per interpreter that has already imported Alembic), a
+worker of the same command that stayed for it (see :func:`_linger`), or, when no server can
+be used, a cold ``worker run`` process. Either way the worker leads its own
 process group, talks JSON on a private socket, and writes its stdout and stderr into one pipe
 that is read line by line. The request socket is also the worker's lifeline: on a cancel or
 timeout the provider writes ``cancel`` on it, and when the provider dies (SIGKILL included) it
@@ -33,7 +34,7 @@ from typing import Any
 from alembic_provider import __version__
 from alembic_provider.childproc import LineSink, OutputReader, ended, tail
 from alembic_provider.errors import WorkerEnvironmentError
-from alembic_provider.rendezvous import control, settings, sockets
+from alembic_provider.rendezvous import control, processes, settings, sockets
 
 __all__ = ["WORKER_PATH", "Exchange", "Launch", "WorkerProcesses"]
 
@@ -162,12 +163,21 @@ class _Server:
             stderr_tail=tail(self._errors.text()),
         )
 
-    def fork(self, theirs: socket.socket, output_fd: int) -> int | None:
-        """Ask for a child serving ``theirs``; ``None`` when this server no longer works."""
+    def fork(
+        self, theirs: socket.socket, output_fd: int, linger: Mapping[str, str] | None = None
+    ) -> int | None:
+        """Ask for a process serving ``theirs``; ``None`` when this server no longer works.
+
+        :param linger: lets a worker of the same command and environment serve it, and the
+            new one stay for the next such request (:func:`_linger`).
+        """
+        line = json.dumps({"op": "fork", **({"linger": dict(linger)} if linger else {})})
         with self._lock:
             self.used = time.monotonic()
             try:
-                socket.send_fds(self._control, [b'{"op": "fork"}\n'], [theirs.fileno(), output_fd])
+                socket.send_fds(
+                    self._control, [line.encode("utf-8") + b"\n"], [theirs.fileno(), output_fd]
+                )
                 message = self._read(_START_TIMEOUT)
             except OSError:
                 return None
@@ -343,7 +353,7 @@ class WorkerProcesses:
         output = OutputReader(read_fd, on_line, limit=_OUTPUT_LIMIT, name="alembic-worker-output")
         output.start()
         try:
-            pid, popen = self._start(launch, theirs, write_fd)
+            pid, popen = self._start(launch, theirs, write_fd, _linger(launch, request))
         except BaseException:
             ours.close()
             raise
@@ -400,11 +410,15 @@ class WorkerProcesses:
             server.close()
 
     def _start(
-        self, launch: Launch, theirs: socket.socket, write_fd: int
+        self,
+        launch: Launch,
+        theirs: socket.socket,
+        write_fd: int,
+        linger: Mapping[str, str] | None = None,
     ) -> tuple[int, subprocess.Popen[bytes] | None]:
         if self._warm:
             server = self._server(launch)
-            pid = server.fork(theirs, write_fd)
+            pid = server.fork(theirs, write_fd, linger)
             if pid is not None:
                 return pid, None
             self._discard(server)
@@ -496,6 +510,46 @@ def _shared_env(startup: Mapping[str, str]) -> dict[str, str]:
     }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
+
+
+# The go-plugin handshake's variables: each provider process of a command gets its own.
+_HANDSHAKE = frozenset(
+    (
+        "PLUGIN_CLIENT_CERT",
+        "PLUGIN_MIN_PORT",
+        "PLUGIN_MAX_PORT",
+        "PLUGIN_PROTOCOL_VERSIONS",
+        "TF_PLUGIN_MAGIC_COOKIE",
+    )
+)
+_KEEP_IMPORTS = "TERRAFORM_PROVIDER_ALEMBIC_KEEP_IMPORTS"
+_OFF = ("0", "off", "false", "no")
+
+
+def _linger(launch: Launch, request: Mapping[str, Any]) -> dict[str, str] | None:
+    """What lets one Terraform command's operations share a worker, or None.
+
+    A worker whose env.py imported much may stay for the next request of the same Terraform
+    command (``rendezvous/processes.py``) whose key is the same: interpreter, directory,
+    configuration, umask and whole environment, but the handshake's variables. So the
+    command imports the application once, and no other command ever sees that process.
+    ``TERRAFORM_PROVIDER_ALEMBIC_KEEP_IMPORTS=off`` turns it off with the kept imports.
+    """
+    command = processes.command()
+    base = request.get("base_environment")
+    added = request.get("environment")
+    environment = {
+        **(base if isinstance(base, dict) else os.environ),
+        **launch.environment,
+        **(added if isinstance(added, dict) else {}),
+    }
+    if command is None or environment.get(_KEEP_IMPORTS, "").lower() in _OFF:
+        return None
+    same = sorted((k, v) for k, v in environment.items() if k not in _HANDSHAKE)
+    identity = [command, list(launch.command), launch.cwd, request.get("config")]
+    identity += [request.get("umask"), same]
+    digest = hashlib.sha256(json.dumps(identity).encode("utf-8")).hexdigest()
+    return {"key": digest, "command": command}
 
 
 def _server_identity(launch: Launch) -> tuple[str | None, dict[str, str]]:

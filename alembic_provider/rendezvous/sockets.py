@@ -22,6 +22,7 @@ __all__ = [
     "connect",
     "listen",
     "locked",
+    "peer_pid",
     "peer_uid",
     "reachable",
     "same_user",
@@ -66,6 +67,12 @@ def peer_uid(connection: Any) -> int:
     """Return the user id of the process at the other end of the unix socket ``connection``."""
     credentials = connection.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 3 * _INT)
     return int.from_bytes(credentials[_INT : 2 * _INT], sys.byteorder)
+
+
+def peer_pid(connection: Any) -> int:
+    """Return the process id of the process at the other end of the unix socket ``connection``."""
+    credentials = connection.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 3 * _INT)
+    return int.from_bytes(credentials[:_INT], sys.byteorder)
 
 
 def same_user(connection: Any) -> bool:

@@ -83,8 +83,17 @@ class Lifeline:
         self._finished = threading.Event()
 
     def watch(self, sock: socket.socket) -> None:
-        """Start watching ``sock``, the request socket, after the request has been read."""
-        threading.Thread(target=self._watch, args=(sock,), daemon=True).start()
+        """Start watching ``sock``, the request socket, after the request has been read.
+
+        Each request starts afresh: a worker that stays for its command's next request
+        (``tfalembic_linger``) serves it with nothing of the last one's lifeline.
+        """
+        self.reason = None
+        self.cancel_sent = False
+        with self._lock:
+            self._sessions = []
+        self._finished = threading.Event()
+        threading.Thread(target=self._watch, args=(sock, self._finished), daemon=True).start()
 
     def finish(self) -> None:
         """The answer is about to go out: the provider hanging up is no longer a reason."""
@@ -137,7 +146,7 @@ class Lifeline:
         if self.reason is not None:
             raise self.stopped()
 
-    def _watch(self, sock: socket.socket) -> None:
+    def _watch(self, sock: socket.socket, finished: threading.Event) -> None:
         pending = b""
         while b"\n" not in pending:
             try:
@@ -147,7 +156,7 @@ class Lifeline:
             if not chunk:
                 break
             pending += chunk
-        if self._finished.is_set():
+        if finished.is_set():
             return
         with self._lock:
             sessions = list(self._sessions)
@@ -156,7 +165,7 @@ class Lifeline:
         self.reason = "cancel" if pending.startswith(b"cancel") else "provider_gone"
         self._cancel_statements(sessions)
         _say(f"Stopping: {self.reason}.")
-        if not self._finished.wait(GRACE_SECONDS):
+        if not finished.wait(GRACE_SECONDS):
             _say("The operation did not stop in time; ending the worker.")
             os.killpg(os.getpgrp(), signal.SIGKILL)
 
@@ -177,5 +186,5 @@ def _say(text: str) -> None:
         pass
 
 
-#: The one lifeline of this worker process (one request per process).
+#: The one lifeline of this worker process (one request at a time).
 LIFELINE = Lifeline()

@@ -19,12 +19,13 @@ import signal
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tfalembic_config import alembic_parser
 from tfalembic_errors import import_failure
 from tfalembic_keep import KEEPER, begin_request, report, request_summary
 from tfalembic_lifeline import LIFELINE
+from tfalembic_linger import LINGERING, Stay
 from tfalembic_verbs import dispatch
 from tfalembic_wire import (
     PROTOCOL_VERSION,
@@ -50,8 +51,11 @@ def prepare_process() -> None:
     sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != here]
 
 
-def _answer_one(sock: socket.socket) -> int:
-    """Read one request from ``sock``, run it, answer, and return the exit status."""
+def _answer_one(sock: socket.socket, stay: Stay | None = None) -> int:
+    """Read one request from ``sock``, run it, answer, and return the exit status.
+
+    :param stay: offered the response just before it goes out (``tfalembic_linger``).
+    """
     line = read_line(sock, bytearray(), [])
     if line is None:
         return 2
@@ -63,6 +67,8 @@ def _answer_one(sock: socket.socket) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     LIFELINE.finish()
+    if stay is not None:
+        stay.offer(response)
     send(sock, response)
     return 0 if response["ok"] else 1
 
@@ -179,68 +185,116 @@ def serve(fd: int) -> int:
         if b"\n" not in pending:
             rehearsal.when_idle(control)
             KEEPER.when_idle(control)
-            watched: list[Any] = [control, *KEEPER.fds()]
-            readable, _, _ = select.select(watched, [], [], KEEPER.timeout(None))
+            watched: list[Any] = [control, *KEEPER.fds(), *LINGERING.fds()]
+            timeout = LINGERING.timeout(KEEPER.timeout(None))
+            readable, _, _ = select.select(watched, [], [], timeout)
             KEEPER.collect(readable)
+            LINGERING.collect(readable)
             if KEEPER.stale:
                 # A kept file changed: requests forked from here would import it fresh, so
                 # leave; the provider starts a fresh server for its next request.
                 _leave()
             if control not in readable:
                 continue
-        if read_line(control, pending, fds) is None:
+        line = read_line(control, pending, fds)
+        if line is None:
             # The provider hung up: leave at once. Tearing down an interpreter that has
             # imported Alembic and SQLAlchemy costs time the provider would wait for.
             _leave()
-        _fork_request(control, fds)
+        _fork_request(control, fds, _linger_of(line))
 
 
-def _leave() -> None:
+def _leave() -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
 
 
-def _fork_request(control: socket.socket, fds: list[int], *others: socket.socket) -> None:
-    """Fork a child for one request: ``fds`` are its request socket and its output pipe."""
+def _linger_of(line: bytes) -> Result | None:
+    """The fork request's ``linger`` (``key`` and ``command``), if it has a usable one."""
+    try:
+        linger = json.loads(line.decode("utf-8")).get("linger")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(linger, dict):
+        return None
+    if not isinstance(linger.get("key"), str) or not isinstance(linger.get("command"), str):
+        return None
+    return linger
+
+
+def _fork_request(
+    control: socket.socket, fds: list[int], linger: Result | None, *others: socket.socket
+) -> None:
+    """Fork a child for one request: ``fds`` are its request socket and its output pipe.
+
+    With ``linger``, an idle worker of the same command and key serves it instead, if there is
+    one; else the child may stay for the next such request (``tfalembic_linger``).
+    """
     if len(fds) != 2:
         for extra in fds:
             os.close(extra)
         send(control, {"error": f"expected two descriptors, got {len(fds)}"})
         return
+    key = None if linger is None else linger["key"]
+    pid = LINGERING.take(key, fds)
+    if pid is not None:
+        for descriptor in fds:
+            os.close(descriptor)
+        send(control, {"pid": pid})
+        return
     report_read, report_write = os.pipe()
+    ours, theirs = LINGERING.channel() if linger is not None else (None, None)
     pid = os.fork()
     if pid == 0:
         status = 70
+        stay: Stay | None = None
         try:
             # The child keeps nothing of the server: no listener, no other provider's channel.
-            for sock in (control, *others):
-                sock.close()
+            for sock in (control, *others, *LINGERING.fds(), ours):
+                if sock is not None:
+                    sock.close()
             os.close(report_read)
             begin_request(report_write)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os.setsid()
-            os.dup2(fds[1], 1)
-            os.dup2(fds[1], 2)
-            os.close(fds[1])
-            line_buffered()
-            status = _answer_one(socket.socket(fileno=fds[0]))
+            if theirs is not None and linger is not None:
+                stay = Stay(theirs, linger["command"])
+            status = _serve_request(fds, stay)
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            # The provider has its answer; let it see the end of the output before the
-            # server hears what this request loaded, from outside the project's directory.
-            with contextlib.suppress(OSError), open(os.devnull, "w") as null:
-                os.chdir("/")
-                os.dup2(null.fileno(), 1)
-                os.dup2(null.fileno(), 2)
+            # The provider has its answer; the server hears what this request loaded.
             report()
+            if stay is not None and stay.promised:
+                stay.keep(lambda more: _serve_request(more, stay))
             os._exit(status)
     os.close(report_write)
     KEEPER.watch(report_read)
     for descriptor in fds:
         os.close(descriptor)
+    if ours is not None and theirs is not None and key is not None:
+        theirs.close()
+        LINGERING.adopt(ours, key, pid)
     send(control, {"pid": pid})
+
+
+def _serve_request(fds: list[int], stay: Stay | None = None) -> int:
+    """Answer the request on ``fds`` (its socket, its output pipe); return the exit status."""
+    status = 70
+    try:
+        os.dup2(fds[1], 1)
+        os.dup2(fds[1], 2)
+        os.close(fds[1])
+        line_buffered()
+        status = _answer_one(socket.socket(fileno=fds[0]), stay)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Let the provider see the end of the output; wait outside the project's directory.
+        with contextlib.suppress(OSError), open(os.devnull, "w") as null:
+            os.chdir("/")
+            os.dup2(null.fileno(), 1)
+            os.dup2(null.fileno(), 2)
+    return status
 
 
 def listen(path: str, idle_seconds: float, provider_version: str = "") -> int:
@@ -283,17 +337,18 @@ def listen(path: str, idle_seconds: float, provider_version: str = "") -> int:
                 return 0
             rehearsal.when_idle(listener, *use.channels)
             KEEPER.when_idle(listener, *use.channels)
-            watched: list[Any] = [listener, *use.channels, *KEEPER.fds()]
+            watched: list[Any] = [listener, *use.channels, *KEEPER.fds(), *LINGERING.fds()]
             readable, _, _ = select.select(watched, [], [], KEEPER.timeout(1.0))
             KEEPER.collect(readable)
+            LINGERING.collect(readable)
             if KEEPER.stale:
                 return 0  # a kept file changed: the next command starts a fresh server
             for sock in readable:
-                if not isinstance(sock, socket.socket):
-                    continue  # a report or the probe: collected above
                 if sock is listener:
                     _welcome(listener, use.channels, ready)
                     continue
+                if sock not in use.channels:
+                    continue  # a report, the probe or a staying worker: collected above
                 try:
                     if not _answer_channel(sock, use, listener):
                         return 0
@@ -343,6 +398,7 @@ class _Use:
             operations=self.operations,
             providers=providers,
             **KEEPER.status(),
+            **LINGERING.status(),
             rss_kib=_resident_kib(),
         )
 
@@ -399,5 +455,5 @@ def _answer_channel(sock: socket.socket, use: _Use, listener: socket.socket) -> 
     use.operations += 1
     channels = use.channels
     others = [listener, *(other for other in channels if other is not sock)]
-    _fork_request(sock, fds, *others)
+    _fork_request(sock, fds, _linger_of(line), *others)
     return True

@@ -26,9 +26,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "RENDEZVOUS_PROCESSES",
     "RENDEZVOUS_SOCKETS",
     "line_buffered",
     "listen_unix",
+    "load_by_path",
     "read_line",
     "same_user",
     "send",
@@ -40,9 +42,10 @@ _MAX_MESSAGE = 1024 * 1024
 # alembic_provider/executor/worker/ -> alembic_provider/rendezvous/sockets.py
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RENDEZVOUS_SOCKETS = os.path.join(_PACKAGE, "rendezvous", "sockets.py")
+RENDEZVOUS_PROCESSES = os.path.join(_PACKAGE, "rendezvous", "processes.py")
 
 
-def _load(path: str, name: str) -> ModuleType:
+def load_by_path(path: str, name: str) -> ModuleType:
     """Load the standard-library-only module at ``path`` under ``name`` (no bytecode written)."""
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None or not os.path.isfile(path):
@@ -55,7 +58,7 @@ def _load(path: str, name: str) -> ModuleType:
     return module
 
 
-_sockets = _load(RENDEZVOUS_SOCKETS, "tfalembic_rendezvous_sockets")
+_sockets = load_by_path(RENDEZVOUS_SOCKETS, "tfalembic_rendezvous_sockets")
 listen_unix: Callable[[socket.socket, str], int] = _sockets.listen
 same_user: Callable[[socket.socket], bool] = _sockets.same_user
 still_ours: Callable[[str, int], bool] = _sockets.still_ours

@@ -1,0 +1,118 @@
+"""A worker stays for its Terraform command's next request, and for no other command's.
+
+Two ``sleep`` processes stand in for two Terraform commands (``rendezvous/processes.py`` names
+a command by its process). env.py imports a module from ``PYTHONPATH`` that reads an
+environment variable at import, so the warm server never keeps it, and records the process it
+ran in and what the module read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alembic_provider.executor.process import Launch, WorkerProcesses
+from alembic_provider.executor.worker.tfalembic_wire import PROTOCOL_VERSION
+from alembic_provider.rendezvous import processes
+from tests.alembic_projects import Revision, make_project, sqlite_url
+from tests.support import wait_gone
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="Not applicable here: Linux only (/proc)"
+)
+
+_MODULE = (
+    "import os, decimal, fractions\nVALUE = os.environ.get('ALEMBIC_TEST_VALUE')\nEDITION = 1\n"
+)
+_ENV_PY_LINE = '"cwd": os.getcwd(),'
+
+
+@pytest.fixture
+def commands() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started = [subprocess.Popen(["sleep", "120"]) for _ in range(2)]
+    try:
+        yield started
+    finally:
+        processes.serve_command(None)
+        for command in started:
+            command.kill()
+            command.wait()
+
+
+def _request(root: Path, record: Path, value: str) -> dict[str, Any]:
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "op": "current",
+        "config": str(root / "alembic.ini"),
+        "section": "alembic",
+        "x": [],
+        "tag": None,
+        "url": None,
+        "environment": {"ALEMBIC_TEST_RECORD": str(record), "ALEMBIC_TEST_VALUE": value},
+    }
+
+
+_LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])
+def test_a_worker_serves_its_own_command_and_environment_only(
+    tmp_path: Path, commands: list[subprocess.Popen[bytes]], legacy: bool
+) -> None:
+    if legacy and not _LEGACY:
+        pytest.skip("ALEMBIC_TEST_LEGACY_PYTHON is not set")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "heavy_mod.py").write_text(_MODULE)
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), [Revision("c1", None)])
+    env_py = root / "migrations" / "env.py"
+    seen = '"site": [__import__("heavy_mod").VALUE, __import__("heavy_mod").EDITION],'
+    env_py.write_text(env_py.read_text().replace(_ENV_PY_LINE, f"{_ENV_PY_LINE} {seen}"))
+    time.sleep(2.5)  # a file changed moments before a run may have changed after its import
+    record = tmp_path / "record.jsonl"
+    python = _LEGACY if legacy else sys.executable
+    launch = Launch((python,), str(root), {"PYTHONPATH": str(site)})
+    workers = WorkerProcesses(warm=True, shared=False)
+
+    def run(command: subprocess.Popen[bytes] | None, value: str) -> tuple[int, int]:
+        processes.serve_command(None if command is None else processes.identity(command.pid))
+        exchange = workers.exchange(launch, _request(root, record, value))
+        assert exchange.response is not None and exchange.response["ok"], exchange
+        last = json.loads(record.read_text().splitlines()[-1])
+        assert last["site"][0] == value, "each run reads its own environment"
+        return int(last["pid"]), int(last["site"][1])
+
+    first, second = commands
+    try:
+        one, _ = run(first, "a")
+        assert run(first, "a")[0] == one, "the same command and environment: the same worker"
+        assert run(first, "b")[0] != one, "another environment: another worker"
+        assert run(second, "a")[0] != one, "another command: another worker"
+        assert run(None, "a")[0] != one, "no command named: a fresh worker"
+        # An edited module is seen: the worker serves that request in a fresh interpreter.
+        assert run(first, "a") == (one, 1)
+        (site / "heavy_mod.py").write_text(_MODULE.replace("EDITION = 1", "EDITION = 2"))
+        assert run(first, "a") == (one, 2), "the same process, started afresh"
+        two, edition = run(first, "a")
+        assert edition == 2
+        # The other command's worker sees the edit too (it starts afresh, then leaves).
+        assert run(second, "a")[1] == 2
+        # A command ends: its workers leave, and only its own.
+        other, _ = run(second, "a")
+        first.kill()
+        first.wait()
+        wait_gone(two, timeout=10)
+        assert run(second, "a")[0] == other
+        second.kill()
+        second.wait()
+        wait_gone(other, timeout=10)
+    finally:
+        workers.close()
