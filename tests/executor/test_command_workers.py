@@ -47,7 +47,7 @@ def commands() -> Iterator[list[subprocess.Popen[bytes]]]:
             command.wait()
 
 
-def _request(root: Path, record: Path, value: str) -> dict[str, Any]:
+def _request(root: Path, record: Path, value: str, **extra: str) -> dict[str, Any]:
     return {
         "protocol": PROTOCOL_VERSION,
         "op": "current",
@@ -56,19 +56,20 @@ def _request(root: Path, record: Path, value: str) -> dict[str, Any]:
         "x": [],
         "tag": None,
         "url": None,
-        "environment": {"ALEMBIC_TEST_RECORD": str(record), "ALEMBIC_TEST_VALUE": value},
+        "environment": {
+            "ALEMBIC_TEST_RECORD": str(record),
+            "ALEMBIC_TEST_VALUE": value,
+            **extra,
+        },
     }
 
 
 _LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
 
 
-@pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])
-def test_a_worker_serves_its_own_command_and_environment_only(
-    tmp_path: Path, commands: list[subprocess.Popen[bytes]], legacy: bool
-) -> None:
-    if legacy and not _LEGACY:
-        pytest.skip("ALEMBIC_TEST_LEGACY_PYTHON is not set")
+def _world(tmp_path: Path, python: str) -> tuple[Path, Path, Path, Launch]:
+    """The modules' directory, a project whose env.py records what it saw, the record, how
+    to launch its workers."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "heavy_mod.py").write_text(_MODULE)
@@ -77,9 +78,17 @@ def test_a_worker_serves_its_own_command_and_environment_only(
     seen = '"site": [__import__("heavy_mod").VALUE, __import__("heavy_mod").EDITION],'
     env_py.write_text(env_py.read_text().replace(_ENV_PY_LINE, f"{_ENV_PY_LINE} {seen}"))
     time.sleep(2.5)  # a file changed moments before a run may have changed after its import
-    record = tmp_path / "record.jsonl"
-    python = _LEGACY if legacy else sys.executable
     launch = Launch((python,), str(root), {"PYTHONPATH": str(site)})
+    return site, root, tmp_path / "record.jsonl", launch
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])
+def test_a_worker_serves_its_own_command_and_environment_only(
+    tmp_path: Path, commands: list[subprocess.Popen[bytes]], legacy: bool
+) -> None:
+    if legacy and not _LEGACY:
+        pytest.skip("ALEMBIC_TEST_LEGACY_PYTHON is not set")
+    site, root, record, launch = _world(tmp_path, _LEGACY if legacy else sys.executable)
     workers = WorkerProcesses(warm=True, shared=False)
 
     def run(command: subprocess.Popen[bytes] | None, value: str) -> tuple[int, int]:
@@ -114,5 +123,33 @@ def test_a_worker_serves_its_own_command_and_environment_only(
         second.kill()
         second.wait()
         wait_gone(other, timeout=10)
+    finally:
+        workers.close()
+
+
+def test_a_worker_stays_after_importing_afresh_what_the_server_kept_for_others(
+    tmp_path: Path, commands: list[subprocess.Popen[bytes]]
+) -> None:
+    """A module kept because other operations name it is dropped and imported afresh by an
+    operation that does not: that operation imported it, and its worker stays."""
+    _, root, record, launch = _world(tmp_path, sys.executable)
+    workers = WorkerProcesses(warm=True, shared=False)
+    naming = {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_MODULES": "heavy_mod"}
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # no command named: each operation forked afresh, until it is kept
+            exchange = workers.exchange(launch, _request(root, record, "a", **naming))
+            assert exchange.response is not None and exchange.response["ok"], exchange
+            if "heavy_mod" in exchange.response.get("kept", {}).get("packages", []):
+                break
+            assert time.monotonic() < deadline, exchange.response
+            time.sleep(0.2)
+        processes.serve_command(processes.identity(commands[0].pid))
+        pids = set()
+        for _ in range(3):
+            exchange = workers.exchange(launch, _request(root, record, "a"))
+            assert exchange.response is not None and exchange.response["ok"], exchange
+            pids.add(json.loads(record.read_text().splitlines()[-1])["pid"])
+        assert len(pids) == 1, pids
     finally:
         workers.close()

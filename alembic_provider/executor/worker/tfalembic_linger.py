@@ -146,13 +146,16 @@ class Stay:
         self.channel = channel
         self.command = command
         self.promised = False
-        self._before = len(sys.modules)
+        # The modules themselves, not their names: a request may drop a kept module and import
+        # it afresh under the same name (``tfalembic_keep.settle``).
+        self._before: dict[str, Any] | None = dict(sys.modules)
         self._served = False
         self._started = time.time_ns()
 
     def offer(self, response: dict[str, Any]) -> None:
         """Promise the next request if this one succeeded and imported enough to be worth it."""
-        worth = self._served or len(sys.modules) - self._before >= IMPORTS
+        before, self._before = self._before, None
+        worth = self._served or (before is not None and _imported(before) >= IMPORTS)
         self.promised = bool(response.get("ok")) and worth
         if self.promised:
             try:
@@ -177,6 +180,11 @@ class Stay:
             self._started = time.time_ns()
             serve(fds)
         os._exit(0)
+
+
+def _imported(before: dict[str, Any]) -> int:
+    """How many modules are new since ``before``, or imported afresh under an old name."""
+    return sum(1 for name, module in list(sys.modules.items()) if before.get(name) is not module)
 
 
 def _next_request(channel: socket.socket, command: str) -> list[int] | None:
