@@ -88,9 +88,11 @@ def _kept(info: Mapping[str, Any]) -> str:
     if info.get("kept_modules") is None:
         return ""
     packages = ", ".join(str(name) for name in info.get("kept_packages") or []) or "none"
+    staying = info.get("lingering_workers")
     return (
         f"\n  kept imports: {info['kept_modules']} modules ({packages}); "
         f"{_say(info, 'refused_modules')} refused"
+        + ("" if staying is None else f"\n  workers staying for their command: {staying}")
     )
 
 

@@ -45,3 +45,16 @@ def test_what_an_older_server_does_not_say_is_unknown() -> None:
 def test_a_socket_nobody_answers_on_is_named() -> None:
     text = describe(Server("/tmp/d/worker-x.sock", None))
     assert text.startswith("Nothing answers at /tmp/d/worker-x.sock: ")
+
+
+def test_a_worker_server_shows_what_it_keeps_and_the_workers_staying() -> None:
+    status = {
+        "pid": 8,
+        "kept_modules": 12,
+        "kept_packages": ["decimal", "fractions"],
+        "refused_modules": 3,
+        "lingering_workers": 2,
+    }
+    text = describe(Server("/run/u/terraform-provider-alembic/worker-cd.sock", status))
+    assert "\n  kept imports: 12 modules (decimal, fractions); 3 refused\n" in text
+    assert "\n  workers staying for their command: 2" in text
