@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -334,3 +335,22 @@ def terraform_world(
         capture_output=True,
     )
     return env, site, record
+
+
+def current_request(root: Path, environment: dict[str, str] | None = None) -> dict[str, Any]:
+    """A worker request for ``current`` on the project at ``root`` (its ``alembic.ini``).
+
+    :param environment: added to the worker's environment, as a resource's ``environment``.
+    """
+    from alembic_provider.executor.messages import PROTOCOL_VERSION
+
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "op": "current",
+        "config": str(root / "alembic.ini"),
+        "section": "alembic",
+        "x": [],
+        "tag": None,
+        "url": None,
+        "environment": dict(environment or {}),
+    }

@@ -20,10 +20,9 @@ from typing import Any
 import pytest
 
 from alembic_provider.executor.process import Launch, WorkerProcesses
-from alembic_provider.executor.worker.tfalembic_wire import PROTOCOL_VERSION
 from alembic_provider.rendezvous import processes
 from tests.alembic_projects import Revision, make_project, sqlite_url
-from tests.support import wait_gone
+from tests.support import current_request, wait_gone
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="Not applicable here: Linux only (/proc)"
@@ -48,20 +47,8 @@ def commands() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def _request(root: Path, record: Path, value: str, **extra: str) -> dict[str, Any]:
-    return {
-        "protocol": PROTOCOL_VERSION,
-        "op": "current",
-        "config": str(root / "alembic.ini"),
-        "section": "alembic",
-        "x": [],
-        "tag": None,
-        "url": None,
-        "environment": {
-            "ALEMBIC_TEST_RECORD": str(record),
-            "ALEMBIC_TEST_VALUE": value,
-            **extra,
-        },
-    }
+    environment = {"ALEMBIC_TEST_RECORD": str(record), "ALEMBIC_TEST_VALUE": value}
+    return current_request(root, {**environment, **extra})
 
 
 _LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from alembic_provider.executor.messages import PROTOCOL_VERSION
 from alembic_provider.executor.process import WORKER_PATH, Launch, WorkerProcesses
 from tests.alembic_projects import Revision, make_project, sqlite_url
+from tests.support import current_request
 
 _MODULES = {
     "quiet_mod": "import fractions\nVALUE = 'quiet'\n",
@@ -217,16 +217,7 @@ def _project(tmp_path: Path, imports: list[str]) -> Path:
 
 
 def _request(root: Path, record: Path, **environment: str) -> dict[str, Any]:
-    return {
-        "protocol": PROTOCOL_VERSION,
-        "op": "current",
-        "config": str(root / "alembic.ini"),
-        "section": "alembic",
-        "x": [],
-        "tag": None,
-        "url": None,
-        "environment": {"ALEMBIC_TEST_RECORD": str(record), **environment},
-    }
+    return current_request(root, {"ALEMBIC_TEST_RECORD": str(record), **environment})
 
 
 def _settled(site: Path) -> None:

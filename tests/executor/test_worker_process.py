@@ -18,7 +18,7 @@ from alembic_provider.executor.messages import PROTOCOL_VERSION
 from alembic_provider.executor.process import WORKER_PATH, Exchange, Launch, WorkerProcesses
 from tests.alembic_projects import Revision as Rev
 from tests.alembic_projects import make_project, sqlite_url
-from tests.support import is_alive, modules_loaded_by, wait_for
+from tests.support import current_request, is_alive, modules_loaded_by, wait_for
 
 REVISIONS = [Rev("aaaa0001", None, "first"), Rev("aaaa0002", "aaaa0001", "second")]
 _ALLOWED_TOP_LEVEL = set(sys.stdlib_module_names) | {"__future__"}
@@ -223,19 +223,6 @@ def _answer(exchange: Exchange) -> dict[str, object] | None:
     return {key: value for key, value in exchange.response.items() if key != "kept"}
 
 
-def _current_request(root: Path) -> dict[str, object]:
-    return {
-        "protocol": PROTOCOL_VERSION,
-        "op": "current",
-        "config": str(root / "alembic.ini"),
-        "section": "alembic",
-        "x": [],
-        "tag": None,
-        "url": None,
-        "environment": {},
-    }
-
-
 #: What ``current`` answers for a SQLite database no migration has touched.
 _EMPTY_SQLITE = {"ok": True, "result": {"current": [], "dialect": "sqlite"}}
 
@@ -253,14 +240,14 @@ def test_a_shared_server_outlives_its_provider_and_serves_the_next(
     launch = Launch((sys.executable,), str(root), {})
     first = WorkerProcesses(warm=True)
     try:
-        assert _answer(first.exchange(launch, _current_request(root))) == _EMPTY_SQLITE
+        assert _answer(first.exchange(launch, current_request(root))) == _EMPTY_SQLITE
         pid = _server_pid(first)
     finally:
         first.close()
     assert pid is not None and is_alive(pid), "the shared server stays for the next command"
     second = WorkerProcesses(warm=True)
     try:
-        assert _answer(second.exchange(launch, _current_request(root))) == _EMPTY_SQLITE
+        assert _answer(second.exchange(launch, current_request(root))) == _EMPTY_SQLITE
         assert _server_pid(second) == pid
     finally:
         second.close()
@@ -289,7 +276,7 @@ def test_projects_share_a_server_per_interpreter_but_not_per_wrapper_directory(
         for label, command in (("binary", (sys.executable,)), ("wrapper", (str(wrapper),))):
             for root in roots:
                 request = {
-                    **_current_request(root),
+                    **current_request(root),
                     "protocol": PROTOCOL_VERSION,
                     "op": "resolve",
                     "target": "heads",
@@ -343,7 +330,7 @@ def test_a_server_whose_starter_left_early_still_serves_the_next_provider(
     asking = WorkerProcesses(warm=True)
     try:
         request = {
-            **_current_request(root),
+            **current_request(root),
             "protocol": PROTOCOL_VERSION,
             "op": "resolve",
             "target": "heads",
@@ -415,9 +402,7 @@ def test_a_shared_server_stops_when_asked_even_if_it_cannot_answer(
     root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
     processes = WorkerProcesses(warm=True)
     try:
-        answer = processes.exchange(
-            Launch((sys.executable,), str(root), {}), _current_request(root)
-        )
+        answer = processes.exchange(Launch((sys.executable,), str(root), {}), current_request(root))
         assert _answer(answer) == _EMPTY_SQLITE
         pid = _server_pid(processes)
     finally:
