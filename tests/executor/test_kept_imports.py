@@ -26,15 +26,28 @@ _MODULES = {
     "quiet_mod": "import fractions\nVALUE = 'quiet'\n",
     "env_mod": "import os\nVALUE = os.environ.get('WARM_VALUE')\n",
     "getenv_mod": "import os\nVALUE = os.getenv('WARM_VALUE')\n",
-    "socket_mod": "import socket\nsocket.socket().close()\n",
-    "writer_mod": "open('/dev/null', 'w').close()\n",
+    "socket_mod": (
+        "import socket\nwith socket.socket() as s:\n    s.connect_ex(('127.0.0.1', 9))\n"
+    ),
+    # urllib3's question whether IPv6 works: a socket bound to loopback and closed.
+    "ipv6_mod": (
+        "import socket\ntry:\n    with socket.socket(socket.AF_INET6) as s:\n"
+        "        s.bind(('::1', 0))\nexcept OSError:\n    pass\n"
+    ),
+    "writer_mod": "open(__file__ + '.out', 'w').close()\n",
+    "devnull_mod": "open('/dev/null', 'w').close()\n",
+    "lists_env_mod": "import os\nVALUE = len(os.environ)\n",
+    "sets_env_mod": "import os\nos.environ['WARM_SET'] = '1'\n",
+    "open_mod": "HANDLE = open(__file__)\n",
     "thread_mod": "import threading\nthreading.Thread(target=lambda: None).start()\n",
     "process_mod": "import subprocess\nsubprocess.run(['true'])\n",
-    "cwd_mod": "import os\nHERE = os.getcwd()\n",
+    "cwd_mod": "import os\nVALUE = os.getcwd()\n",
     "relative_mod": "try:\n    open('settings.txt')\nexcept OSError:\n    pass\n",
     "failing_mod": "raise RuntimeError('no')\n",
-    "outer_pkg/__init__.py": "from outer_pkg import inner\n",
+    "outer_pkg/__init__.py": "from outer_pkg import inner\nVALUE = inner.VALUE\n",
     "outer_pkg/inner.py": "import os\nVALUE = os.environ.get('WARM_VALUE')\n",
+    "noisy_pkg/__init__.py": "from noisy_pkg import inner\n",
+    "noisy_pkg/inner.py": "import os\nVALUE = sorted(os.environ)\n",
     "uses_quiet": "import quiet_mod\n",
     "uses_env": "import env_mod\n",
     "survives_env": "try:\n    import env_mod\nexcept ImportError:\n    pass\n",
@@ -66,25 +79,48 @@ def test_the_probe_refuses_every_import_with_an_effect(tmp_path: Path) -> None:
     site = tmp_path / "site"
     _write_modules(site)
     names = ["quiet_mod", "uses_quiet", *(n for n in _MODULES if n.endswith("_mod"))]
-    names += ["outer_pkg"]
+    names += ["outer_pkg", "noisy_pkg"]
     verdicts = _probe(site, list(dict.fromkeys(names)))["verdicts"]
-    assert verdicts["quiet_mod"] == ""
-    assert verdicts["uses_quiet"] == ""
+    for name in ("quiet_mod", "uses_quiet", "ipv6_mod", "devnull_mod"):
+        assert verdicts[name] == "", (name, verdicts[name])
     expected = {
-        "env_mod": "environment variable WARM_VALUE",
-        "getenv_mod": "environment variable WARM_VALUE",
-        "socket_mod": "socket.",
+        "lists_env_mod": "the environment",
+        "sets_env_mod": "environment variable WARM_SET",
+        "socket_mod": "socket.connect",
         "writer_mod": "for writing",
+        "open_mod": "left a file descriptor open",
         "thread_mod": "a thread",
         "process_mod": "subprocess.Popen",
-        "cwd_mod": "the working directory",
         "relative_mod": "relative to the working directory",
         "failing_mod": "its import failed: RuntimeError",
         # The package itself does nothing; what it imports does, while it imports it.
-        "outer_pkg": "outer_pkg: environment variable WARM_VALUE",
+        "noisy_pkg": "noisy_pkg: the environment",
     }
     for name, why in expected.items():
         assert why in verdicts[name], (name, verdicts[name])
+
+
+def test_what_an_import_reads_becomes_its_conditions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A variable read by name, set or not, and the working directory: repeated identically
+    by a fresh process that has the same values, so a condition, not a refusal."""
+    site = tmp_path / "site"
+    _write_modules(site)
+    monkeypatch.delenv("WARM_VALUE", raising=False)
+    monkeypatch.setenv("WARM_OTHER", "seen")
+    (site / "both_mod.py").write_text(
+        "import os\nA = os.getenv('WARM_VALUE')\nB = 'WARM_OTHER' in os.environ\n"
+    )
+    result = _probe(site, ["env_mod", "getenv_mod", "both_mod", "cwd_mod", "outer_pkg"])
+    assert set(result["verdicts"].values()) == {""}, result["verdicts"]
+    modules = result["modules"]
+    assert modules["env_mod"]["environ"] == {"WARM_VALUE": None}
+    assert modules["both_mod"]["environ"] == {"WARM_VALUE": None, "WARM_OTHER": "seen"}
+    # The package was importing when its submodule read: both carry the condition.
+    assert modules["outer_pkg"]["environ"] == modules["outer_pkg.inner"]["environ"]
+    assert modules["cwd_mod"]["directory"] is True
+    assert modules["env_mod"]["directory"] is False
 
 
 def test_a_module_that_imports_one_kept_out_is_tainted_even_if_it_survives(
@@ -103,9 +139,9 @@ def test_a_module_that_imports_one_kept_out_is_tainted_even_if_it_survives(
 def test_a_submodule_is_judged_with_its_packages(tmp_path: Path) -> None:
     site = tmp_path / "site"
     _write_modules(site)
-    (site / "outer_pkg" / "plain.py").write_text("VALUE = 1\n")
-    verdicts = _probe(site, ["outer_pkg", "outer_pkg.plain"])["verdicts"]
-    assert verdicts["outer_pkg.plain"].startswith("outer_pkg"), verdicts
+    (site / "noisy_pkg" / "plain.py").write_text("VALUE = 1\n")
+    verdicts = _probe(site, ["noisy_pkg", "noisy_pkg.plain"])["verdicts"]
+    assert verdicts["noisy_pkg.plain"].startswith("noisy_pkg"), verdicts
 
 
 def test_judging_keeps_only_installed_files_outside_the_project(
@@ -133,6 +169,8 @@ def test_judging_keeps_only_installed_files_outside_the_project(
                 ["named_mod", str(site / "named_mod.py")],
                 ["json", "/anything/json.py"],  # already loaded here
             ],
+            "directory": str(project),
+            "environment": {"HOME": str(tmp_path)},
             "roots": [str(project)],
             "keep": ["named_mod"],
             "never": ["never_me"],
@@ -150,6 +188,7 @@ def test_judging_keeps_only_installed_files_outside_the_project(
         pid=0,
         deadline=0.0,
         names=["lib_a", "in_venv", "named_mod"],
+        setting=module._Setting(str(project), (("HOME", str(tmp_path)),)),
         blocked=frozenset(),
         round=module._ROUNDS,
         socks=[],
@@ -164,7 +203,7 @@ def test_judging_keeps_only_installed_files_outside_the_project(
     )
     # After the last round something still did something: only what a project names is kept.
     assert keeper._approved == []
-    assert [(name, named) for name, named, *_ in keeper._named] == [("named_mod", "named_mod")]
+    assert [(j.name, j.named) for j in keeper._named] == [("named_mod", "named_mod")]
     assert set(keeper.refused) == {"lib_a", "in_venv"}
     # A round that taints nothing approves what it loaded, with the files it loaded.
     keeper._candidates["lib_b"] = {"file": str(site / "lib_b.py"), "named": None}
@@ -174,6 +213,7 @@ def test_judging_keeps_only_installed_files_outside_the_project(
         pid=0,
         deadline=0.0,
         names=["lib_b", "moved"],
+        setting=module._Setting(str(project), (("HOME", str(tmp_path)),)),
         blocked=frozenset({"in_venv"}),
         round=2,
         socks=[],
@@ -189,12 +229,11 @@ def test_judging_keeps_only_installed_files_outside_the_project(
             "verdicts": {"lib_b": "", "moved": ""},
         },
     )
-    assert [(name, blocked) for name, _, _, blocked, _ in keeper._approved] == [
-        ("lib_b", frozenset({"in_venv"}))
-    ]
+    assert [(j.name, j.blocked) for j in keeper._approved] == [("lib_b", frozenset({"in_venv"}))]
     assert keeper.refused["moved"] == "it resolves to another file in the server"
     # Refused by the probe for one project, still judged for another that names it.
     report = {"roots": [str(project)], "keep": ["in_venv"], "never": [], "changed": False}
+    report.update(directory=str(project), environment={})
     keeper._take_report({**report, "loaded": [["in_venv", str(venv_site / "in_venv.py")]]})
     assert keeper._candidates["in_venv"]["named"] == "in_venv"
     keeper._take_report({"changed": True})
@@ -257,24 +296,30 @@ def test_a_warm_server_keeps_quiet_imports_and_each_request_keeps_its_own_view(
     site = tmp_path / "site"
     _write_modules(site)
     _settled(site)
-    root = _project(tmp_path, ["quiet_mod", "env_mod", "socket_mod", "outer_pkg"])
+    root = _project(tmp_path, ["quiet_mod", "env_mod", "socket_mod", "outer_pkg", "cwd_mod"])
     record = tmp_path / "record.jsonl"
     python = _LEGACY if legacy else sys.executable
     launch = Launch((python,), str(root), {"PYTHONPATH": str(site)})
     processes = WorkerProcesses(warm=True, shared=False)
     try:
-        first = _until_kept(processes, launch, _request(root, record, WARM_VALUE="a"), "quiet_mod")
-        assert not {"env_mod", "socket_mod", "outer_pkg"} & set(first["kept"]["packages"])
-        for value in ("b", "c"):
-            response = processes.exchange(launch, _request(root, record, WARM_VALUE=value))
+        # Probed and imported with the environment of the request that loaded them, and
+        # used by each request that has the same values of what they read.
+        first = _until_kept(processes, launch, _request(root, record, WARM_VALUE="a"), "cwd_mod")
+        assert {"quiet_mod", "env_mod", "outer_pkg"} <= set(first["kept"]["packages"])
+        assert "socket_mod" not in first["kept"]["packages"]
+        here = os.path.realpath(root)
+        seen = {"quiet_mod": "quiet", "socket_mod": None, "outer_pkg": "a", "cwd_mod": here}
+        assert _seen(record) == {**seen, "env_mod": "a"}
+        for value in ("secret-b", None, "secret-c"):
+            extra = {} if value is None else {"WARM_VALUE": value}
+            response = processes.exchange(launch, _request(root, record, **extra))
             assert response.response is not None
-            assert "quiet_mod" in response.response["kept"]["packages"]
-            assert _seen(record) == {
-                "quiet_mod": "quiet",
-                "env_mod": value,
-                "socket_mod": None,
-                "outer_pkg": None,
-            }
+            kept = response.response["kept"]
+            assert "quiet_mod" in kept["packages"]
+            assert not {"env_mod", "outer_pkg", "cwd_mod"} & set(kept["packages"]), kept
+            assert "env_mod read environment variable WARM_VALUE at import" in kept["why"]
+            assert "secret" not in json.dumps(response.response)
+            assert _seen(record) == {**seen, "env_mod": value, "outer_pkg": value}
         # Switched off or named never to keep: this request imports it fresh.
         for switch in (
             {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_IMPORTS": "off"},
@@ -313,18 +358,18 @@ def test_a_module_named_to_keep_is_kept_despite_the_probe(tmp_path: Path, named:
     site = tmp_path / "site"
     _write_modules(site)
     _settled(site)
-    root = _project(tmp_path, ["quiet_mod", "cwd_mod"])
+    root = _project(tmp_path, ["quiet_mod", "thread_mod"])
     record = tmp_path / "record.jsonl"
     launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
-    names = {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_MODULES": "cwd_mod"} if named else {}
+    names = {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_MODULES": "thread_mod"} if named else {}
     processes = WorkerProcesses(warm=True, shared=False)
     try:
         kept = _until_kept(processes, launch, _request(root, record, **names), "quiet_mod")
-        if named and "cwd_mod" not in kept["kept"]["packages"]:
-            kept = _until_kept(processes, launch, _request(root, record, **names), "cwd_mod")
-        assert ("cwd_mod" in kept["kept"]["packages"]) is named
+        if named and "thread_mod" not in kept["kept"]["packages"]:
+            kept = _until_kept(processes, launch, _request(root, record, **names), "thread_mod")
+        assert ("thread_mod" in kept["kept"]["packages"]) is named
         # Another project that does not name it never uses it.
         other = processes.exchange(launch, _request(root, record)).response
-        assert other is not None and "cwd_mod" not in other["kept"]["packages"]
+        assert other is not None and "thread_mod" not in other["kept"]["packages"]
     finally:
         processes.close()

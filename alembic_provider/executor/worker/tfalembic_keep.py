@@ -1,16 +1,23 @@
 """Keep what env.py imports warm in a worker server, only where a fresh process would match.
 
 A forked request reports the modules it loaded that live outside the project (name and file).
-While idle, the server probes them in a throwaway forked process: each is imported under an
-audit hook and with ``os.environ``, ``os.getcwd`` and thread starts recorded. A module whose
-import (its own code or anything it imported) read the environment or the working directory,
-wrote a file, opened a socket, started a process or a thread, or failed, is refused; the others
-are imported into the server, so the next forked request finds them loaded.
+While idle, the server probes them in a throwaway forked process, in the directory and with the
+environment of the request that loaded them: each is imported under an audit hook and with
+``os.environ``,
+``os.getcwd`` and thread starts recorded. A module whose import (its own code or anything it
+imported) changed or listed the environment, wrote a file, connected or sent through a socket,
+started a process or a thread, left a file descriptor open, or failed, is refused; the others
+are imported into the server (in that same directory and environment, which the server then
+forgets), so the next forked request finds them loaded. What such an import
+read (environment variables by name, the working directory) it would read again in a fresh
+process: the values it saw become the module's conditions.
 
 Each forked request then settles the kept set before anything of the project loads
 (``settle``): with its own environment and ``sys.path`` (the configuration's
 ``prepend_sys_path`` included), every kept top-level package must resolve to the same file,
-every kept file must have the stat it had when kept, and the request's switches must allow it.
+every kept file must have the stat it had when kept, every variable a kept import read must
+have the value it had then, and the working directory it read must be the request's; and the
+request's switches must allow it.
 Whatever fails, from the first kept module of that package on, leaves the request's
 ``sys.modules`` and is imported fresh; a changed file drops the whole kept set and the server
 stops (the next command starts a fresh one).
@@ -91,6 +98,9 @@ _EFFECTS = (
     "threading.",
 )
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+# A socket bound here, to an ephemeral port, is only a question to this machine (urllib3 asks
+# whether IPv6 works this way): a fresh process would ask and be answered the same.
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 if TYPE_CHECKING:
     Entry = dict[str, Any]
@@ -149,6 +159,8 @@ class _Request:
         self.dropped_from = len(entries)
         self.why = ""
         self.roots: set[str] = set()
+        self.directory = ""
+        self.environment: dict[str, str] = {}
         self.keep: tuple[str, ...] = ()
         self.never: tuple[str, ...] = ()
 
@@ -201,7 +213,9 @@ def settle(config: Any) -> None:
     request = _CURRENT[0]
     request.settled = True
     prepend = _prepend_paths(config)
-    request.roots = {os.path.realpath(os.getcwd())}
+    request.directory = os.path.realpath(os.getcwd())
+    request.environment = dict(os.environ)
+    request.roots = {request.directory}
     if config.config_file_name:
         request.roots.add(
             os.path.realpath(os.path.dirname(os.path.abspath(config.config_file_name)))
@@ -248,6 +262,12 @@ def _first_unusable(request: _Request, prepend: Sequence[str]) -> tuple[int, str
         name = entry["name"]
         if index >= first:
             break
+        differs = _differs(entry, request.directory)
+        if differs is not None:
+            # Read at import, and different here: a fresh import would see this request's.
+            first = min(first, entry.get("unit", 0))
+            why = f"{name} read {differs} at import, and this request's differs"
+            break
         problem = None
         if _matches(name, request.never):
             problem = f"{name} is named in {NEVER_VARIABLE}"
@@ -271,6 +291,16 @@ def _first_unusable(request: _Request, prepend: Sequence[str]) -> tuple[int, str
     finally:
         sys.path[:] = saved
     return first, why
+
+
+def _differs(entry: Entry, directory: str) -> str | None:
+    """What ``entry`` read at import that differs in this request (named, never its value)."""
+    for key, value in (entry.get("environ") or {}).items():
+        if os.environ.get(key) != value:
+            return f"environment variable {key}"
+    if entry.get("directory") not in (None, directory):
+        return "the working directory"
+    return None
 
 
 def _resolves_to(name: str) -> str | None:
@@ -304,6 +334,8 @@ def report() -> None:
                 loaded.append([name, path])
     message = {
         "loaded": loaded,
+        "directory": request.directory,
+        "environment": request.environment,
         "roots": sorted(request.roots),
         "keep": list(request.keep),
         "never": list(request.never),
@@ -321,32 +353,63 @@ def report() -> None:
 
 
 class _Tainted:
-    """Which modules' top-level code was running when an effect happened, and which effect."""
+    """Which modules' top-level code was running when an effect happened, and which effect;
+    and what each one read that a request must share for the module to be kept for it."""
 
     def __init__(self) -> None:
         self.why: dict[str, str] = {}
+        self.environ: dict[str, dict[str, str | None]] = {}
+        self.directory: set[str] = set()
         self.busy = False
         # The probe's own frame: only module code running below it is being judged.
         self.stop: Any = None
+
+    def _importing(self) -> list[str]:
+        """The modules whose top-level code is running now, innermost first."""
+        names = []
+        frame: Any = sys._getframe(2)
+        while frame is not None and frame is not self.stop:
+            if frame.f_code.co_name == "<module>":
+                name = frame.f_globals.get("__name__")
+                if isinstance(name, str):
+                    names.append(name)
+            frame = frame.f_back
+        return names
 
     def record(self, what: str) -> None:
         if self.busy:
             return
         self.busy = True
         try:
-            frame: Any = sys._getframe(1)
-            while frame is not None and frame is not self.stop:
-                if frame.f_code.co_name == "<module>":
-                    name = frame.f_globals.get("__name__")
-                    if isinstance(name, str):
-                        self.why.setdefault(name, what)
-                frame = frame.f_back
+            for name in self._importing():
+                self.why.setdefault(name, what)
+        finally:
+            self.busy = False
+
+    def read(self, key: str, value: str | None) -> None:
+        """An environment variable read: a condition on every module being imported."""
+        if self.busy:
+            return
+        self.busy = True
+        try:
+            for name in self._importing():
+                self.environ.setdefault(name, {}).setdefault(key, value)
+        finally:
+            self.busy = False
+
+    def read_directory(self) -> None:
+        if self.busy:
+            return
+        self.busy = True
+        try:
+            self.directory.update(self._importing())
         finally:
             self.busy = False
 
 
 class _RecordingEnviron(_EnvironBase):
-    """``os.environ`` that records every use: an import must not depend on the environment."""
+    """``os.environ`` that records every use: a variable read by name becomes a condition;
+    listing or changing the environment taints."""
 
     def __init__(self, real: MutableMapping[str, str], taint: _Tainted) -> None:
         self._real = real
@@ -356,8 +419,14 @@ class _RecordingEnviron(_EnvironBase):
         self._taint.record(f"environment variable {key}" if key else "the environment")
 
     def __getitem__(self, key: str) -> str:
-        self._use(key)
-        return self._real[key]
+        value = self._real.get(key)
+        if isinstance(key, str):
+            self._taint.read(key, value)
+        else:
+            self._use(key)
+        if value is None:
+            raise KeyError(key)
+        return value
 
     def __setitem__(self, key: str, value: str) -> None:
         self._use(key)
@@ -368,7 +437,10 @@ class _RecordingEnviron(_EnvironBase):
         del self._real[key]
 
     def __contains__(self, key: object) -> bool:
-        self._use(key)
+        if isinstance(key, str):
+            self._taint.read(key, self._real.get(key))
+        else:
+            self._use(key)
         return key in self._real
 
     def __iter__(self) -> Iterator[str]:
@@ -386,9 +458,18 @@ class _RecordingEnviron(_EnvironBase):
 
 def _effect(event: str, args: tuple[Any, ...]) -> str | None:
     """What ``event`` did that a kept import must not, or None."""
+    if event == "socket.__new__":
+        return None  # a socket that never connects or sends reaches nothing
+    if event == "socket.bind" and len(args) > 1:
+        address = args[1]
+        if isinstance(address, tuple) and address[:2] in ((host, 0) for host in _LOOPBACK):
+            return None
+        return f"bound a socket to {address!r}"
     if event == "open" and args:
         path, mode = args[0], args[1] if len(args) > 1 else None
         flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+        if path == os.devnull:
+            return None
         if isinstance(mode, str) and any(c in mode for c in "wax+"):
             return f"opened {path!r} for writing"
         if mode is None and flags & _WRITE_FLAGS:
@@ -407,6 +488,24 @@ def _recording(function: Callable[..., Any], taint: _Tainted, what: str) -> Call
         return function(*args, **kwargs)
 
     return recorded
+
+
+def _reading_directory(function: Callable[..., Any], taint: _Tainted) -> Callable[..., Any]:
+    def read(*args: Any, **kwargs: Any) -> Any:
+        taint.read_directory()
+        return function(*args, **kwargs)
+
+    return read
+
+
+def _open_descriptors() -> set[int] | None:
+    """This process's open file descriptors, or None where it cannot tell."""
+    for directory in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return {int(fd) for fd in os.listdir(directory)}
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 class _Blocker:
@@ -433,12 +532,13 @@ def probe(names: Sequence[str], blocked: Iterable[str] = ()) -> dict[str, Any]:
     """Import ``names`` in order in this (throwaway) process and judge each.
 
     ``blocked`` are modules an earlier probe found doing something: they are not imported
-    here, and whatever tries to is tainted. Returns ``{"modules": {name: {"file", "why"}},
-    "tainted": {name: why}, "verdicts": {name: why}}``: every module loaded, with what it did
-    (``why`` empty when nothing); every module that did something (loaded or not); per name
-    asked for, empty when it, its packages and everything its import loaded did nothing a
-    kept import must not do. Installs hooks that cannot be removed: call it only in a process
-    that exits afterwards.
+    here, and whatever tries to is tainted. Returns ``{"modules": {name: {"file", "why",
+    "environ", "directory"}}, "tainted": {name: why}, "verdicts": {name: why}}``: every module
+    loaded, with what it did (``why`` empty when nothing), the environment variables its import
+    read (by name, with the value seen, None when unset) and whether it read the working
+    directory; every module that did something (loaded or not); per name asked for, empty when
+    it, its packages and everything its import loaded did nothing a kept import must not do.
+    Installs hooks that cannot be removed: call it only in a process that exits afterwards.
     """
     import _thread
     import threading
@@ -456,8 +556,8 @@ def probe(names: Sequence[str], blocked: Iterable[str] = ()) -> dict[str, Any]:
     sys.addaudithook(hook)
     # Replaced, not cleared: every later read goes through the recorder.
     os.environ = _RecordingEnviron(os.environ, taint)  # type: ignore[assignment]  # noqa: B003
-    os.getcwd = _recording(os.getcwd, taint, "the working directory")
-    os.getcwdb = _recording(os.getcwdb, taint, "the working directory")
+    os.getcwd = _reading_directory(os.getcwd, taint)
+    os.getcwdb = _reading_directory(os.getcwdb, taint)
     _thread.start_new_thread = _recording(_thread.start_new_thread, taint, "a thread")
     for attribute in ("_start_new_thread", "_start_joinable_thread"):
         original = getattr(threading, attribute, None)
@@ -468,15 +568,26 @@ def probe(names: Sequence[str], blocked: Iterable[str] = ()) -> dict[str, Any]:
     closures: dict[str, list[str]] = {}
     for name in names:
         before = set(sys.modules)
+        descriptors = _open_descriptors()
         if name not in before:
             try:
                 importlib.import_module(name)
             except BaseException as exc:  # any failure refuses the module
                 failed[name] = f"its import failed: {type(exc).__name__}"
         closures[name] = [other for other in sys.modules if other not in before]
+        after = _open_descriptors()
+        if descriptors is not None and after is not None and after - descriptors:
+            # A kept descriptor would be shared, offset and all, by every forked request.
+            for other in closures[name] or [name]:
+                taint.why.setdefault(other, "left a file descriptor open")
     modules = {}
     for new in {other for closure in closures.values() for other in closure}:
-        modules[new] = {"file": _file_of(sys.modules.get(new)), "why": taint.why.get(new, "")}
+        modules[new] = {
+            "file": _file_of(sys.modules.get(new)),
+            "why": taint.why.get(new, ""),
+            "environ": taint.environ.get(new, {}),
+            "directory": new in taint.directory,
+        }
     verdicts: dict[str, str] = {}
     for name, closure in closures.items():
         parts = name.split(".")
@@ -489,10 +600,44 @@ def probe(names: Sequence[str], blocked: Iterable[str] = ()) -> dict[str, Any]:
 # --- the server ---------------------------------------------------------------------------
 
 
-# A judged module: name, the keep-list entry that named it (None: the probe approved it), its
-# file, the modules to keep out while importing it, and the modules (and files) it may load.
-if TYPE_CHECKING:
-    _Judged = tuple[str, str | None, str | None, frozenset[str], dict[str, str | None] | None]
+@dataclasses.dataclass(frozen=True)
+class _Setting:
+    """The directory and environment a request ran env.py in: its modules are probed and
+    imported in them, so what they read is what such a request would read."""
+
+    directory: str
+    environment: tuple[tuple[str, str], ...]
+
+    @contextlib.contextmanager
+    def entered(self) -> Iterator[None]:
+        home, saved = os.getcwd(), dict(os.environ)
+        os.chdir(self.directory)
+        os.environ.clear()
+        os.environ.update(self.environment)
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            os.chdir(home)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Judged:
+    """A module judged fit to keep, waiting to be imported into the server while idle."""
+
+    name: str
+    # The keep-list entry that named it; None when the probe approved it.
+    named: str | None
+    file: str | None
+    # Where it was probed, and so where the server imports it.
+    setting: _Setting
+    # Modules kept out while importing it.
+    blocked: frozenset[str]
+    # The modules it may load, with what the probe saw of each ("file", "environ",
+    # "directory"); None for a named module, which may load anything.
+    clean: dict[str, dict[str, Any]] | None
+
 
 # How many probes of one batch, each keeping out what the one before found doing something.
 _ROUNDS = 4
@@ -506,6 +651,7 @@ class _Probe:
     pid: int
     deadline: float
     names: list[str]
+    setting: _Setting
     blocked: frozenset[str]
     round: int
     socks: list[Any]
@@ -591,6 +737,12 @@ class Keeper:
             return
         self._never.update(message.get("never") or [])
         roots = [root for root in message.get("roots") or [] if isinstance(root, str)]
+        directory, environment = message.get("directory"), message.get("environment")
+        if not isinstance(directory, str) or not os.path.isabs(directory):
+            return
+        if not isinstance(environment, dict):
+            return
+        setting = _Setting(directory, tuple(sorted(environment.items())))
         keep = tuple(message.get("keep") or [])
         for name, path in message.get("loaded") or []:
             named = _matches(name, keep)
@@ -602,7 +754,7 @@ class Keeper:
                 continue
             if not self._outside_project(path, roots):
                 continue
-            self._candidates[name] = {"file": path, "named": named}
+            self._candidates[name] = {"file": path, "named": named, "setting": setting}
 
     def _outside_project(self, path: str, roots: Sequence[str]) -> bool:
         """Installed (under the server's own path) and not a file of the project.
@@ -625,9 +777,12 @@ class Keeper:
         if readable:
             return
         if self._approved or self._named:
-            self._import(*(self._approved or self._named).pop(0))
+            self._import((self._approved or self._named).pop(0))
         elif self._candidates and self._probe is None:
-            self._start_probe(socks, list(self._candidates), frozenset(), 1)
+            # One probe per setting: what an import reads must be what its requests see.
+            setting = next(iter(self._candidates.values()))["setting"]
+            names = [n for n, c in self._candidates.items() if c["setting"] == setting]
+            self._start_probe(socks, names, setting, frozenset(), 1)
 
     def _expire_probe(self) -> None:
         running = self._probe
@@ -639,7 +794,12 @@ class Keeper:
             self._refuse(running.names, "the probe took too long")
 
     def _start_probe(
-        self, socks: Sequence[Any], names: list[str], blocked: frozenset[str], round_: int
+        self,
+        socks: Sequence[Any],
+        names: list[str],
+        setting: _Setting,
+        blocked: frozenset[str],
+        round_: int,
     ) -> None:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
@@ -656,7 +816,8 @@ class Keeper:
                 with open(os.devnull, "w") as null:
                     os.dup2(null.fileno(), 1)
                     os.dup2(null.fileno(), 2)
-                data = json.dumps(probe(names, blocked)).encode("utf-8")
+                with setting.entered():
+                    data = json.dumps(probe(names, blocked)).encode("utf-8")
                 while data:
                     data = data[os.write(write_fd, data) :]
                 status = 0
@@ -671,6 +832,7 @@ class Keeper:
             pid=pid,
             deadline=deadline,
             names=names,
+            setting=setting,
             blocked=blocked,
             round=round_,
             socks=list(socks),
@@ -693,7 +855,9 @@ class Keeper:
         if tainted - running.blocked:
             if running.round < _ROUNDS:
                 blocked = running.blocked | tainted
-                self._start_probe(running.socks, running.names, blocked, running.round + 1)
+                self._start_probe(
+                    running.socks, running.names, running.setting, blocked, running.round + 1
+                )
                 self._take_named(running, result)
                 return
             self._refuse(
@@ -716,8 +880,10 @@ class Keeper:
             if why:
                 self.refused[name] = why
                 continue
-            clean = {m: info.get("file") for m, info in modules.items() if not info.get("why")}
-            self._approved.append((name, None, found, running.blocked, clean))
+            clean = {m: info for m, info in modules.items() if not info.get("why")}
+            self._approved.append(
+                _Judged(name, None, found, running.setting, running.blocked, clean)
+            )
 
     def _take_named(self, running: _Probe, result: dict[str, Any]) -> None:
         """A module a project names to keep is kept if it imports, whatever it does.
@@ -737,32 +903,31 @@ class Keeper:
             if why.startswith("its import") or found != candidate["file"]:
                 self.refused[name] = why or "it resolves to another file in the server"
                 continue
-            self._named.append((name, candidate["named"], found, frozenset(), None))
+            self._named.append(
+                _Judged(name, candidate["named"], found, running.setting, frozenset(), None)
+            )
 
-    def _import(
-        self,
-        name: str,
-        named: str | None,
-        path: str | None,
-        blocked: frozenset[str],
-        clean: dict[str, str | None] | None,
-    ) -> None:
-        """Import one judged module into the server; anything unexpected stops keeping."""
-        if name in sys.modules:
+    def _import(self, judged: _Judged) -> None:
+        """Import one judged module into the server, in the directory it was probed in, with
+        what the probe saw it read as its conditions; anything unexpected stops keeping."""
+        if judged.name in sys.modules:
             return
-        key = _stat_key(path)
+        key = _stat_key(judged.file)
         if key is None or key == [-1] or time.time_ns() - key[0] < _QUIET_NS:
             # Just written (or gone): it may still change. A later report brings it back.
-            self._judged.discard(name)
-            self._judged_named.discard(name)
+            self._judged.discard(judged.name)
+            self._judged_named.discard(judged.name)
             return
         before = set(sys.modules)
-        blocker = _Blocker(blocked, None)
+        blocker = _Blocker(judged.blocked, None)
         sys.meta_path.insert(0, blocker)
         try:
-            importlib.import_module(name)
+            with judged.setting.entered():
+                importlib.import_module(judged.name)
         except BaseException:
-            self.stale = True  # it imported in the probe: this server no longer matches it
+            # It imported in the probe (or its directory is gone): this server no longer
+            # matches what was judged.
+            self.stale = True
             return
         finally:
             sys.meta_path.remove(blocker)
@@ -773,12 +938,22 @@ class Keeper:
         for new in [other for other in sys.modules if other not in before]:
             path = _file_of(sys.modules[new])
             key = _stat_key(path)
-            if blocker.tripped or (clean is not None and (new not in clean or clean[new] != path)):
+            seen = (judged.clean or {}).get(new) or {}
+            if blocker.tripped or (judged.clean is not None and seen.get("file", 0) != path):
                 self.stale = True  # not what the probe saw: keep nothing from this server
             if key is not None and (key == [-1] or now - key[0] < _QUIET_NS):
                 self.stale = True  # a file changing under us
             self.entries.append(
-                {"name": new, "file": path, "stat": key, "named": named, "unit": unit}
+                {
+                    "name": new,
+                    "file": path,
+                    "stat": key,
+                    "named": judged.named,
+                    "unit": unit,
+                    # What this import read, as the probe saw it in the same setting.
+                    "environ": dict(seen.get("environ") or {}),
+                    "directory": judged.setting.directory if seen.get("directory") else None,
+                }
             )
 
     def status(self) -> dict[str, Any]:

@@ -135,10 +135,17 @@ def _rehearse() -> None:
     The comparison (``compare_models``) builds much of autogenerate's and reflection's
     machinery on first use; a table compared against an in-memory database builds it here.
     Nothing of it touches a user's database, and the engine is gone before the next fork.
+    The standard library's ``platform`` asks ``uname -p`` once per process for the machine's
+    processor: asked here, a request (or a module importing ``platform.platform()``) finds the
+    answer it would get, without starting a process.
     """
     for driver in _DRIVERS:
         with contextlib.suppress(ImportError):
             __import__(driver)
+    import platform
+
+    with contextlib.suppress(Exception):
+        platform.uname().processor  # noqa: B018  # cached for every later call
     import sqlalchemy
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
