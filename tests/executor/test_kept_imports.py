@@ -373,3 +373,117 @@ def test_a_module_named_to_keep_is_kept_despite_the_probe(tmp_path: Path, named:
         assert other is not None and "thread_mod" not in other["kept"]["packages"]
     finally:
         processes.close()
+
+
+def test_a_module_refused_in_one_environment_is_judged_again_in_another(tmp_path: Path) -> None:
+    """Like MLflow, whose import writes a telemetry session id unless telemetry is off: its
+    verdict holds where what it read is the same, and is reached again where it is not."""
+    site = tmp_path / "site"
+    _write_modules(site)
+    (site / "session_mod.py").write_text(
+        "import os\n"
+        "if os.environ.get('WARM_QUIET') != '1':\n"
+        "    os.environ['WARM_SESSION'] = 'random'\n"
+        "VALUE = os.environ.get('WARM_QUIET')\n"
+    )
+    _settled(site)
+    root = _project(tmp_path, ["quiet_mod", "session_mod"])
+    record = tmp_path / "record.jsonl"
+    launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
+    processes = WorkerProcesses(warm=True, shared=False)
+    try:
+        loud = _until_kept(processes, launch, _request(root, record), "quiet_mod")
+        assert "session_mod" not in loud["kept"]["packages"]
+        quiet = _until_kept(
+            processes, launch, _request(root, record, WARM_QUIET="1"), "session_mod"
+        )
+        assert _seen(record)["session_mod"] == "1", quiet
+        # The operation without it still imports it fresh, and writes its own session.
+        again = processes.exchange(launch, _request(root, record)).response
+        assert again is not None and "session_mod" not in again["kept"]["packages"]
+        assert _seen(record)["session_mod"] is None
+    finally:
+        processes.close()
+
+
+_MODELS = """
+import sqlalchemy as sa
+from sqlalchemy.orm import configure_mappers, declarative_base, relationship
+
+Base = declarative_base()
+
+
+class Parent(Base):
+    __tablename__ = "parent"
+    id = sa.Column(sa.Integer, primary_key=True)
+
+
+class Child(Base):
+    __tablename__ = "child"
+    id = sa.Column(sa.Integer, primary_key=True)
+    parent_id = sa.Column(sa.ForeignKey("parent.id"))
+    parent = relationship(Parent)
+
+
+configure_mappers()
+VALUE = "configured"
+"""
+
+
+def test_a_kept_orm_import_dropped_for_one_request_leaves_no_half_old_orm(tmp_path: Path) -> None:
+    """An installed module kept with a condition pulls in SQLAlchemy's ORM; a request whose
+    value differs imports it afresh, and its models still configure: what the server itself
+    loaded never points at a copy of the ORM that request no longer uses."""
+    site = tmp_path / "site"
+    _write_modules(site)
+    (site / "orm_mod.py").write_text(
+        "import os\nVALUE = os.environ.get('WARM_VALUE')\nimport sqlalchemy.orm\n"
+    )
+    _settled(site)
+    root = _project(tmp_path, ["orm_mod", "models_mod"])
+    (root / "models_mod.py").write_text(_MODELS)
+    record = tmp_path / "record.jsonl"
+    launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
+    processes = WorkerProcesses(warm=True, shared=False)
+    try:
+        _until_kept(processes, launch, _request(root, record, WARM_VALUE="a"), "orm_mod")
+        # Another value drops orm_mod; keeping switched off drops everything kept.
+        off = {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_IMPORTS": "off"}
+        for extra in ({"WARM_VALUE": "b"}, {**off, "WARM_VALUE": "c"}):
+            response = processes.exchange(launch, _request(root, record, **extra)).response
+            assert response is not None and response["ok"], response
+            assert response["kept"]["dropped"] > 0, response["kept"]
+            seen = {"orm_mod": extra["WARM_VALUE"], "models_mod": "configured"}
+            assert _seen(record) == seen
+    finally:
+        processes.close()
+
+
+def test_what_a_dropped_import_bound_in_a_kept_module_is_unbound_first(tmp_path: Path) -> None:
+    """A kept import that fills a registry in a module kept before it: a request that drops
+    it (another value) finds the registry as a fresh process would, filled by its own copy."""
+    site = tmp_path / "site"
+    _write_modules(site)
+    (site / "registry_mod.py").write_text("VALUE = 'registry'\n")
+    (site / "plugin_mod.py").write_text(
+        "import os\nimport registry_mod\n\n\nclass Plugin:\n    pass\n\n\n"
+        "VALUE = os.environ.get('WARM_VALUE')\n"
+        "registry_mod.__dict__.setdefault('Plugin', Plugin)\n"
+    )
+    _settled(site)
+    root = _project(tmp_path, ["registry_mod", "plugin_mod", "check_mod"])
+    (root / "check_mod.py").write_text(
+        "import plugin_mod\nimport registry_mod\n\nVALUE = registry_mod.Plugin is plugin_mod.Plugin\n"
+    )
+    record = tmp_path / "record.jsonl"
+    launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
+    processes = WorkerProcesses(warm=True, shared=False)
+    try:
+        _until_kept(processes, launch, _request(root, record, WARM_VALUE="a"), "plugin_mod")
+        assert _seen(record)["check_mod"] is True
+        response = processes.exchange(launch, _request(root, record, WARM_VALUE="b")).response
+        assert response is not None and "registry_mod" in response["kept"]["packages"]
+        assert "plugin_mod" not in response["kept"]["packages"]
+        assert _seen(record) == {"registry_mod": "registry", "plugin_mod": "b", "check_mod": True}
+    finally:
+        processes.close()

@@ -230,7 +230,10 @@ def settle(config: Any) -> None:
     first, why = _first_unusable(request, prepend)
     request.why = why
     request.dropped_from = first
-    for entry in request.entries[first:]:
+    dropped = request.entries[first:]
+    for entry in reversed(dropped):
+        _unbind(entry.get("bound") or ())
+    for entry in dropped:
         sys.modules.pop(entry["name"], None)
 
 
@@ -498,6 +501,48 @@ def _reading_directory(function: Callable[..., Any], taint: _Tainted) -> Callabl
     return read
 
 
+def _namespaces() -> dict[str, dict[str, Any]]:
+    """A shallow copy of every loaded module's namespace."""
+    return {
+        name: dict(vars(module))
+        for name, module in list(sys.modules.items())
+        if isinstance(getattr(module, "__dict__", None), dict)
+    }
+
+
+def _bindings(before: dict[str, dict[str, Any]]) -> list[tuple[str, str, Any]]:
+    """What an import bound in modules loaded before it: (module, name, value before it).
+
+    A lazy attribute cached by a package, a registry filled, a function patched: a request
+    that drops the import unbinds these first, so nothing it keeps points at the copy it
+    dropped, and its fresh import binds them again as a fresh process would.
+    """
+    bound = []
+    for name, old in before.items():
+        namespace = getattr(sys.modules.get(name), "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for key in old.keys() | namespace.keys():
+            value = old.get(key, _UNBOUND)
+            if namespace.get(key, _UNBOUND) is not value and key != "__warningregistry__":
+                bound.append((name, key, value))
+    return bound
+
+
+def _unbind(bound: Sequence[tuple[str, str, Any]]) -> None:
+    for name, key, value in reversed(bound):
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        if value is _UNBOUND:
+            module.__dict__.pop(key, None)
+        else:
+            module.__dict__[key] = value
+
+
+_UNBOUND = object()
+
+
 def _open_descriptors() -> set[int] | None:
     """This process's open file descriptors, or None where it cannot tell."""
     for directory in ("/proc/self/fd", "/dev/fd"):
@@ -533,12 +578,15 @@ def probe(names: Sequence[str], blocked: Iterable[str] = ()) -> dict[str, Any]:
 
     ``blocked`` are modules an earlier probe found doing something: they are not imported
     here, and whatever tries to is tainted. Returns ``{"modules": {name: {"file", "why",
-    "environ", "directory"}}, "tainted": {name: why}, "verdicts": {name: why}}``: every module
+    "environ", "directory"}}, "tainted": {name: why}, "verdicts": {name: why}, "conditions":
+    {name: {"environ", "directory"}}}``: every module
     loaded, with what it did (``why`` empty when nothing), the environment variables its import
     read (by name, with the value seen, None when unset) and whether it read the working
     directory; every module that did something (loaded or not); per name asked for, empty when
     it, its packages and everything its import loaded did nothing a kept import must not do.
-    Installs hooks that cannot be removed: call it only in a process that exits afterwards.
+    ``conditions`` has, per name asked for, what its import read (``environ``, ``directory``):
+    the verdict holds wherever those read the same. Installs hooks that cannot be removed: call
+    it only in a process that exits afterwards.
     """
     import _thread
     import threading
@@ -567,13 +615,15 @@ def probe(names: Sequence[str], blocked: Iterable[str] = ()) -> dict[str, Any]:
     failed: dict[str, str] = {}
     closures: dict[str, list[str]] = {}
     for name in names:
+        if name in sys.modules:
+            closures[name] = []
+            continue
         before = set(sys.modules)
         descriptors = _open_descriptors()
-        if name not in before:
-            try:
-                importlib.import_module(name)
-            except BaseException as exc:  # any failure refuses the module
-                failed[name] = f"its import failed: {type(exc).__name__}"
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # any failure refuses the module
+            failed[name] = f"its import failed: {type(exc).__name__}"
         closures[name] = [other for other in sys.modules if other not in before]
         after = _open_descriptors()
         if descriptors is not None and after is not None and after - descriptors:
@@ -589,12 +639,23 @@ def probe(names: Sequence[str], blocked: Iterable[str] = ()) -> dict[str, Any]:
             "directory": new in taint.directory,
         }
     verdicts: dict[str, str] = {}
+    conditions: dict[str, dict[str, Any]] = {}
     for name, closure in closures.items():
         parts = name.split(".")
         packages = [".".join(parts[: i + 1]) for i in range(len(parts))]
         bad = next((other for other in [*packages, *closure] if taint.why.get(other)), None)
         verdicts[name] = failed.get(name) or ("" if bad is None else f"{bad}: {taint.why[bad]}")
-    return {"modules": modules, "tainted": dict(taint.why), "verdicts": verdicts}
+        environ: dict[str, str | None] = {}
+        for other in [*packages, *closure]:
+            environ.update(taint.environ.get(other, {}))
+        read = any(other in taint.directory for other in [*packages, *closure])
+        conditions[name] = {"environ": environ, "directory": read}
+    return {
+        "modules": modules,
+        "tainted": dict(taint.why),
+        "verdicts": verdicts,
+        "conditions": conditions,
+    }
 
 
 # --- the server ---------------------------------------------------------------------------
@@ -656,6 +717,8 @@ class _Probe:
     round: int
     socks: list[Any]
     buffer: bytearray = dataclasses.field(default_factory=bytearray)
+    # What each name's import read, over this round and the ones before it.
+    reads: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 class Keeper:
@@ -667,7 +730,8 @@ class Keeper:
         self.installed: list[str] = []
         self._reports: dict[int, bytearray] = {}
         self._candidates: dict[str, dict[str, Any]] = {}
-        self._judged: set[str] = set()
+        # Judged modules, with what their import read: the verdict holds where those match.
+        self._judged: dict[str, dict[str, Any] | None] = {}
         self._judged_named: set[str] = set()
         self._never: set[str] = set()
         self._probe: _Probe | None = None
@@ -746,9 +810,12 @@ class Keeper:
         keep = tuple(message.get("keep") or [])
         for name, path in message.get("loaded") or []:
             named = _matches(name, keep)
+            if name in sys.modules or name in self._candidates:
+                continue
             # The probe refusing a module does not stop a project that names it.
-            judged = self._judged_named if named else self._judged
-            if name in sys.modules or name in judged or name in self._candidates:
+            if named and name in self._judged_named:
+                continue
+            if not named and name in self._judged and _holds(self._judged[name], setting):
                 continue
             if _matches(name, self._never) or name.startswith(("tfalembic_", "__")):
                 continue
@@ -800,6 +867,8 @@ class Keeper:
         setting: _Setting,
         blocked: frozenset[str],
         round_: int,
+        *,
+        reads: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
@@ -836,12 +905,17 @@ class Keeper:
             blocked=blocked,
             round=round_,
             socks=list(socks),
+            reads=reads or {},
         )
 
-    def _refuse(self, names: Sequence[str], why: str) -> None:
+    def _refuse(
+        self, names: Sequence[str], why: str, reads: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         for name in names:
-            if self._candidates.pop(name, None) is not None:
-                self._judged.add(name)
+            candidate = self._candidates.pop(name, None)
+            if candidate is not None:
+                read = (reads or {}).get(name)
+                self._judged[name] = _conditions(read, candidate["setting"])
                 self.refused[name] = why
 
     def _probed(self, running: _Probe, result: dict[str, Any]) -> None:
@@ -851,18 +925,28 @@ class Keeper:
         survives without it, is tainted in the next round. Once a round taints nothing new,
         what it loaded is exactly what the server may load.
         """
+        for name, read in (result.get("conditions") or {}).items():
+            known = running.reads.setdefault(name, {"environ": {}, "directory": False})
+            known["environ"].update(read.get("environ") or {})
+            known["directory"] = known["directory"] or bool(read.get("directory"))
         tainted = set(result.get("tainted") or {})
         if tainted - running.blocked:
             if running.round < _ROUNDS:
                 blocked = running.blocked | tainted
                 self._start_probe(
-                    running.socks, running.names, running.setting, blocked, running.round + 1
+                    running.socks,
+                    running.names,
+                    running.setting,
+                    blocked,
+                    running.round + 1,
+                    reads=running.reads,
                 )
                 self._take_named(running, result)
                 return
             self._refuse(
                 [n for n in running.names if not self._candidates.get(n, {}).get("named")],
                 "its imports kept changing under the probe",
+                running.reads,
             )
         self._take_named(running, result)
         verdicts = result.get("verdicts") or {}
@@ -872,7 +956,7 @@ class Keeper:
             if candidate is None or candidate["named"]:
                 continue
             del self._candidates[name]
-            self._judged.add(name)
+            self._judged[name] = _conditions(running.reads.get(name), running.setting)
             why = verdicts.get(name, "the probe did not judge it")
             found = (modules.get(name) or {}).get("file")
             if not why and found != candidate["file"]:
@@ -915,10 +999,11 @@ class Keeper:
         key = _stat_key(judged.file)
         if key is None or key == [-1] or time.time_ns() - key[0] < _QUIET_NS:
             # Just written (or gone): it may still change. A later report brings it back.
-            self._judged.discard(judged.name)
+            self._judged.pop(judged.name, None)
             self._judged_named.discard(judged.name)
             return
         before = set(sys.modules)
+        namespaces = _namespaces()
         blocker = _Blocker(judged.blocked, None)
         sys.meta_path.insert(0, blocker)
         try:
@@ -935,6 +1020,7 @@ class Keeper:
         # What one import brought in goes or stays as a whole in a request: modules hold
         # each other, and half a package dropped would meet its other half re-imported.
         unit = len(self.entries)
+        bound = _bindings(namespaces)
         for new in [other for other in sys.modules if other not in before]:
             path = _file_of(sys.modules[new])
             key = _stat_key(path)
@@ -953,6 +1039,8 @@ class Keeper:
                     # What this import read, as the probe saw it in the same setting.
                     "environ": dict(seen.get("environ") or {}),
                     "directory": judged.setting.directory if seen.get("directory") else None,
+                    # The unit's bindings in what was loaded before it, on its first entry.
+                    "bound": [] if len(self.entries) > unit else bound,
                 }
             )
 
@@ -963,6 +1051,27 @@ class Keeper:
             "refused_modules": len(self.refused),
             "kept_stale": self.stale,
         }
+
+
+def _conditions(read: dict[str, Any] | None, setting: _Setting) -> dict[str, Any] | None:
+    """Where a verdict holds: the values its import read, and the directory if it read that.
+
+    None (everywhere) when nothing is known of what it read.
+    """
+    if read is None:
+        return None
+    where = setting.directory if read.get("directory") else None
+    return {"environ": dict(read.get("environ") or {}), "directory": where}
+
+
+def _holds(conditions: dict[str, Any] | None, setting: _Setting) -> bool:
+    """Whether a verdict reached under ``conditions`` holds for a request in ``setting``."""
+    if conditions is None:
+        return True
+    environment = dict(setting.environment)
+    if any(environment.get(k) != v for k, v in conditions["environ"].items()):
+        return False
+    return conditions["directory"] in (None, setting.directory)
 
 
 def _drain(fd: int, buffer: bytearray) -> bool:

@@ -137,11 +137,15 @@ def _rehearse() -> None:
     Nothing of it touches a user's database, and the engine is gone before the next fork.
     The standard library's ``platform`` asks ``uname -p`` once per process for the machine's
     processor: asked here, a request (or a module importing ``platform.platform()``) finds the
-    answer it would get, without starting a process.
+    answer it would get, without starting a process. SQLAlchemy's ORM, which most models
+    import, is imported here too: importing it records its modules in SQLAlchemy's own
+    registry, so it must belong to the server, never to what a request may drop.
     """
     for driver in _DRIVERS:
         with contextlib.suppress(ImportError):
             __import__(driver)
+    with contextlib.suppress(ImportError):
+        import sqlalchemy.orm  # noqa: F401
     import platform
 
     with contextlib.suppress(Exception):
