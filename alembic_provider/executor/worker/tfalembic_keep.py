@@ -577,16 +577,19 @@ def probe(names: Sequence[str], blocked: Iterable[str] = ()) -> dict[str, Any]:
     """Import ``names`` in order in this (throwaway) process and judge each.
 
     ``blocked`` are modules an earlier probe found doing something: they are not imported
-    here, and whatever tries to is tainted. Returns ``{"modules": {name: {"file", "why",
-    "environ", "directory"}}, "tainted": {name: why}, "verdicts": {name: why}, "conditions":
-    {name: {"environ", "directory"}}}``: every module
-    loaded, with what it did (``why`` empty when nothing), the environment variables its import
-    read (by name, with the value seen, None when unset) and whether it read the working
-    directory; every module that did something (loaded or not); per name asked for, empty when
-    it, its packages and everything its import loaded did nothing a kept import must not do.
-    ``conditions`` has, per name asked for, what its import read (``environ``, ``directory``):
-    the verdict holds wherever those read the same. Installs hooks that cannot be removed: call
-    it only in a process that exits afterwards.
+    here, and whatever tries to is tainted. Returns a dictionary of:
+
+    - ``modules``: every module loaded, ``{name: {"file", "why", "environ", "directory"}}``,
+      with what it did (``why``, empty when nothing), the environment variables its import
+      read (by name, with the value seen, None when unset) and whether it read the working
+      directory;
+    - ``tainted``: every module that did something (loaded or not), ``{name: why}``;
+    - ``verdicts``: per name asked for, empty when it, its packages and everything its import
+      loaded did nothing a kept import must not do;
+    - ``conditions``: per name asked for, what that import read (``environ``, ``directory``):
+      the verdict holds wherever those read the same.
+
+    Installs hooks that cannot be removed: call it only in a process that exits afterwards.
     """
     import _thread
     import threading
