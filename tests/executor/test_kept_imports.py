@@ -65,8 +65,8 @@ def _probe(site: Path, names: list[str], blocked: tuple[str, ...] = ()) -> dict[
     code = (
         "import json, sys\n"
         f"sys.path[:0] = [{str(WORKER_PATH)!r}, {str(site)!r}]\n"
-        "import tfalembic_keep\n"
-        f"print(json.dumps(tfalembic_keep.probe({names!r}, {blocked!r})))\n"
+        "import tfalembic_probe\n"
+        f"print(json.dumps(tfalembic_probe.probe({names!r}, {blocked!r})))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
@@ -147,12 +147,12 @@ def test_a_submodule_is_judged_with_its_packages(tmp_path: Path) -> None:
 def test_judging_keeps_only_installed_files_outside_the_project(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = WORKER_PATH / "tfalembic_keep.py"
-    spec = importlib.util.spec_from_file_location("tfalembic_keep", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "tfalembic_keep", module)
-    spec.loader.exec_module(module)
+    for name in ("tfalembic_probe", "tfalembic_keep"):
+        spec = importlib.util.spec_from_file_location(name, WORKER_PATH / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, name, module)
+        spec.loader.exec_module(module)
     keeper = module.Keeper()
     site = tmp_path / "site"
     project = tmp_path / "project"
@@ -287,6 +287,18 @@ def _seen(record: Path) -> dict[str, Any]:
 _LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
 
 
+def _kept_without_env_mod(exchange: Any) -> dict[str, Any]:
+    """What a request with another value of WARM_VALUE used: not what read it, and never
+    the value itself in what it says."""
+    assert exchange.response is not None
+    kept: dict[str, Any] = exchange.response["kept"]
+    assert "quiet_mod" in kept["packages"]
+    assert not {"env_mod", "outer_pkg", "cwd_mod"} & set(kept["packages"]), kept
+    assert "env_mod read environment variable WARM_VALUE at import" in kept["why"]
+    assert "secret" not in json.dumps(exchange.response)
+    return kept
+
+
 @pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])
 def test_a_warm_server_keeps_quiet_imports_and_each_request_keeps_its_own_view(
     tmp_path: Path, legacy: bool
@@ -312,14 +324,10 @@ def test_a_warm_server_keeps_quiet_imports_and_each_request_keeps_its_own_view(
         assert _seen(record) == {**seen, "env_mod": "a"}
         for value in ("secret-b", None, "secret-c"):
             extra = {} if value is None else {"WARM_VALUE": value}
-            response = processes.exchange(launch, _request(root, record, **extra))
-            assert response.response is not None
-            kept = response.response["kept"]
-            assert "quiet_mod" in kept["packages"]
-            assert not {"env_mod", "outer_pkg", "cwd_mod"} & set(kept["packages"]), kept
-            assert "env_mod read environment variable WARM_VALUE at import" in kept["why"]
-            assert "secret" not in json.dumps(response.response)
-            assert _seen(record) == {**seen, "env_mod": value, "outer_pkg": value}
+            kept = _kept_without_env_mod(
+                processes.exchange(launch, _request(root, record, **extra))
+            )
+            assert _seen(record) == {**seen, "env_mod": value, "outer_pkg": value}, kept
         # Switched off or named never to keep: this request imports it fresh.
         for switch in (
             {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_IMPORTS": "off"},
@@ -473,7 +481,8 @@ def test_what_a_dropped_import_bound_in_a_kept_module_is_unbound_first(tmp_path:
     _settled(site)
     root = _project(tmp_path, ["registry_mod", "plugin_mod", "check_mod"])
     (root / "check_mod.py").write_text(
-        "import plugin_mod\nimport registry_mod\n\nVALUE = registry_mod.Plugin is plugin_mod.Plugin\n"
+        "import plugin_mod\nimport registry_mod\n\n"
+        "VALUE = registry_mod.Plugin is plugin_mod.Plugin\n"
     )
     record = tmp_path / "record.jsonl"
     launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})

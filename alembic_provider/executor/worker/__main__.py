@@ -20,6 +20,7 @@ releases. The modules beside this file are split along Alembic's own seams:
 - ``tfalembic_serve``: the process modes, ``run`` (one request), ``serve`` (a provider's own
   warm server) and ``listen`` (a warm server shared by this user's provider processes);
 - ``tfalembic_keep``: keeping what env.py imports warm in a worker server, where safe;
+- ``tfalembic_probe``: what importing a module does, seen in a throwaway process;
 - ``tfalembic_linger``: a worker that stays for its Terraform command's next request;
 - ``tfalembic_errors``: the structured failure every module reports.
 
@@ -43,6 +44,7 @@ import tfalembic_lifeline  # noqa: F401
 import tfalembic_linger  # noqa: F401
 import tfalembic_lock  # noqa: F401
 import tfalembic_lockwait  # noqa: F401
+import tfalembic_probe  # noqa: F401
 import tfalembic_review  # noqa: F401
 import tfalembic_runtime  # noqa: F401
 import tfalembic_scriptcache  # noqa: F401

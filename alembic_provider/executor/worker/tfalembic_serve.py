@@ -145,7 +145,7 @@ def _rehearse() -> None:
         with contextlib.suppress(ImportError):
             __import__(driver)
     with contextlib.suppress(ImportError):
-        import sqlalchemy.orm  # noqa: F401
+        import sqlalchemy.orm
     import platform
 
     with contextlib.suppress(Exception):
