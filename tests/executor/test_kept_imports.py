@@ -496,3 +496,28 @@ def test_what_a_dropped_import_bound_in_a_kept_module_is_unbound_first(tmp_path:
         assert _seen(record) == {"registry_mod": "registry", "plugin_mod": "b", "check_mod": True}
     finally:
         processes.close()
+
+
+def test_a_module_named_to_keep_that_the_probe_approves_is_kept_for_every_project(
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site"
+    _write_modules(site)
+    _settled(site)
+    root = _project(tmp_path, ["quiet_mod", "env_mod"])
+    record = tmp_path / "record.jsonl"
+    launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
+    named = {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_MODULES": "env_mod", "WARM_VALUE": "a"}
+    processes = WorkerProcesses(warm=True, shared=False)
+    try:
+        _until_kept(processes, launch, _request(root, record, **named), "env_mod")
+        # Kept with its condition, not by name: a project that does not name it uses it too.
+        other = processes.exchange(launch, _request(root, record, WARM_VALUE="a")).response
+        assert other is not None and "env_mod" in other["kept"]["packages"], other
+        assert _seen(record)["env_mod"] == "a"
+        another = processes.exchange(launch, _request(root, record, **{**named, "WARM_VALUE": "b"}))
+        assert another.response is not None
+        assert "env_mod" not in another.response["kept"]["packages"]
+        assert _seen(record)["env_mod"] == "b"
+    finally:
+        processes.close()

@@ -655,7 +655,9 @@ class Keeper:
     def _take_named(self, running: _Probe, result: dict[str, Any]) -> None:
         """A module a project names to keep is kept if it imports, whatever it does.
 
-        Judged by the first round that saw it, which kept nothing out of its import.
+        Judged by the first round that saw it, which kept nothing out of its import. One the
+        probe finds nothing against is kept as the probe would keep it: with its conditions,
+        for every operation whose values match, not only for those that name it.
         """
         verdicts = result.get("verdicts") or {}
         modules = result.get("modules") or {}
@@ -667,6 +669,13 @@ class Keeper:
             self._judged_named.add(name)
             found = (modules.get(name) or {}).get("file")
             why = verdicts.get(name, "")
+            if name in verdicts and not why and found == candidate["file"]:
+                self._judged[name] = _conditions(running.reads.get(name), running.setting)
+                clean = {m: info for m, info in modules.items() if not info.get("why")}
+                self._approved.append(
+                    _Judged(name, None, found, running.setting, running.blocked, clean)
+                )
+                continue
             if why.startswith("its import") or found != candidate["file"]:
                 self.refused[name] = why or "it resolves to another file in the server"
                 continue
