@@ -385,6 +385,10 @@ class _Judged:
 
 # How many probes of one batch, each keeping out what the one before found doing something.
 _ROUNDS = 4
+# Imported by the server itself, once an operation has used them, as it imports Alembic: the
+# library keeps a registry of its own that records these modules (SQLAlchemy's
+# ``util.preloaded``), so they must never be among what a request may drop and import afresh.
+_SERVER_OWN = ("sqlalchemy.orm",)
 
 
 @dataclasses.dataclass
@@ -417,6 +421,7 @@ class Keeper:
         self._judged: dict[str, dict[str, Any] | None] = {}
         self._judged_named: set[str] = set()
         self._never: set[str] = set()
+        self._own: list[str] = []
         self._probe: _Probe | None = None
         # Judged modules waiting to be imported while idle: by the probe, then by name.
         self._approved: list[_Judged] = []
@@ -449,7 +454,7 @@ class Keeper:
 
     def timeout(self, default: float | None) -> float | None:
         """How long the server may block in select: not at all while imports wait."""
-        if self._approved or self._named:
+        if self._own or self._approved or self._named:
             return 0.0
         if self._probe is not None:
             left = max(0.0, self._probe.deadline - time.monotonic())
@@ -493,6 +498,8 @@ class Keeper:
         keep = tuple(message.get("keep") or [])
         for name, path in message.get("loaded") or []:
             named = _matches(name, keep)
+            if name in _SERVER_OWN and name not in sys.modules and name not in self._own:
+                self._own.append(name)
             if name in sys.modules or name in self._candidates:
                 continue
             # The probe refusing a module does not stop a project that names it.
@@ -521,12 +528,16 @@ class Keeper:
         """Do one piece of idle work, unless a request is waiting."""
         self._expire_probe()
         work = self._approved or self._named or (self._candidates and self._probe is None)
-        if self.stale or not work:
+        if self.stale or not (work or self._own):
             return
         readable, _, _ = select.select(list(socks), [], [], 0)
         if readable:
             return
-        if self._approved or self._named:
+        if self._own:
+            # Before anything kept or probed can import it as part of what may be dropped.
+            with contextlib.suppress(Exception):
+                importlib.import_module(self._own.pop(0))
+        elif self._approved or self._named:
             self._import((self._approved or self._named).pop(0))
         elif self._candidates and self._probe is None:
             # One probe per setting: what an import reads must be what its requests see.

@@ -137,15 +137,11 @@ def _rehearse() -> None:
     Nothing of it touches a user's database, and the engine is gone before the next fork.
     The standard library's ``platform`` asks ``uname -p`` once per process for the machine's
     processor: asked here, a request (or a module importing ``platform.platform()``) finds the
-    answer it would get, without starting a process. SQLAlchemy's ORM, which most models
-    import, is imported here too: importing it records its modules in SQLAlchemy's own
-    registry, so it must belong to the server, never to what a request may drop.
+    answer it would get, without starting a process.
     """
     for driver in _DRIVERS:
         with contextlib.suppress(ImportError):
             __import__(driver)
-    with contextlib.suppress(ImportError):
-        import sqlalchemy.orm
     import platform
 
     with contextlib.suppress(Exception):
