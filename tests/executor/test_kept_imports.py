@@ -284,6 +284,21 @@ def _seen(record: Path) -> dict[str, Any]:
     return seen
 
 
+def _world(
+    tmp_path: Path, imports: list[str], extra: dict[str, str] | None = None, python: str = ""
+) -> tuple[Path, Path, Path, Launch]:
+    """Installed modules (and ``extra`` files beside them, aged), a project whose env.py
+    imports ``imports`` and records what it saw, the record, and how to launch its worker."""
+    site = tmp_path / "site"
+    _write_modules(site)
+    for name, text in (extra or {}).items():
+        (site / name).write_text(text)
+    _settled(site)
+    root = _project(tmp_path, imports)
+    launch = Launch((python or sys.executable,), str(root), {"PYTHONPATH": str(site)})
+    return site, root, tmp_path / "record.jsonl", launch
+
+
 _LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
 
 
@@ -305,13 +320,8 @@ def test_a_warm_server_keeps_quiet_imports_and_each_request_keeps_its_own_view(
 ) -> None:
     if legacy and not _LEGACY:
         pytest.skip("ALEMBIC_TEST_LEGACY_PYTHON is not set")
-    site = tmp_path / "site"
-    _write_modules(site)
-    _settled(site)
-    root = _project(tmp_path, ["quiet_mod", "env_mod", "socket_mod", "outer_pkg", "cwd_mod"])
-    record = tmp_path / "record.jsonl"
-    python = _LEGACY if legacy else sys.executable
-    launch = Launch((python,), str(root), {"PYTHONPATH": str(site)})
+    imports = ["quiet_mod", "env_mod", "socket_mod", "outer_pkg", "cwd_mod"]
+    site, root, record, launch = _world(tmp_path, imports, python=_LEGACY if legacy else "")
     processes = WorkerProcesses(warm=True, shared=False)
     try:
         # Probed and imported with the environment of the request that loaded them, and
@@ -363,12 +373,7 @@ def test_a_warm_server_keeps_quiet_imports_and_each_request_keeps_its_own_view(
 
 @pytest.mark.parametrize("named", [False, True])
 def test_a_module_named_to_keep_is_kept_despite_the_probe(tmp_path: Path, named: bool) -> None:
-    site = tmp_path / "site"
-    _write_modules(site)
-    _settled(site)
-    root = _project(tmp_path, ["quiet_mod", "thread_mod"])
-    record = tmp_path / "record.jsonl"
-    launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
+    _, root, record, launch = _world(tmp_path, ["quiet_mod", "thread_mod"])
     names = {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_MODULES": "thread_mod"} if named else {}
     processes = WorkerProcesses(warm=True, shared=False)
     try:
@@ -386,18 +391,15 @@ def test_a_module_named_to_keep_is_kept_despite_the_probe(tmp_path: Path, named:
 def test_a_module_refused_in_one_environment_is_judged_again_in_another(tmp_path: Path) -> None:
     """Like MLflow, whose import writes a telemetry session id unless telemetry is off: its
     verdict holds where what it read is the same, and is reached again where it is not."""
-    site = tmp_path / "site"
-    _write_modules(site)
-    (site / "session_mod.py").write_text(
+    session = (
         "import os\n"
         "if os.environ.get('WARM_QUIET') != '1':\n"
         "    os.environ['WARM_SESSION'] = 'random'\n"
         "VALUE = os.environ.get('WARM_QUIET')\n"
     )
-    _settled(site)
-    root = _project(tmp_path, ["quiet_mod", "session_mod"])
-    record = tmp_path / "record.jsonl"
-    launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
+    _, root, record, launch = _world(
+        tmp_path, ["quiet_mod", "session_mod"], {"session_mod.py": session}
+    )
     processes = WorkerProcesses(warm=True, shared=False)
     try:
         loud = _until_kept(processes, launch, _request(root, record), "quiet_mod")
@@ -442,16 +444,9 @@ def test_a_kept_orm_import_dropped_for_one_request_leaves_no_half_old_orm(tmp_pa
     """An installed module kept with a condition pulls in SQLAlchemy's ORM; a request whose
     value differs imports it afresh, and its models still configure: what the server itself
     loaded never points at a copy of the ORM that request no longer uses."""
-    site = tmp_path / "site"
-    _write_modules(site)
-    (site / "orm_mod.py").write_text(
-        "import os\nVALUE = os.environ.get('WARM_VALUE')\nimport sqlalchemy.orm\n"
-    )
-    _settled(site)
-    root = _project(tmp_path, ["orm_mod", "models_mod"])
+    orm = "import os\nVALUE = os.environ.get('WARM_VALUE')\nimport sqlalchemy.orm\n"
+    _, root, record, launch = _world(tmp_path, ["orm_mod", "models_mod"], {"orm_mod.py": orm})
     (root / "models_mod.py").write_text(_MODELS)
-    record = tmp_path / "record.jsonl"
-    launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
     processes = WorkerProcesses(warm=True, shared=False)
     try:
         _until_kept(processes, launch, _request(root, record, WARM_VALUE="a"), "orm_mod")
@@ -470,22 +465,17 @@ def test_a_kept_orm_import_dropped_for_one_request_leaves_no_half_old_orm(tmp_pa
 def test_what_a_dropped_import_bound_in_a_kept_module_is_unbound_first(tmp_path: Path) -> None:
     """A kept import that fills a registry in a module kept before it: a request that drops
     it (another value) finds the registry as a fresh process would, filled by its own copy."""
-    site = tmp_path / "site"
-    _write_modules(site)
-    (site / "registry_mod.py").write_text("VALUE = 'registry'\n")
-    (site / "plugin_mod.py").write_text(
+    plugin = (
         "import os\nimport registry_mod\n\n\nclass Plugin:\n    pass\n\n\n"
         "VALUE = os.environ.get('WARM_VALUE')\n"
         "registry_mod.__dict__.setdefault('Plugin', Plugin)\n"
     )
-    _settled(site)
-    root = _project(tmp_path, ["registry_mod", "plugin_mod", "check_mod"])
+    modules = {"registry_mod.py": "VALUE = 'registry'\n", "plugin_mod.py": plugin}
+    _, root, record, launch = _world(tmp_path, ["registry_mod", "plugin_mod", "check_mod"], modules)
     (root / "check_mod.py").write_text(
         "import plugin_mod\nimport registry_mod\n\n"
         "VALUE = registry_mod.Plugin is plugin_mod.Plugin\n"
     )
-    record = tmp_path / "record.jsonl"
-    launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
     processes = WorkerProcesses(warm=True, shared=False)
     try:
         _until_kept(processes, launch, _request(root, record, WARM_VALUE="a"), "plugin_mod")
@@ -501,12 +491,7 @@ def test_what_a_dropped_import_bound_in_a_kept_module_is_unbound_first(tmp_path:
 def test_a_module_named_to_keep_that_the_probe_approves_is_kept_for_every_project(
     tmp_path: Path,
 ) -> None:
-    site = tmp_path / "site"
-    _write_modules(site)
-    _settled(site)
-    root = _project(tmp_path, ["quiet_mod", "env_mod"])
-    record = tmp_path / "record.jsonl"
-    launch = Launch((sys.executable,), str(root), {"PYTHONPATH": str(site)})
+    _, root, record, launch = _world(tmp_path, ["quiet_mod", "env_mod"])
     named = {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_MODULES": "env_mod", "WARM_VALUE": "a"}
     processes = WorkerProcesses(warm=True, shared=False)
     try:
