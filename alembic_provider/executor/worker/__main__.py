@@ -22,7 +22,9 @@ releases. The modules beside this file are split along Alembic's own seams:
 - ``tfalembic_keep``: keeping what env.py imports warm in a worker server, where safe;
 - ``tfalembic_probe``: what importing a module does, seen in a throwaway process;
 - ``tfalembic_linger``: a worker that stays for its Terraform command's next request;
-- ``tfalembic_errors``: the structured failure every module reports.
+- ``tfalembic_errors``: the structured failure every module reports;
+- ``tfalembic_cachedir``: the provider's cache directory, where the worker's own bytecode
+  is kept.
 
 Python puts this directory first on ``sys.path``; the modules carry a unique prefix so they
 never shadow a module of the user's, and every one of them is imported here, before the
@@ -36,23 +38,26 @@ import os
 import sys
 from collections.abc import Sequence
 
-import tfalembic_alembic  # noqa: F401  # imported before the directory leaves sys.path
-import tfalembic_config  # noqa: F401
-import tfalembic_errors  # noqa: F401
-import tfalembic_keep  # noqa: F401
-import tfalembic_lifeline  # noqa: F401
-import tfalembic_linger  # noqa: F401
-import tfalembic_lock  # noqa: F401
-import tfalembic_lockwait  # noqa: F401
-import tfalembic_probe  # noqa: F401
-import tfalembic_review  # noqa: F401
-import tfalembic_runtime  # noqa: F401
-import tfalembic_scriptcache  # noqa: F401
-import tfalembic_scripts  # noqa: F401
-import tfalembic_tablesizes  # noqa: F401
-import tfalembic_verbs  # noqa: F401
-import tfalembic_wire  # noqa: F401
-from tfalembic_serve import listen, prepare_process, run, serve
+from tfalembic_cachedir import own_bytecode
+
+with own_bytecode():
+    import tfalembic_alembic  # noqa: F401  # imported before the directory leaves sys.path
+    import tfalembic_config  # noqa: F401
+    import tfalembic_errors  # noqa: F401
+    import tfalembic_keep  # noqa: F401
+    import tfalembic_lifeline  # noqa: F401
+    import tfalembic_linger  # noqa: F401
+    import tfalembic_lock  # noqa: F401
+    import tfalembic_lockwait  # noqa: F401
+    import tfalembic_probe  # noqa: F401
+    import tfalembic_review  # noqa: F401
+    import tfalembic_runtime  # noqa: F401
+    import tfalembic_scriptcache  # noqa: F401
+    import tfalembic_scripts  # noqa: F401
+    import tfalembic_tablesizes  # noqa: F401
+    import tfalembic_verbs  # noqa: F401
+    import tfalembic_wire  # noqa: F401
+    from tfalembic_serve import listen, prepare_process, run, serve
 
 
 def main(argv: Sequence[str]) -> int:

@@ -26,10 +26,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from tfalembic_alembic import revisions_in_load_order
+from tfalembic_cachedir import cache_directory
 
-__all__ = ["CACHE_DIR_VARIABLE", "DISABLE_VARIABLE", "load_graph"]
+__all__ = ["DISABLE_VARIABLE", "load_graph"]
 
-CACHE_DIR_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_CACHE_DIR"
 DISABLE_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_SCRIPT_CACHE"
 _FORMAT = 1
 _QUIET_NS = 2_000_000_000
@@ -130,12 +130,8 @@ def _walk(directory: str, sourceless: bool) -> Iterator[list[Any]]:
 
 
 def _cache_path(locations: list[str]) -> str:
-    base = os.environ.get(CACHE_DIR_VARIABLE)
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "terraform-provider-alembic")
     name = hashlib.sha256("\0".join(locations).encode("utf-8")).hexdigest()[:32]
-    return os.path.join(base, "script-graphs", name + ".json")
+    return os.path.join(cache_directory(), "script-graphs", name + ".json")
 
 
 def _read(path: str, fingerprint: list[Any]) -> list[dict[str, Any]] | None:
