@@ -54,12 +54,12 @@ def _request(root: Path, record: Path, value: str, **extra: str) -> dict[str, An
 _LEGACY = os.environ.get("ALEMBIC_TEST_LEGACY_PYTHON", "")
 
 
-def _world(tmp_path: Path, python: str) -> tuple[Path, Path, Path, Launch]:
+def _world(tmp_path: Path, python: str, module: str = _MODULE) -> tuple[Path, Path, Path, Launch]:
     """The modules' directory, a project whose env.py records what it saw, the record, how
     to launch its workers."""
     site = tmp_path / "site"
     site.mkdir()
-    (site / "heavy_mod.py").write_text(_MODULE)
+    (site / "heavy_mod.py").write_text(module)
     root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), [Revision("c1", None)])
     env_py = root / "migrations" / "env.py"
     seen = '"site": [__import__("heavy_mod").VALUE, __import__("heavy_mod").EDITION],'
@@ -117,9 +117,11 @@ def test_a_worker_serves_its_own_command_and_environment_only(
 def test_a_worker_stays_after_importing_afresh_what_the_server_kept_for_others(
     tmp_path: Path, commands: list[subprocess.Popen[bytes]]
 ) -> None:
-    """A module kept because other operations name it is dropped and imported afresh by an
-    operation that does not: that operation imported it, and its worker stays."""
-    _, root, record, launch = _world(tmp_path, sys.executable)
+    """A module kept because other operations name it (the probe refuses it: it lists the
+    environment) is dropped and imported afresh by an operation that does not: that operation
+    imported it, and its worker stays."""
+    refused = _MODULE + "SIZE = len(os.environ)\n"
+    _, root, record, launch = _world(tmp_path, sys.executable, refused)
     workers = WorkerProcesses(warm=True, shared=False)
     naming = {"TERRAFORM_PROVIDER_ALEMBIC_KEEP_MODULES": "heavy_mod"}
     try:
