@@ -7,8 +7,8 @@ The worker runs with ``-B``, so that nothing it imports writes bytecode beside a
 files (env.py, the revisions, the models). Its own modules would then be compiled anew by
 every interpreter it starts (some 5000 lines, tens of milliseconds on each cold start and
 each fresh ``worker run``) wherever no installer compiled them for that interpreter's version:
-the release archive, or a project's Python other than the provider's. Their bytecode goes to
-``bytecode/`` in the provider's cache directory (mode 0700) instead, the way
+the release archive, or a project's Python other than the provider's. There their bytecode goes
+to ``bytecode/`` in the provider's cache directory (mode 0700) instead, the way
 ``PYTHONPYCACHEPREFIX`` would put it, for the worker's own modules alone: everything else keeps
 ``-B``. Standard library only; never imports the provider package.
 """
@@ -41,7 +41,9 @@ def cache_directory() -> str:
 
 
 class _Loader(importlib.machinery.SourceFileLoader):
-    """Loads a worker module with its bytecode under ``prefix``; nothing else it imports."""
+    """Loads a worker module with its bytecode under ``prefix``, unless an installer compiled
+    it beside its source for this Python (pip does): that is read as always. Nothing else
+    the module imports is concerned."""
 
     def __init__(self, fullname: str, path: str, prefix: str) -> None:
         super().__init__(fullname, path)
@@ -49,8 +51,10 @@ class _Loader(importlib.machinery.SourceFileLoader):
 
     def get_code(self, fullname: str) -> Any:
         saved = sys.pycache_prefix, sys.dont_write_bytecode
-        sys.pycache_prefix, sys.dont_write_bytecode = self.prefix, False
         try:
+            sys.pycache_prefix = None
+            if not os.path.exists(importlib.util.cache_from_source(self.path)):
+                sys.pycache_prefix, sys.dont_write_bytecode = self.prefix, False
             return super().get_code(fullname)
         finally:
             sys.pycache_prefix, sys.dont_write_bytecode = saved
