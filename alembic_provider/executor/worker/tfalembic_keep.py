@@ -1,16 +1,14 @@
 """Keep what env.py imports warm in a worker server, only where a fresh process would match.
 
 A forked request reports the modules it loaded that live outside the project (name and file).
-While idle, the server probes them in a throwaway forked process, in the directory and with the
-environment of the request that loaded them: each is imported under an audit hook and with
-``os.environ``,
-``os.getcwd`` and thread starts recorded. A module whose import (its own code or anything it
-imported) changed or listed the environment, wrote a file, connected or sent through a socket,
-started a process or a thread, left a file descriptor open, or failed, is refused; the others
-are imported into the server (in that same directory and environment, which the server then
-forgets), so the next forked request finds them loaded. What such an import
-read (environment variables by name, the working directory) it would read again in a fresh
-process: the values it saw become the module's conditions.
+While idle, the server probes them in a throwaway forked process (``tfalembic_probe``), in the
+directory and with the environment of the request that loaded them. A module whose import (its
+own code or anything it imported) changed or listed the environment, wrote a file, connected or
+sent through a socket, started a process or a thread, left a file descriptor open, or failed,
+is refused; the others are imported into the server (in that same directory and environment,
+which the server then forgets), so the next forked request finds them loaded. What such an
+import read (environment variables by name, the working directory) a fresh process would read
+again: the values it saw become the module's conditions.
 
 Each forked request then settles the kept set before anything of the project loads
 (``settle``): with its own environment and ``sys.path`` (the configuration's
@@ -37,7 +35,7 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tfalembic_probe import Blocker, file_of, probe
@@ -212,7 +210,7 @@ def _first_unusable(request: _Request, prepend: Sequence[str]) -> tuple[int, str
         name = entry["name"]
         if index >= first:
             break
-        differs = _differs(entry, request.directory)
+        differs = _differs(entry, os.environ, request.directory)
         if differs is not None:
             # Read at import, and different here: a fresh import would see this request's.
             first = min(first, entry.get("unit", 0))
@@ -243,12 +241,13 @@ def _first_unusable(request: _Request, prepend: Sequence[str]) -> tuple[int, str
     return first, why
 
 
-def _differs(entry: Entry, directory: str) -> str | None:
-    """What ``entry`` read at import that differs in this request (named, never its value)."""
-    for key, value in (entry.get("environ") or {}).items():
-        if os.environ.get(key) != value:
+def _differs(read: Mapping[str, Any], environment: Mapping[str, str], directory: str) -> str | None:
+    """What an import read (``environ``, ``directory``: a kept entry's, or a verdict's
+    conditions) that differs in ``environment`` and ``directory``: named, never its value."""
+    for key, value in (read.get("environ") or {}).items():
+        if environment.get(key) != value:
             return f"environment variable {key}"
-    if entry.get("directory") not in (None, directory):
+    if read.get("directory") not in (None, directory):
         return "the working directory"
     return None
 
@@ -285,7 +284,8 @@ def report() -> None:
     message = {
         "loaded": loaded,
         "directory": request.directory,
-        "environment": request.environment,
+        # The setting to probe what it loaded in; nothing loaded, nothing to probe.
+        "environment": request.environment if loaded else None,
         "roots": sorted(request.roots),
         "keep": list(request.keep),
         "never": list(request.never),
@@ -418,7 +418,7 @@ class Keeper:
         self._reports: dict[int, bytearray] = {}
         self._candidates: dict[str, dict[str, Any]] = {}
         # Judged modules, with what their import read: the verdict holds where those match.
-        self._judged: dict[str, dict[str, Any] | None] = {}
+        self._judged: dict[str, dict[str, Any]] = {}
         self._judged_named: set[str] = set()
         self._never: set[str] = set()
         self._own: list[str] = []
@@ -505,7 +505,8 @@ class Keeper:
             # The probe refusing a module does not stop a project that names it.
             if named and name in self._judged_named:
                 continue
-            if not named and name in self._judged and _holds(self._judged[name], setting):
+            judged = self._judged.get(name)
+            if not named and judged is not None and not _differs(judged, environment, directory):
                 continue
             if _matches(name, self._never) or name.startswith(("tfalembic_", "__")):
                 continue
@@ -658,10 +659,14 @@ class Keeper:
             if why:
                 self.refused[name] = why
                 continue
-            clean = {m: info for m, info in modules.items() if not info.get("why")}
-            self._approved.append(
-                _Judged(name, None, found, running.setting, running.blocked, clean)
-            )
+            self._approve(name, found, running, modules)
+
+    def _approve(
+        self, name: str, found: str | None, running: _Probe, modules: dict[str, Any]
+    ) -> None:
+        """Queue ``name`` for import, with the modules the probe saw doing nothing."""
+        clean = {m: info for m, info in modules.items() if not info.get("why")}
+        self._approved.append(_Judged(name, None, found, running.setting, running.blocked, clean))
 
     def _take_named(self, running: _Probe, result: dict[str, Any]) -> None:
         """A module a project names to keep is kept if it imports, whatever it does.
@@ -682,10 +687,7 @@ class Keeper:
             why = verdicts.get(name, "")
             if name in verdicts and not why and found == candidate["file"]:
                 self._judged[name] = _conditions(running.reads.get(name), running.setting)
-                clean = {m: info for m, info in modules.items() if not info.get("why")}
-                self._approved.append(
-                    _Judged(name, None, found, running.setting, running.blocked, clean)
-                )
+                self._approve(name, found, running, modules)
                 continue
             if why.startswith("its import") or found != candidate["file"]:
                 self.refused[name] = why or "it resolves to another file in the server"
@@ -739,11 +741,10 @@ class Keeper:
                     "stat": key,
                     "named": judged.named,
                     "unit": unit,
-                    # What this import read, as the probe saw it in the same setting.
-                    "environ": dict(seen.get("environ") or {}),
-                    "directory": judged.setting.directory if seen.get("directory") else None,
                     # The unit's bindings in what was loaded before it, on its first entry.
                     "bound": [] if len(self.entries) > unit else bound,
+                    # What this import read, as the probe saw it in the same setting.
+                    **_conditions(seen, judged.setting),
                 }
             )
 
@@ -756,25 +757,12 @@ class Keeper:
         }
 
 
-def _conditions(read: dict[str, Any] | None, setting: _Setting) -> dict[str, Any] | None:
-    """Where a verdict holds: the values its import read, and the directory if it read that.
-
-    None (everywhere) when nothing is known of what it read.
-    """
-    if read is None:
-        return None
+def _conditions(read: Mapping[str, Any] | None, setting: _Setting) -> dict[str, Any]:
+    """What an import read in ``setting``, as :func:`_differs` checks it: the variables' values,
+    and the directory if it read that (nothing known: nothing to differ)."""
+    read = read or {}
     where = setting.directory if read.get("directory") else None
     return {"environ": dict(read.get("environ") or {}), "directory": where}
-
-
-def _holds(conditions: dict[str, Any] | None, setting: _Setting) -> bool:
-    """Whether a verdict reached under ``conditions`` holds for a request in ``setting``."""
-    if conditions is None:
-        return True
-    environment = dict(setting.environment)
-    if any(environment.get(k) != v for k, v in conditions["environ"].items()):
-        return False
-    return conditions["directory"] in (None, setting.directory)
 
 
 def _drain(fd: int, buffer: bytearray) -> bool:

@@ -88,47 +88,36 @@ class _Tainted:
         # The probe's own frame: only module code running below it is being judged.
         self.stop: Any = None
 
-    def _importing(self) -> list[str]:
-        """The modules whose top-level code is running now, innermost first."""
-        names = []
-        frame: Any = sys._getframe(2)
-        while frame is not None and frame is not self.stop:
-            if frame.f_code.co_name == "<module>":
-                name = frame.f_globals.get("__name__")
-                if isinstance(name, str):
-                    names.append(name)
-            frame = frame.f_back
-        return names
+    def _mark(self, mark: Callable[[str], object]) -> None:
+        """Call ``mark`` for each module whose top-level code is running now.
 
-    def record(self, what: str) -> None:
+        Busy while it walks the stack: what the walk itself reads is nobody's doing.
+        """
         if self.busy:
             return
         self.busy = True
         try:
-            for name in self._importing():
-                self.why.setdefault(name, what)
+            frame: Any = sys._getframe(1)
+            while frame is not None and frame is not self.stop:
+                if frame.f_code.co_name == "<module>":
+                    name = frame.f_globals.get("__name__")
+                    if isinstance(name, str):
+                        mark(name)
+                frame = frame.f_back
         finally:
             self.busy = False
+
+    def record(self, what: str) -> None:
+        """An effect: it taints every module being imported."""
+        self._mark(lambda name: self.why.setdefault(name, what))
 
     def read(self, key: str, value: str | None) -> None:
         """An environment variable read: a condition on every module being imported."""
-        if self.busy:
-            return
-        self.busy = True
-        try:
-            for name in self._importing():
-                self.environ.setdefault(name, {}).setdefault(key, value)
-        finally:
-            self.busy = False
+        self._mark(lambda name: self.environ.setdefault(name, {}).setdefault(key, value))
 
     def read_directory(self) -> None:
-        if self.busy:
-            return
-        self.busy = True
-        try:
-            self.directory.update(self._importing())
-        finally:
-            self.busy = False
+        """The working directory read: a condition on every module being imported."""
+        self._mark(self.directory.add)
 
 
 class _RecordingEnviron(_EnvironBase):
