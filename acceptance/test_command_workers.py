@@ -156,3 +156,63 @@ def test_a_command_runs_each_resource_in_one_process_and_the_next_command_in_a_n
             check=False,
             timeout=120,
         )
+
+
+_COUNTED = (
+    "import os\n"
+    "how = 'reviewed' if op.get_context().as_sql else 'ran'\n"
+    "with open(os.environ['ALEMBIC_TEST_RUNS'], 'a') as runs:\n"
+    "    runs.write(how + '\\n')\n"
+    "op.execute('CREATE TABLE counted (id INTEGER)')\n"
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Not applicable here: Linux only")
+@pytest.mark.skipif(not _NEWEST, reason="no Terraform binary found")
+def test_an_apply_reviews_each_pending_revision_once(tmp_path: Path) -> None:
+    """``terraform apply`` plans twice (before asking, then again to apply); the second plan's
+    review comes from the worker that made the first, so a pending ``upgrade()`` runs once
+    under review and once for real. The next command reviews afresh."""
+    terraform = str(_NEWEST[0].path)
+    env, _, _ = terraform_world(tmp_path, {})
+    runs = tmp_path / "runs.txt"
+    revisions = [Revision("c1", None, "counted", upgrade_sql=[], upgrade_code=_COUNTED)]
+    root = make_project(tmp_path / "alembic", revisions=revisions)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "main.tf").write_text(
+        required_providers(PROVIDER_SOURCE, "0.1.0")
+        + f'provider "alembic" {{\n  project_root = "{root}"\n}}\n\n'
+        + 'resource "alembic_upgrade" "db" {\n  target = "heads"\n  environment = {\n'
+        + '    DATABASE_URL      = "sqlite:///${path.cwd}/db.sqlite"\n'
+        + f'    ALEMBIC_TEST_RUNS = "{runs}"\n  }}\n}}\n'
+    )
+    time.sleep(2.5)  # a file changed moments before its review may change again unseen
+
+    def terraform_run(*command: str) -> str:
+        done = subprocess.run(
+            [terraform, *command, "-input=false", "-no-color"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    try:
+        terraform_run("init")
+        terraform_run("plan")
+        assert runs.read_text().split() == ["reviewed"]
+        shown = terraform_run("apply", "-auto-approve")
+        assert "counted" in shown
+        assert runs.read_text().split() == ["reviewed", "reviewed", "ran"]
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "alembic_provider", "daemon", "stop"],
+            env=env,
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )

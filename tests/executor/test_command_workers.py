@@ -142,3 +142,57 @@ def test_a_worker_stays_after_importing_afresh_what_the_server_kept_for_others(
         assert len(pids) == 1, pids
     finally:
         workers.close()
+
+
+_COUNTED = (
+    "import os\n"
+    "with open(os.environ['ALEMBIC_TEST_RUNS'], 'a') as runs:\n"
+    "    runs.write('{label}\\n')\n"
+    "op.drop_column('accounts', '{column}')\n"
+)
+
+
+def test_a_command_reviews_each_revision_once(
+    tmp_path: Path, commands: list[subprocess.Popen[bytes]]
+) -> None:
+    """``terraform apply`` plans twice: the worker that reviewed the first plan's pending
+    revisions stays and answers the second from what it recorded, without running them
+    again. An edited revision, another environment or another command is reviewed afresh."""
+    runs = tmp_path / "runs.txt"
+    code = _COUNTED.format(label="r1", column="legacy")
+    revisions = [Revision("r0", None), Revision("r1", "r0", upgrade_sql=[], upgrade_code=code)]
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), revisions)
+    time.sleep(2.5)  # a file changed moments before a run may have changed after its import
+    launch = Launch((sys.executable,), str(root), {})
+    workers = WorkerProcesses(warm=True, shared=False)
+
+    def review(command: subprocess.Popen[bytes], value: str = "a") -> list[str]:
+        processes.serve_command(processes.identity(command.pid))
+        environment = {"ALEMBIC_TEST_RUNS": str(runs), "ALEMBIC_TEST_VALUE": value}
+        request = {
+            **current_request(root, environment),
+            "op": "review",
+            "target": "r1",
+            "current": [],
+            "dialect": "sqlite",
+            "sizes": False,
+        }
+        exchange = workers.exchange(launch, request)
+        assert exchange.response is not None and exchange.response["ok"], exchange
+        revisions = exchange.response["result"]["revisions"]
+        return [o["column"] for r in revisions for o in r["operations"] if o["op"] == "drop_column"]
+
+    first, second = commands
+    try:
+        assert review(first) == ["legacy"]
+        assert review(first) == ["legacy"], "the same answer"
+        assert runs.read_text().split() == ["r1"], "the second review ran nothing"
+        assert review(first, "b") == ["legacy"]
+        assert review(second) == ["legacy"]
+        assert runs.read_text().split() == ["r1"] * 3, "another environment, another command"
+        path = next((root / "migrations" / "versions").glob("r1*.py"))
+        path.write_text(path.read_text().replace("'legacy'", "'retired'"))
+        assert review(first) == ["retired"], "an edited revision is reviewed afresh"
+        assert runs.read_text().split() == ["r1"] * 4
+    finally:
+        workers.close()

@@ -2,11 +2,12 @@
 
 Terraform runs one command as several provider processes: ``terraform apply`` refreshes in
 one and applies in the next, and each asks a worker to run env.py, which imports the
-application's models each time. A worker whose request succeeded after importing what the
-server had not imported stays, idle, for the next request with the same key. The provider computes
-the key: the same Terraform process (pid and start time), interpreter, directory,
-configuration, umask and whole environment (but the plugin handshake's variables, which differ
-in each provider process). So a command imports its application once, and no process ever
+application's models each time; and each of the apply's two plans reviews the pending
+revisions. A worker whose request succeeded after importing what the server had not imported,
+or that remembers reviews, stays, idle, for the next request with the same key. The provider
+computes the key: the same Terraform process (pid and start time), interpreter, directory,
+configuration, umask and whole environment (but the plugin handshake's variables, which
+differ in each provider process). So a command imports its application once, and no process ever
 serves two commands: the worker leaves as soon as its Terraform process has ended, or when the
 server closes its channel (the server exits, finds it idle for ``IDLE_SECONDS``, or keeps a
 newer worker for that key). Before it serves again it checks the files of every module it has
@@ -152,10 +153,14 @@ class Stay:
         self._served = False
         self._started = time.time_ns()
 
-    def offer(self, response: dict[str, Any]) -> None:
-        """Promise the next request if this one succeeded and imported enough to be worth it."""
+    def offer(self, response: dict[str, Any], *, holds: bool = False) -> None:
+        """Promise the next request if this one succeeded and is worth staying for.
+
+        :param holds: the process remembers work a fresh one would do again (the reviews of
+            pending revisions); else it stays only when it imported enough.
+        """
         before, self._before = self._before, None
-        worth = self._served or (before is not None and _imported(before) >= IMPORTS)
+        worth = self._served or holds or (before is not None and _imported(before) >= IMPORTS)
         self.promised = bool(response.get("ok")) and worth
         if self.promised:
             try:

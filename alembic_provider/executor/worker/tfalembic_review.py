@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import os
 import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tfalembic_errors import error_text
 
-__all__ = ["describe_operation", "review_steps", "sql_tables", "waiver_lines"]
+__all__ = ["describe_operation", "remembered", "review_steps", "sql_tables", "waiver_lines"]
 
 if TYPE_CHECKING:
     Record = dict[str, Any]
@@ -68,6 +70,23 @@ def _time_bound(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+#: A revision file changed this recently may change again within its times' resolution
+#: unseen: its review is not remembered.
+_QUIET_NS = 2_000_000_000
+
+#: Reviews this process made, by dialect and revision file (its path, size, times and inode).
+#: A fresh worker has none; one that stays for its Terraform command's next request
+#: (``tfalembic_linger``) answers the second plan of ``terraform apply`` from here instead of
+#: running every pending ``upgrade()`` again. An edited file has other times: it is reviewed
+#: afresh.
+_MADE: dict[tuple[str | None, str, tuple[int, ...]], Record] = {}
+
+
+def remembered() -> int:
+    """How many reviews this process could answer again without running a migration."""
+    return len(_MADE)
+
+
 def review_steps(steps: Sequence[Any], dialect: str | None) -> list[Record]:
     """Return one review per upgrade step, in order: its revision and recorded operations."""
     from alembic.runtime.migration import MigrationContext
@@ -75,7 +94,22 @@ def review_steps(steps: Sequence[Any], dialect: str | None) -> list[Record]:
     context = MigrationContext.configure(
         dialect_name=dialect or "sqlite", opts={"as_sql": True, "output_buffer": _Discard()}
     )
-    return [_review(step.revision, context) for step in steps]
+    return [_remembered_review(step.revision, context, dialect) for step in steps]
+
+
+def _remembered_review(script: Any, context: Any, dialect: str | None) -> Record:
+    path = getattr(script, "path", None) or ""
+    try:
+        seen = os.stat(path)
+    except OSError:
+        return _review(script, context)
+    key = (dialect, path, (seen.st_mtime_ns, seen.st_ctime_ns, seen.st_size, seen.st_ino))
+    made = _MADE.get(key)
+    if made is None:
+        made = _review(script, context)
+        if max(seen.st_mtime_ns, seen.st_ctime_ns) < time.time_ns() - _QUIET_NS:
+            _MADE[key] = made
+    return made
 
 
 class _Discard:

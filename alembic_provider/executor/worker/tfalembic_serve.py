@@ -26,6 +26,7 @@ from tfalembic_errors import import_failure
 from tfalembic_keep import KEEPER, begin_request, report, request_summary
 from tfalembic_lifeline import LIFELINE
 from tfalembic_linger import LINGERING, Stay
+from tfalembic_review import remembered
 from tfalembic_verbs import dispatch
 from tfalembic_wire import (
     PROTOCOL_VERSION,
@@ -68,7 +69,7 @@ def _answer_one(sock: socket.socket, stay: Stay | None = None) -> int:
     sys.stderr.flush()
     LIFELINE.finish()
     if stay is not None:
-        stay.offer(response)
+        stay.offer(response, holds=remembered() > 0)
     send(sock, response)
     return 0 if response["ok"] else 1
 
