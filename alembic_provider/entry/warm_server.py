@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 from alembic_provider import __version__, provider_config
 from alembic_provider.data_sources import current, revisions
-from alembic_provider.entry.session import serve_managed
+from alembic_provider.entry.session import Ahead, prepare_ahead, serve_managed
 from alembic_provider.plugin import services
 from alembic_provider.plugin.tls import make_server_certificate
 from alembic_provider.rendezvous import control, processes, sockets, wire
@@ -79,13 +79,17 @@ def run_server(socket_path: str, idle_seconds: float) -> int:
     started = time.time()
     last = time.monotonic()
     served = fast = 0
+    spare = _Spare()
     try:
         while not stopping.is_set():
             remaining = idle_seconds - (time.monotonic() - last)
             if remaining <= 0 or not sockets.still_ours(socket_path, identity):
                 return 0
-            ready, _, _ = select.select([listener], [], [], min(remaining, _CHECK_SECONDS))
-            if not ready:
+            spare.when_idle(listener)
+            watched = [listener, *spare.channels()]
+            ready, _, _ = select.select(watched, [], [], min(remaining, _CHECK_SECONDS))
+            spare.collect(ready)
+            if listener not in ready:
                 continue
             connection, _ = listener.accept()
             with connection:
@@ -95,7 +99,8 @@ def run_server(socket_path: str, idle_seconds: float) -> int:
                 if op in ("session", "session fast"):
                     # Only a session counts as use: asking for the status keeps nothing alive.
                     last = time.monotonic()
-                    _fork_session(connection, listener)
+                    if not spare.take(connection):
+                        _fork_session(connection, listener, spare.channels())
                     served += 1
                     fast += op == "session fast"
                 elif op == "status":
@@ -106,6 +111,7 @@ def run_server(socket_path: str, idle_seconds: float) -> int:
                     return 0
         return 0
     finally:
+        spare.close()
         listener.close()
         if sockets.still_ours(socket_path, identity):
             with contextlib.suppress(OSError):
@@ -165,7 +171,100 @@ def _status(path: str, idle: float, usage: _Usage) -> dict[str, Any]:
     }
 
 
-def _fork_session(connection: socket.socket, listener: socket.socket) -> None:
+class _Spare:
+    """The next session's process, forked while the server is idle and prepared ahead.
+
+    It starts its gRPC server (socket, certificate, threads: what needs nothing of a session,
+    ``session.prepare_ahead``) and waits on its channel for the connection of the session it
+    is to serve, so a provider start waits only for the session's own part. A spare leaves
+    when its channel closes: the server exits, stops, or is killed.
+    """
+
+    def __init__(self) -> None:
+        self._channel: socket.socket | None = None
+        # A spare that ended untaken (it could not prepare) is not replaced until a session
+        # comes: a server must not fork in a loop.
+        self._resting = False
+
+    def channels(self) -> list[socket.socket]:
+        return [] if self._channel is None else [self._channel]
+
+    def when_idle(self, listener: socket.socket) -> None:
+        """Fork a spare unless there is one or a provider is already knocking."""
+        if self._channel is not None or self._resting:
+            return
+        knocking, _, _ = select.select([listener], [], [], 0)
+        if knocking:
+            return
+        ours, theirs = socket.socketpair()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid != 0:
+            theirs.close()
+            self._channel = ours
+            return
+        status = 70
+        try:
+            listener.close()
+            ours.close()
+            status = _wait_as_spare(theirs)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                traceback.print_exc()
+        finally:
+            os._exit(status)
+
+    def collect(self, readable: list[Any]) -> None:
+        """A spare says nothing while it waits: its channel is readable only once it has gone."""
+        if self._channel is not None and self._channel in readable:
+            self.close()
+            self._resting = True
+
+    def take(self, connection: socket.socket) -> bool:
+        """Hand ``connection`` to the spare; False when there is none to take it."""
+        channel, self._channel = self._channel, None
+        self._resting = False
+        if channel is None:
+            return False
+        with channel:
+            try:
+                socket.send_fds(channel, [b"s"], [connection.fileno()])
+            except OSError:
+                return False
+        return True
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+
+
+def _wait_as_spare(channel: socket.socket) -> int:
+    """Be the spare: prepare ahead, then serve the session whose connection comes, if one does."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.setsid()
+    ahead = prepare_ahead()
+    try:
+        _, fds, _, _ = socket.recv_fds(channel, 1, 1)
+    except OSError:
+        fds = []
+    channel.close()
+    if not fds:
+        ahead.prepared.discard()
+        return 0
+    connection = socket.socket(fileno=fds[0])
+    with connection:
+        try:
+            return _session(connection, ahead)
+        finally:
+            ahead.prepared.listener.remove()
+
+
+def _fork_session(
+    connection: socket.socket, listener: socket.socket, others: list[socket.socket]
+) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -174,6 +273,8 @@ def _fork_session(connection: socket.socket, listener: socket.socket) -> None:
     status = 70
     try:
         listener.close()
+        for other in others:
+            other.close()
         status = _session(connection)
     except BaseException:
         with contextlib.suppress(Exception):
@@ -185,11 +286,16 @@ def _fork_session(connection: socket.socket, listener: socket.socket) -> None:
         os._exit(status)
 
 
-def _session(connection: socket.socket) -> int:
-    """Become the session the starting process describes, serve it, report the exit status."""
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.setsid()
+def _session(connection: socket.socket, ahead: Ahead | None = None) -> int:
+    """Become the session the starting process describes, serve it, report the exit status.
+
+    :param ahead: the gRPC server a spare started for it (``_Spare``), already its own
+        session leader.
+    """
+    if ahead is None:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.setsid()
     wire.send_line(connection, f"pid {os.getpid()}")
     session = wire.receive_session(connection, _SESSION_SECONDS)
     for target, descriptor in enumerate(session.fds):
@@ -207,7 +313,7 @@ def _session(connection: socket.socket) -> int:
     # The starting process is the one Terraform started (the launcher execs it): its parent is
     # the Terraform command this session serves.
     terraform = processes.parent(sockets.peer_pid(connection))
-    status = serve_managed(watch=_lifeline(connection), terraform=terraform or -1)
+    status = serve_managed(watch=_lifeline(connection), terraform=terraform or -1, ahead=ahead)
     with contextlib.suppress(OSError):
         wire.send_line(connection, f"status {status}")
     return status

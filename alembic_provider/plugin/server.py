@@ -19,6 +19,7 @@ import stat
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent import futures
 from dataclasses import dataclass
@@ -29,9 +30,11 @@ __all__ = [
     "MAGIC_COOKIE_VALUE",
     "HandshakeError",
     "Listener",
+    "Prepared",
     "build_server",
     "check_handshake_environment",
     "handshake_line",
+    "prepare",
     "reattach_value",
     "remove_stale_directories",
     "serve",
@@ -47,6 +50,8 @@ _SOCKET_PREFIX = "tf-alembic-"
 _PARENT_POLL_SECONDS = 1.0
 _SHUTDOWN_GRACE_SECONDS = 0.05
 _SIGNAL_POLL_SECONDS = 0.1
+# A server prepared ahead is used within this time: its certificate is valid for a day.
+_PREPARED_SECONDS = 3600.0
 # The longest path a unix socket can be bound to (``sun_path`` less its terminating NUL).
 # Terraform connects to the path itself, so the warm server's ``/proc/self/fd`` way round the
 # limit (rendezvous/sockets.py) cannot serve here.
@@ -220,30 +225,46 @@ def _watch_parent(shutdown: threading.Event) -> None:
             shutdown.set()
 
 
-def serve(
-    register: Callable[[Any, threading.Event], None],
-    *,
-    environ: Mapping[str, str],
-    stdout: TextIO,
-    on_exit: Callable[[], None] = lambda: None,
-    watch: Callable[[threading.Event], None] | None = None,
-) -> int:
-    """Serve in managed mode until Terraform shuts us down; return the exit status.
+@dataclass(frozen=True)
+class Prepared:
+    """A started gRPC server and its socket, ready for the handshake line.
 
-    :param watch: runs in a thread and sets the event once Terraform is gone; by default it
-        watches the parent process (a warm server's session watches its lifeline instead).
+    A warm server's spare session prepares this before any session comes (``warm_server.py``):
+    what Terraform waits for then is only the session's own part. It was prepared for a
+    session that sends a client certificate, in the temporary directory of the warm server's
+    environment; a session for which either differs, or that comes once the certificate has
+    aged, gets a server prepared afresh.
     """
+
+    listener: Listener
+    server: Any
+    shutdown: threading.Event
+    certificate_field: str
+    parent: str
+    made: float
+
+    def suits(self, environ: Mapping[str, str]) -> bool:
+        return (
+            bool(environ.get("PLUGIN_CLIENT_CERT")) == bool(self.certificate_field)
+            and socket_parent(environ) == self.parent
+            and time.monotonic() - self.made < _PREPARED_SECONDS
+        )
+
+    def discard(self) -> None:
+        self.server.stop(None)
+        self.listener.remove()
+
+
+def prepare(register: Callable[[Any, threading.Event], None], *, secure: bool) -> Prepared:
+    """Start a gRPC server on a fresh socket: with a certificate of its own when ``secure``."""
     import grpc
 
-    check_handshake_environment(environ)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     listener = Listener.create()
     try:
         server, shutdown = build_server(register)
-        signal.signal(signal.SIGTERM, lambda *_: shutdown.set())
         address = f"unix:{listener.socket_path}"
         certificate_field = ""
-        if environ.get("PLUGIN_CLIENT_CERT"):
+        if secure:
             from alembic_provider.plugin.tls import make_server_certificate
 
             certificate = make_server_certificate()
@@ -255,18 +276,56 @@ def serve(
         else:
             server.add_insecure_port(address)
         server.start()
-        stdout.write(handshake_line(listener.socket_path, certificate_field) + "\n")
+    except BaseException:
+        listener.remove()
+        raise
+    parent = os.path.dirname(listener.directory)
+    return Prepared(listener, server, shutdown, certificate_field, parent, time.monotonic())
+
+
+def serve(
+    register: Callable[[Any, threading.Event], None],
+    *,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    on_exit: Callable[[], None] = lambda: None,
+    watch: Callable[[threading.Event], None] | None = None,
+    prepared: Prepared | None = None,
+    after_handshake: Callable[[], None] = lambda: None,
+) -> int:
+    """Serve in managed mode until Terraform shuts us down; return the exit status.
+
+    :param watch: runs in a thread and sets the event once Terraform is gone; by default it
+        watches the parent process (a warm server's session watches its lifeline instead).
+    :param prepared: a server started ahead with ``register`` already added; used when it
+        suits this session's environment, else discarded.
+    :param after_handshake: runs once the handshake line is out, while Terraform connects.
+    """
+    check_handshake_environment(environ)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        if prepared is not None and not prepared.suits(environ):
+            prepared.discard()
+            prepared = None
+        if prepared is None:
+            prepared = prepare(register, secure=bool(environ.get("PLUGIN_CLIENT_CERT")))
+        ready = prepared
+        signal.signal(signal.SIGTERM, lambda *_: ready.shutdown.set())
+        line = handshake_line(ready.listener.socket_path, ready.certificate_field)
+        stdout.write(line + "\n")
         stdout.flush()
         _silence_stdout()
-        threading.Thread(target=watch or _watch_parent, args=(shutdown,), daemon=True).start()
-        _wait(shutdown)
+        threading.Thread(target=watch or _watch_parent, args=(ready.shutdown,), daemon=True).start()
+        after_handshake()
+        _wait(ready.shutdown)
         # A short grace lets the Shutdown answer itself go out; nothing else is worth waiting
         # for, since Terraform kills a provider that takes two seconds to go.
-        server.stop(grace=_SHUTDOWN_GRACE_SECONDS)
+        ready.server.stop(grace=_SHUTDOWN_GRACE_SECONDS)
         return 0
     finally:
         on_exit()
-        listener.remove()
+        if prepared is not None:
+            prepared.listener.remove()
 
 
 def serve_debug(

@@ -10,6 +10,7 @@ leaves a handler. Holds no rules of its own.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -349,8 +350,30 @@ def _forwarder(name: str) -> Callable[[ProviderService, Any, Any], Any]:
 class ProviderService(pb_grpc.ProviderServicer):
     """Terraform's provider service, every RPC forwarded by its row of :data:`_RPCS`."""
 
-    def __init__(self, provider: Provider) -> None:
-        self.provider = provider
+    def __init__(self, provider: Provider | None = None) -> None:
+        self._provider = provider
+        self._missing: BaseException | None = None
+        self._given = threading.Event()
+        if provider is not None:
+            self._given.set()
+
+    @property
+    def provider(self) -> Provider:
+        """The provider, once given: a session makes it while Terraform connects."""
+        self._given.wait()
+        if self._provider is None:
+            raise RuntimeError(f"the provider could not be made: {self._missing}")
+        return self._provider
+
+    @provider.setter
+    def provider(self, provider: Provider) -> None:
+        self._provider = provider
+        self._given.set()
+
+    def missing(self, error: BaseException) -> None:
+        """The provider could not be made: every call fails with ``error``."""
+        self._missing = error
+        self._given.set()
 
     def forward(self, rpc: str, request: Any) -> Any:
         """Decode ``request``, ask the provider, encode its answer; failures become diagnostics."""
@@ -380,10 +403,11 @@ class ProviderService(pb_grpc.ProviderServicer):
     ReadDataSource = _forwarder("ReadDataSource")
 
 
-def register(provider: Provider) -> Callable[[Any, Any], None]:
-    """Return the callback the server uses to add this service."""
+def register(provider: Provider | ProviderService) -> Callable[[Any, Any], None]:
+    """Return the callback the server uses to add this service (or this provider's)."""
+    service = provider if isinstance(provider, ProviderService) else ProviderService(provider)
 
     def add(server: Any, shutdown: Any) -> None:
-        pb_grpc.add_ProviderServicer_to_server(ProviderService(provider), server)
+        pb_grpc.add_ProviderServicer_to_server(service, server)
 
     return add

@@ -22,6 +22,7 @@ import pytest
 
 from alembic_provider import __version__
 from alembic_provider.plugin.proto import tfplugin6_pb2, tfplugin6_pb2_grpc
+from alembic_provider.plugin.server import socket_parent
 from alembic_provider.rendezvous import settings as rendezvous_settings
 from tests.ci_skips import NOT_HERE
 from tests.started import PROVIDER_COMMAND, StartedProvider
@@ -184,6 +185,52 @@ def test_a_killed_server_is_replaced_and_its_sessions_keep_serving(daemon_dir: P
             second.stop()
     finally:
         first.stop()
+
+
+_CLIENT_CERT = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rpartition(b")")[2].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _waiting(server: int) -> set[int]:
+    """The server's children whose plugin socket's directory exists: sessions, and the next."""
+    parent = Path(socket_parent())
+    return {c for c in _children(server) if is_alive(c) and any(parent.glob(f"tf-alembic-{c}-*"))}
+
+
+def test_the_next_session_waits_ready_and_leaves_with_its_server(daemon_dir: Path) -> None:
+    """While the server is idle, the next session's process already listens, with its own
+    certificate: the next provider start Terraform makes is answered by it, and another takes
+    its place. Once its server is gone it leaves, and removes its socket's directory."""
+    env = plugin_env(daemon_dir, PLUGIN_CLIENT_CERT=_CLIENT_CERT)
+    Launcher(env).stop()
+    server = _server_pid(daemon_dir)
+    assert server is not None
+    wait_for(lambda: len(_waiting(server)) == 1, "the next session to be prepared")
+    (ready,) = _waiting(server)
+    launcher = Launcher(env)
+    try:
+        assert launcher.socket_path.parent.name.startswith(f"tf-alembic-{ready}-"), launcher.line
+        assert launcher.handshake[5], "the session has its certificate"
+        wait_for(lambda: len(_waiting(server) - {ready}) == 1, "another to take its place")
+    finally:
+        launcher.stop()
+    (following,) = _waiting(server) - {ready}
+    directory = next(Path(socket_parent()).glob(f"tf-alembic-{following}-*"))
+    os.kill(server, signal.SIGKILL)
+    wait_gone(following, timeout=_WAIT)
+    assert not directory.exists()
 
 
 def test_status_and_stop(daemon_dir: Path) -> None:
