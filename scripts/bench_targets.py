@@ -208,8 +208,8 @@ def _small_rows(bench: Bench, small: Path, one: Path) -> Iterator[Row]:
         "no-op plan, 1 resource, 20 revisions, SQLite, cold",
         cold,
         theirs,
-        "<= 0.8 x (alembic current + heads + empty plan)",
-        0.8,
+        "<= 0.6 x (alembic current + heads + empty plan)",
+        0.6,
     )
 
 
@@ -229,7 +229,8 @@ def _handshake_rows(bench: Bench) -> Iterator[Row]:
         "start to handshake, warm server running",
         _median(warm_handshakes),
         _median(unshared),
-        "report (yardstick: warm server off)",
+        "< 20 ms (yardstick: warm server off)",
+        most=20,
     )
     yield Row(
         "start to handshake, cold (starts the warm server)",
@@ -291,8 +292,8 @@ def _long_rows(bench: Bench, postgres: _Postgres | None) -> Iterator[Row]:
             f"apply from base, 300 revisions, {label}",
             ours,
             theirs,
-            "<= 1.2 x alembic upgrade heads",
-            1.2,
+            "<= 1.15 x alembic upgrade heads",
+            1.15,
         )
         drop("long_plan")
         drop("long_apply")

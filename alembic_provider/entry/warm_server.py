@@ -16,6 +16,7 @@ session behind on purpose: each session lives exactly as long as its starting pr
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -68,6 +69,10 @@ def run_server(socket_path: str, idle_seconds: float) -> int:
     for name in _LIBRARIES:
         __import__(name)
     _warm_up()
+    # What is imported now lasts as long as the server: the collector leaves it alone, so a
+    # forked process does not copy every page of it by marking its objects.
+    gc.collect()
+    gc.freeze()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)

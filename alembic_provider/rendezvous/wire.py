@@ -135,10 +135,36 @@ def start_session(
     if body.count(b"\0") != len(fields):
         raise ValueError("an argument or environment entry holds a NUL character")
     header = b"%d %d %d %d\n" % (umask, len(argv), len(environ), len(body))
-    _send_with_fds(connection, header + body, (0, 1, 2))
-    if lines.line(REPLY_SECONDS) != b"started":
-        raise ServerUnavailableError("the forked session did not start")
+    # Once it has the streams, the session may answer Terraform at any moment, and Terraform
+    # may signal at once: from here on, signals are the session's.
+    _forward_signals(int(number))
+    try:
+        _send_with_fds(connection, header + body, (0, 1, 2))
+        if lines.line(REPLY_SECONDS) != b"started":
+            raise ServerUnavailableError("the forked session did not start")
+    except BaseException:
+        _default_signals()
+        raise
     return int(number), lines
+
+
+def _forward_signals(pid: int) -> None:
+    """Ignore Ctrl-C (Terraform stops its providers itself) and pass on what Terraform sends."""
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        try:  # noqa: SIM105 (contextlib would cost the fast start its import)
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    for signum in _FORWARDED:
+        _signal.signal(signum, forward)
+
+
+def _default_signals() -> None:
+    for signum in (_signal.SIGINT, *_FORWARDED):
+        _signal.signal(signum, _signal.SIG_DFL)
 
 
 def _send_with_fds(connection: _socket.socket, data: bytes, fds: Sequence[int]) -> None:
@@ -200,22 +226,14 @@ def receive_session(connection: _socket.socket, timeout: float) -> Session:
 
 
 def relay(lines: Lines, pid: int) -> int:
-    """Wait for the session's exit status, passing on the signals Terraform sends us.
+    """Wait for the session's exit status, passing on the signals Terraform sends us (as
+    :func:`start_session` arranged).
 
     When Terraform goes away without stopping us (killed), this process leaves too, and with it
     the session's lifeline: the session then shuts down exactly as a provider whose parent
     died does.
     """
-
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        try:  # noqa: SIM105 (contextlib would cost the fast start its import)
-            os.kill(pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
-    for signum in _FORWARDED:
-        _signal.signal(signum, forward)
+    _forward_signals(pid)
     connection = lines.connection
     parent = os.getppid()
     connection.settimeout(None)

@@ -97,6 +97,31 @@ def test_env_py_sees_extras_tag_environment_and_config_directory(
     assert str(WORKER_PATH.parent) not in sys_path
 
 
+_HIGHLIGHTING = (
+    '"highlighting": [__import__("sys").modules.get("pygments") is not None, '
+    '__import__("importlib").import_module("mako.ext.pygmentplugin").__name__],'
+)
+
+
+def test_the_worker_loads_no_highlighting_it_never_uses(
+    any_executor: WorkerExecutor, tmp_path: Path
+) -> None:
+    """Alembic imports Mako's exceptions module, which loads Pygments to highlight HTML error
+    pages no worker renders (tens of milliseconds and megabytes per worker server). The worker
+    loads Mako without it; env.py can still import it."""
+    pytest.importorskip("pygments")
+    record = tmp_path / "record.jsonl"
+    root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
+    env_py = root / "migrations" / "env.py"
+    env_py.write_text(
+        env_py.read_text().replace('"cwd": os.getcwd(),', f'"cwd": os.getcwd(), {_HIGHLIGHTING}')
+    )
+
+    any_executor.current(Project(str(root), environment={"ALEMBIC_TEST_RECORD": str(record)}))
+
+    assert _recorded(record)[-1]["highlighting"] == [False, "mako.ext.pygmentplugin"]
+
+
 def test_no_bytecode_is_written(any_executor: WorkerExecutor, tmp_path: Path) -> None:
     root = make_project(tmp_path, sqlite_url(tmp_path / "db.sqlite"), REVISIONS)
     (root / "models.py").write_text("VALUE = 1\n")
