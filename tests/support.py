@@ -7,6 +7,7 @@ Never starts the provider itself (``tests/started.py`` does that).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -274,9 +275,12 @@ def listening_pids(socket_path: Path) -> list[int]:
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             fds = os.listdir(f"/proc/{entry}/fd")
-            targets = {os.readlink(f"/proc/{entry}/fd/{fd}") for fd in fds}
         except OSError:
             continue
+        targets = set()
+        for fd in fds:
+            with contextlib.suppress(OSError):  # a descriptor closed meanwhile
+                targets.add(os.readlink(f"/proc/{entry}/fd/{fd}"))
         if f"socket:[{inode}]" in targets:
             found.append(int(entry))
     return found

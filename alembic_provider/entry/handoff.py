@@ -72,6 +72,7 @@ def _connect_or_start(config: Settings, environ: Mapping[str, str]) -> socket.so
         with contextlib.suppress(FileNotFoundError):
             os.unlink(config.socket_path)
         server = _spawn(config, environ)
+        _prestart_worker()
         deadline = time.monotonic() + _START_SECONDS
         while True:
             with contextlib.suppress(FileNotFoundError, ConnectionRefusedError):
@@ -85,6 +86,22 @@ def _connect_or_start(config: Settings, environ: Mapping[str, str]) -> socket.so
                     f"the warm server did not start within {_START_SECONDS:g} s"
                 )
             time.sleep(_POLL_SECONDS)
+
+
+def _prestart_worker() -> None:
+    """Start the worker server of the provider's own interpreter beside the provider's server.
+
+    A cold command imports the provider (in its server) and Alembic with SQLAlchemy (in the
+    worker server its first database read needs) at the same time instead of one after the
+    other. The provider's own interpreter is what ``python`` means when it is not set; a
+    configuration that names another starts that one when it is validated, and this one then
+    leaves once idle.
+    """
+    from alembic_provider.bundle import helper_python
+    from alembic_provider.executor.process import Launch, WorkerProcesses
+
+    with contextlib.suppress(Exception):  # a worker server that cannot start here starts later
+        WorkerProcesses().prestart(Launch((helper_python(),), os.getcwd(), {}))
 
 
 def _spawn(config: Settings, environ: Mapping[str, str]) -> subprocess.Popen[bytes]:

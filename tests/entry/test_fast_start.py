@@ -218,14 +218,14 @@ def test_a_stale_socket_falls_back_to_the_regular_start(world: World) -> None:
 def test_a_server_of_another_installation_is_not_used(world: World) -> None:
     other = world.start(PYTHONPATH="/another/installation")
     other.stop()
-    assert len(list(world.daemon_dir.glob("*.sock"))) == 1
+    assert len(list(world.daemon_dir.glob("v*.sock"))) == 1
     started = world.start()
     try:
         assert started.flags == _REGULAR
         assert started.line.startswith("1|6|unix|")
     finally:
         started.stop()
-    assert len(list(world.daemon_dir.glob("*.sock"))) == 2
+    assert len(list(world.daemon_dir.glob("v*.sock"))) == 2
 
 
 def test_a_server_that_hangs_up_leaves_the_session_to_the_launcher(world: World) -> None:

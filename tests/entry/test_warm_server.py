@@ -261,11 +261,11 @@ def test_the_server_exits_when_idle(daemon_dir: Path) -> None:
     try:
         pid = _server_pid(daemon_dir)
         assert pid is not None, "a warm server serves the launcher's session"
-        assert list(daemon_dir.glob("*.sock")), "the serving server listens"
+        assert list(daemon_dir.glob("v*.sock")), "the serving server listens"
     finally:
         launcher.stop()
     wait_for(lambda: not is_alive(pid), "the idle server to exit")
-    assert not list(daemon_dir.glob("*.sock")), "the idle server removed its socket"
+    assert not list(daemon_dir.glob("v*.sock")), "the idle server removed its socket"
 
 
 def test_turned_off_the_launcher_serves_itself(daemon_dir: Path) -> None:
@@ -293,37 +293,30 @@ def test_a_directory_others_may_enter_is_not_used(daemon_dir: Path) -> None:
 @pytest.mark.skipif(os.getuid() != 0, reason=f"{NOT_HERE}needs root to act as another user")
 def test_another_user_cannot_reach_the_socket(daemon_dir: Path) -> None:
     Launcher(plugin_env(daemon_dir)).stop()
-    (socket_path,) = daemon_dir.glob("*.sock")
+    (socket_path,) = daemon_dir.glob("v*.sock")
     assert another_user_is_refused(socket_path)
 
 
-def _start_worker_server(directory: Path) -> int:
-    """Start the shared Alembic worker server a provider process would start; return its pid."""
-    code = (
-        "import os, sys\n"
-        "from alembic_provider.executor.process import _SharedServer\n"
-        "server = _SharedServer((sys.executable,), None, {'PATH': os.environ['PATH']})\n"
-        "server.wait_ready(60)\n"
-        "print(server.pid)\n"
-        "server.close()\n"
-    )
-    env = dict(os.environ, **{rendezvous_settings.DIRECTORY_VARIABLE: str(directory)})
-    started = subprocess.run(
-        [sys.executable, "-B", "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=_WAIT,
-    )
-    return int(started.stdout)
+def _worker_server(directory: Path) -> int:
+    """The pid of the Alembic worker server a cold start started beside the provider's."""
+    found: list[int] = []
+
+    def listed() -> bool:
+        found[:] = [
+            int(n)
+            for n in re.findall(r"^Worker server (\d+) ", _cli(directory, "status").stdout, re.M)
+        ]
+        return bool(found)
+
+    wait_for(listed, "the worker server to start")
+    return found[0]
 
 
 def test_status_lists_every_server_of_this_user(daemon_dir: Path) -> None:
     launcher = Launcher(plugin_env(daemon_dir))
     launcher.stop()
     provider = _server_pid(daemon_dir)
-    worker = _start_worker_server(daemon_dir)
+    worker = _worker_server(daemon_dir)
     status = _cli(daemon_dir, "status")
     assert status.returncode == 0, status.stdout + status.stderr
     text = status.stdout
@@ -337,6 +330,23 @@ def test_status_lists_every_server_of_this_user(daemon_dir: Path) -> None:
     assert "  sessions: 0 operations; 0 provider processes connected" in text
     assert text.count("  idle: ") == 2, text
     assert text.count(f"  socket: {daemon_dir}/") == 2, text
+
+
+def test_a_cold_start_starts_the_worker_server_of_its_own_interpreter_at_once(
+    daemon_dir: Path,
+) -> None:
+    """The first provider start of a cold command starts the provider's server and, beside
+    it, the Alembic worker server of the provider's own interpreter (what ``python`` means
+    when unset), so the command's first database read finds Alembic imported."""
+    Launcher(plugin_env(daemon_dir)).stop()
+
+    def worker_listed() -> bool:
+        return "Worker server " in _cli(daemon_dir, "status").stdout
+
+    wait_for(worker_listed, "the worker server to start without any operation")
+    text = _cli(daemon_dir, "status").stdout
+    assert text.count(f"  interpreter: {sys.executable}\n") == 2, text
+    assert "  sessions: 0 operations; 0 provider processes connected" in text
 
 
 def test_asking_for_the_status_does_not_keep_a_server_alive(daemon_dir: Path) -> None:
@@ -359,7 +369,7 @@ def test_stop_stops_every_server_and_leaves_no_file_behind(daemon_dir: Path) -> 
     launcher.stop()
     provider = _server_pid(daemon_dir)
     assert provider is not None
-    worker = _start_worker_server(daemon_dir)
+    worker = _worker_server(daemon_dir)
     # What a worker server that failed to import Alembic leaves for its starter to read.
     (daemon_dir / "worker-0123456789abcdef01234567.sock.failed").write_text("{}\n")
     assert {path.suffix for path in daemon_dir.iterdir()} >= {".sock", ".lock", ".log"}
