@@ -66,6 +66,29 @@ def _project(tmp_path: Path) -> Path:
     return root
 
 
+def _terraform(terraform: str, work: Path, env: dict[str, str], *command: str) -> str:
+    done = subprocess.run(
+        [terraform, *command, "-input=false", "-no-color"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _stop_servers(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "alembic_provider", "daemon", "stop"],
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Not applicable here: Linux only")
 @pytest.mark.skipif(not _NEWEST, reason="no Terraform binary found")
 def test_a_command_runs_each_resource_in_one_process_and_the_next_command_in_a_new_one(
@@ -81,15 +104,7 @@ def test_a_command_runs_each_resource_in_one_process_and_the_next_command_in_a_n
     time.sleep(2.5)
 
     def terraform_run(*command: str) -> None:
-        done = subprocess.run(
-            [terraform, *command, "-input=false", "-no-color"],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        _terraform(terraform, work, env, *command)
 
     def runs_since(mark: int) -> dict[str, list[dict[str, Any]]]:
         """Each resource's runs of env.py since ``mark``; each saw its own value."""
@@ -149,13 +164,7 @@ def test_a_command_runs_each_resource_in_one_process_and_the_next_command_in_a_n
             assert planned["site"][1] == "first"
             assert applied["site"][1] == "edited", runs
     finally:
-        subprocess.run(
-            [sys.executable, "-m", "alembic_provider", "daemon", "stop"],
-            env=env,
-            capture_output=True,
-            check=False,
-            timeout=120,
-        )
+        _stop_servers(env)
 
 
 _COUNTED = (
@@ -190,16 +199,7 @@ def test_an_apply_reviews_each_pending_revision_once(tmp_path: Path) -> None:
     time.sleep(2.5)  # a file changed moments before its review may change again unseen
 
     def terraform_run(*command: str) -> str:
-        done = subprocess.run(
-            [terraform, *command, "-input=false", "-no-color"],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+        return _terraform(terraform, work, env, *command)
 
     try:
         terraform_run("init")
@@ -209,10 +209,4 @@ def test_an_apply_reviews_each_pending_revision_once(tmp_path: Path) -> None:
         assert "counted" in shown
         assert runs.read_text().split() == ["reviewed", "reviewed", "ran"]
     finally:
-        subprocess.run(
-            [sys.executable, "-m", "alembic_provider", "daemon", "stop"],
-            env=env,
-            capture_output=True,
-            check=False,
-            timeout=120,
-        )
+        _stop_servers(env)

@@ -98,10 +98,13 @@ def _prestart_worker() -> None:
     leaves once idle.
     """
     from alembic_provider.bundle import helper_python
-    from alembic_provider.executor.process import Launch, WorkerProcesses
+    from alembic_provider.executor.process import Launch, WorkerProcesses, chooses_by_directory
 
     with contextlib.suppress(Exception):  # a worker server that cannot start here starts later
-        WorkerProcesses().prestart(Launch((helper_python(),), os.getcwd(), {}))
+        command = (helper_python(),)
+        if chooses_by_directory(command):
+            return  # a wrapper picks its Python in the project's directory, not known yet
+        WorkerProcesses().prestart(Launch(command, os.getcwd(), {}))
 
 
 def _spawn(config: Settings, environ: Mapping[str, str]) -> subprocess.Popen[bytes]:

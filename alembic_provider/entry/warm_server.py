@@ -202,23 +202,9 @@ class _Spare:
         if knocking:
             return
         ours, theirs = socket.socketpair()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid != 0:
-            theirs.close()
-            self._channel = ours
-            return
-        status = 70
-        try:
-            listener.close()
-            ours.close()
-            status = _wait_as_spare(theirs)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                traceback.print_exc()
-        finally:
-            os._exit(status)
+        _fork(lambda: _wait_as_spare(theirs), listener, ours)
+        theirs.close()
+        self._channel = ours
 
     def collect(self, readable: list[Any]) -> None:
         """A spare says nothing while it waits: its channel is readable only once it has gone."""
@@ -270,17 +256,21 @@ def _wait_as_spare(channel: socket.socket) -> int:
 def _fork_session(
     connection: socket.socket, listener: socket.socket, others: list[socket.socket]
 ) -> None:
+    _fork(lambda: _session(connection), listener, *others)
+
+
+def _fork(child: Callable[[], int], *closed: socket.socket) -> None:
+    """Fork a process that closes ``closed`` (the server's own sockets), runs ``child`` and
+    exits with its status; the server returns at once."""
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
-    if pid != 0:
+    if os.fork() != 0:
         return
     status = 70
     try:
-        listener.close()
-        for other in others:
-            other.close()
-        status = _session(connection)
+        for sock in closed:
+            sock.close()
+        status = child()
     except BaseException:
         with contextlib.suppress(Exception):
             traceback.print_exc()

@@ -36,7 +36,7 @@ from alembic_provider.childproc import LineSink, OutputReader, ended, tail
 from alembic_provider.errors import WorkerEnvironmentError
 from alembic_provider.rendezvous import control, processes, settings, sockets
 
-__all__ = ["WORKER_PATH", "Exchange", "Launch", "WorkerProcesses"]
+__all__ = ["WORKER_PATH", "Exchange", "Launch", "WorkerProcesses", "chooses_by_directory"]
 
 WORKER_PATH = Path(__file__).with_name("worker")
 _OUTPUT_LIMIT = 256 * 1024
@@ -558,11 +558,11 @@ def _server_identity(launch: Launch) -> tuple[str | None, dict[str, str]]:
     startup = {
         key: value for key, value in launch.environment.items() if key.startswith(_STARTUP_PREFIXES)
     }
-    return (launch.cwd if _chooses_by_directory(launch.command) else None), startup
+    return (launch.cwd if chooses_by_directory(launch.command) else None), startup
 
 
 @functools.lru_cache(maxsize=64)
-def _chooses_by_directory(command: tuple[str, ...]) -> bool:
+def chooses_by_directory(command: tuple[str, ...]) -> bool:
     """Whether ``command`` may pick its Python by the directory it starts in.
 
     An interpreter binary (a virtualenv's ``bin/python`` included) is the same in every

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -347,6 +348,28 @@ def test_a_cold_start_starts_the_worker_server_of_its_own_interpreter_at_once(
     text = _cli(daemon_dir, "status").stdout
     assert text.count(f"  interpreter: {sys.executable}\n") == 2, text
     assert "  sessions: 0 operations; 0 provider processes connected" in text
+
+
+def test_a_cold_start_leaves_a_wrappers_worker_server_to_its_project(
+    daemon_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrapper (a pyenv shim, ``#!`` script) may pick its Python by the project's directory,
+    which a cold start does not know yet: no worker server is started for it in advance."""
+    from alembic_provider import bundle
+    from alembic_provider.entry import handoff
+
+    wrapper = tmp_path / "python3"
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(bundle, "helper_python", lambda: str(wrapper))
+    monkeypatch.setenv(rendezvous_settings.DIRECTORY_VARIABLE, str(daemon_dir))
+    handoff._prestart_worker()
+    time.sleep(1.0)  # a server started binds its socket within milliseconds
+    assert not list(daemon_dir.glob("worker-*.sock"))
+    monkeypatch.setattr(bundle, "helper_python", lambda: sys.executable)
+    handoff._prestart_worker()
+    wait_for(lambda: len(list(daemon_dir.glob("worker-*.sock"))) == 1, "the binary's server")
+    assert "  interpreter: " + sys.executable in _cli(daemon_dir, "status").stdout
 
 
 def test_asking_for_the_status_does_not_keep_a_server_alive(daemon_dir: Path) -> None:
