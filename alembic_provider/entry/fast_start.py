@@ -63,10 +63,10 @@ def exit_if_served(argv: Sequence[str], program: str | None = None) -> None:
         return
     from alembic_provider.rendezvous import wire
 
-    os._exit(wire.relay(*handed))
+    os._exit(wire.relay(handed))
 
 
-def _hand_over(program: str | None) -> tuple[wire.Lines, int] | None:
+def _hand_over(program: str | None) -> wire.Lines | None:
     """Return the session that has taken over, or None when the regular start must run."""
     from alembic_provider import __version__
     from alembic_provider.rendezvous import settings, sockets, wire
@@ -82,11 +82,11 @@ def _hand_over(program: str | None) -> tuple[wire.Lines, int] | None:
         program = sys.executable
     session_argv = [program or os.path.join(_PACKAGE, "__main__.py")]
     try:
-        pid, lines = wire.start_session(connection, session_argv, os.environ, fast=True)
+        lines = wire.start_session(connection, session_argv, os.environ, fast=True)
     except BaseException:
         connection.close()
         raise
-    return lines, pid
+    return lines
 
 
 def _use_own_package() -> None:

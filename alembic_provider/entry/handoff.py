@@ -52,14 +52,14 @@ def handoff(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
         private_directory(config.directory)
         connection = _connect_or_start(config, environ)
         try:
-            pid, lines = wire.start_session(connection, argv, environ)
+            lines = wire.start_session(connection, argv, environ)
         except BaseException:
             connection.close()
             raise
     except (OSError, ValueError, UnsafeDirectoryError, sockets.ServerUnavailableError) as exc:
         sys.stderr.write(f"The warm server is not used for this session: {exc}\n")
         return None
-    return wire.relay(lines, pid)
+    return wire.relay(lines)
 
 
 def _connect_or_start(config: Settings, environ: Mapping[str, str]) -> socket.socket:

@@ -240,13 +240,12 @@ class Prepared:
     server: Any
     shutdown: threading.Event
     certificate_field: str
-    parent: str
     made: float
 
     def suits(self, environ: Mapping[str, str]) -> bool:
         return (
             bool(environ.get("PLUGIN_CLIENT_CERT")) == bool(self.certificate_field)
-            and socket_parent(environ) == self.parent
+            and socket_parent(environ) == os.path.dirname(self.listener.directory)
             and time.monotonic() - self.made < _PREPARED_SECONDS
         )
 
@@ -279,8 +278,7 @@ def prepare(register: Callable[[Any, threading.Event], None], *, secure: bool) -
     except BaseException:
         listener.remove()
         raise
-    parent = os.path.dirname(listener.directory)
-    return Prepared(listener, server, shutdown, certificate_field, parent, time.monotonic())
+    return Prepared(listener, server, shutdown, certificate_field, time.monotonic())
 
 
 def serve(

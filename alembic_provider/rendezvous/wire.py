@@ -114,8 +114,9 @@ def start_session(
     environ: Mapping[str, str],
     *,
     fast: bool = False,
-) -> tuple[int, Lines]:
-    """Hand this process's session over; return the session's pid once it has taken over.
+) -> Lines:
+    """Hand this process's session over; once it has taken over, return its connection's lines
+    (its exit status comes there, :func:`relay`) with its signals forwarded to it.
 
     :param fast: say that the launcher's fast start asks (the server counts those).
     :raises ServerUnavailableError: when the server does not fork or the session does not start.
@@ -145,7 +146,7 @@ def start_session(
     except BaseException:
         _default_signals()
         raise
-    return int(number), lines
+    return lines
 
 
 def _forward_signals(pid: int) -> None:
@@ -225,7 +226,7 @@ def receive_session(connection: _socket.socket, timeout: float) -> Session:
     return Session(fields[1 : 1 + argc], environ, fields[0], umask, fds)
 
 
-def relay(lines: Lines, pid: int) -> int:
+def relay(lines: Lines) -> int:
     """Wait for the session's exit status, passing on the signals Terraform sends us (as
     :func:`start_session` arranged).
 
@@ -233,7 +234,6 @@ def relay(lines: Lines, pid: int) -> int:
     the session's lifeline: the session then shuts down exactly as a provider whose parent
     died does.
     """
-    _forward_signals(pid)
     connection = lines.connection
     parent = os.getppid()
     connection.settimeout(None)

@@ -24,7 +24,8 @@ releases. The modules beside this file are split along Alembic's own seams:
 - ``tfalembic_linger``: a worker that stays for its Terraform command's next request;
 - ``tfalembic_errors``: the structured failure every module reports;
 - ``tfalembic_cachedir``: the provider's cache directory, where the worker's own bytecode
-  is kept.
+  is kept;
+- ``tfalembic_files``: when a file read before may be taken as unchanged.
 
 Python puts this directory first on ``sys.path``; the modules carry a unique prefix so they
 never shadow a module of the user's, and every one of them is imported here, before the
@@ -44,6 +45,7 @@ with own_bytecode():
     import tfalembic_alembic  # noqa: F401  # imported before the directory leaves sys.path
     import tfalembic_config  # noqa: F401
     import tfalembic_errors  # noqa: F401
+    import tfalembic_files  # noqa: F401
     import tfalembic_keep  # noqa: F401
     import tfalembic_lifeline  # noqa: F401
     import tfalembic_linger  # noqa: F401

@@ -38,6 +38,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tfalembic_files import QUIET_NS, identity
 from tfalembic_probe import Blocker, file_of, probe
 
 __all__ = [
@@ -55,8 +56,6 @@ NEVER_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_NEVER_KEEP_MODULES"
 _OFF = ("0", "off", "false", "no")
 # How long a probe may take before every module it was given is refused.
 PROBE_SECONDS = 60.0
-# A file modified this recently may still be changing: keeping it would be a guess.
-_QUIET_NS = 2_000_000_000
 if TYPE_CHECKING:
     Entry = dict[str, Any]
 
@@ -80,11 +79,8 @@ def _under(path: str, directory: str) -> bool:
 def _stat_key(path: str | None) -> list[int] | None:
     if path is None:
         return None
-    try:
-        info = os.stat(path)
-    except OSError:
-        return [-1]
-    return [info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino]
+    seen = identity(path)
+    return [-1] if seen is None else list(seen)
 
 
 # --- the forked request -------------------------------------------------------------------
@@ -702,7 +698,7 @@ class Keeper:
         if judged.name in sys.modules:
             return
         key = _stat_key(judged.file)
-        if key is None or key == [-1] or time.time_ns() - key[0] < _QUIET_NS:
+        if key is None or key == [-1] or time.time_ns() - key[0] < QUIET_NS:
             # Just written (or gone): it may still change. A later report brings it back.
             self._judged.pop(judged.name, None)
             self._judged_named.discard(judged.name)
@@ -732,7 +728,7 @@ class Keeper:
             seen = (judged.clean or {}).get(new) or {}
             if blocker.tripped or (judged.clean is not None and seen.get("file", 0) != path):
                 self.stale = True  # not what the probe saw: keep nothing from this server
-            if key is not None and (key == [-1] or now - key[0] < _QUIET_NS):
+            if key is not None and (key == [-1] or now - key[0] < QUIET_NS):
                 self.stale = True  # a file changing under us
             self.entries.append(
                 {

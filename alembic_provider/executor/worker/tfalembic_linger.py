@@ -28,6 +28,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from tfalembic_files import identity, recent
 from tfalembic_wire import RENDEZVOUS_PROCESSES, load_by_path, read_line
 
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ IDLE_SECONDS = 600.0
 MOST_IDLE = 4
 # How often an idle worker looks whether its Terraform process still runs.
 _LOOK_SECONDS = 0.5
-_SETTLING_NS = 2_000_000_000
 _WORKER_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 
 _processes = load_by_path(RENDEZVOUS_PROCESSES, "tfalembic_rendezvous_processes")
@@ -216,30 +216,21 @@ def _next_request(channel: socket.socket, command: str) -> list[int] | None:
 def _module_files(since_ns: int) -> dict[str, tuple[int, ...] | None]:
     """The size, times and inode of every loaded module's file.
 
-    A file changed after the request that may have imported it began (``since_ns``, less
-    ``_SETTLING_NS`` for file systems with coarse times) may have changed after its import: it
-    is recorded as unknown, which counts as changed.
+    A file changed after the request that may have imported it began (``since_ns``, less the
+    quiet time of ``tfalembic_files``) may have changed after its import: it is recorded as
+    unknown, which counts as changed.
     """
     files: dict[str, tuple[int, ...] | None] = {}
-    recent = since_ns - _SETTLING_NS
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
         if isinstance(path, str) and path not in files:
-            seen = _stat(path)
-            files[path] = None if seen is None or max(seen[:2]) > recent else seen
+            seen = identity(path)
+            files[path] = None if seen is None or recent(seen, since_ns) else seen
     return files
 
 
-def _stat(path: str) -> tuple[int, ...] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
-
-
 def _changed(files: dict[str, tuple[int, ...] | None]) -> bool:
-    return any(seen is None or _stat(path) != seen for path, seen in files.items())
+    return any(seen is None or identity(path) != seen for path, seen in files.items())
 
 
 def _serve_fresh(fds: list[int]) -> NoReturn:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import os
 import re
 import signal
 import sys
@@ -28,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tfalembic_errors import error_text
+from tfalembic_files import identity, recent
 
 __all__ = ["describe_operation", "remembered", "review_steps", "sql_tables", "waiver_lines"]
 
@@ -70,15 +70,11 @@ def _time_bound(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-#: A revision file changed this recently may change again within its times' resolution
-#: unseen: its review is not remembered.
-_QUIET_NS = 2_000_000_000
-
 #: Reviews this process made, by dialect and revision file (its path, size, times and inode).
 #: A fresh worker has none; one that stays for its Terraform command's next request
 #: (``tfalembic_linger``) answers the second plan of ``terraform apply`` from here instead of
 #: running every pending ``upgrade()`` again. An edited file has other times: it is reviewed
-#: afresh.
+#: afresh; one changed moments ago is not remembered (``tfalembic_files``).
 _MADE: dict[tuple[str | None, str, tuple[int, ...]], Record] = {}
 
 
@@ -99,15 +95,14 @@ def review_steps(steps: Sequence[Any], dialect: str | None) -> list[Record]:
 
 def _remembered_review(script: Any, context: Any, dialect: str | None) -> Record:
     path = getattr(script, "path", None) or ""
-    try:
-        seen = os.stat(path)
-    except OSError:
+    seen = identity(path)
+    if seen is None:
         return _review(script, context)
-    key = (dialect, path, (seen.st_mtime_ns, seen.st_ctime_ns, seen.st_size, seen.st_ino))
+    key = (dialect, path, seen)
     made = _MADE.get(key)
     if made is None:
         made = _review(script, context)
-        if max(seen.st_mtime_ns, seen.st_ctime_ns) < time.time_ns() - _QUIET_NS:
+        if not recent(seen, time.time_ns()):
             _MADE[key] = made
     return made
 

@@ -27,12 +27,12 @@ from typing import Any
 
 from tfalembic_alembic import revisions_in_load_order
 from tfalembic_cachedir import cache_directory
+from tfalembic_files import QUIET_NS
 
 __all__ = ["DISABLE_VARIABLE", "load_graph"]
 
 DISABLE_VARIABLE = "TERRAFORM_PROVIDER_ALEMBIC_SCRIPT_CACHE"
 _FORMAT = 1
-_QUIET_NS = 2_000_000_000
 
 
 def load_graph(script: Any) -> bool:
@@ -109,7 +109,7 @@ def _racy(fingerprint: list[Any]) -> bool:
         (entry[2] for location in fingerprint[-1] for entry in location[1:] if entry[1] != "dir"),
         default=0,
     )
-    return time.time_ns() - newest < _QUIET_NS
+    return time.time_ns() - newest < QUIET_NS
 
 
 def _walk(directory: str, sourceless: bool) -> Iterator[list[Any]]:
